@@ -1,0 +1,17 @@
+"""POST /api/organisations (was create-organisation)."""
+
+import azure.functions as func
+
+from shared.http import USER, Call, api
+from shared.models.organisations import CreateOrganisationRequest, OrganisationResponse
+from shared.services.organisations import create_organisation
+
+bp = func.Blueprint()
+
+
+@api(bp, "organisations", auth=USER, body=CreateOrganisationRequest, response=OrganisationResponse,
+     rate_limit="organisations")
+async def organisations(call: Call):
+    """Create an organisation with the caller as its admin."""
+    organisation = await create_organisation(call.services.db, call.user_id, call.body, call.client_ip)
+    return OrganisationResponse(organisation=organisation)

@@ -1,0 +1,1 @@
+"""The local host: serves the function app without Azure Functions Core Tools."""

@@ -1,0 +1,24 @@
+"""The Talenti function app: one DFApp, every blueprint registered. Nothing else.
+
+Importing the HTTP-streams extension makes every HTTP function use its
+Request/Response types (PYTHON_ENABLE_INIT_INDEXING=1 must be set).
+"""
+
+import os
+
+import azure.durable_functions as df
+import azure.functions as func
+import azurefunctions.extensions.http.fastapi  # noqa: F401  (enables HTTP streaming)
+
+from blueprints import health, organisations
+
+if os.environ.get("APP_ENV") == "production":
+    # Fail start-up, naming the missing setting, rather than fail requests later.
+    from shared.config import get_settings
+
+    get_settings()
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+for blueprint in (health.bp, organisations.bp):
+    app.register_functions(blueprint)

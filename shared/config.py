@@ -1,0 +1,186 @@
+"""Settings: the one place configuration is read and validated.
+
+Every setting is an environment variable (Azure app settings and
+local.settings.json "Values" both arrive that way). In production a missing
+required setting stops start-up with a message naming it; in development
+and tests the defaults below let the app run on one machine.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOCAL_DIR = PROJECT_ROOT / ".local"
+
+# Development-only secrets: never accepted when APP_ENV=production.
+DEV_JWT_SECRET = "talenti-local-development-jwt-secret-not-for-production"
+DEV_SERVICE_KEY = "talenti-local-service-key"
+
+# Requests per window for each rate-limited route (API.md "Rate limits").
+DEFAULT_RATE_LIMITS: dict[str, str] = {
+    "ai/interviewer": "20/60",
+    "ai/score": "10/60",
+    "ai/parse-resume": "10/60",
+    "ai/extract-requirements": "20/60",
+    "ai/generate-shortlist": "5/60",
+    "acs/token": "60/60",
+    "azure/speech-token": "60/60",
+    "invitations/send": "30/60",
+    "organisations": "10/60",
+    "admin/data-cleanup": "1/60",
+}
+
+REQUIRED_IN_PRODUCTION = ("DATABASE_URL", "SUPABASE_URL", "SERVICE_API_KEY", "SITE_URL")
+
+
+class ConfigurationError(RuntimeError):
+    """Raised at start-up when a required setting is missing or invalid."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore")
+
+    APP_ENV: Literal["development", "test", "production"] = "development"
+    APP_VERSION: str = "0.1.0"
+    LOG_LEVEL: str = "INFO"
+
+    # Database (Supabase pooler in production; embedded PostgreSQL locally).
+    DATABASE_URL: str | None = None
+    DB_POOL_MIN: int = 1
+    DB_POOL_MAX: int = 10
+    DB_AUTO_MIGRATE: bool | None = None  # default: on outside production
+
+    # Supabase: token verification, admin API, CV storage.
+    SUPABASE_URL: str = "http://127.0.0.1:54321"
+    SUPABASE_JWT_SECRET: str | None = None
+    SUPABASE_JWT_ISSUER: str | None = None  # default: <SUPABASE_URL>/auth/v1
+    SUPABASE_SERVICE_ROLE_KEY: str | None = None
+    JWKS_CACHE_SECONDS: int = Field(default=600, ge=0, le=600)
+
+    SERVICE_API_KEY: str | None = None
+
+    # AI model: an OpenAI-compatible endpoint, or Azure OpenAI.
+    AI_API_KEY: str | None = None
+    AI_BASE_URL: str | None = None
+    AI_MODEL: str | None = None
+    AI_SCORING_MODEL: str | None = None
+    AI_TIMEOUT_SECONDS: float = 30.0
+    AZURE_OPENAI_ENDPOINT: str | None = None
+    AZURE_OPENAI_DEPLOYMENT: str | None = None
+    AZURE_OPENAI_API_VERSION: str = "2024-10-21"
+    AZURE_OPENAI_API_KEY: str | None = None
+
+    # Azure Communication Services and Speech.
+    ACS_CONNECTION_STRING: str | None = None
+    ACS_ENDPOINT: str | None = None  # with managed identity instead of a key
+    ACS_WEBHOOK_SECRET: str | None = None
+    ACS_WEBHOOK_SECRET_PREVIOUS: str | None = None
+    AZURE_SPEECH_KEY: str | None = None
+    AZURE_SPEECH_REGION: str | None = None
+    AZURE_SPEECH_TOKEN_ENDPOINT: str | None = None  # default: regional issueToken
+
+    # Email.
+    RESEND_API_KEY: str | None = None
+    RESEND_API_URL: str | None = None
+    EMAIL_FROM: str = "Talenti <no-reply@talenti.local>"
+    SITE_URL: str = "http://localhost:5173"
+
+    # Storage: recordings (Azure Blob) and CVs (Supabase Storage or Blob).
+    RECORDINGS_STORAGE_CONNECTION_STRING: str | None = None
+    RECORDINGS_ACCOUNT_URL: str | None = None  # with managed identity
+    RECORDINGS_CONTAINER: str = "recordings"
+    CV_STORAGE: Literal["supabase", "blob"] = "supabase"
+    CV_BUCKET: str = "cvs"
+    CV_STORAGE_CONNECTION_STRING: str | None = None
+
+    # Scheduling and scoring.
+    RETENTION_SCHEDULE: str = "0 0 3 * * *"
+    AUTO_SCORE_ON_CALL_END: bool = True
+    SCORE_WAIT_SECONDS: float = Field(default=25.0, ge=0, le=230)
+
+    # HTTP.
+    CORS_ALLOWED_ORIGINS: str = "http://localhost:5173,http://localhost:8080"
+    RATE_LIMITS: str | None = None  # JSON {"route": "count/seconds"} overriding defaults
+    RATE_LIMIT_ENABLED: bool = True
+
+    @field_validator("DATABASE_URL", "AI_BASE_URL", "AZURE_OPENAI_ENDPOINT", "RESEND_API_KEY",
+                     "AI_API_KEY", "ACS_CONNECTION_STRING", "SUPABASE_JWT_SECRET",
+                     "SERVICE_API_KEY", "SUPABASE_SERVICE_ROLE_KEY", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value):
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _check(self) -> "Settings":
+        if self.APP_ENV == "production":
+            missing = [name for name in REQUIRED_IN_PRODUCTION if not getattr(self, name)]
+            if not (self.SUPABASE_JWT_SECRET or self.SUPABASE_URL):
+                missing.append("SUPABASE_JWT_SECRET")
+            if missing:
+                raise ValueError(f"missing required setting(s): {', '.join(missing)}")
+            if self.SUPABASE_JWT_SECRET == DEV_JWT_SECRET or self.SERVICE_API_KEY == DEV_SERVICE_KEY:
+                raise ValueError("development secrets are not allowed in production")
+        else:
+            self.SUPABASE_JWT_SECRET = self.SUPABASE_JWT_SECRET or DEV_JWT_SECRET
+            self.SERVICE_API_KEY = self.SERVICE_API_KEY or DEV_SERVICE_KEY
+        self.rate_limits()  # validate the JSON early
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.APP_ENV == "production"
+
+    @property
+    def auto_migrate(self) -> bool:
+        return self.DB_AUTO_MIGRATE if self.DB_AUTO_MIGRATE is not None else not self.is_production
+
+    @property
+    def jwt_issuer(self) -> str:
+        return self.SUPABASE_JWT_ISSUER or f"{self.SUPABASE_URL.rstrip('/')}/auth/v1"
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.SUPABASE_URL.rstrip('/')}/auth/v1/.well-known/jwks.json"
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [o.strip() for o in self.CORS_ALLOWED_ORIGINS.split(",") if o.strip()]
+
+    def rate_limits(self) -> dict[str, tuple[int, int]]:
+        """Route -> (requests, window seconds), defaults overridden by RATE_LIMITS."""
+        raw = dict(DEFAULT_RATE_LIMITS)
+        if self.RATE_LIMITS:
+            try:
+                raw.update(json.loads(self.RATE_LIMITS))
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"RATE_LIMITS is not a JSON object: {exc}") from None
+        limits = {}
+        for route, spec in raw.items():
+            try:
+                count, seconds = (int(part) for part in str(spec).split("/"))
+            except ValueError:
+                raise ValueError(f"RATE_LIMITS[{route!r}] must look like '10/60'") from None
+            if count < 1 or seconds < 1:
+                raise ValueError(f"RATE_LIMITS[{route!r}] must be positive")
+            limits[route] = (count, seconds)
+        return limits
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise ConfigurationError(f"Invalid configuration: {exc}") from None
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests change the environment between cases)."""
+    get_settings.cache_clear()

@@ -1,0 +1,99 @@
+"""Database access: one async connection pool and a small query helper.
+
+psycopg is imported on first use, not at module load, to keep cold start
+short. Prepared statements are off so Supabase's transaction pooler works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Callable, Sequence
+
+
+class Database:
+    """Pooled async PostgreSQL access. Services receive one of these."""
+
+    def __init__(self, url: str | Callable[[], str], *, min_size: int = 1, max_size: int = 10):
+        # A callable is resolved in a worker thread on first use (it may start
+        # an embedded server or run migrations, which block).
+        self.url = url
+        self._min_size = min_size
+        self._max_size = max_size
+        self._pool = None
+        self._opening = asyncio.Lock()
+
+    async def _get_pool(self):
+        if self._pool is None:
+            async with self._opening:
+                if self._pool is None:
+                    self._pool = await self._open()
+        return self._pool
+
+    async def _open(self):
+        if callable(self.url):
+            self.url = await asyncio.to_thread(self.url)
+        from psycopg.rows import dict_row
+        from psycopg_pool import AsyncConnectionPool
+
+        pool = AsyncConnectionPool(
+            self.url,
+            min_size=self._min_size,
+            max_size=self._max_size,
+            kwargs={"prepare_threshold": None, "row_factory": dict_row, "autocommit": True},
+            open=False,
+            timeout=15,
+        )
+        await pool.open(wait=True, timeout=30)
+        return pool
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Any]:
+        """A connection in autocommit mode (each statement commits itself)."""
+        pool = await self._get_pool()
+        async with pool.connection() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Any]:
+        """A connection inside one transaction: all or nothing."""
+        async with self.connection() as conn:
+            async with conn.transaction():
+                yield conn
+
+    async def fetch_one(self, sql: str, params: Sequence | dict | None = None) -> dict | None:
+        async with self.connection() as conn:
+            cur = await conn.execute(sql, params)
+            return await cur.fetchone()
+
+    async def fetch_all(self, sql: str, params: Sequence | dict | None = None) -> list[dict]:
+        async with self.connection() as conn:
+            cur = await conn.execute(sql, params)
+            return await cur.fetchall()
+
+    async def execute(self, sql: str, params: Sequence | dict | None = None) -> int:
+        async with self.connection() as conn:
+            cur = await conn.execute(sql, params)
+            return cur.rowcount
+
+
+async def fetch_one(conn, sql: str, params: Sequence | dict | None = None) -> dict | None:
+    """fetch_one on a connection the caller already holds (inside a transaction)."""
+    cur = await conn.execute(sql, params)
+    return await cur.fetchone()
+
+
+async def fetch_all(conn, sql: str, params: Sequence | dict | None = None) -> list[dict]:
+    cur = await conn.execute(sql, params)
+    return await cur.fetchall()
+
+
+def jsonb(value: Any) -> str:
+    """Encode a value for a `%s::jsonb` parameter."""
+    return json.dumps(value, default=str)

@@ -1,0 +1,20 @@
+"""The audit_log table: every change the backend makes on someone's behalf."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.db import jsonb
+
+
+async def record(conn, *, action: str, entity_type: str, entity_id: Any = None, user_id: Any = None,
+                 organisation_id: Any = None, old_values: Any = None, new_values: Any = None,
+                 ip_address: str | None = None) -> None:
+    await conn.execute(
+        """insert into public.audit_log
+               (user_id, organisation_id, action, entity_type, entity_id, old_values, new_values, ip_address)
+           values (%s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s)""",
+        (user_id, organisation_id, action, entity_type, entity_id,
+         None if old_values is None else jsonb(old_values),
+         None if new_values is None else jsonb(new_values), ip_address),
+    )

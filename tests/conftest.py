@@ -1,0 +1,138 @@
+"""Test-wide fixtures: a real PostgreSQL (embedded through pgserver unless
+TEST_DATABASE_URL names one), migrated once per session into a fresh
+database, and the app's settings pointed at it."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Settings for every test: set before the app is imported anywhere.
+os.environ["APP_ENV"] = "test"
+os.environ.setdefault("SUPABASE_URL", "http://127.0.0.1:9")  # nothing listens: no accidental calls
+for _name in ("AI_API_KEY", "AI_BASE_URL", "AI_MODEL", "AZURE_OPENAI_ENDPOINT", "ACS_CONNECTION_STRING",
+              "AZURE_SPEECH_KEY", "RESEND_API_KEY", "RECORDINGS_STORAGE_CONNECTION_STRING"):
+    os.environ.pop(_name, None)
+
+
+def _server_url() -> str:
+    explicit = os.environ.get("TEST_DATABASE_URL")
+    if explicit:
+        return explicit
+    from shared.db.embedded import start_embedded_postgres
+
+    return start_embedded_postgres(ROOT / ".local" / "pg")
+
+
+def _with_database(url: str, name: str) -> str:
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    return make_conninfo(**{**conninfo_to_dict(url), "dbname": name})
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    """A fresh database with every migration applied, dropped at the end."""
+    import psycopg
+
+    from shared.db.migrate import migrate
+
+    server = _server_url()
+    name = f"talenti_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    url = _with_database(server, name)
+    migrate(url)
+    os.environ["DATABASE_URL"] = url
+    from shared.config import reset_settings
+
+    reset_settings()
+    yield url
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture(scope="session")
+async def db(database_url):
+    from shared.db import Database
+
+    database = Database(database_url, min_size=1, max_size=20)
+    yield database
+    await database.close()
+
+
+@pytest.fixture(scope="session")
+async def services(database_url):
+    """The app's process-wide services, pointed at the test database."""
+    from shared.config import reset_settings
+    from shared.wiring import Services, set_services
+
+    reset_settings()
+    svc = Services()
+    set_services(svc)
+    yield svc
+    await svc.close()
+    set_services(None)
+
+
+@pytest.fixture
+def unique_ip() -> str:
+    """A client address of its own, so rate-limit counters never collide between tests."""
+    return f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"  # documentation range, never contacted
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def devhost_env(database_url) -> dict[str, str]:
+    """Environment of the local host under test; doubles add their URLs here."""
+    return {"APP_ENV": "test", "DATABASE_URL": database_url, "DB_AUTO_MIGRATE": "false",
+            "SUPABASE_URL": os.environ["SUPABASE_URL"], "LOG_LEVEL": "WARNING"}
+
+
+@pytest.fixture(scope="session")
+def devhost(devhost_env):
+    """The app served by the local host in its own process, over real HTTP."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
+    env.update(devhost_env)
+    log_path = ROOT / ".local" / f"devhost-test-{port}.log"
+    log_path.parent.mkdir(exist_ok=True)
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "devhost", "--port", str(port)], cwd=ROOT, env=env,
+                                   stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(base + "/api/health", timeout=2).status_code in (200, 503):
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"devhost did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+    yield base
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()

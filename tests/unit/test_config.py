@@ -1,0 +1,47 @@
+import pytest
+
+from shared.config import ConfigurationError, Settings, get_settings, reset_settings
+
+
+def test_production_refuses_to_start_without_required_settings(monkeypatch):
+    for name in ("DATABASE_URL", "SERVICE_API_KEY", "SITE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SITE_URL", "")
+    reset_settings()
+    try:
+        with pytest.raises(ConfigurationError) as raised:
+            get_settings()
+        assert "DATABASE_URL" in str(raised.value) and "SERVICE_API_KEY" in str(raised.value)
+    finally:
+        monkeypatch.setenv("APP_ENV", "test")
+        reset_settings()
+
+
+def test_production_rejects_development_secrets(monkeypatch):
+    from shared.config import DEV_SERVICE_KEY
+
+    with pytest.raises(ValueError, match="development secrets"):
+        Settings(APP_ENV="production", DATABASE_URL="postgresql://x", SERVICE_API_KEY=DEV_SERVICE_KEY,
+                 SUPABASE_JWT_SECRET="s" * 40)
+
+
+def test_development_has_local_defaults():
+    settings = Settings(APP_ENV="development", DATABASE_URL=None)
+    assert settings.SUPABASE_JWT_SECRET and settings.SERVICE_API_KEY
+    assert settings.auto_migrate is True
+    assert settings.rate_limits()["ai/generate-shortlist"] == (5, 60)
+
+
+def test_rate_limits_can_be_overridden_and_are_validated():
+    settings = Settings(RATE_LIMITS='{"organisations": "3/10"}')
+    assert settings.rate_limits()["organisations"] == (3, 10)
+    assert settings.rate_limits()["acs/token"] == (60, 60)
+    with pytest.raises(ValueError):
+        Settings(RATE_LIMITS='{"organisations": "lots"}')
+    with pytest.raises(ValueError):
+        Settings(RATE_LIMITS="not json")
+
+
+def test_blank_optional_settings_count_as_unset():
+    assert Settings(AI_API_KEY="  ", DATABASE_URL="").AI_API_KEY is None
