@@ -10,7 +10,9 @@ import azure.durable_functions as df
 import azure.functions as func
 import azurefunctions.extensions.http.fastapi  # noqa: F401  (enables HTTP streaming)
 
-from blueprints import health, organisations
+from blueprints import (acs_events, acs_token, ai_interviewer, data_retention, extract_requirements,
+                        generate_shortlist, health, organisations, parse_resume, score_interview,
+                        send_invitation, speech_token)
 
 if os.environ.get("APP_ENV") == "production":
     # Fail start-up, naming the missing setting, rather than fail requests later.
@@ -20,5 +22,6 @@ if os.environ.get("APP_ENV") == "production":
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-for blueprint in (health.bp, organisations.bp):
-    app.register_functions(blueprint)
+for module in (health, organisations, ai_interviewer, extract_requirements, parse_resume, generate_shortlist,
+               score_interview, acs_token, acs_events, speech_token, send_invitation, data_retention):
+    app.register_functions(module.bp)

@@ -65,6 +65,14 @@ class Services:
 
         return RateLimiter(self.db, self.settings.rate_limits(), self.settings.RATE_LIMIT_ENABLED)
 
+    # --- AI model (issue 3: ai) ---
+
+    # --- CV storage (issue 3: cv_storage) ---
+
+    # --- ACS identity and Speech tokens (issue 5: acs_identity, speech_tokens) ---
+
+    # --- Email, recordings storage, Supabase admin (issue 6: email, recordings, supabase_admin) ---
+
     async def close(self) -> None:
         if "db" in self.__dict__:
             await self.db.close()

@@ -101,38 +101,65 @@ def devhost_env(database_url) -> dict[str, str]:
             "SUPABASE_URL": os.environ["SUPABASE_URL"], "LOG_LEVEL": "WARNING"}
 
 
+class DevhostProcesses:
+    """Starts the app under the local host in its own process, over real HTTP;
+    each test package can start one with the environment its doubles need."""
+
+    def __init__(self, base_env: dict[str, str]):
+        self.base_env = base_env
+        self.processes = []
+
+    def start(self, extra_env: dict[str, str] | None = None) -> str:
+        import subprocess
+        import sys
+        import time
+
+        import httpx
+
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        env.update(self.base_env)
+        env.update(extra_env or {})
+        log_path = ROOT / ".local" / f"devhost-test-{port}.log"
+        log_path.parent.mkdir(exist_ok=True)
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen([sys.executable, "-m", "devhost", "--port", str(port)], cwd=ROOT,
+                                       env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.processes.append(process)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + "/api/health", timeout=2).status_code in (200, 503):
+                    return base
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"devhost did not start:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.2)
+
+    def stop_all(self) -> None:
+        import subprocess
+
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
 @pytest.fixture(scope="session")
-def devhost(devhost_env):
-    """The app served by the local host in its own process, over real HTTP."""
-    import subprocess
-    import sys
-    import time
+def devhosts(devhost_env):
+    """Factory: `devhosts.start({"AI_BASE_URL": ...})` returns a base URL."""
+    processes = DevhostProcesses(devhost_env)
+    yield processes
+    processes.stop_all()
 
-    import httpx
 
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
-    env.update(devhost_env)
-    log_path = ROOT / ".local" / f"devhost-test-{port}.log"
-    log_path.parent.mkdir(exist_ok=True)
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "devhost", "--port", str(port)], cwd=ROOT, env=env,
-                                   stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(base + "/api/health", timeout=2).status_code in (200, 503):
-                break
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"devhost did not start:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.2)
-    yield base
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+@pytest.fixture(scope="session")
+def devhost(devhosts) -> str:
+    """The app with no external services configured."""
+    return devhosts.start()

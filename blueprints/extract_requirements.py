@@ -1,0 +1,5 @@
+"""POST /api/ai/extract-requirements (was extract-requirements)"""
+
+import azure.functions as func
+
+bp = func.Blueprint()

@@ -1,0 +1,5 @@
+"""POST /api/ai/parse-resume (was parse-resume)"""
+
+import azure.functions as func
+
+bp = func.Blueprint()

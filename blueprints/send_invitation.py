@@ -1,0 +1,5 @@
+"""POST /api/invitations/send (was send-invitation)"""
+
+import azure.functions as func
+
+bp = func.Blueprint()

@@ -1,0 +1,5 @@
+"""GET/POST /api/azure/speech-token (was azure-speech-token)"""
+
+import azure.functions as func
+
+bp = func.Blueprint()
