@@ -86,14 +86,6 @@ def unique_ip() -> str:
     return f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"  # documentation range, never contacted
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def devhost_env(database_url) -> dict[str, str]:
     """Environment of the local host under test; doubles add their URLs here."""
@@ -110,45 +102,18 @@ class DevhostProcesses:
         self.processes = []
 
     def start(self, extra_env: dict[str, str] | None = None) -> str:
-        import subprocess
-        import sys
-        import time
+        from devhost.launch import start_devhost
 
-        import httpx
-
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-        env.update(self.base_env)
-        env.update(extra_env or {})
-        log_path = ROOT / ".local" / f"devhost-test-{port}.log"
-        log_path.parent.mkdir(exist_ok=True)
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen([sys.executable, "-m", "devhost", "--port", str(port)], cwd=ROOT,
-                                       env=env, stdout=log, stderr=subprocess.STDOUT)
+        env = {**self.base_env, **(extra_env or {})}
+        process, base = start_devhost(env)
         self.processes.append(process)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/api/health", timeout=2).status_code in (200, 503):
-                    return base
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(f"devhost did not start:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
+        return base
 
     def stop_all(self) -> None:
-        import subprocess
+        from devhost.launch import stop
 
         for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process)
 
 
 @pytest.fixture(scope="session")
@@ -183,6 +148,8 @@ def azurite():
     binary = ROOT / "node_modules" / ".bin" / "azurite-blob"
     if not binary.exists():
         pytest.fail("Azurite is not installed: run `make test` (it runs npm install)")
+    from devhost.launch import free_port
+
     port = free_port()
     workspace = tempfile.mkdtemp(prefix="azurite-", dir=ROOT / ".local")  # its debug/lock files
     process = subprocess.Popen(

@@ -1,53 +1,32 @@
 """Token verification: every forged or stale token is refused with 401."""
 
-import base64
-import hashlib
-import hmac
-import json
-import time
 import uuid
 
-import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from shared.auth import SERVICE_CALLER, JwksCache, TokenVerifier, authenticate, constant_time_equals
 from shared.errors import Forbidden, Unauthorized
+from tests.doubles.supabase_server import SupabaseDouble
+from tests.doubles.tokens import (KeyPair, forge_alg_none, forge_expired, forge_hs256_with_public_key,
+                                  forge_wrong_audience, forge_wrong_issuer, mint_hs256, tamper_claims,
+                                  tamper_signature)
 
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
-ISSUER = "https://project.supabase.co/auth/v1"
-
-
-def claims(**overrides):
-    now = int(time.time())
-    return {"sub": str(uuid.uuid4()), "aud": "authenticated", "iss": ISSUER, "iat": now, "exp": now + 600,
-            **overrides}
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+SUPABASE = "https://project.supabase.co"
+ISSUER = f"{SUPABASE}/auth/v1"
 
 
 class Keys:
-    def __init__(self):
-        self.ec = ec.generate_private_key(ec.SECP256R1())
-        self.rsa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.fetches = 0
-        self.published = ["ec-1", "rsa-1"]
+    """Stands in for the JWKS endpoint at the unit level (the HTTP path is tested below)."""
 
-    def jwks(self):
-        keys = []
-        for kid, key, alg in (("ec-1", self.ec, "ES256"), ("rsa-1", self.rsa, "RS256")):
-            if kid in self.published:
-                algorithm = jwt.algorithms.ECAlgorithm if alg == "ES256" else jwt.algorithms.RSAAlgorithm
-                jwk = json.loads(algorithm.to_jwk(key.public_key()))
-                keys.append({**jwk, "kid": kid, "alg": alg, "use": "sig"})
-        return {"keys": keys}
+    def __init__(self):
+        self.ec, self.rsa = KeyPair("ES256", kid="ec-1"), KeyPair("RS256", kid="rsa-1")
+        self.published = [self.ec, self.rsa]
+        self.fetches = 0
 
     async def fetch(self, url):
         self.fetches += 1
-        return self.jwks()
+        return {"keys": [pair.jwk() for pair in self.published]}
 
 
 @pytest.fixture
@@ -57,95 +36,64 @@ def keys():
 
 @pytest.fixture
 def verifier(keys):
-    return TokenVerifier(jwt_secret=SECRET, issuer=ISSUER,
-                         jwks=JwksCache("https://project.supabase.co/jwks", 600, fetch=keys.fetch))
+    return TokenVerifier(jwt_secret=SECRET, issuer=ISSUER, jwks=JwksCache("jwks", 600, fetch=keys.fetch))
+
+
+def sub() -> str:
+    return str(uuid.uuid4())
 
 
 async def test_hs256_token_identifies_the_user(verifier):
-    payload = claims()
-    caller = await verifier.verify(jwt.encode(payload, SECRET, algorithm="HS256"))
-    assert str(caller.user_id) == payload["sub"] and not caller.is_service
+    user = sub()
+    caller = await verifier.verify(mint_hs256(SECRET, user, supabase_url=SUPABASE))
+    assert str(caller.user_id) == user and not caller.is_service
 
 
 async def test_es256_and_rs256_tokens_verify_through_the_jwks(verifier, keys):
-    es = jwt.encode(claims(), keys.ec, algorithm="ES256", headers={"kid": "ec-1"})
-    rs = jwt.encode(claims(), keys.rsa, algorithm="RS256", headers={"kid": "rsa-1"})
-    assert (await verifier.verify(es)).user_id
-    assert (await verifier.verify(rs)).user_id
+    assert (await verifier.verify(keys.ec.mint(sub(), supabase_url=SUPABASE))).user_id
+    assert (await verifier.verify(keys.rsa.mint(sub(), supabase_url=SUPABASE))).user_id
     assert keys.fetches == 1  # cached
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"exp": int(time.time()) - 120}, "expired"),
-    ({"aud": "anon"}, "audience"),
-    ({"iss": "https://evil.example/auth/v1"}, "issuer"),
-    ({"sub": "not-a-uuid"}, "subject"),
+@pytest.mark.parametrize("forge, message", [
+    (lambda k: forge_expired(SECRET, sub(), supabase_url=SUPABASE), "expired"),
+    (lambda k: forge_wrong_audience(SECRET, sub(), supabase_url=SUPABASE), "audience"),
+    (lambda k: forge_wrong_issuer(SECRET, sub(), supabase_url=SUPABASE), "issuer"),
+    (lambda k: mint_hs256(SECRET, "not-a-uuid", supabase_url=SUPABASE), "subject"),
+    (lambda k: mint_hs256(SECRET, sub(), supabase_url=SUPABASE, exp=None), "Invalid token"),
+    (lambda k: forge_alg_none(sub(), supabase_url=SUPABASE), "Invalid token"),
+    (lambda k: forge_hs256_with_public_key(k.rsa, sub(), supabase_url=SUPABASE), "Invalid token"),
+    (lambda k: tamper_signature(k.ec.mint(sub(), supabase_url=SUPABASE)), "Invalid token"),
+    (lambda k: tamper_claims(mint_hs256(SECRET, sub(), supabase_url=SUPABASE), sub=sub()), "Invalid token"),
+    (lambda k: k.ec.mint(sub(), supabase_url=SUPABASE, headers={"kid": "rsa-1"}), "algorithm"),
+    (lambda k: "not-a-jwt", "Invalid token"),
 ])
-async def test_bad_claims_are_refused(verifier, bad, message):
+async def test_forged_and_stale_tokens_are_refused(verifier, keys, forge, message):
     with pytest.raises(Unauthorized, match=message):
-        await verifier.verify(jwt.encode(claims(**bad), SECRET, algorithm="HS256"))
-
-
-async def test_a_token_without_exp_is_refused(verifier):
-    payload = claims()
-    del payload["exp"]
-    with pytest.raises(Unauthorized):
-        await verifier.verify(jwt.encode(payload, SECRET, algorithm="HS256"))
-
-
-async def test_alg_none_is_refused(verifier):
-    token = f"{b64(json.dumps({'alg': 'none', 'typ': 'JWT'}).encode())}.{b64(json.dumps(claims()).encode())}."
-    with pytest.raises(Unauthorized):
-        await verifier.verify(token)
-
-
-async def test_hs256_signed_with_the_public_key_is_refused(verifier, keys):
-    """Algorithm confusion: an attacker signs HS256 with our published public key."""
-    public_pem = keys.rsa.public_key().public_bytes(serialization.Encoding.PEM,
-                                                    serialization.PublicFormat.SubjectPublicKeyInfo)
-    header = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": "rsa-1"}).encode())
-    body = b64(json.dumps(claims()).encode())
-    signature = b64(hmac.new(public_pem, f"{header}.{body}".encode(), hashlib.sha256).digest())
-    with pytest.raises(Unauthorized):
-        await verifier.verify(f"{header}.{body}.{signature}")
-
-
-async def test_asymmetric_alg_with_a_key_of_the_other_type_is_refused(verifier, keys):
-    token = jwt.encode(claims(), keys.ec, algorithm="ES256", headers={"kid": "rsa-1"})
-    with pytest.raises(Unauthorized, match="algorithm"):
-        await verifier.verify(token)
-
-
-async def test_tampered_signature_is_refused(verifier):
-    token = jwt.encode(claims(), SECRET, algorithm="HS256")
-    head, body, sig = token.split(".")
-    forged = json.loads(base64.urlsafe_b64decode(body + "=="))
-    forged["sub"] = str(uuid.uuid4())
-    with pytest.raises(Unauthorized):
-        await verifier.verify(f"{head}.{b64(json.dumps(forged).encode())}.{sig}")
+        await verifier.verify(forge(keys))
 
 
 async def test_unknown_kid_refreshes_the_jwks_once(keys):
-    cache = JwksCache("u", 600, fetch=keys.fetch)
+    cache = JwksCache("jwks", 600, fetch=keys.fetch)
     verifier = TokenVerifier(jwt_secret=None, issuer=ISSUER, jwks=cache)
-    keys.published = ["ec-1"]
-    await verifier.verify(jwt.encode(claims(), keys.ec, algorithm="ES256", headers={"kid": "ec-1"}))
-    keys.published = ["ec-1", "rsa-1"]  # key rotation: a new kid appears
+    keys.published = [keys.ec]
+    await verifier.verify(keys.ec.mint(sub(), supabase_url=SUPABASE))
+    keys.published = [keys.ec, keys.rsa]  # key rotation: a new kid appears
     cache._fetched_at -= 60  # the last fetch was a minute ago
-    rs = jwt.encode(claims(), keys.rsa, algorithm="RS256", headers={"kid": "rsa-1"})
-    assert (await verifier.verify(rs)).user_id
+    assert (await verifier.verify(keys.rsa.mint(sub(), supabase_url=SUPABASE))).user_id
     assert keys.fetches == 2
     # A kid nobody publishes does not trigger a fetch per request.
+    stranger = KeyPair("RS256", kid="nope")
     for _ in range(3):
         with pytest.raises(Unauthorized, match="unknown signing key"):
-            await verifier.verify(jwt.encode(claims(), keys.rsa, algorithm="RS256", headers={"kid": "nope"}))
+            await verifier.verify(stranger.mint(sub(), supabase_url=SUPABASE))
     assert keys.fetches == 2
 
 
 async def test_jwks_is_never_cached_longer_than_its_max_age(keys):
-    cache = JwksCache("u", 600, fetch=keys.fetch)
+    cache = JwksCache("jwks", 600, fetch=keys.fetch)
     verifier = TokenVerifier(jwt_secret=None, issuer=ISSUER, jwks=cache)
-    token = jwt.encode(claims(), keys.ec, algorithm="ES256", headers={"kid": "ec-1"})
+    token = keys.ec.mint(sub(), supabase_url=SUPABASE)
     await verifier.verify(token)
     cache._fetched_at -= 601
     await verifier.verify(token)
@@ -153,9 +101,25 @@ async def test_jwks_is_never_cached_longer_than_its_max_age(keys):
 
 
 async def test_symmetric_tokens_refused_when_no_secret_is_configured(keys):
-    verifier = TokenVerifier(jwt_secret=None, issuer=ISSUER, jwks=JwksCache("u", 600, fetch=keys.fetch))
+    verifier = TokenVerifier(jwt_secret=None, issuer=ISSUER, jwks=JwksCache("jwks", 600, fetch=keys.fetch))
     with pytest.raises(Unauthorized):
-        await verifier.verify(jwt.encode(claims(), SECRET, algorithm="HS256"))
+        await verifier.verify(mint_hs256(SECRET, sub(), supabase_url=SUPABASE))
+
+
+async def test_jwks_fetched_over_http_from_the_project():
+    pair = KeyPair("ES256")
+    with SupabaseDouble(jwks_keys=[pair.jwk()]) as supabase:
+        cache = JwksCache(f"{supabase.url}/auth/v1/.well-known/jwks.json", 600)
+        verifier = TokenVerifier(jwt_secret=None, issuer=f"{supabase.url}/auth/v1", jwks=cache)
+        for _ in range(3):
+            assert (await verifier.verify(pair.mint(sub(), supabase_url=supabase.url))).user_id
+        assert supabase.jwks_fetches == 1
+
+
+async def test_unreachable_jwks_is_401_not_500():
+    verifier = TokenVerifier(jwt_secret=None, issuer=ISSUER, jwks=JwksCache("http://127.0.0.1:9/jwks", 600))
+    with pytest.raises(Unauthorized, match="unavailable"):
+        await verifier.verify(KeyPair("ES256").mint(sub(), supabase_url=SUPABASE))
 
 
 async def test_service_key_and_bearer_rules(verifier):
@@ -167,7 +131,7 @@ async def test_service_key_and_bearer_rules(verifier):
         await authenticate({}, verifier, "k" * 32, allow_user=True, allow_service=True)
     with pytest.raises(Unauthorized):
         await authenticate({"authorization": "Basic abc"}, verifier, None, allow_user=True, allow_service=False)
-    token = jwt.encode(claims(), SECRET, algorithm="HS256")
+    token = mint_hs256(SECRET, sub(), supabase_url=SUPABASE)
     with pytest.raises(Forbidden):
         await authenticate({"authorization": f"Bearer {token}"}, verifier, "k" * 32,
                            allow_user=False, allow_service=True)

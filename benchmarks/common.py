@@ -1,0 +1,102 @@
+"""Shared benchmark plumbing: a throwaway database, the local host, and a
+small load tool that interleaves endpoints so they share the same noise."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable, Iterator
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@contextmanager
+def bench_database() -> Iterator[str]:
+    """A fresh, migrated database (DATABASE_URL's server, else the embedded one)."""
+    from pathlib import Path
+
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    from shared.db.migrate import migrate
+
+    server = os.environ.get("DATABASE_URL")
+    if not server:
+        from shared.db.embedded import start_embedded_postgres
+
+        server = start_embedded_postgres(Path(ROOT) / ".local" / "pg")
+    name = f"talenti_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    url = make_conninfo(**{**conninfo_to_dict(server), "dbname": name})
+    migrate(url)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@contextmanager
+def local_host(env: dict[str, str]) -> Iterator[str]:
+    from devhost.launch import start_devhost, stop
+
+    process, base = start_devhost({"APP_ENV": "test", "LOG_LEVEL": "WARNING", "DB_AUTO_MIGRATE": "false", **env})
+    try:
+        yield base
+    finally:
+        stop(process)
+
+
+@dataclass
+class Series:
+    name: str
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.latencies_ms)
+
+    @property
+    def p99(self) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+
+    def line(self) -> str:
+        return (f"{self.name:<28} n={len(self.latencies_ms):<5} median={self.median:7.2f} ms  "
+                f"p99={self.p99:7.2f} ms  errors={self.errors}")
+
+
+async def interleaved(operations: dict[str, Callable[[], Awaitable[bool]]], rounds: int,
+                      concurrency: int = 4, warmup: int = 20) -> dict[str, Series]:
+    """Run every operation `rounds` times, interleaved (A, B, A, B...) across
+    `concurrency` workers, so each sees the same machine load. An operation
+    returns True on success."""
+    series = {name: Series(name) for name in operations}
+    names = list(operations)
+    for i in range(warmup):
+        await operations[names[i % len(names)]]()
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for _ in range(rounds):
+        for name in names:
+            queue.put_nowait(name)
+
+    async def worker() -> None:
+        while not queue.empty():
+            name = queue.get_nowait()
+            started = time.perf_counter()
+            ok = await operations[name]()
+            elapsed = (time.perf_counter() - started) * 1000
+            if ok:
+                series[name].latencies_ms.append(elapsed)
+            else:
+                series[name].errors += 1
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return series
