@@ -6,8 +6,6 @@ that takes a `Call` and returns a model, a dict or a response. Everything the
 contract says about bad input is answered here, once.
 """
 
-from __future__ import annotations
-
 import json
 import logging
 import re
