@@ -89,7 +89,7 @@ async def test_wrong_method_is_405_with_allow_header():
 @pytest.mark.parametrize("headers", [
     {},
     {"authorization": "Bearer not.a.token"},
-    {"authorization": f"Bearer {user_token(uuid.uuid4(), secret='some-other-secret-entirely-1234')}"},
+    {"authorization": f"Bearer {user_token(uuid.uuid4(), secret='some-other-secret-entirely-different-from-ours')}"},
     {"authorization": f"Bearer {user_token(uuid.uuid4(), aud='anon')}"},
     {"authorization": f"Bearer {user_token(uuid.uuid4(), exp=1)}"},
 ])
