@@ -104,11 +104,23 @@ class Settings(BaseSettings):
     RETENTION_SCHEDULE: str = "0 0 3 * * *"
     AUTO_SCORE_ON_CALL_END: bool = True
     SCORE_WAIT_SECONDS: float = Field(default=25.0, ge=0, le=230)
+    SCORE_RETRY_ATTEMPTS: int = Field(default=3, ge=1, le=10)  # per scoring step, first try included
+    SCORE_RETRY_INTERVAL_SECONDS: float = Field(default=5.0, ge=0.05, le=300)
 
     # HTTP.
     CORS_ALLOWED_ORIGINS: str = "http://localhost:5173,http://localhost:8080"
     RATE_LIMITS: str | None = None  # JSON {"route": "count/seconds"} overriding defaults
     RATE_LIMIT_ENABLED: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unresolved_key_vault_references_are_unset(cls, values):
+        # App Service passes "@Microsoft.KeyVault(...)" through verbatim when it
+        # cannot resolve a reference: that text must never act as a secret.
+        if isinstance(values, dict):
+            return {k: (None if isinstance(v, str) and v.strip().startswith("@Microsoft.KeyVault(") else v)
+                    for k, v in values.items()}
+        return values
 
     @field_validator("DATABASE_URL", "AI_BASE_URL", "AZURE_OPENAI_ENDPOINT", "RESEND_API_KEY",
                      "AI_API_KEY", "ACS_CONNECTION_STRING", "SUPABASE_JWT_SECRET",

@@ -45,3 +45,11 @@ def test_rate_limits_can_be_overridden_and_are_validated():
 
 def test_blank_optional_settings_count_as_unset():
     assert Settings(AI_API_KEY="  ", DATABASE_URL="").AI_API_KEY is None
+
+
+def test_unresolved_key_vault_reference_counts_as_missing(monkeypatch):
+    reference = "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/service-api-key/)"
+    monkeypatch.setenv("SERVICE_API_KEY", reference)
+    assert Settings(APP_ENV="development").SERVICE_API_KEY != reference
+    with pytest.raises(ValueError, match="SERVICE_API_KEY"):
+        Settings(APP_ENV="production", DATABASE_URL="postgresql://x", SITE_URL="https://talenti.example")

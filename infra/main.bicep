@@ -1,0 +1,527 @@
+// Talenti backend: one Python 3.11 Azure Functions app on Flex Consumption
+// with everything it talks to. Deployed per environment (dev, prod) with
+// `azd up` (infra/main.parameters.json, values from the azd environment) or
+// `az deployment sub create` (infra/main.parameters.<env>.json), see
+// docs/DEPLOYMENT.md.
+//
+// Identity model: one user-assigned managed identity (UAMI) for the app.
+//   host storage       Storage Blob Data Owner, Queue Data Contributor,
+//                      Table Data Contributor (+ optional Account Contributor)
+//   recordings storage Storage Blob Data Contributor
+//   Key Vault          Key Vault Secrets User (app-setting references)
+//   App Insights       Monitoring Metrics Publisher (Entra ingestion)
+//   Azure OpenAI       Cognitive Services OpenAI User (when deployOpenAI)
+// Secrets live only in Key Vault; app settings hold references.
+targetScope = 'subscription'
+
+// ---------------------------------------------------------------- general
+
+@description('azd environment name (e.g. talenti-dev); used in resource names.')
+@minLength(1)
+@maxLength(40)
+param environmentName string
+
+@description('Region for every regional resource.')
+param location string = 'australiaeast'
+
+@description('Kind of environment, for tags only. The app itself always runs with APP_ENV=production in Azure: its development mode falls back to public development secrets.')
+@allowed([
+  'dev'
+  'staging'
+  'prod'
+])
+param environmentType string = 'dev'
+
+@description('Resource group to create or update; empty for rg-<environmentName>.')
+param resourceGroupName string = ''
+
+@description('Operator (deploying user or CI principal) that manages Key Vault secrets; empty to skip.')
+param principalId string = ''
+
+@description('Kind of principalId.')
+@allowed([
+  'User'
+  'Group'
+  'ServicePrincipal'
+])
+param principalType string = 'User'
+
+// ---------------------------------------------------------------- sizing
+
+@description('Replication of both storage accounts.')
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+  'Standard_GRS'
+  'Standard_GZRS'
+])
+param storageSku string = 'Standard_ZRS'
+
+@description('Log Analytics retention in days.')
+@minValue(30)
+@maxValue(730)
+param logRetentionDays int = 30
+
+@description('Flex Consumption: most instances.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('Flex Consumption: memory per instance (MB).')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@description('Flex Consumption: concurrent HTTP requests per instance.')
+@minValue(1)
+@maxValue(1000)
+param httpPerInstanceConcurrency int = 16
+
+@description('Flex Consumption: always-ready HTTP instances (0 = scale to zero).')
+@minValue(0)
+@maxValue(20)
+param alwaysReadyHttpInstances int = 0
+
+@description('Flex Consumption: spread instances over availability zones (needs ZRS storage; bills at least two always-ready instances per group).')
+param zoneRedundant bool = false
+
+@description('Days a deleted recording blob stays recoverable (0 = off).')
+@minValue(0)
+@maxValue(365)
+param recordingsSoftDeleteDays int = 7
+
+@description('Also grant Storage Account Contributor on the host account (only for Durable storage setups that manage the account; the data roles suffice otherwise).')
+param grantStorageAccountContributor bool = false
+
+// ---------------------------------------------------------------- app settings
+
+@description('Comma-separated browser origins allowed to call the API, no spaces (platform CORS and CORS_ALLOWED_ORIGINS).')
+param corsAllowedOrigins string = ''
+
+@description('SUPABASE_URL, e.g. https://<project>.supabase.co')
+param supabaseUrl string
+
+@description('SITE_URL of the frontend (invitation links).')
+param siteUrl string
+
+@description('EMAIL_FROM for invitation emails.')
+param emailFrom string = 'Talenti <no-reply@talenti.app>'
+
+@description('AI_BASE_URL of an OpenAI-compatible provider (when deployOpenAI is false).')
+param aiBaseUrl string = 'https://api.openai.com/v1'
+
+@description('AI_MODEL for the interviewer and extraction.')
+param aiModel string = 'gpt-4o-mini'
+
+@description('AI_SCORING_MODEL for interview scoring.')
+param aiScoringModel string = 'gpt-4o'
+
+@description('Where CVs are read from.')
+@allowed([
+  'supabase'
+  'blob'
+])
+param cvStorage string = 'supabase'
+
+@description('CV_BUCKET: Supabase Storage bucket, or blob container when cvStorage is blob.')
+param cvBucket string = 'cvs'
+
+@description('RECORDINGS_CONTAINER in the recordings account.')
+param recordingsContainer string = 'recordings'
+
+@description('RETENTION_SCHEDULE (NCRONTAB, six fields, UTC).')
+param retentionSchedule string = '0 0 17 * * *'
+
+@description('AUTO_SCORE_ON_CALL_END.')
+param autoScoreOnCallEnd bool = true
+
+@description('DB_POOL_MAX: database connections per instance. maximumInstanceCount x this must stay under the Supabase pooler client limit.')
+@minValue(1)
+@maxValue(50)
+param dbPoolMax int = 5
+
+@description('SCORE_WAIT_SECONDS: how long POST /api/ai/score waits before answering 202.')
+@minValue(0)
+@maxValue(200)
+param scoreWaitSeconds int = 25
+
+// ---------------------------------------------------------------- services
+
+@description('ACS data location.')
+param acsDataLocation string = 'Australia'
+
+@description('Create a Speech account; false uses an existing one (speechRegion + azureSpeechKey).')
+param deploySpeech bool = true
+
+@description('Speech pricing tier when deploySpeech.')
+@allowed([
+  'F0'
+  'S0'
+])
+param speechSku string = 'S0'
+
+@description('Region of an existing Speech account (when deploySpeech is false).')
+param speechRegion string = 'australiaeast'
+
+@description('Create Azure OpenAI and use it through the managed identity instead of AI_API_KEY.')
+param deployOpenAI bool = false
+
+@description('Azure OpenAI region.')
+param openAiLocation string = 'australiaeast'
+
+@description('Azure OpenAI model.')
+param openAiModelName string = 'gpt-4o-mini'
+
+@description('Azure OpenAI model version.')
+param openAiModelVersion string = '2024-07-18'
+
+@description('AZURE_OPENAI_DEPLOYMENT.')
+param openAiDeploymentName string = 'chat'
+
+@description('AZURE_OPENAI_API_VERSION.')
+param openAiApiVersion string = '2024-10-21'
+
+@description('Azure OpenAI capacity (thousands of tokens per minute).')
+@minValue(1)
+param openAiCapacity int = 30
+
+@description('Reference SUPABASE_JWT_SECRET (legacy HS256 projects). Set false for projects signing with asymmetric keys (JWKS), so that no unresolvable reference is ever read as a signing secret.')
+param supabaseJwtSecretEnabled bool = true
+
+@description('Reference ACS_WEBHOOK_SECRET_PREVIOUS (during a webhook secret rotation only).')
+param acsWebhookSecretPreviousActive bool = false
+
+// ---------------------------------------------------------------- secrets
+// Written to Key Vault when non-empty. Leave empty to keep the vault's
+// current value (rotate with az keyvault secret set, see docs/DEPLOYMENT.md).
+
+@secure()
+@description('DATABASE_URL: Supabase pooler URI, port 6543 (transaction mode).')
+param databaseUrl string = ''
+
+@secure()
+@description('SUPABASE_JWT_SECRET (legacy HS256 projects).')
+param supabaseJwtSecret string = ''
+
+@secure()
+@description('SUPABASE_SERVICE_ROLE_KEY.')
+param supabaseServiceRoleKey string = ''
+
+@secure()
+@description('SERVICE_API_KEY for x-service-key callers.')
+param serviceApiKey string = ''
+
+@secure()
+@description('AI_API_KEY of the OpenAI-compatible provider.')
+param aiApiKey string = ''
+
+@secure()
+@description('ACS_WEBHOOK_SECRET.')
+param acsWebhookSecret string = ''
+
+@secure()
+@description('ACS_WEBHOOK_SECRET_PREVIOUS (rotation only).')
+param acsWebhookSecretPrevious string = ''
+
+@secure()
+@description('RESEND_API_KEY.')
+param resendApiKey string = ''
+
+@secure()
+@description('AZURE_SPEECH_KEY of an existing Speech account (when deploySpeech is false).')
+param azureSpeechKey string = ''
+
+// ---------------------------------------------------------------- names
+
+var token = toLower(uniqueString(subscription().id, environmentName, location))
+var rgName = empty(resourceGroupName) ? 'rg-${environmentName}' : resourceGroupName
+var tags = {
+  'azd-env-name': environmentName
+  application: 'talenti-backend'
+  environment: environmentType
+}
+var names = {
+  identity: 'id-talenti-${token}'
+  logAnalytics: 'log-talenti-${token}'
+  appInsights: 'appi-talenti-${token}'
+  hostStorage: 'stfn${token}'
+  dataStorage: 'strec${token}'
+  keyVault: 'kv-talenti-${take(token, 10)}'
+  acs: 'acs-talenti-${token}'
+  systemTopic: 'evgt-acs-talenti-${token}'
+  speech: 'spch-talenti-${token}'
+  openAi: 'oai-talenti-${token}'
+  plan: 'plan-talenti-${token}'
+  functionApp: 'func-talenti-${token}'
+}
+var deploymentContainer = 'app-package'
+var corsOrigins = empty(corsAllowedOrigins) ? [] : split(corsAllowedOrigins, ',')
+
+var roleBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+var roleBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+var roleQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+var roleTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+var roleStorageAccountContributor = '17d1049b-9a84-46fb-8f53-869881c3d3ab'
+
+// ---------------------------------------------------------------- resources
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: rgName
+  location: location
+  tags: tags
+}
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: names.identity
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: names.logAnalytics
+    appInsightsName: names.appInsights
+    location: location
+    tags: tags
+    retentionInDays: logRetentionDays
+    appPrincipalId: identity.outputs.principalId
+  }
+}
+
+var hostRoles = [
+  {
+    principalId: identity.outputs.principalId
+    roleDefinitionId: roleBlobDataOwner
+  }
+  {
+    principalId: identity.outputs.principalId
+    roleDefinitionId: roleQueueDataContributor
+  }
+  {
+    principalId: identity.outputs.principalId
+    roleDefinitionId: roleTableDataContributor
+  }
+]
+var hostAccountRole = grantStorageAccountContributor ? [
+  {
+    principalId: identity.outputs.principalId
+    roleDefinitionId: roleStorageAccountContributor
+  }
+] : []
+
+module hostStorage 'modules/storage.bicep' = {
+  name: 'host-storage'
+  scope: rg
+  params: {
+    name: names.hostStorage
+    location: location
+    tags: tags
+    skuName: storageSku
+    containers: [
+      deploymentContainer
+    ]
+    deleteRetentionDays: 7
+    roleAssignments: concat(hostRoles, hostAccountRole)
+  }
+}
+
+var dataContainers = cvStorage == 'blob' ? [
+  recordingsContainer
+  cvBucket
+] : [
+  recordingsContainer
+]
+
+module dataStorage 'modules/storage.bicep' = {
+  name: 'data-storage'
+  scope: rg
+  params: {
+    name: names.dataStorage
+    location: location
+    tags: tags
+    skuName: storageSku
+    containers: dataContainers
+    deleteRetentionDays: recordingsSoftDeleteDays
+    roleAssignments: [
+      {
+        principalId: identity.outputs.principalId
+        roleDefinitionId: roleBlobDataContributor
+      }
+    ]
+  }
+}
+
+var appSecrets = {
+  'database-url': databaseUrl
+  'supabase-jwt-secret': supabaseJwtSecret
+  'supabase-service-role-key': supabaseServiceRoleKey
+  'service-api-key': serviceApiKey
+  'ai-api-key': aiApiKey
+  'acs-webhook-secret': acsWebhookSecret
+  'acs-webhook-secret-previous': acsWebhookSecretPrevious
+  'resend-api-key': resendApiKey
+  'azure-speech-key': deploySpeech ? '' : azureSpeechKey
+}
+
+module keyVault 'modules/keyvault.bicep' = {
+  name: 'key-vault'
+  scope: rg
+  params: {
+    name: names.keyVault
+    location: location
+    tags: tags
+    appPrincipalId: identity.outputs.principalId
+    adminPrincipalId: principalId
+    adminPrincipalType: principalType
+    logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
+    secrets: appSecrets
+  }
+}
+
+module communication 'modules/communication.bicep' = {
+  name: 'communication'
+  scope: rg
+  params: {
+    name: names.acs
+    systemTopicName: names.systemTopic
+    dataLocation: acsDataLocation
+    tags: tags
+    keyVaultName: keyVault.outputs.name
+  }
+}
+
+module speech 'modules/speech.bicep' = if (deploySpeech) {
+  name: 'speech'
+  scope: rg
+  params: {
+    name: names.speech
+    location: location
+    tags: tags
+    skuName: speechSku
+    keyVaultName: keyVault.outputs.name
+  }
+}
+
+module openAi 'modules/openai.bicep' = if (deployOpenAI) {
+  name: 'openai'
+  scope: rg
+  params: {
+    name: names.openAi
+    location: openAiLocation
+    tags: tags
+    deploymentName: openAiDeploymentName
+    modelName: openAiModelName
+    modelVersion: openAiModelVersion
+    capacity: openAiCapacity
+    appPrincipalId: identity.outputs.principalId
+  }
+}
+
+// ---------------------------------------------------------------- settings
+
+var kvRef = '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/'
+
+var plainSettings = {
+  APP_ENV: 'production'
+  DB_POOL_MAX: string(dbPoolMax)
+  SUPABASE_URL: supabaseUrl
+  SITE_URL: siteUrl
+  EMAIL_FROM: emailFrom
+  AI_MODEL: aiModel
+  AI_SCORING_MODEL: aiScoringModel
+  CV_STORAGE: cvStorage
+  CV_BUCKET: cvBucket
+  RECORDINGS_ACCOUNT_URL: dataStorage.outputs.blobEndpoint
+  RECORDINGS_CONTAINER: recordingsContainer
+  RETENTION_SCHEDULE: retentionSchedule
+  AUTO_SCORE_ON_CALL_END: autoScoreOnCallEnd ? 'true' : 'false'
+  SCORE_WAIT_SECONDS: string(scoreWaitSeconds)
+  CORS_ALLOWED_ORIGINS: corsAllowedOrigins
+  AZURE_SPEECH_REGION: deploySpeech ? location : speechRegion
+}
+
+var secretSettings = {
+  DATABASE_URL: '${kvRef}database-url/)'
+  SUPABASE_SERVICE_ROLE_KEY: '${kvRef}supabase-service-role-key/)'
+  SERVICE_API_KEY: '${kvRef}service-api-key/)'
+  ACS_WEBHOOK_SECRET: '${kvRef}acs-webhook-secret/)'
+  RESEND_API_KEY: '${kvRef}resend-api-key/)'
+  ACS_CONNECTION_STRING: '${kvRef}acs-connection-string/)'
+  AZURE_SPEECH_KEY: '${kvRef}azure-speech-key/)'
+}
+
+var jwtSecretSetting = supabaseJwtSecretEnabled ? {
+  SUPABASE_JWT_SECRET: '${kvRef}supabase-jwt-secret/)'
+} : {}
+
+var previousSecretSetting = acsWebhookSecretPreviousActive ? {
+  ACS_WEBHOOK_SECRET_PREVIOUS: '${kvRef}acs-webhook-secret-previous/)'
+} : {}
+
+var aiSettings = deployOpenAI ? {
+  AZURE_OPENAI_ENDPOINT: openAi.outputs.endpoint
+  AZURE_OPENAI_DEPLOYMENT: openAiDeploymentName
+  AZURE_OPENAI_API_VERSION: openAiApiVersion
+} : {
+  AI_BASE_URL: aiBaseUrl
+  AI_API_KEY: '${kvRef}ai-api-key/)'
+}
+
+module functionApp 'modules/functionapp.bicep' = {
+  name: 'function-app'
+  scope: rg
+  dependsOn: [
+    communication
+    speech
+  ]
+  params: {
+    name: names.functionApp
+    planName: names.plan
+    location: location
+    tags: union(tags, {
+      'azd-service-name': 'api'
+    })
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    hostStorageName: hostStorage.outputs.name
+    hostBlobEndpoint: hostStorage.outputs.blobEndpoint
+    hostQueueEndpoint: hostStorage.outputs.queueEndpoint
+    hostTableEndpoint: hostStorage.outputs.tableEndpoint
+    deploymentContainerName: deploymentContainer
+    appInsightsConnectionString: monitoring.outputs.connectionString
+    pythonVersion: '3.11'
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+    httpPerInstanceConcurrency: httpPerInstanceConcurrency
+    alwaysReadyHttpInstances: alwaysReadyHttpInstances
+    zoneRedundant: zoneRedundant
+    corsAllowedOrigins: corsOrigins
+    appSettings: union(plainSettings, secretSettings, jwtSecretSetting, previousSecretSetting, aiSettings)
+    logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+// ---------------------------------------------------------------- outputs (azd env)
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = subscription().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output SERVICE_API_NAME string = functionApp.outputs.name
+output SERVICE_API_URI string = functionApp.outputs.uri
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+output AZURE_KEY_VAULT_ENDPOINT string = keyVault.outputs.uri
+output AZURE_ACS_NAME string = communication.outputs.name
+output EVENTGRID_SYSTEM_TOPIC_NAME string = communication.outputs.systemTopicName
+output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.appInsightsName
+output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output RECORDINGS_ACCOUNT_URL string = dataStorage.outputs.blobEndpoint

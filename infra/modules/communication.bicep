@@ -1,0 +1,68 @@
+// Azure Communication Services (data kept in Australia) and the Event Grid
+// system topic that publishes its call and recording events. The event
+// subscription to the function app is created after code deployment
+// (scripts/postdeploy_eventgrid.sh): its endpoint carries the Functions
+// host's eventgrid_extension system key, which only exists once the app's
+// Event Grid trigger has been deployed and the host has started.
+// The ACS connection string goes straight into Key Vault; no one copies it.
+
+@description('ACS resource name.')
+param name string
+
+@description('Event Grid system topic name.')
+param systemTopicName string
+
+@description('Region for the system topic (ACS topics are global).')
+param topicLocation string = 'global'
+
+@description('Where ACS keeps data at rest.')
+param dataLocation string = 'Australia'
+
+@description('Tags for the resources.')
+param tags object = {}
+
+@description('Key Vault that receives the connection string.')
+param keyVaultName string
+
+@description('Key Vault secret name for the connection string.')
+param connectionStringSecretName string = 'acs-connection-string'
+
+resource acs 'Microsoft.Communication/communicationServices@2023-04-01' = {
+  name: name
+  location: 'global'
+  tags: tags
+  properties: {
+    dataLocation: dataLocation
+  }
+}
+
+resource systemTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
+  name: systemTopicName
+  location: topicLocation
+  tags: tags
+  properties: {
+    source: acs.id
+    topicType: 'Microsoft.Communication.CommunicationServices'
+  }
+}
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
+  name: keyVaultName
+}
+
+resource connectionString 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: connectionStringSecretName
+  properties: {
+    value: acs.listKeys().primaryConnectionString
+    contentType: 'text/plain'
+    attributes: {
+      enabled: true
+    }
+  }
+}
+
+output id string = acs.id
+output name string = acs.name
+output endpoint string = 'https://${acs.properties.hostName}/'
+output systemTopicName string = systemTopic.name
