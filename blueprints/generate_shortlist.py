@@ -1,5 +1,16 @@
-"""POST /api/ai/generate-shortlist (was generate-shortlist)"""
+"""POST /api/ai/generate-shortlist (was generate-shortlist)."""
 
 import azure.functions as func
 
+from shared.http import USER, Call, api
+from shared.models.shortlist import ShortlistRequest, ShortlistResponse
+from shared.services.shortlist import generate_shortlist as rank_applicants
+
 bp = func.Blueprint()
+
+
+@api(bp, "ai/generate-shortlist", auth=USER, body=ShortlistRequest, response=ShortlistResponse,
+     rate_limit="ai/generate-shortlist")
+async def generate_shortlist(call: Call):
+    """Rank a role's applicants; the model explains the leading group."""
+    return await rank_applicants(call.services.db, lambda: call.services.ai, call.user_id, call.body)

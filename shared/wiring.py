@@ -67,15 +67,71 @@ class Services:
 
     # --- AI model (issue 3: ai) ---
 
+    @cached_property
+    def ai(self):
+        """The AI model client. Raises NotConfigured (503, naming the missing
+        setting) while none is configured; nothing is cached until one is."""
+        from shared.adapters.ai import ai_from_settings
+
+        return ai_from_settings(self.settings)
+
     # --- CV storage (issue 3: cv_storage) ---
+
+    @cached_property
+    def cv_storage(self):
+        """Candidates' CVs: Supabase Storage or an Azure Blob container (CV_STORAGE);
+        NotConfigured (503) names the missing setting."""
+        from shared.adapters.cv_storage import cv_storage_from_settings
+
+        return cv_storage_from_settings(self.settings)
 
     # --- ACS identity and Speech tokens (issue 5: acs_identity, speech_tokens) ---
 
+    @cached_property
+    def acs_identity(self):
+        """503 (NotConfigured) on use when ACS is not configured."""
+        from shared.adapters.acs_identity import build_acs_identity
+
+        return build_acs_identity(self.settings)
+
+    @cached_property
+    def speech_tokens(self):
+        """Holds this instance's cached Speech token; 503 on use when not configured."""
+        from shared.adapters.speech_tokens import build_speech_tokens
+
+        return build_speech_tokens(self.settings)
+
     # --- Email, recordings storage, Supabase admin (issue 6: email, recordings, supabase_admin) ---
 
+    @cached_property
+    def email(self):
+        """Resend with RESEND_API_KEY; without it, the .local/outbox folder in
+        development and NotConfigured (503) on use in production."""
+        from shared.adapters.email import build_email
+
+        return build_email(self.settings, LOCAL_DIR / "outbox")
+
+    @cached_property
+    def recordings(self):
+        """The recordings Blob container; NotConfigured (503) on use when unset."""
+        from shared.adapters.recordings import build_recordings
+
+        return build_recordings(self.settings)
+
+    @cached_property
+    def supabase_admin(self):
+        """Supabase Auth admin (deleting users); NotConfigured (503) on use without the key."""
+        from shared.adapters.supabase_admin import build_supabase_admin
+
+        return build_supabase_admin(self.settings)
+
     async def close(self) -> None:
-        if "db" in self.__dict__:
-            await self.db.close()
+        """Close what was built (cached properties never built are skipped)."""
+        for name in ("ai", "cv_storage", "acs_identity", "speech_tokens", "email", "recordings",
+                     "supabase_admin", "db"):
+            adapter = self.__dict__.get(name)
+            if adapter is not None and hasattr(adapter, "close"):
+                await adapter.close()
 
 
 _services: Services | None = None

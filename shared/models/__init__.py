@@ -11,7 +11,8 @@ class ApiModel(BaseModel):
     """Unknown fields are ignored, never rejected: the existing frontend sends
     extra ones. Optional fields accept null."""
 
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+    # defer_build: validators are built on first use, not at import (cold start).
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False, defer_build=True)
 
 
 class ErrorDetail(ApiModel):

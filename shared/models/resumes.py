@@ -1,0 +1,130 @@
+"""POST /api/ai/parse-resume (API.md section 3): the request and the structure
+the model fills, validated before it is returned."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+
+from shared.models import ApiModel
+
+
+class ParseResumeRequest(ApiModel):
+    filePath: Annotated[str, StringConstraints(min_length=1, max_length=2_000)]
+    userId: UUID | None = None
+
+
+_PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
+
+
+def _iso_date(value):
+    """YYYY-MM-DD or null; a year or year-month is completed with the first day
+    (CVs rarely give days)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    match = _PARTIAL_DATE.match(str(value).strip())
+    if not match:
+        raise ValueError("must be a date as YYYY-MM-DD, or null")
+    year, month, day = match.group(1), match.group(2) or "01", match.group(3) or "01"
+    try:
+        return date.fromisoformat(f"{year}-{month}-{day}").isoformat()
+    except ValueError:
+        raise ValueError("must be a real calendar date as YYYY-MM-DD") from None
+
+
+def _null_is_empty(value):
+    return "" if value is None else value
+
+
+def _web_address(value: str) -> str:
+    """An http(s) address or nothing: the frontend renders these as links."""
+    value = value.strip()
+    if not value:
+        return ""
+    if _SCHEME.match(value) and not value.lower().startswith(("http://", "https://")):
+        return ""  # javascript:, data:, mailto: ...
+    if "://" not in value:
+        value = "https://" + value
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (raises on a malformed port)
+    except ValueError:
+        return ""
+    if not parts.hostname or " " in value:
+        return ""
+    return value
+
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(?!\d)")
+_EMAILISH = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']{1,255}\.[A-Za-z]{2,}$")
+
+
+def _email_or_nothing(value: str) -> str:
+    value = value.strip()
+    return value if _EMAILISH.match(value) else ""
+
+
+IsoDate = Annotated[str | None, BeforeValidator(_iso_date), Field(description="YYYY-MM-DD, or null")]
+
+
+def text(max_length: int):
+    return Annotated[str, BeforeValidator(_null_is_empty), StringConstraints(strip_whitespace=True,
+                                                                            max_length=max_length)]
+
+
+class Location(ApiModel):
+    suburb: text(120) = ""
+    state: text(120) = ""
+    postcode: text(20) = ""
+    country: text(120) = ""
+
+
+class Personal(ApiModel):
+    first_name: text(120) = ""
+    last_name: text(120) = ""
+    email: Annotated[text(320), AfterValidator(_email_or_nothing)] = ""
+    phone: text(60) = ""
+    linkedin_url: Annotated[text(500), AfterValidator(_web_address)] = ""
+    portfolio_url: Annotated[text(500), AfterValidator(_web_address)] = ""
+    location: Location = Field(default_factory=Location)
+
+
+class Employment(ApiModel):
+    job_title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    company_name: text(200) = ""
+    start_date: IsoDate = None
+    end_date: IsoDate = None
+    is_current: bool = False
+    description: text(3_000) = ""
+
+
+class Education(ApiModel):
+    institution: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    degree: text(200) = ""
+    field_of_study: text(200) = ""
+    end_date: IsoDate = None
+    is_current: bool = False
+
+
+class Skill(ApiModel):
+    skill_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    skill_type: Literal["hard", "soft"] = Field(description="hard: a technical or tool skill; soft: interpersonal")
+
+
+class ParsedResume(ApiModel):
+    personal: Personal = Field(default_factory=Personal)
+    employment: Annotated[list[Employment], Field(max_length=30)] = Field(
+        default_factory=list, description="Most recent first.")
+    education: Annotated[list[Education], Field(max_length=20)] = Field(default_factory=list)
+    skills: Annotated[list[Skill], Field(max_length=100)] = Field(default_factory=list)
+    summary: text(3_000) = ""
+
+
+class ParseResumeResponse(ApiModel):
+    success: bool = True
+    data: ParsedResume

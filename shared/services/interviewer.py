@@ -1,0 +1,163 @@
+"""The AI interviewer (was ai-interviewer): one interviewer turn, answered whole
+or streamed as Server-Sent Events.
+
+Every turn makes two model calls at the same time:
+- the reply: free text (streamed token by token for /stream);
+- the assessment: a small structured call (forced tool) that reads only the
+  candidate's last answer and names the competencies it showed.
+`detectedCompetencies` is therefore structured and validated in both modes,
+and the assessment adds no latency: it runs while the reply is produced. If
+the assessment alone fails, the turn still succeeds with an empty list (the
+reply is what keeps the interview going); the failure is logged.
+
+When the request names an interview (and is not practice), the caller must be
+that interview's candidate, checked before any model call, and the turn is
+saved to `transcript_segments` once the reply is complete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import AsyncIterator
+from uuid import UUID
+
+from shared.db import interviews
+from shared.errors import ApiError, Forbidden, NotFound, UpstreamError
+from shared.logs import log_event
+from shared.models.interviewer import AnswerAssessment, InterviewerRequest, InterviewerResponse
+from shared.prompts import competencies as competency_prompt
+from shared.prompts import interviewer as interviewer_prompt
+
+ASSESSMENT_TIMEOUT_CAP = 10.0  # seconds; a slow assessment must not hold the final event long
+SSE_DONE = b"data: [DONE]\n\n"
+
+
+@dataclass
+class Turn:
+    """One checked request, ready for the model."""
+
+    request: InterviewerRequest
+    messages: list[dict]
+    save_to: UUID | None  # the interview whose transcript receives this turn
+    received: float = field(default_factory=time.monotonic)
+
+
+async def prepare_turn(db, user_id, request: InterviewerRequest) -> Turn:
+    """Check who may save to the named interview and build the prompt; no model call yet."""
+    save_to = None
+    if request.interviewId is not None and not request.practice:
+        async with db.connection() as conn:
+            interview = await interviews.interview_candidate(conn, request.interviewId)
+        if interview is None:
+            raise NotFound("Interview not found")
+        if interview["candidate_id"] != user_id:
+            raise Forbidden("Only the interview's candidate can take this interview")
+        save_to = interview["id"]
+    return Turn(request=request, messages=interviewer_prompt.interviewer_messages(request), save_to=save_to)
+
+
+async def answer_turn(db, ai, turn: Turn) -> InterviewerResponse:
+    """The next interviewer turn as one JSON answer."""
+    assessment = asyncio.create_task(detect_competencies(ai, turn.request))
+    try:
+        reply = await ai.complete_text(purpose="interviewer", prompt_version=interviewer_prompt.VERSION,
+                                       messages=turn.messages)
+    except BaseException:
+        assessment.cancel()
+        raise
+    detected = await assessment
+    await _save(db, turn, reply)
+    return _response(reply, detected)
+
+
+async def open_stream(db, ai, turn: Turn) -> AsyncIterator[bytes]:
+    """Start the reply and wait for its first token, so that an upstream failure
+    before any text (402, 429, 502) is still answered with its HTTP status; then
+    hand back the SSE byte stream."""
+    assessment = asyncio.create_task(detect_competencies(ai, turn.request))
+    deltas = ai.stream_text(purpose="interviewer", prompt_version=interviewer_prompt.VERSION,
+                            messages=turn.messages)
+    try:
+        first = await anext(deltas, "")
+    except BaseException:
+        assessment.cancel()
+        await deltas.aclose()
+        raise
+    return _events(db, turn, first, deltas, assessment)
+
+
+async def _events(db, turn: Turn, first: str, deltas: AsyncIterator[str],
+                  assessment: asyncio.Task) -> AsyncIterator[bytes]:
+    parts: list[str] = []
+    try:
+        if first:
+            parts.append(first)
+            yield sse_event({"content": first})
+        async for delta in deltas:
+            parts.append(delta)
+            yield sse_event({"content": delta})
+        reply = "".join(parts).strip()
+        if not reply:
+            raise UpstreamError("The AI model returned an empty answer")
+        detected = await assessment
+        await _save(db, turn, reply)
+        yield sse_event({"done": True, **_response(reply, detected).model_dump()})
+    except ApiError as error:  # headers are sent: the failure becomes the stream's last event
+        yield sse_event({"error": error.message})
+    except Exception:
+        logging.getLogger("talenti").exception("interviewer stream failed")
+        yield sse_event({"error": "Internal server error"})
+    finally:  # also when the client goes away mid-stream
+        assessment.cancel()
+        await deltas.aclose()
+    yield SSE_DONE
+
+
+def sse_event(payload: dict) -> bytes:
+    return b"data: " + json.dumps(payload, ensure_ascii=False).encode() + b"\n\n"
+
+
+async def detect_competencies(ai, request: InterviewerRequest) -> list[str]:
+    """The competencies the candidate's last answer showed (empty without an answer,
+    or when the assessment fails)."""
+    answer = request.last_candidate_answer
+    if answer is None:
+        return []
+    keys = competency_prompt.competency_keys(request.competenciesToCover, request.competenciesCovered)
+    question = next((m.content for m in reversed(request.messages[:-1]) if m.role == "assistant"), None)
+
+    def known_keys_only(assessment: AnswerAssessment) -> None:
+        unknown = [key for key in assessment.detectedCompetencies if key not in keys]
+        if unknown:
+            raise ValueError(f"Unknown competency keys {unknown}; use only: {', '.join(keys)}")
+
+    try:
+        assessment = await ai.structured(
+            purpose="interviewer.competencies", prompt_version=competency_prompt.VERSION,
+            messages=competency_prompt.competency_messages(question=question, answer=answer, keys=keys),
+            schema=AnswerAssessment, tool_name=competency_prompt.TOOL_NAME,
+            tool_description=competency_prompt.TOOL_DESCRIPTION, check=known_keys_only,
+            timeout=min(ASSESSMENT_TIMEOUT_CAP, ai.timeout))
+    except ApiError as error:
+        log_event("interviewer.competencies_unavailable", level=logging.WARNING, status=error.status,
+                  reason=error.message)
+        return []
+    return list(dict.fromkeys(assessment.detectedCompetencies))  # once each, in the model's order
+
+
+async def _save(db, turn: Turn, reply: str) -> None:
+    if turn.save_to is None:
+        return
+    turn_ms = round((time.monotonic() - turn.received) * 1000)
+    async with db.transaction() as conn:
+        await interviews.save_turn_transcript(conn, turn.save_to, candidate_text=turn.request.last_candidate_answer,
+                                              reply=reply, turn_ms=turn_ms)
+
+
+def _response(reply: str, detected: list[str]) -> InterviewerResponse:
+    return InterviewerResponse(message=reply, detectedCompetencies=detected,
+                               competencyCovered=detected[0] if detected else None)

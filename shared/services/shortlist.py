@@ -1,0 +1,246 @@
+"""The shortlist (was generate-shortlist): a role's applicants ranked against its
+requirements.
+
+1. Load (shared/db/shortlist.py): the role, the caller's membership, then the
+   applicants with profile and best interview score, their skills and their
+   employment: five queries whatever the number of applicants. Paused profiles
+   are left out; DEI data is never read.
+2. Pre-rank deterministically (`pre_rank`): required skills matched, years and
+   relevance of experience, best interview score; ties broken by application
+   date then id. Each applicant gets reasons built from that data.
+3. The model re-ranks and explains the leading group (at most 20). Its answer
+   must name every leader exactly once and nothing else (checked, retried
+   once). Below the group, the pre-ranking continues.
+If the model is unavailable (not configured, out of credit, rate limited,
+failing), the pre-ranking is returned as is (`rankedBy: "rules"`) and the
+reason is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any, Callable
+from uuid import UUID
+
+from shared.db import orgs
+from shared.db import shortlist as queries
+from shared.errors import Forbidden, NotConfigured, NotFound, PaymentRequired, RateLimited, UpstreamError
+from shared.logs import log_event
+from shared.models.shortlist import (MODEL_GROUP_MAX, ShortlistMatch, ShortlistRanking, ShortlistRequest,
+                                     ShortlistResponse)
+from shared.prompts import shortlist as prompt
+
+WEIGHTS = {"skills": 0.45, "interview": 0.25, "experience": 0.20, "title": 0.10}
+NEUTRAL = 0.5  # a factor with no data (no required skills, no interview yet) neither helps nor hurts
+FULL_EXPERIENCE_YEARS = 10
+MODEL_UNAVAILABLE = (NotConfigured, PaymentRequired, RateLimited, UpstreamError)
+_TITLE_NOISE = frozenset("senior junior lead principal staff head chief mid level graduate intern associate "
+                         "the of and a an for in at to with i ii iii".split())
+_NON_WORD = re.compile(r"[^a-z0-9+#]+")
+
+
+@dataclass
+class Applicant:
+    application_id: UUID
+    candidate_id: UUID
+    created_at: datetime
+    skills: list[str]
+    jobs: list[dict]
+    best_score: int | None
+    availability: str | None
+    work_mode: str | None
+    location: str | None
+    years: float = 0.0
+    score: int = 0
+    matched: list[str] = field(default_factory=list)  # required skills the applicant has
+    related: bool = False  # has held a job whose title shares a word with the role's
+
+
+
+
+async def generate_shortlist(db, get_ai: Callable[[], Any], user_id, request: ShortlistRequest) -> ShortlistResponse:
+    """`get_ai()` returns the AI client (it may raise NotConfigured): it is only
+    asked when there is someone to rank."""
+    role, applicants = await load_applicants(db, user_id, request.roleId)
+    ranked = pre_rank(role, applicants)
+    matches, ranked_by = await _rank_leaders(get_ai, role, ranked, request.limit)
+    log_event("shortlist.generated", roleId=str(role["id"]), applicants=len(applicants), rankedBy=ranked_by,
+              returned=len(matches))
+    return ShortlistResponse(matches=matches, roleTitle=role["title"], rankedBy=ranked_by)
+
+
+async def load_applicants(db, user_id, role_id) -> tuple[dict, list[Applicant]]:
+    async with db.connection() as conn:
+        role = await queries.role(conn, role_id)
+        if role is None:
+            raise NotFound("Role not found")
+        if await orgs.member_role(conn, role["organisation_id"], user_id) is None:
+            raise Forbidden("You are not a member of this role's organisation")
+        rows = await queries.applicants(conn, role_id)
+        if not rows:
+            return role, []
+        skills = await queries.skills_by_candidate(conn, role_id)
+        jobs = await queries.employment_by_candidate(conn, role_id)
+    return role, [
+        Applicant(application_id=row["application_id"], candidate_id=row["candidate_id"],
+                  created_at=row["created_at"], skills=skills.get(row["candidate_id"], []),
+                  jobs=jobs.get(row["candidate_id"], []), best_score=row["best_score"],
+                  availability=row["availability"], work_mode=row["work_mode"],
+                  location=row["state"] or row["suburb"])
+        for row in rows
+    ]
+
+
+# --- the deterministic pre-ranking ------------------------------------------------
+
+
+def pre_rank(role: dict, applicants: list[Applicant], today: date | None = None) -> list[Applicant]:
+    """Score every applicant (0 to 100); best first, ties broken stably."""
+    today = today or date.today()
+    required = required_skills(role)
+    required_terms = [(skill, _canonical(skill), {_canonical(w) for w in _words(skill)}) for skill in required]
+    title_words = {w for w in _words(role.get("title") or "") if w not in _TITLE_NOISE}
+    for applicant in applicants:
+        _score(applicant, required_terms, title_words, today)
+    return sorted(applicants, key=lambda a: (-a.score, -(a.best_score if a.best_score is not None else -1),
+                                             a.created_at, str(a.application_id)))
+
+
+def required_skills(role: dict) -> list[str]:
+    requirements = role.get("requirements") or {}
+    return [s for s in (requirements.get("skills") or []) if isinstance(s, str) and s.strip()]
+
+
+def _score(applicant: Applicant, required_terms, title_words: set[str], today: date) -> None:
+    owned = {_canonical(skill) for skill in applicant.skills}
+    applicant.matched = [skill for skill, whole, words in required_terms if whole in owned or owned & words]
+    skills_factor = len(applicant.matched) / len(required_terms) if required_terms else NEUTRAL
+    applicant.years = _years_of_experience(applicant.jobs, today)
+    experience_factor = min(applicant.years, FULL_EXPERIENCE_YEARS) / FULL_EXPERIENCE_YEARS
+    applicant.related = bool(title_words) and any(title_words.intersection(_words(job["job_title"] or ""))
+                                                  for job in applicant.jobs)
+    interview_factor = applicant.best_score / 100 if applicant.best_score is not None else NEUTRAL
+    applicant.score = round(100 * (WEIGHTS["skills"] * skills_factor + WEIGHTS["interview"] * interview_factor
+                                   + WEIGHTS["experience"] * experience_factor + WEIGHTS["title"] * applicant.related))
+
+
+def reasons(applicant: Applicant, required: list[str]) -> list[str]:
+    """Up to four reasons, built from the applicant's data and the role's required skills."""
+    matched, related = applicant.matched, applicant.related
+    found = []
+    if required:
+        if matched:
+            found.append(f"Has {len(matched)} of {len(required)} required skills: {', '.join(matched[:6])}")
+        else:
+            found.append(f"Lists none of the required skills ({', '.join(required[:4])})")
+    elif applicant.skills:
+        found.append(f"Skills: {', '.join(applicant.skills[:6])}")
+    if applicant.jobs:
+        latest = applicant.jobs[0]
+        where = f" at {latest['company_name']}" if latest["company_name"] else ""
+        relevance = " (a related role)" if related else ""
+        found.append(f"{applicant.years:.0f} years of experience; most recently {latest['job_title']}{where}"
+                       f"{relevance}")
+    else:
+        found.append("No employment history on the profile")
+    if applicant.best_score is not None:
+        found.append(f"Best interview score {applicant.best_score}/100")
+    if applicant.availability:
+        found.append(f"Availability: {applicant.availability}")
+    return found[:4]
+
+
+def _years_of_experience(jobs: list[dict], today: date) -> float:
+    days = 0
+    for job in jobs:
+        start = job["start_date"]
+        end = today if job["is_current"] or job["end_date"] is None else job["end_date"]
+        if start and end and end > start:
+            days += (min(end, today) - start).days
+    return min(days / 365.25, 50.0)
+
+
+@lru_cache(maxsize=8192)  # skill names and job titles repeat across applicants
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(_NON_WORD.sub(" ", text.lower()).split())
+
+
+@lru_cache(maxsize=8192)
+def _canonical(text: str) -> str:
+    """'React.js', 'ReactJS' and 'react' are one skill."""
+    squashed = _NON_WORD.sub("", text.lower())
+    return squashed[:-2] if squashed.endswith("js") and len(squashed) > 4 else squashed
+
+
+# --- the model's ranking of the leading group -----------------------------------------
+
+
+async def _rank_leaders(get_ai, role: dict, ranked: list[Applicant], limit: int) -> tuple[list[ShortlistMatch], str]:
+    leaders = ranked[:MODEL_GROUP_MAX]
+    if not leaders:
+        return [], "rules"
+    try:
+        ai = get_ai()
+        ranking = await ai.structured(
+            purpose="shortlist", prompt_version=prompt.VERSION,
+            messages=prompt.shortlist_messages(role=role, candidates=[_for_model(a) for a in leaders]),
+            schema=ShortlistRanking, tool_name=prompt.TOOL_NAME, tool_description=prompt.TOOL_DESCRIPTION,
+            check=_every_leader_once({str(a.application_id) for a in leaders}))
+    except MODEL_UNAVAILABLE as error:
+        log_event("shortlist.fallback", level=logging.WARNING, roleId=str(role["id"]), status=error.status,
+                  reason=error.message)
+        required = required_skills(role)
+        return [_match(a, a.score, reasons(a, required)) for a in ranked[:limit]], "rules"
+    by_id = {str(a.application_id): a for a in leaders}
+    matches = [_match(by_id[r.applicationId], r.matchScore, r.matchReasons) for r in ranking.rankings]
+    required = required_skills(role)
+    matches += [_match(a, a.score, reasons(a, required)) for a in ranked[len(leaders):limit]]
+    return matches[:limit], "model"
+
+
+def _every_leader_once(expected: set[str]) -> Callable[[ShortlistRanking], None]:
+    def check(ranking: ShortlistRanking) -> None:
+        given = [r.applicationId for r in ranking.rankings]
+        unknown = sorted(set(given) - expected)
+        repeated = sorted({i for i in given if given.count(i) > 1})
+        missing = sorted(expected - set(given))
+        problems = [f"{label}: {', '.join(ids)}" for label, ids in
+                    (("unknown applicationIds", unknown), ("ranked more than once", repeated),
+                     ("not ranked", missing)) if ids]
+        if problems:
+            raise ValueError("Rank every candidate exactly once; " + "; ".join(problems))
+
+    return check
+
+
+def _for_model(applicant: Applicant) -> dict[str, Any]:
+    """Job-relevant facts only: no names, contact details or DEI data."""
+    return {
+        "applicationId": str(applicant.application_id),
+        "rule_score": applicant.score,
+        "skills": applicant.skills[:30],
+        "years_of_experience": round(applicant.years, 1),
+        "employment": [{"title": job["job_title"], "company": job["company_name"],
+                        "from": job["start_date"], "to": None if job["is_current"] else job["end_date"],
+                        "summary": job["description"] or ""} for job in applicant.jobs[:5]],
+        "best_interview_score": applicant.best_score,
+        "availability": applicant.availability,
+        "work_mode": applicant.work_mode,
+        "location": applicant.location,
+    }
+
+
+def _match(applicant: Applicant, score: int, reasons: list[str]) -> ShortlistMatch:
+    latest = applicant.jobs[0] if applicant.jobs else None
+    experience = ""
+    if latest:
+        experience = latest["job_title"] + (f": {latest['description']}" if latest["description"] else "")
+    return ShortlistMatch(
+        applicationId=applicant.application_id, candidateId=applicant.candidate_id, matchScore=score,
+        matchReasons=list(reasons), skills=applicant.skills[:15], experience=experience[:240],
+        availability=applicant.availability, workMode=applicant.work_mode, location=applicant.location)
+
