@@ -1,5 +1,52 @@
-"""ACS call and recording events: Event Grid trigger and POST /api/acs/webhook (was acs-webhook-handler)"""
+"""ACS call and recording events: the Event Grid trigger `acs_events` and
+POST /api/acs/webhook (was acs-webhook-handler). Both hand events to
+shared/services/call_events.py."""
 
 import azure.functions as func
+from azurefunctions.extensions.http.fastapi import Response
+
+from shared.http import ANONYMOUS, ONE_MB, Call, api, json_response, read_json
+from shared.models.calls import WebhookResponse
+from shared.services.call_events import (call_events_for, check_webhook_secret, events_in,
+                                         handle_trigger_event, validation_code, webhook_origin,
+                                         webhook_secrets)
 
 bp = func.Blueprint()
+
+SECRET_HEADER = "x-acs-webhook-secret"
+
+
+@bp.function_name("acs_events")
+@bp.event_grid_trigger(arg_name="event")
+@bp.durable_client_input(client_name="client")
+async def acs_events(event: func.EventGridEvent, client) -> None:
+    """One ACS event from the Event Grid system topic subscription. Raising makes Event
+    Grid redeliver, so only temporary failures raise; a malformed event is logged."""
+    from shared.wiring import get_services
+
+    await handle_trigger_event(get_services(), event, client)
+
+
+@api(bp, "acs/webhook", methods=("POST", "OPTIONS"), auth=ANONYMOUS, response=WebhookResponse,
+     durable_client=True)
+async def acs_webhook(call: Call):
+    """ACS call and recording events pushed by an Event Grid webhook subscription."""
+    request, services = call.request, call.services
+    secrets = webhook_secrets(services.settings)
+    if request.method == "OPTIONS":  # CloudEvents abuse-protection handshake
+        origin = webhook_origin(request.headers.get("webhook-request-origin"))
+        return Response(status_code=200, headers={"WebHook-Allowed-Origin": origin, "WebHook-Allowed-Rate": "*"})
+    raws = events_in(await read_json(request, ONE_MB))
+    code = validation_code(raws)
+    if code is not None:  # answered before the secret check (docs/CALLS.md)
+        return json_response({"validationResponse": code})
+    check_webhook_secret(request.headers.get(SECRET_HEADER) or request.query_params.get("secret"), secrets)
+    result = await call_events_for(services, call.durable_client).handle_batch(raws)
+    call.log_fields.update(processed=result.processed, failed=len(result.failed))
+    if result.retry:  # a temporary failure: Event Grid redelivers; processed events are skipped then
+        return json_response({"error": "Some events could not be processed now; redeliver",
+                              "processed": result.processed, "failed": result.failed}, 503)
+    answer = {"success": True, "processed": result.processed}
+    if result.failed:
+        answer["failed"] = result.failed
+    return answer

@@ -1,5 +1,15 @@
-"""POST /api/acs/token (was acs-token-generator)"""
+"""POST /api/acs/token (was acs-token-generator)."""
 
 import azure.functions as func
 
+from shared.http import USER, Call, api
+from shared.models.calls import AcsTokenRequest, AcsTokenResponse
+from shared.services.calls import issue_acs_token
+
 bp = func.Blueprint()
+
+
+@api(bp, "acs/token", auth=USER, body=AcsTokenRequest, response=AcsTokenResponse, rate_limit="acs/token")
+async def acs_token(call: Call):
+    """Issue an ACS token for the caller's own ACS identity (created on first use)."""
+    return await issue_acs_token(call.services.db, call.services.acs_identity, call.user_id, call.body.scopes)

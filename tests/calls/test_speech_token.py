@@ -1,0 +1,126 @@
+"""GET/POST /api/azure/speech-token: caching and single-flight refresh against the
+Speech STS double."""
+
+import asyncio
+
+import pytest
+
+from shared.adapters.speech_tokens import SpeechTokens, build_speech_tokens
+from shared.config import Settings
+from shared.errors import NotConfigured, UpstreamError
+from tests.support import auth_headers, call_function, create_user
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+async def clocked(speech_double):
+    speech_double.reset()
+    clock = Clock()
+    tokens = SpeechTokens(speech_double.subscription_key, speech_double.region,
+                          token_url=speech_double.token_url, clock=clock)
+    yield tokens, clock
+    await tokens.close()
+
+
+async def test_token_is_reused_for_nine_minutes_then_refreshed(clocked, speech_double):
+    tokens, clock = clocked
+    first = await tokens.get()
+    assert first.expires_in == 600 and first.token == speech_double.issued_tokens[0]
+    clock.now += 300
+    again = await tokens.get()
+    assert again.token == first.token and again.expires_in == 300
+    clock.now += 239  # 8 min 59 s after issue
+    assert (await tokens.get()).token == first.token and speech_double.tokens_issued == 1
+    clock.now += 1  # 9 minutes
+    fresh = await tokens.get()
+    assert fresh.token != first.token and fresh.expires_in == 600 and speech_double.tokens_issued == 2
+    request = speech_double.requests[0]
+    assert request.method == "POST" and request.headers["ocp-apim-subscription-key"] == speech_double.subscription_key
+
+
+async def test_concurrent_requests_during_a_refresh_make_one_upstream_call(speech, speech_double):
+    speech_double.delay_seconds = 0.3
+    results = await asyncio.gather(*(speech.get() for _ in range(25)))
+    assert speech_double.tokens_issued == 1 and speech_double.max_in_flight == 1
+    assert len({r.token for r in results}) == 1
+
+
+async def test_a_failure_is_502_for_every_waiter_and_is_not_cached(speech, speech_double):
+    speech_double.fail_next(500, delay=0.2)
+    results = await asyncio.gather(*(speech.get() for _ in range(5)), return_exceptions=True)
+    assert all(isinstance(r, UpstreamError) and r.status == 502 for r in results)
+    assert len(speech_double.requests) == 1
+    assert (await speech.get()).token == speech_double.issued_tokens[0]
+
+
+async def test_a_rejected_key_or_unreachable_service_is_502(speech_double):
+    wrong = SpeechTokens("wrong-key", "westeurope", token_url=speech_double.token_url)
+    unreachable = SpeechTokens("k", "westeurope", token_url="http://127.0.0.1:9/sts/v1.0/issueToken")
+    for tokens in (wrong, unreachable):
+        with pytest.raises(UpstreamError):
+            await tokens.get()
+        await tokens.close()
+
+
+async def test_a_caller_giving_up_does_not_cancel_the_shared_refresh(speech, speech_double):
+    speech_double.delay_seconds = 0.2
+    impatient = asyncio.ensure_future(speech.get())
+    patient = asyncio.ensure_future(speech.get())
+    await asyncio.sleep(0.05)
+    impatient.cancel()
+    assert (await patient).token and speech_double.tokens_issued == 1
+
+
+def test_settings_choose_the_regional_or_the_configured_endpoint():
+    regional = build_speech_tokens(Settings(APP_ENV="test", AZURE_SPEECH_KEY="k", AZURE_SPEECH_REGION="australiaeast"))
+    assert regional.token_url == "https://australiaeast.api.cognitive.microsoft.com/sts/v1.0/issueToken"
+    endpoint = "https://spch.cognitiveservices.azure.com/sts/v1.0/issueToken"
+    custom = build_speech_tokens(Settings(APP_ENV="test", AZURE_SPEECH_KEY="k", AZURE_SPEECH_REGION="x",
+                                          AZURE_SPEECH_TOKEN_ENDPOINT=endpoint))
+    assert custom.token_url.startswith("https://spch.")
+    with pytest.raises(NotConfigured, match="AZURE_SPEECH_KEY"):
+        build_speech_tokens(Settings(APP_ENV="test", AZURE_SPEECH_REGION="x"))
+
+
+# --- through the function ------------------------------------------------------------------
+
+@pytest.fixture
+def speech_services(services, speech):
+    services.__dict__["speech_tokens"] = speech
+    yield services
+    services.__dict__.pop("speech_tokens", None)
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_function_answers_token_region_and_remaining_seconds(db, speech_services, speech_double, method,
+                                                                  unique_ip):
+    user = await create_user(db)
+    result = await call_function("speech_token", method, None, auth_headers(user), client_ip=unique_ip,
+                                 path="/api/azure/speech-token")
+    assert result.status == 200, result
+    body = result.json()
+    assert set(body) == {"token", "region", "expiresIn"}
+    assert body["token"] == speech_double.issued_tokens[0] and body["region"] == "westeurope"
+    assert 590 <= body["expiresIn"] <= 600
+
+
+async def test_function_requires_a_user_and_answers_503_when_not_configured(db, services, unique_ip):
+    services.__dict__.pop("speech_tokens", None)
+    assert (await call_function("speech_token", "GET", path="/api/azure/speech-token")).status == 401
+    result = await call_function("speech_token", "GET", None, auth_headers(await create_user(db)),
+                                 client_ip=unique_ip, path="/api/azure/speech-token")
+    assert result.status == 503 and "AZURE_SPEECH_KEY" in result.json()["error"]
+
+
+async def test_function_upstream_failure_is_502(db, speech_services, speech_double, unique_ip):
+    speech_double.fail_next(401)
+    result = await call_function("speech_token", "POST", None, auth_headers(await create_user(db)),
+                                 client_ip=unique_ip, path="/api/azure/speech-token")
+    assert result.status == 502 and result.json()["error"]
