@@ -20,14 +20,20 @@ def load_local_settings() -> None:
             os.environ.setdefault(key, str(value))
 
 
-def create_app():
+def create_app(base_url: str = "http://127.0.0.1:7071"):
+    """The local host's app; `base_url` is where it listens (Durable's client URLs point there)."""
     sys.path.insert(0, str(ROOT))
     import function_app
 
-    from devhost.server import build_app
+    from devhost.durable import DurableRuntime
+    from devhost.server import FunctionHost, build_app
     from shared.config import get_settings
 
-    return build_app(function_app.app, cors_origins=get_settings().cors_origins)
+    host = FunctionHost(function_app.app)
+    durable = DurableRuntime(host, base_url)
+    host.binding_values = durable.binding_values
+    return build_app(function_app.app, cors_origins=get_settings().cors_origins, host=host,
+                     extra_routes=durable.routes())
 
 
 def main() -> None:
@@ -40,7 +46,8 @@ def main() -> None:
 
     import uvicorn
 
-    app = create_app()
+    local = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    app = create_app(f"http://{local}:{args.port}")
     print(f"Talenti functions on http://{args.host}:{args.port}/api/health", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", lifespan="off")
 

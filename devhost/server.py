@@ -30,6 +30,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from shared.http import published_route
+
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("devhost")
 
@@ -87,8 +89,8 @@ class FunctionHost:
 
 def build_app(app: func.FunctionApp, *, cors_origins: list[str] | None = None,
               binding_values: Callable[[str, dict], Any] | None = None,
-              extra_routes: list[Route] | None = None) -> Starlette:
-    host = FunctionHost(app, binding_values)
+              extra_routes: list[Route] | None = None, host: FunctionHost | None = None) -> Starlette:
+    host = host or FunctionHost(app, binding_values)  # pass one to share it (get_functions runs once per app)
     prefix = route_prefix()
     routes: list[Route] = []
 
@@ -101,7 +103,8 @@ def build_app(app: func.FunctionApp, *, cors_origins: list[str] | None = None,
             return await host.invoke(_name, request)
 
         methods = [str(m.value if hasattr(m, "value") else m).upper() for m in (trigger.methods or ["GET", "POST"])]
-        routes.append(Route(starlette_path(prefix, trigger.route or name), endpoint, methods=methods, name=name))
+        route = published_route(trigger.route or name)  # host-reserved first segments (see shared.http)
+        routes.append(Route(starlette_path(prefix, route), endpoint, methods=methods, name=name))
 
     async def admin_invoke(request: Request) -> Response:
         name = request.path_params["name"]

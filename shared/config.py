@@ -27,6 +27,7 @@ DEV_SERVICE_KEY = "talenti-local-service-key"
 DEFAULT_RATE_LIMITS: dict[str, str] = {
     "ai/interviewer": "20/60",
     "ai/score": "10/60",
+    "ai/score/status": "120/60",  # polling a running score (not in API.md: the route is new)
     "ai/parse-resume": "10/60",
     "ai/extract-requirements": "20/60",
     "ai/generate-shortlist": "5/60",

@@ -41,7 +41,7 @@ def function_host():
 
 def make_request(method: str, path: str, body: bytes | str | dict | list | None = None,
                  headers: dict[str, str] | None = None, query: str = "",
-                 client_ip: str = "127.0.0.1") -> Request:
+                 client_ip: str = "127.0.0.1", path_params: dict | None = None) -> Request:
     headers = {k.lower(): v for k, v in (headers or {}).items()}
     if isinstance(body, (dict, list)):
         body = json.dumps(body)
@@ -55,6 +55,7 @@ def make_request(method: str, path: str, body: bytes | str | dict | list | None 
         "path": path, "raw_path": path.encode(), "root_path": "", "query_string": query.encode(),
         "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
         "client": (client_ip, 50000), "server": ("127.0.0.1", 7071),
+        "path_params": path_params or {},  # the worker fills these from the route template
     }
     sent = False
 
@@ -82,9 +83,10 @@ class Result:
 
 
 async def call_function(name: str, method: str = "POST", body=None, headers=None, query: str = "",
-                        client_ip: str = "127.0.0.1", path: str | None = None) -> Result:
+                        client_ip: str = "127.0.0.1", path: str | None = None,
+                        path_params: dict | None = None) -> Result:
     """Invoke an HTTP function's user function as the worker does, with a real request."""
-    request = make_request(method, path or f"/api/{name}", body, headers, query, client_ip)
+    request = make_request(method, path or f"/api/{name}", body, headers, query, client_ip, path_params)
     response = await function_host().invoke(name, request)
     if hasattr(response, "body_iterator"):
         chunks = [c if isinstance(c, bytes) else c.encode() async for c in response.body_iterator]

@@ -1,0 +1,57 @@
+"""interview_scores and score_dimensions: one score row per interview, its
+dimensions replaced as a set."""
+
+from __future__ import annotations
+
+from shared.db import fetch_all, fetch_one, jsonb
+
+SCORE_COLUMNS = ("overall_score, narrative_summary, candidate_feedback, anti_cheat_risk_level, scored_by, "
+                 "model_version, prompt_version, rubric_version, human_override")
+
+
+async def score_of(conn, interview_id) -> dict | None:
+    return await fetch_one(conn, f"select {SCORE_COLUMNS} from public.interview_scores where interview_id = %s",
+                           (interview_id,))
+
+
+async def dimensions_of(conn, interview_id) -> list[dict]:
+    return await fetch_all(
+        conn,
+        """select dimension, score, weight, evidence, cited_quotes from public.score_dimensions
+            where interview_id = %s order by weight desc nulls last, dimension""",
+        (interview_id,),
+    )
+
+
+async def upsert_ai_score(conn, interview_id, score: dict) -> bool:
+    """Insert or update the interview's score row; False (and nothing written)
+    when a person has overridden it. Concurrent writers queue on the unique key."""
+    row = await fetch_one(
+        conn,
+        """insert into public.interview_scores
+               (interview_id, overall_score, narrative_summary, candidate_feedback, anti_cheat_risk_level,
+                scored_by, model_version, prompt_version, rubric_version)
+           values (%(interview_id)s, %(overall_score)s, %(narrative_summary)s, %(candidate_feedback)s,
+                   %(anti_cheat_risk_level)s, 'ai', %(model_version)s, %(prompt_version)s, %(rubric_version)s)
+           on conflict (interview_id) do update set
+               overall_score = excluded.overall_score, narrative_summary = excluded.narrative_summary,
+               candidate_feedback = excluded.candidate_feedback,
+               anti_cheat_risk_level = excluded.anti_cheat_risk_level, scored_by = 'ai',
+               model_version = excluded.model_version, prompt_version = excluded.prompt_version,
+               rubric_version = excluded.rubric_version, updated_at = now()
+             where not coalesce(public.interview_scores.human_override, false)
+           returning id""",
+        {"interview_id": interview_id, **score},
+    )
+    return row is not None
+
+
+async def replace_dimensions(conn, interview_id, dimensions: list[dict]) -> None:
+    await conn.execute("delete from public.score_dimensions where interview_id = %s", (interview_id,))
+    await conn.execute(
+        """insert into public.score_dimensions (interview_id, dimension, score, weight, evidence, cited_quotes)
+           select %s, d.dimension, d.score, d.weight, d.evidence, d.cited_quotes
+             from jsonb_to_recordset(%s::jsonb)
+                  as d(dimension text, score numeric, weight numeric, evidence text, cited_quotes jsonb)""",
+        (interview_id, jsonb(dimensions)),
+    )

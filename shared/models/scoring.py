@@ -1,0 +1,100 @@
+"""POST /api/ai/score: the request, the 200 body, and the model's structured answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import Field, StringConstraints
+
+from shared.models import ApiModel
+
+Text = Annotated[str, StringConstraints(max_length=8000)]
+ShortText = Annotated[str, StringConstraints(max_length=500)]
+
+
+class TranscriptTurn(ApiModel):
+    speaker: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+    content: Text
+    start_time_ms: int | None = None
+
+
+class Requirements(ApiModel):
+    skills: list[ShortText] = Field(default_factory=list, max_length=100)
+    experience: list[ShortText] = Field(default_factory=list, max_length=100)
+    qualifications: list[ShortText] = Field(default_factory=list, max_length=100)
+    responsibilities: list[ShortText] = Field(default_factory=list, max_length=100)
+    interviewQuestions: list[ShortText] = Field(default_factory=list, max_length=100)
+
+
+class RubricEntry(ApiModel):
+    weight: float
+    label: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+
+
+class ScoreRequest(ApiModel):
+    interviewId: UUID
+    transcripts: list[TranscriptTurn] | None = Field(default=None, max_length=2000)
+    jobTitle: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
+    jobDescription: Annotated[str, StringConstraints(max_length=50_000)] | None = None
+    requirements: Requirements | None = None
+    orgValues: list[ShortText] | None = Field(default=None, max_length=50)
+    scoringRubric: dict[str, RubricEntry] | None = Field(default=None, max_length=30)
+    rescore: bool = False  # score again even when a finished score exists
+
+
+class DimensionScore(ApiModel):
+    dimension: str
+    score: float
+    weight: float
+    evidence: str
+    cited_quotes: list[str]
+
+
+class ScoreResponse(ApiModel):
+    success: bool = True
+    interviewId: UUID
+    dimensions: list[DimensionScore]
+    overall_score: int
+    narrative_summary: str
+    candidate_feedback: str
+    anti_cheat_risk_level: Literal["low", "medium", "high"] | None  # None only on a person's score without one
+    anti_cheat_notes: str
+    # True when a person has overridden this interview's score: their score is
+    # kept and returned, and the AI did not overwrite it.
+    humanOverride: bool = False
+    message: str | None = None
+
+
+class ScoringAccepted(ApiModel):
+    """202: scoring still runs; poll `statusQueryGetUri` (also the Location header).
+
+    The URL is the app's own authenticated status route, never the Durable
+    extension's management URLs: those carry a system key that unlocks every
+    orchestration of the app and must not reach a browser."""
+
+    id: str
+    statusQueryGetUri: str
+    runtimeStatus: str | None = None
+    customStatus: dict | None = None
+
+
+# --- the model's answer (the tool's parameters) ------------------------------------
+
+
+class ModelDimension(ApiModel):
+    dimension: str = Field(description="The rubric dimension key, exactly as given")
+    score: float = Field(ge=0, le=10, description="0 (no evidence) to 10 (outstanding)")
+    evidence: str = Field(max_length=4000, description="Why this score, from what the candidate said")
+    cited_quotes: list[Annotated[str, StringConstraints(max_length=1000)]] = Field(
+        default_factory=list, max_length=10,
+        description="Short verbatim quotes from the candidate's turns that support the score")
+
+
+class ModelScoring(ApiModel):
+    dimensions: list[ModelDimension] = Field(description="One entry per rubric dimension")
+    narrative_summary: str = Field(max_length=6000, description="A summary for the recruiter")
+    candidate_feedback: str = Field(max_length=4000, description="Constructive feedback for the candidate")
+    anti_cheat_risk_level: Literal["low", "medium", "high"] = Field(
+        description="Risk that the answers were not the candidate's own (read aloud, assisted, pasted)")
+    anti_cheat_notes: str = Field(max_length=2000, description="What the risk level is based on")
