@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,9 +36,9 @@ def _with_database(url: str, name: str) -> str:
     return make_conninfo(**{**conninfo_to_dict(url), "dbname": name})
 
 
-@pytest.fixture(scope="session")
-def database_url() -> str:
-    """A fresh database with every migration applied, dropped at the end."""
+@contextmanager
+def fresh_database():
+    """A new database with every migration applied, dropped afterwards."""
     import psycopg
 
     from shared.db.migrate import migrate
@@ -47,14 +48,23 @@ def database_url() -> str:
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f'create database "{name}"')
     url = _with_database(server, name)
-    migrate(url)
-    os.environ["DATABASE_URL"] = url
+    try:
+        migrate(url)
+        yield url
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    """The session's database; the app's settings point at it."""
     from shared.config import reset_settings
 
-    reset_settings()
-    yield url
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
+    with fresh_database() as url:
+        os.environ["DATABASE_URL"] = url
+        reset_settings()
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -21,10 +21,19 @@ from psycopg import errors
 MIGRATION = Path(__file__).resolve().parents[2] / "infra" / "db" / "migrations" / "001_supabase_schema.sql"
 
 
+@pytest.fixture(scope="module")
+def schema_database():
+    """A database of this module's own: the visibility checks count every row."""
+    from tests.conftest import fresh_database
+
+    with fresh_database() as url:
+        yield url
+
+
 @pytest.fixture
-def conn(database_url):
+def conn(schema_database):
     """A superuser connection inside a transaction, rolled back afterwards."""
-    with psycopg.connect(database_url) as connection:
+    with psycopg.connect(schema_database) as connection:
         yield connection
         connection.rollback()
 
