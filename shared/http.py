@@ -27,6 +27,18 @@ ONE_MB = 1024 * 1024
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
+# The Functions host refuses route templates that start with `admin` or `runtime`
+# (its own APIs), whatever the route prefix. Such a contract route is written
+# with its first segment as a parameter constrained to that one literal, e.g.
+# `{area:regex(^admin$)}/data-cleanup`; `published_route` gives the literal path.
+_LITERAL_SEGMENT = re.compile(r"\{[A-Za-z_]\w*:regex\(\^([A-Za-z0-9_-]+)\$\)\}")
+
+
+def published_route(route: str) -> str:
+    """The route as callers see it (`{area:regex(^admin$)}/x` -> `admin/x`)."""
+    return _LITERAL_SEGMENT.sub(r"\1", route)
+
+
 # Who may call: a Supabase user, a service holding SERVICE_API_KEY, either, or anyone.
 USER, SERVICE, USER_OR_SERVICE, ANONYMOUS = "user", "service", "user_or_service", "anonymous"
 

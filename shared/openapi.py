@@ -7,7 +7,7 @@ from typing import Any, Iterable
 
 from pydantic import BaseModel
 
-from shared.http import ANONYMOUS, SERVICE, USER, USER_OR_SERVICE, EndpointSpec
+from shared.http import ANONYMOUS, SERVICE, USER, USER_OR_SERVICE, EndpointSpec, published_route
 from shared.models import ErrorResponse
 
 ROUTE_PREFIX = "/api/"
@@ -40,7 +40,7 @@ def build_openapi(http_functions: Iterable[tuple[str, str]], specs: dict[str, En
     error = {"content": {"application/json": {"schema": ref(ErrorResponse)}}}
     for name, route in sorted(http_functions, key=lambda item: item[1]):
         spec = specs.get(name)
-        path = ROUTE_PREFIX + route
+        path = ROUTE_PREFIX + published_route(route)
         methods = spec.methods if spec else ("GET",)
         for method in methods:
             operation: dict[str, Any] = {"operationId": f"{name}_{method.lower()}" if len(methods) > 1 else name}

@@ -7,14 +7,27 @@ from typing import Any
 from shared.db import jsonb
 
 
+_INSERT = """insert into public.audit_log
+                 (user_id, organisation_id, action, entity_type, entity_id, old_values, new_values, ip_address)
+             values (%s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s)"""
+
+
+def _params(action: str, entity_type: str, entity_id: Any = None, user_id: Any = None, organisation_id: Any = None,
+            old_values: Any = None, new_values: Any = None, ip_address: str | None = None) -> tuple:
+    return (user_id, organisation_id, action, entity_type, entity_id,
+            None if old_values is None else jsonb(old_values),
+            None if new_values is None else jsonb(new_values), ip_address)
+
+
 async def record(conn, *, action: str, entity_type: str, entity_id: Any = None, user_id: Any = None,
                  organisation_id: Any = None, old_values: Any = None, new_values: Any = None,
                  ip_address: str | None = None) -> None:
-    await conn.execute(
-        """insert into public.audit_log
-               (user_id, organisation_id, action, entity_type, entity_id, old_values, new_values, ip_address)
-           values (%s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s)""",
-        (user_id, organisation_id, action, entity_type, entity_id,
-         None if old_values is None else jsonb(old_values),
-         None if new_values is None else jsonb(new_values), ip_address),
-    )
+    await conn.execute(_INSERT, _params(action, entity_type, entity_id, user_id, organisation_id,
+                                        old_values, new_values, ip_address))
+
+
+async def record_many(conn, entries: list[dict]) -> None:
+    """Several entries (each with `record`'s keyword arguments) in one pipelined round trip."""
+    if entries:
+        async with conn.cursor() as cur:
+            await cur.executemany(_INSERT, [_params(**entry) for entry in entries])
