@@ -6,10 +6,6 @@ import azure.functions as func
 from azurefunctions.extensions.http.fastapi import Response
 
 from shared.http import ANONYMOUS, ONE_MB, Call, api, json_response, read_json
-from shared.models.calls import WebhookResponse
-from shared.services.call_events import (call_events_for, check_webhook_secret, events_in,
-                                         handle_trigger_event, validation_code, webhook_origin,
-                                         webhook_secrets)
 
 bp = func.Blueprint()
 
@@ -22,15 +18,19 @@ SECRET_HEADER = "x-acs-webhook-secret"
 async def acs_events(event: func.EventGridEvent, client) -> None:
     """One ACS event from the Event Grid system topic subscription. Raising makes Event
     Grid redeliver, so only temporary failures raise; a malformed event is logged."""
+    from shared.services.call_events import handle_trigger_event
     from shared.wiring import get_services
 
     await handle_trigger_event(get_services(), event, client)
 
 
-@api(bp, "acs/webhook", methods=("POST", "OPTIONS"), auth=ANONYMOUS, response=WebhookResponse,
+@api(bp, "acs/webhook", methods=("POST", "OPTIONS"), auth=ANONYMOUS, response="shared.models.calls:WebhookResponse",
      durable_client=True)
 async def acs_webhook(call: Call):
     """ACS call and recording events pushed by an Event Grid webhook subscription."""
+    from shared.services.call_events import (call_events_for, check_webhook_secret, events_in, validation_code,
+                                             webhook_origin, webhook_secrets)
+
     request, services = call.request, call.services
     secrets = webhook_secrets(services.settings)
     if request.method == "OPTIONS":  # CloudEvents abuse-protection handshake

@@ -6,6 +6,7 @@ that takes a `Call` and returns a model, a dict or a response. Everything the
 contract says about bad input is answered here, once.
 """
 
+import importlib
 import json
 import logging
 import re
@@ -43,6 +44,18 @@ def published_route(route: str) -> str:
 USER, SERVICE, USER_OR_SERVICE, ANONYMOUS = "user", "service", "user_or_service", "anonymous"
 
 
+# A model given as "module:Class" is imported on first use, so declaring an
+# endpoint costs nothing at cold start (the app imports every blueprint).
+ModelRef = type[BaseModel] | str | None
+
+
+def resolve_model(ref: ModelRef) -> type[BaseModel] | None:
+    if ref is None or isinstance(ref, type):
+        return ref
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
 @dataclass(frozen=True)
 class EndpointSpec:
     """What an endpoint accepts and answers; also the source of the OpenAPI document."""
@@ -51,12 +64,20 @@ class EndpointSpec:
     route: str
     methods: tuple[str, ...]
     auth: str
-    body: type[BaseModel] | None
-    response: type[BaseModel] | None
+    body_ref: ModelRef
+    response_ref: ModelRef
     rate_limit: str | None
     max_body: int
     summary: str
     streams: bool = False
+
+    @property
+    def body(self) -> type[BaseModel] | None:
+        return resolve_model(self.body_ref)
+
+    @property
+    def response(self) -> type[BaseModel] | None:
+        return resolve_model(self.response_ref)
 
 
 ENDPOINTS: dict[str, EndpointSpec] = {}
@@ -85,7 +106,7 @@ Handler = Callable[[Call], Awaitable[Any]]
 
 
 def api(bp: func.Blueprint, route: str, *, methods: tuple[str, ...] = ("POST",), auth: str = USER,
-        body: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
+        body: ModelRef = None, response: ModelRef = None,
         rate_limit: str | None = None, max_body: int = ONE_MB, streams: bool = False,
         durable_client: bool = False) -> Callable[[Handler], Handler]:
     """Register `handler` as the HTTP function for `route` (under the `api` prefix).
@@ -97,7 +118,7 @@ def api(bp: func.Blueprint, route: str, *, methods: tuple[str, ...] = ("POST",),
     def decorate(handler: Handler) -> Handler:
         spec = EndpointSpec(
             name=handler.__name__, route=route, methods=tuple(m.upper() for m in methods), auth=auth,
-            body=body, response=response, rate_limit=rate_limit, max_body=max_body,
+            body_ref=body, response_ref=response, rate_limit=rate_limit, max_body=max_body,
             summary=(handler.__doc__ or "").strip().splitlines()[0] if handler.__doc__ else "",
             streams=streams,
         )
@@ -145,7 +166,7 @@ async def serve(spec: EndpointSpec, handler: Handler, request: Request, durable_
             if call.caller is not None:
                 keys.insert(0, call.caller.rate_key)
             await call.services.rate_limiter.check(spec.rate_limit, keys)
-        if spec.body is not None and request.method.upper() != "GET":
+        if spec.body_ref is not None and request.method.upper() != "GET":
             call.body = await read_model(request, spec.body, spec.max_body)
         result = await handler(call)
         response = to_response(result)

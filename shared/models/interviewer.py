@@ -12,7 +12,6 @@ from shared.models.requirements import RequirementLists
 
 MAX_MESSAGES = 100
 MAX_MESSAGE_CHARS = 8_000
-MAX_BODY_BYTES = 256 * 1024
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
 ShortList = Annotated[list[ShortText], Field(max_length=50)]
