@@ -140,48 +140,15 @@ def devhost(devhosts) -> str:
     return devhosts.start()
 
 
-AZURITE_ACCOUNT = "devstoreaccount1"
-# Azurite's published development key (not a secret).
-AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-
-
 @pytest.fixture(scope="session")
 def azurite():
     """A real Azurite Blob service on loopback (npm package, installed by `make test`).
 
     Yields a connection string for the development account."""
-    import shutil
-    import subprocess
-    import tempfile
-    import time
+    from devhost.azurite import AzuriteMissing, running_azurite
 
-    binary = ROOT / "node_modules" / ".bin" / "azurite-blob"
-    if not binary.exists():
-        pytest.fail("Azurite is not installed: run `make test` (it runs npm install)")
-    from devhost.launch import free_port
-
-    port = free_port()
-    workspace = tempfile.mkdtemp(prefix="azurite-", dir=ROOT / ".local")  # its debug/lock files
-    process = subprocess.Popen(
-        [str(binary), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck", "--silent", "--loose"],
-        cwd=workspace, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    import socket
-
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(f"Azurite did not start: {process.stderr.read().decode()[-2000:]}")
-            time.sleep(0.1)
-    yield (f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
-           f"BlobEndpoint=http://127.0.0.1:{port}/{AZURITE_ACCOUNT};")
-    process.terminate()
     try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    shutil.rmtree(workspace, ignore_errors=True)
+        with running_azurite(ROOT / ".local") as connection_string:
+            yield connection_string
+    except AzuriteMissing as missing:
+        pytest.fail(str(missing))

@@ -100,3 +100,13 @@ async def create_user(db, user_id: uuid.UUID | None = None, email: str | None = 
     await db.execute("insert into auth.users (id, email) values (%s, %s) on conflict do nothing",
                      (user_id, email or f"{user_id.hex[:8]}@example.test"))
     return user_id
+
+
+async def clear_of_window_edge(window_seconds: int = 60, needed_seconds: float = 15) -> None:
+    """Rate limits count in fixed windows: a test that fills one must not straddle
+    a boundary, so wait for a fresh window when the current one is nearly over."""
+    import asyncio
+
+    remaining = window_seconds - time.time() % window_seconds
+    if remaining < needed_seconds:
+        await asyncio.sleep(remaining + 0.05)

@@ -4,7 +4,7 @@ API.md exactly, so a model reads like the contract it implements."""
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 
 class ApiModel(BaseModel):
@@ -38,3 +38,8 @@ def _check_email(value: str) -> str:
 
 
 Email = Annotated[str, AfterValidator(_check_email)]
+
+
+def null_means(default) -> BeforeValidator:
+    """For `Annotated[...]`: a field the frontend may send as null, read as `default`."""
+    return BeforeValidator(lambda value: default if value is None else value)

@@ -14,7 +14,7 @@ from shared.prompts import interviewer as interviewer_prompt
 from tests.ai.conftest import MODEL, route_replies
 from tests.ai.seed import create_application, create_interview, create_org, create_role
 from tests.doubles.openai_server import ScriptedReply, tool_call_reply
-from tests.support import auth_headers, call_function, create_user
+from tests.support import auth_headers, call_function, create_user, clear_of_window_edge
 
 pytestmark = pytest.mark.usefixtures("ai_services")
 
@@ -215,6 +215,7 @@ async def test_someone_elses_interview_is_403_and_unknown_is_404(db, model_doubl
 async def test_rate_limit_is_shared_by_both_routes(db, model_double, unique_ip):
     route_replies(model_double, text="Hello!")
     user = await create_user(db)
+    await clear_of_window_edge()
     for number in range(20):
         result = await turn(user, {"messages": []}, unique_ip, stream=number % 2 == 1)
         assert result.status == 200, (number, result)

@@ -1,0 +1,59 @@
+"""Azurite's Blob service (npm package `azurite`) on a free loopback port, for
+tests and benchmarks. Started with --disableTelemetry (no network) and
+--skipApiVersionCheck (the SDK may be newer than the emulator)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from devhost.launch import free_port
+from devhost.server import ROOT
+
+ACCOUNT = "devstoreaccount1"
+# Azurite's published development key (not a secret).
+ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+class AzuriteMissing(RuntimeError):
+    pass
+
+
+@contextmanager
+def running_azurite(workspace_parent: Path | None = None) -> Iterator[str]:
+    """Yields a connection string for the development account; stops Azurite afterwards."""
+    binary = ROOT / "node_modules" / ".bin" / "azurite-blob"
+    if not binary.exists():
+        raise AzuriteMissing("Azurite is not installed: run `make deps` (it runs npm install)")
+    port = free_port()
+    workspace = tempfile.mkdtemp(prefix="azurite-", dir=workspace_parent)  # its debug and lock files
+    process = subprocess.Popen(
+        [str(binary), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence",
+         "--disableTelemetry", "--skipApiVersionCheck", "--silent", "--loose"],
+        cwd=workspace, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    process.kill()
+                    raise RuntimeError(f"Azurite did not start: {process.stderr.read().decode()[-2000:]}")
+                time.sleep(0.1)
+        yield (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+               f"BlobEndpoint=http://127.0.0.1:{port}/{ACCOUNT};")
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(workspace, ignore_errors=True)

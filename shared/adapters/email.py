@@ -1,0 +1,111 @@
+"""Outgoing email: Resend in deployments, an outbox folder in development.
+
+`ResendEmail` sends through the `resend` SDK (imported on first use). Without
+RESEND_API_KEY outside production, `OutboxEmail` writes each message as an
+.eml file under `.local/outbox/` and logs its link, so a developer can click
+through locally. In production without a key there is no sender at all and
+callers answer 503 (see `shared/wiring.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from shared.logs import log_event
+
+DEFAULT_RESEND_URL = "https://api.resend.com"
+DEFAULT_TIMEOUT_SECONDS = 15
+
+
+@dataclass(frozen=True)
+class EmailMessage:
+    to: str
+    subject: str
+    html: str
+    text: str
+    link: str | None = None  # the message's call to action (logged by the outbox only)
+
+
+class EmailError(Exception):
+    """The email could not be sent (the provider refused it, failed or timed out)."""
+
+
+class ResendEmail:
+    def __init__(self, api_key: str, sender: str, api_url: str | None = None,
+                 timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS):
+        self.api_key = api_key
+        self.sender = sender
+        self.api_url = (api_url or DEFAULT_RESEND_URL).rstrip("/")
+        self.timeout_seconds = timeout_seconds
+
+    async def send(self, message: EmailMessage, idempotency_key: str | None = None) -> str:
+        """Send `message`; returns the provider's id or raises EmailError."""
+        import resend
+        from resend.exceptions import ResendError
+
+        # The SDK reads these module globals synchronously when the request is
+        # built, before its first await, so setting them here is safe per call.
+        resend.api_key = self.api_key
+        resend.api_url = self.api_url
+        resend.default_async_http_client = resend.HTTPXClient(timeout=self.timeout_seconds)
+        params = {"from": self.sender, "to": [message.to], "subject": message.subject,
+                  "html": message.html, "text": message.text}
+        options = {"idempotency_key": idempotency_key} if idempotency_key else None
+        try:
+            sent = await asyncio.wait_for(resend.Emails.send_async(params, options),
+                                          self.timeout_seconds + 5)
+        except ResendError as exc:
+            raise EmailError(f"Resend refused the email ({exc.code} {exc.error_type}): {exc.message}") from None
+        except asyncio.TimeoutError:
+            raise EmailError("Resend did not answer in time") from None
+        return str(sent["id"])
+
+
+class OutboxEmail:
+    """Development only: messages become files a developer can open."""
+
+    def __init__(self, directory: Path, sender: str):
+        self.directory = Path(directory)
+        self.sender = sender
+
+    async def send(self, message: EmailMessage, idempotency_key: str | None = None) -> str:
+        from email.message import EmailMessage as MimeMessage
+
+        mime = MimeMessage()
+        mime["From"] = self.sender
+        mime["To"] = message.to
+        mime["Subject"] = message.subject
+        mime["Date"] = datetime.now(timezone.utc).strftime("%a, %d %b %Y %H:%M:%S +0000")
+        mime.set_content(message.text)
+        mime.add_alternative(message.html, subtype="html")
+        message_id = idempotency_key or uuid.uuid4().hex
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        path = self.directory / f"{stamp}-{_safe_name(message_id)}.eml"
+        await asyncio.to_thread(_write, path, mime.as_bytes())
+        log_event("email.outbox", to=message.to, subject=message.subject,
+                  file=str(path), link=message.link)
+        return message_id
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def _safe_name(value: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", value)[:80]
+
+
+def build_email(settings, outbox: Path):
+    if settings.RESEND_API_KEY:
+        return ResendEmail(settings.RESEND_API_KEY, settings.EMAIL_FROM, settings.RESEND_API_URL or None)
+    if settings.is_production:
+        from shared.errors import NotConfigured
+
+        raise NotConfigured("Email is not configured: missing setting RESEND_API_KEY")
+    return OutboxEmail(outbox, settings.EMAIL_FROM)

@@ -1,0 +1,38 @@
+"""The invitations table."""
+
+from __future__ import annotations
+
+from shared.db import fetch_one
+
+# Invitations the candidate has not opened yet; a newer sent invitation replaces them.
+UNOPENED_STATUSES = ("pending", "sent", "delivered")
+
+
+async def insert_invitation(conn, application_id, token: str, expires_in_days: int, template: str) -> dict:
+    return await fetch_one(
+        conn,
+        """insert into public.invitations (application_id, token, status, email_template, expires_at)
+           values (%s, %s, 'pending', %s, now() + make_interval(days => %s))
+           returning id, expires_at""",
+        (application_id, token, template, expires_in_days),
+    )
+
+
+async def mark_sent(conn, invitation_id) -> bool:
+    """pending -> sent; False when it is no longer pending."""
+    cur = await conn.execute(
+        "update public.invitations set status = 'sent', sent_at = now() where id = %s and status = 'pending'",
+        (invitation_id,),
+    )
+    return cur.rowcount == 1
+
+
+async def expire_unopened(conn, application_id, except_id) -> int:
+    """Expire the application's other unopened invitations (their links stop working)."""
+    cur = await conn.execute(
+        """update public.invitations set status = 'expired'
+            where application_id = %s and id <> %s and opened_at is null
+              and status = any(%s::public.invitation_status[])""",
+        (application_id, except_id, list(UNOPENED_STATUSES)),
+    )
+    return cur.rowcount

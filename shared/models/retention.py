@@ -1,0 +1,49 @@
+"""POST /api/admin/data-cleanup (API.md section 11): the request and its two answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import RootModel
+
+from shared.models import ApiModel, null_means
+
+CLEANUP_RECORDINGS = "cleanup_recordings"
+PROCESS_DELETION_REQUESTS = "process_deletion_requests"
+
+
+class DataCleanupRequest(ApiModel):
+    action: Literal["cleanup_recordings", "process_deletion_requests"]
+    organisationId: UUID | None = None
+    dryRun: Annotated[bool, null_means(False)] = False
+
+
+class OrganisationResult(ApiModel):
+    organisation: str
+    retentionDays: int
+    interviewsProcessed: int
+
+
+class CleanupRecordingsResponse(ApiModel):
+    success: bool = True
+    totalDeleted: int
+    organisationResults: list[OrganisationResult]
+    processedAt: datetime
+
+
+class DeletionRequestResult(ApiModel):
+    requestId: UUID
+    status: str
+
+
+class ProcessDeletionRequestsResponse(ApiModel):
+    success: bool = True
+    requestsProcessed: int
+    results: list[DeletionRequestResult]
+    processedAt: datetime
+
+
+class DataCleanupResponse(RootModel[CleanupRecordingsResponse | ProcessDeletionRequestsResponse]):
+    """One of the two answers, by action (the OpenAPI document shows both)."""

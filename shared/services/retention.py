@@ -1,0 +1,345 @@
+"""Data retention (was the `data-retention-cleanup` edge function): recordings
+past their organisation's retention period, and candidates' data deletion
+requests. Run by `POST /api/admin/data-cleanup` and by the retention timer.
+
+Rules that keep it safe:
+- Blobs are deleted before the rows that point at them; a row is only
+  changed once every blob it points at in our container is gone (a blob
+  already gone counts as deleted). A failed delete leaves the row for the
+  next run.
+- Only URLs inside the configured recordings account and container are ever
+  deleted; any other URL is reported (logs, audit entry, request notes) and
+  never fetched or deleted.
+- Work is paged and row-locked with SKIP LOCKED in short transactions, so two
+  runs never process the same interview or request and memory stays flat.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+from shared.adapters.recordings import NOT_CONFIGURED as RECORDINGS_NOT_CONFIGURED
+from shared.adapters.supabase_admin import AuthAdminError
+from shared.auth import ORG_ADMIN_ROLES, Caller, require_role
+from shared.db import audit, orgs
+from shared.db import retention as queries
+from shared.errors import BadRequest, NotConfigured, NotFound, UpstreamError
+from shared.logs import log_event
+from shared.models.retention import (CLEANUP_RECORDINGS, PROCESS_DELETION_REQUESTS, CleanupRecordingsResponse,
+                                     DeletionRequestResult, OrganisationResult, ProcessDeletionRequestsResponse)
+
+PAGE_SIZE = 100  # interviews per transaction: up to about 400 blobs, two batches side by side
+
+
+# --- Entry points -------------------------------------------------------------------
+
+async def authorise(db, caller: Caller, organisation_id) -> None:
+    """The service key may act on every organisation; a user only as an admin of
+    the one organisation they name."""
+    if caller.is_service:
+        return
+    if organisation_id is None:
+        raise BadRequest("organisationId is required unless the service key is used",
+                         details=[{"field": "organisationId", "message": "Field required"}])
+    async with db.connection() as conn:
+        role = await orgs.member_role(conn, organisation_id, caller.user_id)
+    require_role(role, ORG_ADMIN_ROLES, "this organisation")
+
+
+async def run_action(services, caller: Caller, action: str, *, organisation_id=None, dry_run: bool = False):
+    if action == CLEANUP_RECORDINGS:
+        return await cleanup_recordings(services.db, services.recordings, caller=caller,
+                                        organisation_id=organisation_id, dry_run=dry_run)
+    return await process_deletion_requests(
+        services.db, optional_adapter(services, "recordings"), optional_adapter(services, "supabase_admin"),
+        caller=caller, organisation_id=organisation_id, dry_run=dry_run)
+
+
+async def run_scheduled(services, caller: Caller) -> None:
+    """The timer: both actions for every organisation, then old rate-limit
+    windows. Every step runs even if an earlier one failed; failures are raised
+    at the end so the host records the run as failed."""
+    failures = []
+    for action in (CLEANUP_RECORDINGS, PROCESS_DELETION_REQUESTS):
+        try:
+            result = await run_action(services, caller, action)
+            log_event("retention.scheduled", action=action, result=result.model_dump(mode="json"))
+        except NotConfigured as exc:
+            log_event("retention.skipped", level=logging.WARNING, action=action, reason=exc.message)
+        except Exception as exc:
+            logging.getLogger("talenti").exception("scheduled retention action %s failed", action)
+            failures.append(f"{action}: {type(exc).__name__}")
+    try:
+        purged = await services.rate_limiter.purge_expired()
+        log_event("retention.rate_limits_purged", rows=purged)
+    except Exception as exc:
+        logging.getLogger("talenti").exception("purging rate-limit windows failed")
+        failures.append(f"purge_rate_limits: {type(exc).__name__}")
+    if failures:
+        raise RuntimeError("Scheduled retention run failed: " + "; ".join(failures))
+
+
+def optional_adapter(services, name: str):
+    """An adapter, or None when its settings are missing (the caller decides)."""
+    try:
+        return getattr(services, name)
+    except NotConfigured:
+        return None
+
+
+# --- Deleting an interview's recordings -----------------------------------------------
+
+@dataclass
+class RecordingPlan:
+    interview: dict
+    blobs: list[str] = field(default_factory=list)  # names in our container
+    unmanaged: list[str] = field(default_factory=list)  # other URLs, redacted: reported only
+
+
+def plan_recordings(interview: dict, store) -> RecordingPlan:
+    plan = RecordingPlan(interview)
+    for url in queries.recording_urls(interview):
+        name = store.blob_name(url)
+        if name is None:
+            plan.unmanaged.append(redact_url(url))
+        else:
+            plan.blobs.append(name)
+    return plan
+
+
+def redact_url(url: str) -> str:
+    """Where a URL points, without user info, query (SAS tokens) or fragment."""
+    try:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.hostname or ''}{parts.path}"[:300]
+    except ValueError:
+        return "<unparseable URL>"
+
+
+async def delete_recordings(conn, session, plans: list[RecordingPlan], *, user_id, reason: dict) -> tuple[list, list]:
+    """Delete the plans' blobs; then, for every interview whose blobs are all
+    gone, clear its recording fields and write an audit entry (in `conn`'s
+    transaction). Returns (done, failed) plans."""
+    names = [name for plan in plans for name in plan.blobs]
+    failed_names = await session.delete(names) if names else set()
+    done = [plan for plan in plans if failed_names.isdisjoint(plan.blobs)]
+    failed = [plan for plan in plans if not failed_names.isdisjoint(plan.blobs)]
+    await queries.mark_recordings_deleted(conn, [plan.interview for plan in done])
+    await audit.record_many(conn, [
+        {"action": "interview.recording_deleted", "entity_type": "interview", "entity_id": plan.interview["id"],
+         "user_id": user_id, "organisation_id": plan.interview["organisation_id"],
+         "new_values": {**reason, **_retention_days(plan.interview), "blobsDeleted": len(plan.blobs),
+                        **({"unmanagedUrls": plan.unmanaged} if plan.unmanaged else {})}}
+        for plan in done])
+    for plan in done:
+        if plan.unmanaged:
+            log_event("retention.unmanaged_recording_url", level=logging.WARNING, interviewId=plan.interview["id"],
+                      urls=plan.unmanaged)
+    for plan in failed:
+        log_event("retention.recording_delete_failed", level=logging.WARNING, interviewId=plan.interview["id"],
+                  blobs=[name for name in plan.blobs if name in failed_names])
+    return done, failed
+
+
+def _retention_days(interview: dict) -> dict:
+    return {"retentionDays": interview["retention_days"]} if "retention_days" in interview else {}
+
+
+# --- cleanup_recordings ----------------------------------------------------------------
+
+@dataclass
+class _Tally:
+    name: str
+    retention_days: int
+    processed: int = 0
+    failed: int = 0
+
+
+async def cleanup_recordings(db, store, *, caller: Caller, organisation_id=None,
+                             dry_run: bool = False) -> CleanupRecordingsResponse:
+    """Delete the recordings of interviews that ended before their organisation's
+    retention cut-off. With dry_run, report what would be processed and change nothing."""
+    if store is None:
+        raise NotConfigured(RECORDINGS_NOT_CONFIGURED)
+    run_at = datetime.now(timezone.utc)
+    tallies: dict[Any, _Tally] = {}
+    if organisation_id is not None:
+        organisation = await _organisation(db, organisation_id)
+        tallies[organisation["id"]] = _Tally(organisation["name"], organisation["retention_days"])
+    blobs = unmanaged = 0
+    after = queries.FIRST_ID
+    async with AsyncExitStack() as stack:
+        session = None if dry_run else await stack.enter_async_context(store.open())
+        while True:
+            async with db.transaction() as conn:
+                rows = await queries.due_interviews(conn, now=run_at, after=after, limit=PAGE_SIZE,
+                                                    organisation_id=organisation_id, lock=not dry_run)
+                if not rows:
+                    break
+                after = rows[-1]["id"]
+                plans = [plan_recordings(row, store) for row in rows]
+                if dry_run:
+                    done, failed = plans, []
+                else:
+                    done, failed = await delete_recordings(conn, session, plans, user_id=caller.user_id,
+                                                           reason={"reason": "retention"})
+            for plan, outcome in [(p, "processed") for p in done] + [(p, "failed") for p in failed]:
+                row = plan.interview
+                tally = tallies.setdefault(row["organisation_id"],
+                                           _Tally(row["organisation_name"], row["retention_days"]))
+                setattr(tally, outcome, getattr(tally, outcome) + 1)
+            blobs += sum(len(plan.blobs) for plan in done)
+            unmanaged += sum(len(plan.unmanaged) for plan in done)
+    total = sum(t.processed for t in tallies.values())
+    log_event("retention.cleanup_recordings", dryRun=dry_run, interviews=total, blobs=blobs,
+              unmanagedUrls=unmanaged, failed=sum(t.failed for t in tallies.values()),
+              organisationId=organisation_id)
+    return CleanupRecordingsResponse(
+        totalDeleted=total, processedAt=run_at,
+        organisationResults=[OrganisationResult(organisation=t.name, retentionDays=t.retention_days,
+                                                interviewsProcessed=t.processed) for t in tallies.values()])
+
+
+async def _organisation(db, organisation_id) -> dict:
+    async with db.connection() as conn:
+        organisation = await queries.organisation_retention(conn, organisation_id)
+    if organisation is None:
+        raise NotFound("Organisation not found")
+    return organisation
+
+
+# --- process_deletion_requests -----------------------------------------------------------
+
+FULL_DELETION, RECORDING_ONLY, ANONYMIZE = "full_deletion", "recording_only", "anonymize"
+
+
+class StepFailed(Exception):
+    """A step of a deletion request could not be completed (the message goes into its notes)."""
+
+
+@dataclass
+class _Request:
+    id: Any
+    user_id: Any
+    kind: str
+    caller: Caller
+    processed_by: str
+    organisation_id: Any
+
+    @property
+    def actor_id(self):
+        # audit_log.user_id references auth.users, and the subject's user may be
+        # gone: the subject is named in the values instead.
+        return self.caller.user_id if self.caller.user_id != self.user_id else None
+
+    def audit(self, action: str, **values) -> dict:
+        return {"action": f"data_deletion_request.{action}", "entity_type": "data_deletion_request",
+                "entity_id": self.id, "user_id": self.actor_id, "organisation_id": self.organisation_id,
+                "new_values": {"subjectUserId": self.user_id, "requestType": self.kind, **values}}
+
+
+async def process_deletion_requests(db, store, auth_admin, *, caller: Caller, organisation_id=None,
+                                    dry_run: bool = False) -> ProcessDeletionRequestsResponse:
+    """Claim and fulfil due requests one at a time: pending ones, ones that
+    failed in an earlier run, and ones abandoned in 'processing'."""
+    processed_by = "service" if caller.is_service else str(caller.user_id)
+    run_started = (await db.fetch_one("select clock_timestamp() as at"))["at"]
+    if organisation_id is not None:
+        await _organisation(db, organisation_id)
+    if dry_run:
+        async with db.connection() as conn:
+            due = await queries.due_deletion_requests(conn, run_started=run_started, organisation_id=organisation_id)
+        return ProcessDeletionRequestsResponse(
+            requestsProcessed=len(due), processedAt=run_started,
+            results=[DeletionRequestResult(requestId=row["id"], status=row["status"]) for row in due])
+    results = []
+    async with AsyncExitStack() as stack:
+        session = await stack.enter_async_context(store.open()) if store is not None else None
+        while True:
+            async with db.transaction() as conn:
+                claimed = await queries.claim_deletion_request(conn, run_started=run_started, processed_by=processed_by,
+                                                               organisation_id=organisation_id)
+                if claimed is None:
+                    break
+                request = _Request(claimed["id"], claimed["user_id"], claimed["request_type"], caller,
+                                   processed_by, organisation_id)
+                await audit.record(conn, **request.audit("claimed"))
+            status = await _fulfil(db, store, session, auth_admin, request)
+            results.append(DeletionRequestResult(requestId=request.id, status=status))
+    log_event("retention.deletion_requests", processed=len(results),
+              failed=sum(r.status == "failed" for r in results), organisationId=organisation_id)
+    return ProcessDeletionRequestsResponse(requestsProcessed=len(results), results=results, processedAt=run_started)
+
+
+async def _fulfil(db, store, session, auth_admin, request: _Request) -> str:
+    notes: list[str] = []
+    try:
+        notes.append(await _delete_candidate_recordings(db, store, session, request))
+        if request.kind == FULL_DELETION:
+            async with db.transaction() as conn:
+                counts = await queries.delete_candidate_data(conn, request.user_id)
+                await audit.record(conn, **request.audit("candidate_data_deleted", rows=counts))
+            notes.append("candidate data deleted (" + _counts(counts) + ")")
+            notes.append(await _delete_auth_user(db, auth_admin, request))
+        elif request.kind == ANONYMIZE:
+            async with db.transaction() as conn:
+                counts = await queries.anonymise_candidate(conn, request.user_id)
+                await audit.record(conn, **request.audit("anonymised", rows=counts))
+            notes.append("candidate data anonymised (" + _counts(counts) + ")")
+        status = "completed"
+    except (StepFailed, UpstreamError) as exc:  # UpstreamError: the recordings storage is unavailable
+        status = "failed"
+        notes.append(f"FAILED: {exc}")
+    except Exception:
+        logging.getLogger("talenti").exception("deletion request %s failed", request.id)
+        status = "failed"
+        notes.append("FAILED: internal error (see the logs); it is retried on the next run")
+    text = "; ".join(note for note in notes if note)
+    async with db.transaction() as conn:
+        await queries.finish_deletion_request(conn, request.id, status=status, notes=text,
+                                              processed_by=request.processed_by)
+        await audit.record(conn, **request.audit(status, notes=text))
+    return status
+
+
+async def _delete_candidate_recordings(db, store, session, request: _Request) -> str:
+    async with db.transaction() as conn:
+        rows = await queries.candidate_interviews_with_recordings(conn, request.user_id)
+        if not rows:
+            return ""
+        if store is None:
+            raise StepFailed(f"{len(rows)} interviews have recordings: {RECORDINGS_NOT_CONFIGURED}")
+        plans = [plan_recordings(row, store) for row in rows]
+        done, failed = await delete_recordings(conn, session, plans, user_id=request.actor_id,
+                                               reason={"reason": "deletion_request", "deletionRequestId": request.id})
+        unmanaged = sum(len(plan.unmanaged) for plan in done)
+        await audit.record(conn, **request.audit("recordings_deleted", interviews=len(done), failed=len(failed),
+                                                 blobs=sum(len(plan.blobs) for plan in done),
+                                                 unmanagedUrls=unmanaged))
+    if failed:
+        raise StepFailed(f"the recordings of {len(failed)} interviews could not be deleted; retried on the next run")
+    note = f"recordings of {len(done)} interviews deleted"
+    if unmanaged:
+        note += f" ({unmanaged} URLs outside our recordings storage were reported, not deleted)"
+    return note
+
+
+async def _delete_auth_user(db, auth_admin, request: _Request) -> str:
+    if auth_admin is None:
+        raise StepFailed("auth user not deleted: Supabase Auth admin is not configured (SUPABASE_SERVICE_ROLE_KEY)")
+    try:
+        existed = await auth_admin.delete_user(request.user_id)
+    except AuthAdminError as exc:
+        raise StepFailed(f"auth user not deleted: {exc}") from None
+    async with db.connection() as conn:
+        await audit.record(conn, **request.audit("auth_user_deleted", existed=existed))
+    return "auth user deleted" if existed else "auth user already deleted"
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{table} {n}" for table, n in counts.items() if n) or "nothing to change"
