@@ -46,3 +46,9 @@ async def claim_event(conn, event_id: str, event_type: str, interview_id) -> boo
         (event_id, event_type, interview_id),
     )
     return row is not None
+
+
+async def purge_processed_events(db, keep_days: int = 7) -> int:
+    """Forget event ids older than Event Grid redelivers (24 hours), with margin."""
+    return await db.execute("delete from app.processed_events where processed_at < now() - make_interval(days => %s)",
+                            (keep_days,))

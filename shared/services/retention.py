@@ -62,7 +62,7 @@ async def run_action(services, caller: Caller, action: str, *, organisation_id=N
 
 async def run_scheduled(services, caller: Caller) -> None:
     """The timer: both actions for every organisation, then old rate-limit
-    windows. Every step runs even if an earlier one failed; failures are raised
+    windows and processed event ids. Every step runs even if an earlier one failed; failures are raised
     at the end so the host records the run as failed."""
     failures = []
     for action in (CLEANUP_RECORDINGS, PROCESS_DELETION_REQUESTS):
@@ -74,12 +74,16 @@ async def run_scheduled(services, caller: Caller) -> None:
         except Exception as exc:
             logging.getLogger("talenti").exception("scheduled retention action %s failed", action)
             failures.append(f"{action}: {type(exc).__name__}")
-    try:
-        purged = await services.rate_limiter.purge_expired()
-        log_event("retention.rate_limits_purged", rows=purged)
-    except Exception as exc:
-        logging.getLogger("talenti").exception("purging rate-limit windows failed")
-        failures.append(f"purge_rate_limits: {type(exc).__name__}")
+    from shared.db.calls import purge_processed_events
+
+    housekeeping = {"purge_rate_limits": services.rate_limiter.purge_expired,
+                    "purge_processed_events": lambda: purge_processed_events(services.db)}
+    for name, purge in housekeeping.items():
+        try:
+            log_event(f"retention.{name}", rows=await purge())
+        except Exception as exc:
+            logging.getLogger("talenti").exception("%s failed", name)
+            failures.append(f"{name}: {type(exc).__name__}")
     if failures:
         raise RuntimeError("Scheduled retention run failed: " + "; ".join(failures))
 

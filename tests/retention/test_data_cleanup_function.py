@@ -124,7 +124,7 @@ async def test_one_request_a_minute(db, wired, unique_ip):
     assert limited.status == 429 and limited.json()["retryAfter"] >= 1
 
 
-async def test_the_timer_runs_both_actions_for_every_organisation_and_purges_rate_limits(db, blob_service, wired):
+async def test_the_timer_runs_both_actions_for_every_organisation_and_purges_old_rows(db, blob_service, wired):
     org = await org_with_retention(db, 30)
     due = await recorded_interview(db, blob_service, org, ended_days_ago=31)
     recent = await recorded_interview(db, blob_service, org, ended_days_ago=1)
@@ -132,6 +132,8 @@ async def test_the_timer_runs_both_actions_for_every_organisation_and_purges_rat
                                  "values (%s, 'recording_only') returning id", (recent.candidate_id,))
     await db.execute("insert into app.rate_limit_counters (key, window_start, count) "
                      "values ('timer-test', now() - interval '2 days', 1)")
+    await db.execute("insert into app.processed_events (event_id, event_type, processed_at) values "
+                     "('timer-old', 'x', now() - interval '8 days'), ('timer-new', 'x', now() - interval '1 day')")
 
     await function_host().invoke("retention_timer", TimerRequest(past_due=False))
 
@@ -140,6 +142,8 @@ async def test_the_timer_runs_both_actions_for_every_organisation_and_purges_rat
     row = await db.fetch_one("select status, processed_by from data_deletion_requests where id = %s", (request["id"],))
     assert (row["status"], row["processed_by"]) == ("completed", "service")
     assert await db.fetch_one("select 1 from app.rate_limit_counters where key = 'timer-test'") is None
+    kept = await db.fetch_all("select event_id from app.processed_events where event_id like 'timer-%%'")
+    assert [row["event_id"] for row in kept] == ["timer-new"]  # a day-old id still guards redelivery
 
 
 def test_no_route_template_starts_with_a_segment_the_host_reserves():
