@@ -53,3 +53,14 @@ def test_unresolved_key_vault_reference_counts_as_missing(monkeypatch):
     assert Settings(APP_ENV="development").SERVICE_API_KEY != reference
     with pytest.raises(ValueError, match="SERVICE_API_KEY"):
         Settings(APP_ENV="production", DATABASE_URL="postgresql://x", SITE_URL="https://talenti.example")
+
+
+def test_every_setting_is_documented_in_the_sample_and_the_readme():
+    import json
+
+    from shared.config import PROJECT_ROOT
+
+    sample = json.loads((PROJECT_ROOT / "local.settings.sample.json").read_text())["Values"]
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    assert [name for name in Settings.model_fields if name not in sample] == []
+    assert [name for name in Settings.model_fields if f"`{name}`" not in readme] == []
