@@ -3,10 +3,12 @@ Azure Blob container (the alternative), chosen by CV_STORAGE.
 
     storage = cv_storage_from_settings(settings)   # NotConfigured (503) names the missing setting
     data = await storage.read("<user-id>/resume.pdf", max_bytes)
+    existed = await storage.delete("<user-id>/resume.pdf")   # False: it was already gone
 
 `read` answers NotFound (404) for a missing file, Unprocessable (422) for one
-over `max_bytes`, UpstreamError (502) when the store fails. Paths are checked
-by the caller (shared/services/resumes.py) before they get here.
+over `max_bytes`, UpstreamError (502) when the store fails; `delete` answers
+UpstreamError for every failure except a file already gone. Paths are checked
+by the caller (shared/services/cv_paths.py) before they get here.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from shared.errors import NotConfigured, NotFound, Unprocessable, UpstreamError
 STORAGE_TIMEOUT_SECONDS = 15
 CV_NOT_FOUND = "CV file not found"
 STORAGE_FAILED = "CV storage is unavailable, please try again"
+NOT_CONFIGURED = ("CV storage is not configured: set SUPABASE_SERVICE_ROLE_KEY (CV_STORAGE=supabase) "
+                  "or CV_STORAGE_CONNECTION_STRING (CV_STORAGE=blob)")
 
 
 def _too_large(max_bytes: int) -> Unprocessable:
@@ -63,6 +67,20 @@ class SupabaseCvStorage:
             raise _too_large(max_bytes)
         return data
 
+    async def delete(self, path: str) -> bool:
+        from storage3.exceptions import StorageApiError
+
+        try:
+            storage = await self._storage()
+            # DELETE /object/<bucket> {"prefixes": [path]}: 200 with the objects it deleted
+            # (exact names, not prefixes); a missing one is simply not listed.
+            deleted = await storage.from_(self.bucket).remove([path])
+        except StorageApiError as exc:
+            raise UpstreamError(f"CV storage refused the delete ({exc.status} {exc.code})") from None
+        except Exception:  # connection failures, timeouts, a body that is not JSON
+            raise UpstreamError(STORAGE_FAILED) from None
+        return any(isinstance(item, dict) and item.get("name") == path for item in deleted or [])
+
     async def close(self) -> None:
         """Close the client's HTTP pools (the supabase client has no close of its own)."""
         if self._client is not None:
@@ -103,6 +121,19 @@ class BlobCvStorage:
             raise NotFound(CV_NOT_FOUND) from None
         except AzureError:
             raise UpstreamError(STORAGE_FAILED) from None
+
+    async def delete(self, path: str) -> bool:
+        from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
+
+        try:
+            await self._client().get_blob_client(self.container, path).delete_blob(delete_snapshots="include")
+        except ResourceNotFoundError:
+            return False
+        except HttpResponseError as exc:  # e.g. 412 under a lease, 403
+            raise UpstreamError(f"CV storage refused the delete ({exc.status_code} {exc.error_code})") from None
+        except AzureError:
+            raise UpstreamError(STORAGE_FAILED) from None
+        return True
 
     async def close(self) -> None:
         if self._service is not None:

@@ -105,6 +105,14 @@ async def candidate_interviews_with_recordings(conn, user_id) -> list[dict]:
     )
 
 
+async def candidate_cv_path(conn, user_id) -> str | None:
+    """The candidate's stored CV path, with the profile row locked until the
+    transaction ends (the file is deleted, then the row cleared, under that lock)."""
+    row = await fetch_one(conn, "select cv_file_path from public.candidate_profiles where user_id = %s for update",
+                          (user_id,))
+    return row["cv_file_path"] if row else None
+
+
 async def mark_recordings_deleted(conn, interviews: list[dict]) -> None:
     """Set recording_deleted_at and clear recording_url and the chunk locations."""
     if not interviews:

@@ -9,13 +9,12 @@ import re
 from shared.errors import BadRequest, Forbidden, PayloadTooLarge
 from shared.models.resumes import ParsedResume, ParseResumeRequest
 from shared.prompts import resume as prompt
+from shared.services.cv_paths import in_user_folder, unsafe_path_reason
 from shared.services.pdf_text import MAX_PDF_BYTES, extract_pdf_text
 
-MAX_PATH_CHARS = 512
 MULTIPART_OVERHEAD = 64 * 1024  # headers and boundaries around the file part
 MAX_UPLOAD_BODY = MAX_PDF_BYTES + MULTIPART_OVERHEAD
 UPLOAD_FIELD = "file"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def checked_cv_path(request: ParseResumeRequest, user_id) -> str:
@@ -24,15 +23,12 @@ def checked_cv_path(request: ParseResumeRequest, user_id) -> str:
     if request.userId is not None and request.userId != user_id:
         raise Forbidden("You can only parse your own CV")
     path = request.filePath
-    if len(path) > MAX_PATH_CHARS:
-        raise BadRequest(f"filePath must be at most {MAX_PATH_CHARS} characters")
-    if path.startswith("/") or "\\" in path or ".." in path or _CONTROL.search(path):
-        raise BadRequest("filePath must be a relative path without '..', backslashes or control characters")
-    if "//" in path or any(ch in path for ch in "?#%"):
-        raise BadRequest("filePath contains characters that are not allowed")
+    reason = unsafe_path_reason(path)
+    if reason:
+        raise BadRequest(reason)
     if not path.lower().endswith(".pdf"):
         raise BadRequest("filePath must name a .pdf file")
-    if not path.startswith(f"{user_id}/"):
+    if not in_user_folder(path, user_id):
         raise Forbidden("You can only parse your own CV")
     return path
 

@@ -9,7 +9,8 @@ Rules that keep it safe:
   next run.
 - Only URLs inside the configured recordings account and container are ever
   deleted; any other URL is reported (logs, audit entry, request notes) and
-  never fetched or deleted.
+  never fetched or deleted. Likewise a candidate's CV file is deleted only
+  when its path is inside that candidate's own folder (shared/services/cv_paths.py).
 - Work is paged and row-locked with SKIP LOCKED in short transactions, so two
   runs never process the same interview or request and memory stays flat.
 """
@@ -23,6 +24,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+from shared.adapters.cv_storage import NOT_CONFIGURED as CV_STORAGE_NOT_CONFIGURED
 from shared.adapters.recordings import NOT_CONFIGURED as RECORDINGS_NOT_CONFIGURED
 from shared.adapters.supabase_admin import AuthAdminError
 from shared.auth import ORG_ADMIN_ROLES, Caller, require_role
@@ -32,6 +34,7 @@ from shared.errors import BadRequest, NotConfigured, NotFound, UpstreamError
 from shared.logs import log_event
 from shared.models.retention import (CLEANUP_RECORDINGS, PROCESS_DELETION_REQUESTS, CleanupRecordingsResponse,
                                      DeletionRequestResult, OrganisationResult, ProcessDeletionRequestsResponse)
+from shared.services.cv_paths import is_own_cv_path
 
 PAGE_SIZE = 100  # interviews per transaction: up to about 400 blobs, two batches side by side
 
@@ -57,7 +60,8 @@ async def run_action(services, caller: Caller, action: str, *, organisation_id=N
                                         organisation_id=organisation_id, dry_run=dry_run)
     return await process_deletion_requests(
         services.db, optional_adapter(services, "recordings"), optional_adapter(services, "supabase_admin"),
-        caller=caller, organisation_id=organisation_id, dry_run=dry_run)
+        cv_storage=optional_adapter(services, "cv_storage"), caller=caller, organisation_id=organisation_id,
+        dry_run=dry_run)
 
 
 async def run_scheduled(services, caller: Caller) -> None:
@@ -247,10 +251,12 @@ class _Request:
                 "new_values": {"subjectUserId": self.user_id, "requestType": self.kind, **values}}
 
 
-async def process_deletion_requests(db, store, auth_admin, *, caller: Caller, organisation_id=None,
+async def process_deletion_requests(db, store, auth_admin, *, cv_storage, caller: Caller, organisation_id=None,
                                     dry_run: bool = False) -> ProcessDeletionRequestsResponse:
     """Claim and fulfil due requests one at a time: pending ones, ones that
-    failed in an earlier run, and ones abandoned in 'processing'."""
+    failed in an earlier run, and ones abandoned in 'processing'. `store`,
+    `auth_admin` and `cv_storage` may be None (not configured): a request that
+    needs one then fails with the reason."""
     processed_by = "service" if caller.is_service else str(caller.user_id)
     run_started = (await db.fetch_one("select clock_timestamp() as at"))["at"]
     if organisation_id is not None:
@@ -273,25 +279,27 @@ async def process_deletion_requests(db, store, auth_admin, *, caller: Caller, or
                 request = _Request(claimed["id"], claimed["user_id"], claimed["request_type"], caller,
                                    processed_by, organisation_id)
                 await audit.record(conn, **request.audit("claimed"))
-            status = await _fulfil(db, store, session, auth_admin, request)
+            status = await _fulfil(db, store, session, cv_storage, auth_admin, request)
             results.append(DeletionRequestResult(requestId=request.id, status=status))
     log_event("retention.deletion_requests", processed=len(results),
               failed=sum(r.status == "failed" for r in results), organisationId=organisation_id)
     return ProcessDeletionRequestsResponse(requestsProcessed=len(results), results=results, processedAt=run_started)
 
 
-async def _fulfil(db, store, session, auth_admin, request: _Request) -> str:
+async def _fulfil(db, store, session, cv_storage, auth_admin, request: _Request) -> str:
     notes: list[str] = []
     try:
         notes.append(await _delete_candidate_recordings(db, store, session, request))
         if request.kind == FULL_DELETION:
             async with db.transaction() as conn:
+                notes.append(await _delete_cv_file(conn, cv_storage, request))
                 counts = await queries.delete_candidate_data(conn, request.user_id)
                 await audit.record(conn, **request.audit("candidate_data_deleted", rows=counts))
             notes.append("candidate data deleted (" + _counts(counts) + ")")
             notes.append(await _delete_auth_user(db, auth_admin, request))
         elif request.kind == ANONYMIZE:
             async with db.transaction() as conn:
+                notes.append(await _delete_cv_file(conn, cv_storage, request))
                 counts = await queries.anonymise_candidate(conn, request.user_id)
                 await audit.record(conn, **request.audit("anonymised", rows=counts))
             notes.append("candidate data anonymised (" + _counts(counts) + ")")
@@ -331,6 +339,28 @@ async def _delete_candidate_recordings(db, store, session, request: _Request) ->
     if unmanaged:
         note += f" ({unmanaged} URLs outside our recordings storage were reported, not deleted)"
     return note
+
+
+async def _delete_cv_file(conn, cv_storage, request: _Request) -> str:
+    """Delete the candidate's CV file, in `conn`'s transaction (which then changes
+    the profile row, locked here) so the row keeps pointing at the file until it is gone."""
+    path = await queries.candidate_cv_path(conn, request.user_id)
+    if not path:
+        return ""
+    if not is_own_cv_path(path, request.user_id):
+        reported = path[:300]
+        log_event("retention.unmanaged_cv_path", level=logging.WARNING, deletionRequestId=request.id, path=reported)
+        await audit.record(conn, **request.audit("cv_not_deleted", unmanagedCvPath=reported,
+                                                 reason="outside the candidate's folder"))
+        return "CV path outside the candidate's folder was reported, not deleted"
+    if cv_storage is None:
+        raise StepFailed(f"the CV file could not be deleted: {CV_STORAGE_NOT_CONFIGURED}")
+    try:
+        existed = await cv_storage.delete(path)
+    except UpstreamError as exc:
+        raise StepFailed(f"the CV file could not be deleted ({exc.message}); retried on the next run") from None
+    await audit.record(conn, **request.audit("cv_deleted", existed=existed))
+    return "CV file deleted" if existed else "CV file already deleted"
 
 
 async def _delete_auth_user(db, auth_admin, request: _Request) -> str:

@@ -8,6 +8,11 @@ Routes (paths as supabase 2.34 / supabase_auth / storage3 build them):
   DELETE /auth/v1/admin/users/{id}             body {"should_soft_delete": bool}; 200 {}
   GET    /storage/v1/object/{bucket}/{path}    bytes from ``objects[(bucket, path)]``
   GET    /storage/v1/object/authenticated/{bucket}/{path}
+  DELETE /storage/v1/object/{bucket}                body {"prefixes": [path, ...]} (exact names, as
+                                               storage3's ``remove`` sends); 200 with the deleted
+                                               objects' rows (a missing path is just not listed);
+                                               recorded in ``deleted_objects``. The anon key deletes
+                                               nothing (no RLS policy grants it), as in production.
 
 Like the Supabase gateway, everything except the JWKS needs an ``apikey``
 header equal to the anon or service role key (supabase-py sends ``apiKey`` and
@@ -16,6 +21,7 @@ header equal to the anon or service role key (supabase-py sends ``apiKey`` and
 Point the SDK at it:
   client = await supabase.create_async_client(double.url, double.service_role_key)
   await client.storage.from_("recordings").download("a/b.webm")   # GET /storage/v1/object/recordings/a/b.webm
+  await client.storage.from_("cvs").remove(["a/cv.pdf"])          # DELETE /storage/v1/object/cvs
   await client.auth.admin.delete_user(user_id)                    # DELETE /auth/v1/admin/users/{id}
   client.auth.admin.delete_user/get_user_by_id reject non-UUID ids client-side (ValueError).
 
@@ -62,6 +68,7 @@ class SupabaseDouble(ServiceDouble):
         self.deleted_users: list[str] = []
         self.objects: dict[tuple[str, str], bytes] = {}
         self.content_types: dict[tuple[str, str], str] = {}
+        self.deleted_objects: list[tuple[str, str]] = []
         self.jwks_fetches = 0
 
     def reset(self) -> None:
@@ -115,6 +122,9 @@ class SupabaseDouble(ServiceDouble):
             return self._auth(request, path.removeprefix("/auth/v1"), method)
         if path.startswith("/storage/v1/object/") and method in ("GET", "HEAD"):
             return self._download(request, path.removeprefix("/storage/v1/object/"))
+        bucket = path.removeprefix("/storage/v1/object/")
+        if path.startswith("/storage/v1/object/") and method == "DELETE" and bucket and "/" not in bucket:
+            return self._remove(request, bucket)
         return json_reply(404, {"message": "no Route matched with those values"})
 
     # -- auth (GoTrue) ---------------------------------------------------------
@@ -185,6 +195,35 @@ class SupabaseDouble(ServiceDouble):
         return Reply(200, data, {"content-type": content_type,
                                  "etag": f'"{hashlib.md5(data).hexdigest()}"',
                                  "cache-control": "max-age=3600"})
+
+    def _remove(self, request: RecordedRequest, bucket: str) -> Reply:
+        bearer = _bearer(request)
+        if bearer not in (self.service_role_key, self.anon_key):
+            return json_reply(400, _storage_error("403", "Unauthorized", "invalid signature"))
+        body = request.json if isinstance(request.json, dict) else None
+        prefixes = body.get("prefixes") if body else None
+        if not isinstance(prefixes, list) or not prefixes or not all(isinstance(p, str) for p in prefixes):
+            return json_reply(400, _storage_error("400", "Bad Request",
+                                                  "body/prefixes must be a non-empty array of strings"))
+        deleted = []
+        with self._lock:
+            for name in prefixes if bearer == self.service_role_key else []:
+                data = self.objects.pop((bucket, name), None)
+                if data is not None:
+                    self.content_types.pop((bucket, name), None)
+                    self.deleted_objects.append((bucket, name))
+                    deleted.append(_object_row(bucket, name, data))
+        return json_reply(200, deleted)
+
+
+def _object_row(bucket: str, name: str, data: bytes) -> dict:
+    """A storage.objects row as the delete answers it."""
+    now = datetime.now(timezone.utc).isoformat()
+    return {"bucket_id": bucket, "name": name, "owner": None, "owner_id": None, "version": str(uuid.uuid4()),
+            "id": str(uuid.uuid4()), "updated_at": now, "created_at": now, "last_accessed_at": now,
+            "metadata": {"size": len(data), "mimetype": mimetypes.guess_type(name)[0] or "application/octet-stream",
+                         "eTag": f'"{hashlib.md5(data).hexdigest()}"', "cacheControl": "max-age=3600"},
+            "user_metadata": None}
 
 
 def _storage_error(status: str, error: str, message: str) -> dict:

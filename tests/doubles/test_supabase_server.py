@@ -70,6 +70,37 @@ async def test_storage_missing_object_and_injected_failure(clients, double):
 
 
 @pytest.mark.asyncio
+async def test_storage_remove(clients, double):
+    double.put_object("cvs", "u1/cv 1.pdf", b"%PDF-1.7")
+    double.put_object("cvs", "u1/keep.pdf", b"%PDF-1.7")
+    client = await clients()
+    deleted = await client.storage.from_("cvs").remove(["u1/cv 1.pdf", "u1/missing.pdf"])
+    assert [row["name"] for row in deleted] == ["u1/cv 1.pdf"] and deleted[0]["bucket_id"] == "cvs"
+    assert double.deleted_objects == [("cvs", "u1/cv 1.pdf")]
+    assert set(double.objects) == {("cvs", "u1/keep.pdf")}
+    req = double.requests_to("/storage/v1/object/", "DELETE")[0]
+    assert req.raw_path == "/storage/v1/object/cvs" and req.json == {"prefixes": ["u1/cv 1.pdf", "u1/missing.pdf"]}
+    assert req.headers["apikey"] == "srk" and req.headers["authorization"] == "Bearer srk"
+    assert await client.storage.from_("cvs").remove(["u1/cv 1.pdf"]) == []  # already gone: 200, nothing listed
+
+
+@pytest.mark.asyncio
+async def test_storage_remove_anon_bad_body_and_injected_failure(clients, double):
+    double.put_object("cvs", "u1/cv.pdf", b"%PDF")
+    anon = await clients(key="anon")
+    assert await anon.storage.from_("cvs").remove(["u1/cv.pdf"]) == []  # no policy lets anon delete
+    client = await clients()
+    with pytest.raises(StorageApiError) as err:
+        await client.storage.from_("cvs").remove([])
+    assert err.value.status == "400"
+    double.fail_next(500, path="/storage/v1/object/cvs")
+    with pytest.raises(StorageApiError) as err:
+        await client.storage.from_("cvs").remove(["u1/cv.pdf"])
+    assert err.value.status == "500" and double.deleted_objects == []
+    assert [row["name"] for row in await client.storage.from_("cvs").remove(["u1/cv.pdf"])] == ["u1/cv.pdf"]
+
+
+@pytest.mark.asyncio
 async def test_admin_get_and_delete_user(clients, double):
     user = double.add_user(email="ana@example.test")
     client = await clients()

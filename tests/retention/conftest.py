@@ -1,11 +1,12 @@
-"""Retention fixtures: the recordings container in Azurite and Supabase Auth's double."""
+"""Retention fixtures: the recordings container in Azurite, Supabase Auth's double,
+and CV storage (the double's Storage bucket, or a container in Azurite)."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.doubles.supabase_server import SupabaseDouble
-from tests.retention.seed import CONTAINER, OTHER_CONTAINER
+from tests.retention.seed import CONTAINER, CV_BUCKET, OTHER_CONTAINER
 
 
 @pytest.fixture(scope="session")
@@ -13,7 +14,7 @@ async def blob_service(azurite):
     from azure.storage.blob.aio import BlobServiceClient
 
     async with BlobServiceClient.from_connection_string(azurite) as service:
-        for name in (CONTAINER, OTHER_CONTAINER):
+        for name in (CONTAINER, OTHER_CONTAINER, CV_BUCKET):
             await service.get_container_client(name).create_container()
         yield service
 
@@ -37,3 +38,29 @@ def auth_admin(supabase_double):
 
     supabase_double.reset()
     return SupabaseAdmin(supabase_double.url, supabase_double.service_role_key)
+
+
+@pytest.fixture(scope="session")
+async def supabase_cv_storage(supabase_double):
+    from shared.adapters.cv_storage import SupabaseCvStorage
+
+    storage = SupabaseCvStorage(url=supabase_double.url, service_role_key=supabase_double.service_role_key,
+                                bucket=CV_BUCKET)
+    yield storage
+    await storage.close()
+
+
+@pytest.fixture(scope="session")
+async def blob_cv_storage(azurite, blob_service):
+    from shared.adapters.cv_storage import BlobCvStorage
+
+    storage = BlobCvStorage(connection_string=azurite, container=CV_BUCKET)
+    yield storage
+    await storage.close()
+
+
+@pytest.fixture
+def cv_storage(supabase_double, supabase_cv_storage):
+    """CVs in the Supabase double's bucket (the production choice), state reset."""
+    supabase_double.reset()
+    return supabase_cv_storage

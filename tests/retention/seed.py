@@ -11,6 +11,7 @@ from tests.ai.seed import create_application, create_org, create_role
 
 CONTAINER = "recordings"
 OTHER_CONTAINER = "not-recordings"  # same account, another container: never ours to delete
+CV_BUCKET = "cvs"  # the CV bucket (Supabase double) or container (Azurite)
 ACS_DELETE = "https://us-storage.asm.skype.com/v1/objects/{}"  # an ACS API URL, as ACS reports deleteLocation
 
 

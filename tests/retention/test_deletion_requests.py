@@ -10,7 +10,7 @@ import pytest
 from shared.auth import SERVICE_CALLER, Caller
 from shared.services.retention import process_deletion_requests
 from tests.ai.seed import add_profile, create_role
-from tests.retention.seed import (audit_entries, existing_blobs, interview, org_with_retention,
+from tests.retention.seed import (CV_BUCKET, audit_entries, existing_blobs, interview, org_with_retention,
                                   recorded_interview)
 from tests.support import create_user
 
@@ -53,6 +53,8 @@ async def candidate_with_everything(db, blob_service, org_id, supabase_double=No
         """update candidate_profiles set phone = '+61 400 000 000', postcode = '2010', country = 'Australia',
                   linkedin_url = 'https://linkedin.example/in/jane', portfolio_url = 'https://jane.example',
                   cv_file_path = %s where user_id = %s""", (f"{candidate}/cv.pdf", candidate))
+    if supabase_double is not None:
+        supabase_double.put_object(CV_BUCKET, f"{candidate}/cv.pdf", b"%PDF-1.7 Jane Citizen")
     await db.execute("insert into education (user_id, institution, degree) values (%s, 'UNSW', 'BSc')", (candidate,))
     await db.execute("insert into practice_interviews (user_id, sample_role_type, feedback) values (%s, 'swe', '{}')",
                      (candidate,))
@@ -81,7 +83,7 @@ async def deletion_request(db, request_id) -> dict | None:
     return await db.fetch_one("select * from data_deletion_requests where id = %s", (request_id,))
 
 
-async def test_full_deletion_removes_every_row_blob_and_the_auth_user(db, store, blob_service, auth_admin,
+async def test_full_deletion_removes_every_row_blob_and_the_auth_user(db, cv_storage, store, blob_service, auth_admin,
                                                                        supabase_double):
     org = await org_with_retention(db, 60, name="Deletion Co")
     candidate, recorded = await candidate_with_everything(db, blob_service, org, supabase_double)
@@ -89,33 +91,38 @@ async def test_full_deletion_removes_every_row_blob_and_the_auth_user(db, store,
     before = await row_counts(db, bystander)
     request_id = await request_deletion(db, candidate, "full_deletion")
 
-    result = await process_deletion_requests(db, store, auth_admin, caller=SERVICE_CALLER, organisation_id=org)
+    result = await process_deletion_requests(db, store, auth_admin, cv_storage=cv_storage,
+                                             caller=SERVICE_CALLER, organisation_id=org)
 
     assert [(r.requestId, r.status) for r in result.results] == [(request_id, "completed")]
     assert result.requestsProcessed == 1
     assert await row_counts(db, candidate) == {table: 0 for table in CANDIDATE_ROWS}
     assert await existing_blobs(blob_service, recorded.blobs) == set()
     assert supabase_double.deleted_users == [str(candidate)]
+    assert supabase_double.deleted_objects == [(CV_BUCKET, f"{candidate}/cv.pdf")]
+    assert (CV_BUCKET, f"{bystander}/cv.pdf") in supabase_double.objects
     request = await deletion_request(db, request_id)
     assert request["status"] == "completed" and request["processed_by"] == "service"
     assert request["processed_at"] is not None and "auth user deleted" in request["notes"]
+    assert "CV file deleted" in request["notes"]
     steps = [entry["action"] for entry in await audit_entries(db, request_id)]
     assert steps == ["data_deletion_request.claimed", "data_deletion_request.recordings_deleted",
-                     "data_deletion_request.candidate_data_deleted", "data_deletion_request.auth_user_deleted",
+                     "data_deletion_request.cv_deleted", "data_deletion_request.candidate_data_deleted", "data_deletion_request.auth_user_deleted",
                      "data_deletion_request.completed"]
     # Someone else's data is untouched.
     assert await row_counts(db, bystander) == before
     assert await existing_blobs(blob_service, bystander_interview.blobs) == set(bystander_interview.blobs)
 
 
-async def test_auth_failure_fails_the_request_and_a_rerun_completes_it(db, store, blob_service, auth_admin,
-                                                                        supabase_double):
+async def test_auth_failure_fails_the_request_and_a_rerun_completes_it(db, cv_storage, store, blob_service,
+                                                                        auth_admin, supabase_double):
     org = await org_with_retention(db, 60)
     candidate, _ = await candidate_with_everything(db, blob_service, org, supabase_double)
     request_id = await request_deletion(db, candidate, "full_deletion")
     supabase_double.fail_next(500, path="/auth/v1/admin/users")
 
-    first = await process_deletion_requests(db, store, auth_admin, caller=SERVICE_CALLER, organisation_id=org)
+    first = await process_deletion_requests(db, store, auth_admin, cv_storage=cv_storage,
+                                            caller=SERVICE_CALLER, organisation_id=org)
 
     assert [r.status for r in first.results] == ["failed"]  # tried once in a run, not again and again
     request = await deletion_request(db, request_id)
@@ -124,38 +131,42 @@ async def test_auth_failure_fails_the_request_and_a_rerun_completes_it(db, store
     assert await row_counts(db, candidate) == {table: 0 for table in CANDIDATE_ROWS}  # not rolled back
     assert supabase_double.deleted_users == []
 
-    second = await process_deletion_requests(db, store, auth_admin, caller=SERVICE_CALLER, organisation_id=org)
+    second = await process_deletion_requests(db, store, auth_admin, cv_storage=cv_storage,
+                                             caller=SERVICE_CALLER, organisation_id=org)
 
     assert [(r.requestId, r.status) for r in second.results] == [(request_id, "completed")]
     assert supabase_double.deleted_users == [str(candidate)]
     assert (await deletion_request(db, request_id))["status"] == "completed"
 
 
-async def test_an_auth_user_already_gone_counts_as_deleted(db, store, auth_admin):
+async def test_an_auth_user_already_gone_counts_as_deleted(db, cv_storage, store, auth_admin):
     candidate = await create_user(db)  # unknown to Supabase Auth's double
     request_id = await request_deletion(db, candidate, "full_deletion")
-    result = await process_deletion_requests(db, store, auth_admin, caller=SERVICE_CALLER, organisation_id=None)
+    result = await process_deletion_requests(db, store, auth_admin, cv_storage=cv_storage,
+                                             caller=SERVICE_CALLER, organisation_id=None)
     assert (request_id, "completed") in [(r.requestId, r.status) for r in result.results]
     assert "auth user already deleted" in (await deletion_request(db, request_id))["notes"]
 
 
-async def test_without_auth_admin_full_deletion_fails_with_the_reason(db, store, blob_service):
+async def test_without_auth_admin_full_deletion_fails_with_the_reason(db, cv_storage, store, blob_service):
     org = await org_with_retention(db, 60)
     candidate, _ = await candidate_with_everything(db, blob_service, org)
     request_id = await request_deletion(db, candidate, "full_deletion")
-    await process_deletion_requests(db, store, None, caller=SERVICE_CALLER, organisation_id=org)
+    await process_deletion_requests(db, store, None, cv_storage=cv_storage,
+                                    caller=SERVICE_CALLER, organisation_id=org)
     request = await deletion_request(db, request_id)
     assert request["status"] == "failed" and "SUPABASE_SERVICE_ROLE_KEY" in request["notes"]
 
 
-async def test_recording_only_deletes_recordings_and_nothing_else(db, store, blob_service, auth_admin,
+async def test_recording_only_deletes_recordings_and_nothing_else(db, cv_storage, store, blob_service, auth_admin,
                                                                   supabase_double):
     org = await org_with_retention(db, 60)
     candidate, recorded = await candidate_with_everything(db, blob_service, org, supabase_double)
     before = await row_counts(db, candidate)
     request_id = await request_deletion(db, candidate, "recording_only")
 
-    result = await process_deletion_requests(db, store, auth_admin, caller=SERVICE_CALLER, organisation_id=org)
+    result = await process_deletion_requests(db, store, auth_admin, cv_storage=cv_storage,
+                                             caller=SERVICE_CALLER, organisation_id=org)
 
     assert [r.status for r in result.results] == ["completed"]
     assert await existing_blobs(blob_service, recorded.blobs) == set()
@@ -168,13 +179,14 @@ async def test_recording_only_deletes_recordings_and_nothing_else(db, store, blo
     assert entry["new_values"]["deletionRequestId"] == str(request_id)
 
 
-async def test_anonymize_removes_personal_data_and_keeps_scores(db, store, blob_service, auth_admin,
+async def test_anonymize_removes_personal_data_and_keeps_scores(db, cv_storage, store, blob_service, auth_admin,
                                                                 supabase_double):
     org = await org_with_retention(db, 60)
     candidate, recorded = await candidate_with_everything(db, blob_service, org, supabase_double)
     request_id = await request_deletion(db, candidate, "anonymize")
 
-    result = await process_deletion_requests(db, store, auth_admin, caller=SERVICE_CALLER, organisation_id=org)
+    result = await process_deletion_requests(db, store, auth_admin, cv_storage=cv_storage,
+                                             caller=SERVICE_CALLER, organisation_id=org)
 
     assert [r.status for r in result.results] == ["completed"]
     profile = await db.fetch_one("select * from candidate_profiles where user_id = %s", (candidate,))
@@ -193,27 +205,31 @@ async def test_anonymize_removes_personal_data_and_keeps_scores(db, store, blob_
     assert await existing_blobs(blob_service, recorded.blobs) == set()
     assert (await interview(db, recorded.interview_id))["recording_url"] is None
     assert supabase_double.deleted_users == []  # the login stays: that is full_deletion's job
+    assert supabase_double.deleted_objects == [(CV_BUCKET, f"{candidate}/cv.pdf")]
     assert "data_deletion_request.anonymised" in [e["action"] for e in await audit_entries(db, request_id)]
 
 
-async def test_a_failed_recording_delete_fails_the_request_before_any_row_is_touched(db, store, blob_service,
-                                                                                      auth_admin, supabase_double):
+async def test_a_failed_recording_delete_fails_the_request_before_any_row_is_touched(db, cv_storage, store,
+                                                                                      blob_service, auth_admin,
+                                                                                      supabase_double):
     org = await org_with_retention(db, 60)
     candidate, recorded = await candidate_with_everything(db, blob_service, org, supabase_double)
     before = await row_counts(db, candidate)
     request_id = await request_deletion(db, candidate, "full_deletion")
     lease = await blob_service.get_container_client("recordings").get_blob_client(recorded.blobs[0]).acquire_lease(-1)
     try:
-        await process_deletion_requests(db, store, auth_admin, caller=SERVICE_CALLER, organisation_id=org)
+        await process_deletion_requests(db, store, auth_admin, cv_storage=cv_storage,
+                                        caller=SERVICE_CALLER, organisation_id=org)
     finally:
         await lease.release()
     request = await deletion_request(db, request_id)
     assert request["status"] == "failed" and "could not be deleted" in request["notes"]
     assert await row_counts(db, candidate) == before  # the rows still point at the blob that is left
     assert supabase_double.deleted_users == []
+    assert supabase_double.deleted_objects == []  # nor is the CV touched before the recordings are gone
 
 
-async def test_in_production_the_auth_deletion_cascades_and_the_run_still_finishes(db, store, blob_service,
+async def test_in_production_the_auth_deletion_cascades_and_the_run_still_finishes(db, cv_storage, store, blob_service,
                                                                                     supabase_double, database_url):
     """Supabase Auth deletes auth.users in the same database, which cascades to the
     request row itself: the outcome survives in audit_log."""
@@ -235,7 +251,7 @@ async def test_in_production_the_auth_deletion_cascades_and_the_run_still_finish
 
     result = await process_deletion_requests(
         db, store, CascadingAuth(supabase_double.url, supabase_double.service_role_key),
-        caller=SERVICE_CALLER, organisation_id=org)
+        cv_storage=cv_storage, caller=SERVICE_CALLER, organisation_id=org)
 
     assert [r.status for r in result.results] == ["completed"]
     assert await deletion_request(db, request_id) is None
@@ -243,7 +259,7 @@ async def test_in_production_the_auth_deletion_cascades_and_the_run_still_finish
     assert done["new_values"]["subjectUserId"] == str(candidate)
 
 
-async def test_two_runs_at_once_claim_each_request_once(db, store, blob_service, auth_admin):
+async def test_two_runs_at_once_claim_each_request_once(db, cv_storage, store, blob_service, auth_admin):
     org = await org_with_retention(db, 60)
     role = await create_role(db, org)
     requests = []
@@ -252,8 +268,10 @@ async def test_two_runs_at_once_claim_each_request_once(db, store, blob_service,
         requests.append(await request_deletion(db, recorded.candidate_id, "recording_only"))
 
     first, second = await asyncio.gather(
-        process_deletion_requests(db, store, auth_admin, caller=SERVICE_CALLER, organisation_id=org),
-        process_deletion_requests(db, store, auth_admin, caller=SERVICE_CALLER, organisation_id=org))
+        process_deletion_requests(db, store, auth_admin, cv_storage=cv_storage,
+                                  caller=SERVICE_CALLER, organisation_id=org),
+        process_deletion_requests(db, store, auth_admin, cv_storage=cv_storage,
+                                  caller=SERVICE_CALLER, organisation_id=org))
 
     claimed = [r.requestId for r in first.results + second.results]
     assert sorted(claimed) == sorted(requests)
@@ -262,7 +280,8 @@ async def test_two_runs_at_once_claim_each_request_once(db, store, blob_service,
         assert (await deletion_request(db, request_id))["status"] == "completed"
 
 
-async def test_an_org_admin_processes_only_their_organisations_candidates(db, store, blob_service, auth_admin):
+async def test_an_org_admin_processes_only_their_organisations_candidates(db, cv_storage, store, blob_service,
+                                                                          auth_admin):
     admin = await create_user(db)
     mine = await org_with_retention(db, 60, member=admin, role="org_admin")
     theirs = await org_with_retention(db, 60)
@@ -271,7 +290,8 @@ async def test_an_org_admin_processes_only_their_organisations_candidates(db, st
     own_request = await request_deletion(db, own.candidate_id, "recording_only")
     other_request = await request_deletion(db, other.candidate_id, "recording_only")
 
-    result = await process_deletion_requests(db, store, auth_admin, caller=Caller(user_id=admin),
+    result = await process_deletion_requests(db, store, auth_admin, cv_storage=cv_storage,
+                                             caller=Caller(user_id=admin),
                                              organisation_id=mine)
 
     assert [r.requestId for r in result.results] == [own_request]
@@ -282,11 +302,12 @@ async def test_an_org_admin_processes_only_their_organisations_candidates(db, st
     await db.execute("delete from data_deletion_requests where id = %s", (other_request,))  # leave no pending work
 
 
-async def test_dry_run_lists_due_requests_and_changes_nothing(db, store, blob_service, auth_admin):
+async def test_dry_run_lists_due_requests_and_changes_nothing(db, cv_storage, store, blob_service, auth_admin):
     org = await org_with_retention(db, 60)
     recorded = await recorded_interview(db, blob_service, org, ended_days_ago=1)
     request_id = await request_deletion(db, recorded.candidate_id, "full_deletion")
-    result = await process_deletion_requests(db, store, auth_admin, caller=SERVICE_CALLER, organisation_id=org,
+    result = await process_deletion_requests(db, store, auth_admin, cv_storage=cv_storage,
+                                             caller=SERVICE_CALLER, organisation_id=org,
                                              dry_run=True)
     assert [(r.requestId, r.status) for r in result.results] == [(request_id, "pending")]
     assert (await deletion_request(db, request_id))["status"] == "pending"
@@ -296,13 +317,14 @@ async def test_dry_run_lists_due_requests_and_changes_nothing(db, store, blob_se
 
 
 @pytest.mark.parametrize("stale, expected", [(True, ["completed"]), (False, [])])
-async def test_a_request_abandoned_in_processing_is_taken_up_again(db, store, blob_service, auth_admin, stale,
-                                                                   expected):
+async def test_a_request_abandoned_in_processing_is_taken_up_again(db, cv_storage, store, blob_service, auth_admin,
+                                                                   stale, expected):
     org = await org_with_retention(db, 60)
     recorded = await recorded_interview(db, blob_service, org, ended_days_ago=1)
     request_id = await request_deletion(db, recorded.candidate_id, "recording_only")
     await db.execute("update data_deletion_requests set status = 'processing', processed_at = now() - %s::interval "
                      "where id = %s", ("2 hours" if stale else "5 minutes", request_id))
-    result = await process_deletion_requests(db, store, auth_admin, caller=SERVICE_CALLER, organisation_id=org)
+    result = await process_deletion_requests(db, store, auth_admin, cv_storage=cv_storage,
+                                             caller=SERVICE_CALLER, organisation_id=org)
     assert [r.status for r in result.results] == expected
     await db.execute("delete from data_deletion_requests where id = %s", (request_id,))

@@ -1,0 +1,195 @@
+"""The candidate's CV file under full_deletion and anonymize: deleted from CV
+storage (the Supabase double's bucket, or a container in Azurite) before the
+profile row that points at it changes, and only inside the candidate's own folder."""
+
+import uuid
+
+import pytest
+
+from shared.auth import SERVICE_CALLER
+from shared.errors import UpstreamError
+from shared.services.retention import process_deletion_requests
+from tests.ai.seed import add_profile
+from tests.retention.seed import CV_BUCKET, audit_entries
+from tests.support import create_user
+
+PDF = b"%PDF-1.7 Jane Citizen's CV"
+
+
+class SupabaseCvs:
+    lease = None
+
+    def __init__(self, double, storage):
+        self.double, self.storage = double, storage
+
+    async def put(self, path):
+        self.double.put_object(CV_BUCKET, path, PDF)
+
+    async def exists(self, path) -> bool:
+        return (CV_BUCKET, path) in self.double.objects
+
+    def fail_next_delete(self):
+        self.double.fail_next(500, path=f"/storage/v1/object/{CV_BUCKET}")
+
+
+class BlobCvs:
+    def __init__(self, container, storage):
+        self.container, self.storage = container, storage
+        self.lease = None
+
+    async def put(self, path):
+        await self.container.upload_blob(path, PDF, overwrite=True)
+
+    async def exists(self, path) -> bool:
+        return await self.container.get_blob_client(path).exists()
+
+
+@pytest.fixture(params=["supabase", "blob"])
+def cvs(request, supabase_double, supabase_cv_storage, blob_service, blob_cv_storage):
+    if request.param == "supabase":
+        supabase_double.reset()
+        return SupabaseCvs(supabase_double, supabase_cv_storage)
+    return BlobCvs(blob_service.get_container_client(CV_BUCKET), blob_cv_storage)
+
+
+async def candidate_with_cv(db, cvs, path_of=lambda user: f"{user}/cv.pdf", upload=True):
+    candidate = await create_user(db)
+    await add_profile(db, candidate)
+    path = path_of(candidate)
+    await db.execute("update candidate_profiles set cv_file_path = %s, cv_uploaded_at = now() where user_id = %s",
+                     (path, candidate))
+    if upload:
+        await cvs.put(path)
+    return candidate, path
+
+
+async def request_deletion(db, user_id, kind) -> uuid.UUID:
+    return (await db.fetch_one("insert into data_deletion_requests (user_id, request_type) values (%s, %s) "
+                               "returning id", (user_id, kind)))["id"]
+
+
+async def run(db, cv_storage, auth_admin):
+    # No interviews, so no recordings store is needed.
+    return await process_deletion_requests(db, None, auth_admin, cv_storage=cv_storage, caller=SERVICE_CALLER)
+
+
+async def request_row(db, request_id) -> dict:
+    return await db.fetch_one("select status, notes from data_deletion_requests where id = %s", (request_id,))
+
+
+async def cv_path_of(db, user_id):
+    row = await db.fetch_one("select cv_file_path from candidate_profiles where user_id = %s", (user_id,))
+    return row and row["cv_file_path"]
+
+
+@pytest.mark.parametrize("kind", ["full_deletion", "anonymize"])
+async def test_the_cv_file_is_deleted(db, cvs, auth_admin, kind):
+    candidate, path = await candidate_with_cv(db, cvs)
+    bystander, other_path = await candidate_with_cv(db, cvs)
+    request_id = await request_deletion(db, candidate, kind)
+
+    await run(db, cvs.storage, auth_admin)
+
+    assert not await cvs.exists(path)
+    assert await cvs.exists(other_path)
+    assert await cv_path_of(db, candidate) is None
+    assert await cv_path_of(db, bystander) == other_path
+    request = await request_row(db, request_id)
+    assert "CV file deleted" in request["notes"]
+    assert request["status"] == "completed"
+    [entry] = await audit_entries(db, request_id, "data_deletion_request.cv_deleted")
+    assert entry["new_values"]["existed"] is True and path not in str(entry["new_values"])  # no file name kept
+
+
+async def test_a_cv_file_already_gone_counts_as_deleted(db, cvs, auth_admin):
+    candidate, _ = await candidate_with_cv(db, cvs, upload=False)
+    request_id = await request_deletion(db, candidate, "anonymize")
+    await run(db, cvs.storage, auth_admin)
+    request = await request_row(db, request_id)
+    assert request["status"] == "completed" and "CV file already deleted" in request["notes"]
+    assert await cv_path_of(db, candidate) is None
+
+
+OTHER = uuid.UUID(int=7)  # someone else's folder
+
+
+@pytest.mark.parametrize("path_of, target_of", [
+    (lambda user: f"{OTHER}/cv.pdf", lambda user: f"{OTHER}/cv.pdf"),
+    (lambda user: f"{user}/../{OTHER}/cv.pdf", lambda user: f"{OTHER}/cv.pdf"),
+    (lambda user: f"/{user}/cv.pdf", lambda user: f"{user}/cv.pdf"),
+    (lambda user: f"{user}\\cv.pdf", lambda user: f"{user}/cv.pdf"),
+    (lambda user: f"{user}x/cv.pdf", lambda user: f"{user}x/cv.pdf"),
+], ids=["other-folder", "traversal", "leading-slash", "backslash", "folder-prefix"])
+async def test_a_path_outside_the_candidates_folder_is_reported_and_never_deleted(db, cvs, auth_admin, path_of,
+                                                                                   target_of):
+    candidate, path = await candidate_with_cv(db, cvs, path_of=path_of, upload=False)
+    target = target_of(candidate)
+    await cvs.put(target)  # a real file where the path points (or would, normalised): it must survive
+    request_id = await request_deletion(db, candidate, "anonymize")
+
+    await run(db, cvs.storage, auth_admin)
+
+    assert await cvs.exists(target)
+    request = await request_row(db, request_id)
+    assert request["status"] == "completed"
+    assert "CV path outside the candidate's folder was reported, not deleted" in request["notes"]
+    [entry] = await audit_entries(db, request_id, "data_deletion_request.cv_not_deleted")
+    assert entry["new_values"]["unmanagedCvPath"] == path
+    assert await audit_entries(db, request_id, "data_deletion_request.cv_deleted") == []
+
+
+async def test_a_storage_failure_fails_the_request_and_a_rerun_completes_it(db, cvs, auth_admin):
+    candidate, path = await candidate_with_cv(db, cvs)
+    request_id = await request_deletion(db, candidate, "anonymize")
+    if isinstance(cvs, SupabaseCvs):
+        cvs.fail_next_delete()
+    else:  # a leased blob cannot be deleted (412)
+        cvs.lease = await cvs.container.get_blob_client(path).acquire_lease(-1)
+
+    first = await run(db, cvs.storage, auth_admin)
+
+    assert (request_id, "failed") in [(r.requestId, r.status) for r in first.results]
+    request = await request_row(db, request_id)
+    assert "FAILED: the CV file could not be deleted" in request["notes"]
+    assert "retried on the next run" in request["notes"]
+    assert await cvs.exists(path)
+    profile = await db.fetch_one("select first_name, cv_file_path from candidate_profiles where user_id = %s",
+                                 (candidate,))
+    assert profile == {"first_name": "Alex", "cv_file_path": path}  # nothing anonymised while the file exists
+    if cvs.lease is not None:
+        await cvs.lease.release()
+
+    second = await run(db, cvs.storage, auth_admin)
+
+    assert (request_id, "completed") in [(r.requestId, r.status) for r in second.results]
+    assert not await cvs.exists(path)
+    assert await cv_path_of(db, candidate) is None
+
+
+async def test_without_cv_storage_the_request_fails_with_the_reason_and_keeps_the_rows(db, cvs, auth_admin):
+    candidate, path = await candidate_with_cv(db, cvs)
+    request_id = await request_deletion(db, candidate, "full_deletion")
+    await run(db, None, auth_admin)
+    request = await request_row(db, request_id)
+    assert request["status"] == "failed" and "CV storage is not configured" in request["notes"]
+    assert await cv_path_of(db, candidate) == path and await cvs.exists(path)
+    await db.execute("delete from data_deletion_requests where id = %s", (request_id,))  # leave no due work
+
+
+async def test_adapters_answer_whether_the_file_existed(cvs):
+    path = f"{uuid.uuid4()}/cv.pdf"
+    await cvs.put(path)
+    assert await cvs.storage.delete(path) is True
+    assert not await cvs.exists(path)
+    assert await cvs.storage.delete(path) is False
+
+
+async def test_an_unreachable_supabase_is_an_upstream_error():
+    from shared.adapters.cv_storage import SupabaseCvStorage
+
+    storage = SupabaseCvStorage(url="http://127.0.0.1:9", service_role_key="k", bucket=CV_BUCKET)
+    try:
+        with pytest.raises(UpstreamError):
+            await storage.delete("someone/cv.pdf")
+    finally:
+        await storage.close()
