@@ -156,12 +156,12 @@ def batch_double():
         process.wait(10)
 
 
-async def run_on_azurite(db, size: int) -> dict:
+async def run_on_azurite(db, size: int, on_disk: bool = False) -> dict:
     from azure.storage.blob.aio import BlobServiceClient
 
     from shared.adapters.recordings import RecordingStore
 
-    with running_azurite() as connection_string:
+    with running_azurite(on_disk=on_disk) as connection_string:
         async with BlobServiceClient.from_connection_string(connection_string) as service:
             container = service.get_container_client(CONTAINER)
             await container.create_container()
@@ -185,7 +185,7 @@ async def run_on_azurite(db, size: int) -> dict:
                 return seeded
 
             store = RecordingStore(CONTAINER, connection_string=connection_string)
-            return {"target": "Azurite", **await measure(db, store, seed_org, size, blobs_left, traced=False)}
+            return {"target": "Azurite disk" if on_disk else "Azurite", **await measure(db, store, seed_org, size, blobs_left, traced=False)}
 
 
 async def run_on_double(db, sizes: list[int]) -> list[dict]:
@@ -215,7 +215,7 @@ async def run_on_double(db, sizes: list[int]) -> list[dict]:
     return results
 
 
-async def main(sizes: list[int], azurite_sizes: list[int]) -> None:
+async def main(sizes: list[int], azurite_sizes: list[int], azurite_on_disk: bool = False) -> None:
     from shared.db import Database
 
     with bench_database() as url:
@@ -223,14 +223,14 @@ async def main(sizes: list[int], azurite_sizes: list[int]) -> None:
         await db.fetch_one("select 1")  # open the pool before measuring
         results = await run_on_double(db, sizes)
         for size in azurite_sizes:  # a fresh emulator each: its delete cost grows with the blobs it holds
-            results.append(await run_on_azurite(db, size))
+            results.append(await run_on_azurite(db, size, azurite_on_disk))
         await db.close()
 
     print()
-    print(f"{'storage':<13} {'interviews':>10} {'blobs':>7} {'seconds':>8} {'interviews/s':>13} {'blobs/s':>8} "
+    print(f"{'storage':<14} {'interviews':>10} {'blobs':>7} {'seconds':>8} {'interviews/s':>13} {'blobs/s':>8} "
           f"{'traced peak':>12} {'RSS growth':>11} {'left (blobs, rows)':>19}")
     for r in results:
-        print(f"{r['target']:<13} {r['size']:>10} {r['blobs']:>7} {r['seconds']:>8.1f} "
+        print(f"{r['target']:<14} {r['size']:>10} {r['blobs']:>7} {r['seconds']:>8.1f} "
               f"{r['processed'] / r['seconds']:>13.0f} {r['blobs'] / r['seconds']:>8.0f} "
               f"{_mb(r['traced_peak']):>12} {_mb(r['rss_growth']):>11} "
               f"{str((r['blobs_left'], r['rows_left'])):>19}")
@@ -251,5 +251,7 @@ if __name__ == "__main__":
                         help="interviews per run against the batch double")
     parser.add_argument("--azurite-sizes", type=int, nargs="*", default=[250, 1000],
                         help="interviews per run against Azurite (none: skip)")
+    parser.add_argument("--azurite-on-disk", action="store_true",
+                        help="Azurite keeps blobs on disk (faster deletes at scale) instead of in memory")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.sizes, arguments.azurite_sizes))
+    asyncio.run(main(arguments.sizes, arguments.azurite_sizes, arguments.azurite_on_disk))

@@ -26,15 +26,18 @@ class AzuriteMissing(RuntimeError):
 
 
 @contextmanager
-def running_azurite(workspace_parent: Path | None = None) -> Iterator[str]:
-    """Yields a connection string for the development account; stops Azurite afterwards."""
+def running_azurite(workspace_parent: Path | None = None, on_disk: bool = False) -> Iterator[str]:
+    """Yields a connection string for the development account; stops Azurite afterwards.
+    `on_disk` keeps blobs in the workspace folder instead of memory (about twice as
+    fast to delete from once it holds thousands of blobs)."""
     binary = ROOT / "node_modules" / ".bin" / "azurite-blob"
     if not binary.exists():
         raise AzuriteMissing("Azurite is not installed: run `make deps` (it runs npm install)")
     port = free_port()
     workspace = tempfile.mkdtemp(prefix="azurite-", dir=workspace_parent)  # its debug and lock files
     process = subprocess.Popen(
-        [str(binary), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence",
+        [str(binary), "--blobHost", "127.0.0.1", "--blobPort", str(port),
+         *(["--location", workspace] if on_disk else ["--inMemoryPersistence"]),
          "--disableTelemetry", "--skipApiVersionCheck", "--silent", "--loose"],
         cwd=workspace, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
