@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import uuid
 
-import httpx
 
-from benchmarks.common import bench_database, interleaved, local_host
+from benchmarks.common import bench_database, interleaved, local_client, local_host, report, signed_in
 
 BODY = {"messages": [{"role": "assistant", "content": "Tell me about a project you are proud of."},
                      {"role": "user", "content": "I led our move to React and TypeScript, mentoring two juniors."}],
@@ -38,14 +35,8 @@ def instant_model():
 
 
 async def run(base: str, database_url: str, rounds: int) -> dict:
-    from scripts.dev_token import main as mint_token
-
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("APP_ENV", "test")
-    token = await mint_token(uuid.uuid4())
-    headers = {"authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=base, timeout=30,
-                                 limits=httpx.Limits(max_connections=8, max_keepalive_connections=8)) as client:
+    headers = await signed_in(database_url)
+    async with local_client(base) as client:
         async def health() -> bool:
             return (await client.get("/api/health")).status_code == 200
 
@@ -61,14 +52,10 @@ async def run(base: str, database_url: str, rounds: int) -> dict:
         series = await interleaved({"GET /api/health": health, "POST /api/ai/interviewer": turn,
                                     "POST /api/ai/interviewer/stream": streamed_turn},
                                    rounds=rounds, concurrency=4)
-    for s in series.values():
-        print(s.line())
-    health_median = series["GET /api/health"].median
-    ratio = series["POST /api/ai/interviewer"].median / health_median
-    stream_ratio = series["POST /api/ai/interviewer/stream"].median / health_median
-    print(f"median ratio interviewer/health = {ratio:.2f} (target < 3); stream/health = {stream_ratio:.2f}")
-    return {name: {"median_ms": s.median, "p99_ms": s.p99, "errors": s.errors} for name, s in series.items()} | {
-        "ratio": ratio, "stream_ratio": stream_ratio}
+    figures = report(series, "POST /api/ai/interviewer", "GET /api/health", target="< 3")
+    stream_ratio = series["POST /api/ai/interviewer/stream"].median / series["GET /api/health"].median
+    print(f"median ratio stream / health = {stream_ratio:.2f}")
+    return figures | {"stream_ratio": stream_ratio}
 
 
 def main(rounds: int = 300) -> dict:

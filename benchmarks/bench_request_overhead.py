@@ -8,23 +8,12 @@ import asyncio
 import json
 import uuid
 
-import httpx
-
-from benchmarks.common import bench_database, interleaved, local_host
+from benchmarks.common import bench_database, interleaved, local_client, local_host, report, signed_in
 
 
 async def run(base: str, database_url: str, rounds: int) -> dict:
-    from scripts.dev_token import main as mint_token
-
-    import os
-
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("APP_ENV", "test")
-    user = uuid.uuid4()
-    token = await mint_token(user)
-    headers = {"authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=base, timeout=30,
-                                 limits=httpx.Limits(max_connections=8, max_keepalive_connections=8)) as client:
+    headers = await signed_in(database_url)
+    async with local_client(base) as client:
         async def health() -> bool:
             return (await client.get("/api/health")).status_code == 200
 
@@ -35,12 +24,7 @@ async def run(base: str, database_url: str, rounds: int) -> dict:
 
         series = await interleaved({"GET /api/health": health, "POST /api/organisations": create_organisation},
                                    rounds=rounds, concurrency=4)
-    for s in series.values():
-        print(s.line())
-    ratio = series["POST /api/organisations"].median / series["GET /api/health"].median
-    print(f"median ratio organisations/health = {ratio:.2f} (target < 3)")
-    return {name: {"median_ms": s.median, "p99_ms": s.p99, "errors": s.errors} for name, s in series.items()} | {
-        "ratio": ratio}
+    return report(series, "POST /api/organisations", "GET /api/health", target="< 3")
 
 
 def main(rounds: int = 400) -> dict:

@@ -19,9 +19,8 @@ import statistics
 import time
 import uuid
 
-import httpx
 
-from benchmarks.common import bench_database, interleaved, local_host
+from benchmarks.common import bench_database, interleaved, local_client, local_host, report, signed_in
 
 TRANSCRIPT = [("ai", "Tell me about a system you built."),
               ("candidate", "I led the migration of our payments platform to an event-driven design."),
@@ -87,15 +86,10 @@ def seed(database_url: str, recruiter: uuid.UUID, count: int) -> list[str]:
 
 
 async def run(base: str, database_url: str, rounds: int) -> dict:
-    from scripts.dev_token import main as mint_token
-
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("APP_ENV", "test")
     recruiter = uuid.uuid4()
-    headers = {"authorization": f"Bearer {await mint_token(recruiter)}"}
+    headers = await signed_in(database_url, recruiter)
     interviews = seed(database_url, recruiter, rounds + 20)
-    async with httpx.AsyncClient(base_url=base, timeout=60,
-                                 limits=httpx.Limits(max_connections=8, max_keepalive_connections=8)) as client:
+    async with local_client(base) as client:
         async def health() -> bool:
             return (await client.get("/api/health")).status_code == 200
 
@@ -105,12 +99,7 @@ async def run(base: str, database_url: str, rounds: int) -> dict:
 
         series = await interleaved({"GET /api/health": health, "POST /api/ai/score": score},
                                    rounds=rounds, concurrency=4, warmup=10)
-    for s in series.values():
-        print(s.line())
-    ratio = series["POST /api/ai/score"].median / series["GET /api/health"].median
-    print(f"median ratio score/health = {ratio:.2f}")
-    return {name: {"median_ms": s.median, "p99_ms": s.p99, "errors": s.errors} for name, s in series.items()} | {
-        "ratio": ratio}
+    return report(series, "POST /api/ai/score", "GET /api/health")
 
 
 def main(rounds: int = 100) -> dict:

@@ -100,3 +100,30 @@ async def interleaved(operations: dict[str, Callable[[], Awaitable[bool]]], roun
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return series
+
+
+def local_client(base: str):
+    """An HTTP client for the local host: keep-alive, enough connections for the workers."""
+    import httpx
+
+    return httpx.AsyncClient(base_url=base, timeout=30,
+                             limits=httpx.Limits(max_connections=8, max_keepalive_connections=8))
+
+
+async def signed_in(database_url: str, user_id: uuid.UUID | None = None) -> dict[str, str]:
+    """Authorization headers for a user created in the benchmark database."""
+    from scripts.dev_token import main as mint_token
+
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("APP_ENV", "test")
+    return {"authorization": f"Bearer {await mint_token(user_id or uuid.uuid4())}"}
+
+
+def report(series: dict[str, Series], measured: str, baseline: str, target: str = "") -> dict:
+    """Print every series and the median ratio measured/baseline; return the figures."""
+    for s in series.values():
+        print(s.line())
+    ratio = series[measured].median / series[baseline].median
+    print(f"median ratio {measured} / {baseline} = {ratio:.2f}" + (f" (target {target})" if target else ""))
+    return {name: {"median_ms": s.median, "p99_ms": s.p99, "errors": s.errors} for name, s in series.items()} | {
+        "ratio": ratio}

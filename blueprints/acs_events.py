@@ -28,25 +28,15 @@ async def acs_events(event: func.EventGridEvent, client) -> None:
      durable_client=True)
 async def acs_webhook(call: Call):
     """ACS call and recording events pushed by an Event Grid webhook subscription."""
-    from shared.services.call_events import (call_events_for, check_webhook_secret, events_in, validation_code,
-                                             webhook_origin, webhook_secrets)
+    from shared.services.call_events import events_in, receive_webhook, webhook_origin, webhook_secrets
 
-    request, services = call.request, call.services
-    secrets = webhook_secrets(services.settings)
+    request = call.request
+    webhook_secrets(call.services.settings)  # 503, before anything else, when the webhook is not configured
     if request.method == "OPTIONS":  # CloudEvents abuse-protection handshake
         origin = webhook_origin(request.headers.get("webhook-request-origin"))
         return Response(status_code=200, headers={"WebHook-Allowed-Origin": origin, "WebHook-Allowed-Rate": "*"})
     raws = events_in(await read_json(request, ONE_MB))
-    code = validation_code(raws)
-    if code is not None:  # answered before the secret check (docs/CALLS.md)
-        return json_response({"validationResponse": code})
-    check_webhook_secret(request.headers.get(SECRET_HEADER) or request.query_params.get("secret"), secrets)
-    result = await call_events_for(services, call.durable_client).handle_batch(raws)
-    call.log_fields.update(processed=result.processed, failed=len(result.failed))
-    if result.retry:  # a temporary failure: Event Grid redelivers; processed events are skipped then
-        return json_response({"error": "Some events could not be processed now; redeliver",
-                              "processed": result.processed, "failed": result.failed}, 503)
-    answer = {"success": True, "processed": result.processed}
-    if result.failed:
-        answer["failed"] = result.failed
-    return answer
+    secret = request.headers.get(SECRET_HEADER) or request.query_params.get("secret")
+    status, body = await receive_webhook(call.services, call.durable_client, raws, secret)
+    call.log_fields.update(processed=body.get("processed"), failed=len(body.get("failed") or []))
+    return json_response(body, status)

@@ -263,6 +263,24 @@ async def handle_trigger_event(services, event: Any, durable_client=None) -> Out
         return None
 
 
+async def receive_webhook(services, durable_client, raws: list[Any], presented_secret: str | None) -> tuple[int, dict]:
+    """The webhook's work after the body is read: (status, body). A validation event is
+    answered before the secret check (docs/CALLS.md); then every event is handled."""
+    secrets = webhook_secrets(services.settings)
+    code = validation_code(raws)
+    if code is not None:
+        return 200, {"validationResponse": code}
+    check_webhook_secret(presented_secret, secrets)
+    result = await call_events_for(services, durable_client).handle_batch(raws)
+    if result.retry:  # a temporary failure: Event Grid redelivers; processed events are skipped then
+        return 503, {"error": "Some events could not be processed now; redeliver",
+                     "processed": result.processed, "failed": result.failed}
+    answer = {"success": True, "processed": result.processed}
+    if result.failed:
+        answer["failed"] = result.failed
+    return 200, answer
+
+
 def call_events_for(services, durable_client=None) -> CallEvents:
     """The handler as both entry points build it."""
     return CallEvents(services.db, auto_score=services.settings.AUTO_SCORE_ON_CALL_END,

@@ -286,23 +286,26 @@ async def process_deletion_requests(db, store, auth_admin, *, cv_storage, caller
     return ProcessDeletionRequestsResponse(requestsProcessed=len(results), results=results, processedAt=run_started)
 
 
+# What full deletion and anonymisation do to the candidate's rows: (query, audit action, note).
+_CANDIDATE_STEPS = {
+    FULL_DELETION: (queries.delete_candidate_data, "candidate_data_deleted", "candidate data deleted"),
+    ANONYMIZE: (queries.anonymise_candidate, "anonymised", "candidate data anonymised"),
+}
+
+
 async def _fulfil(db, store, session, cv_storage, auth_admin, request: _Request) -> str:
     notes: list[str] = []
     try:
         notes.append(await _delete_candidate_recordings(db, store, session, request))
-        if request.kind == FULL_DELETION:
-            async with db.transaction() as conn:
+        if request.kind in _CANDIDATE_STEPS:
+            change_rows, action, done = _CANDIDATE_STEPS[request.kind]
+            async with db.transaction() as conn:  # the CV file goes before the rows that name it
                 notes.append(await _delete_cv_file(conn, cv_storage, request))
-                counts = await queries.delete_candidate_data(conn, request.user_id)
-                await audit.record(conn, **request.audit("candidate_data_deleted", rows=counts))
-            notes.append("candidate data deleted (" + _counts(counts) + ")")
-            notes.append(await _delete_auth_user(db, auth_admin, request))
-        elif request.kind == ANONYMIZE:
-            async with db.transaction() as conn:
-                notes.append(await _delete_cv_file(conn, cv_storage, request))
-                counts = await queries.anonymise_candidate(conn, request.user_id)
-                await audit.record(conn, **request.audit("anonymised", rows=counts))
-            notes.append("candidate data anonymised (" + _counts(counts) + ")")
+                counts = await change_rows(conn, request.user_id)
+                await audit.record(conn, **request.audit(action, rows=counts))
+            notes.append(f"{done} ({_counts(counts)})")
+            if request.kind == FULL_DELETION:
+                notes.append(await _delete_auth_user(db, auth_admin, request))
         status = "completed"
     except (StepFailed, UpstreamError) as exc:  # UpstreamError: the recordings storage is unavailable
         status = "failed"

@@ -9,7 +9,6 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from shared.models.shortlist import ShortlistRequest
 from shared.prompts import shortlist as prompt
 from shared.services import shortlist
 from tests.ai.conftest import MODEL

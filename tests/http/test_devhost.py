@@ -3,7 +3,6 @@
 import uuid
 
 import httpx
-import pytest
 
 from tests.support import auth_headers, create_user
 

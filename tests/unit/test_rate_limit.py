@@ -3,7 +3,6 @@
 import asyncio
 import uuid
 
-import pytest
 
 from shared.errors import RateLimited
 from shared.rate_limit import RateLimiter
