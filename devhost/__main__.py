@@ -36,6 +36,73 @@ def create_app(base_url: str = "http://127.0.0.1:7071"):
                      extra_routes=durable.routes())
 
 
+# Upstream services: (label, Services attribute, who answers 503 without it).
+UPSTREAMS = (
+    ("AI model", "ai", "ai-interviewer, score-interview, parse-resume, extract-requirements, generate-shortlist"),
+    ("CV storage", "cv_storage", "parse-resume with a stored CV"),
+    ("ACS", "acs_identity", "acs-token-generator"),
+    ("Speech", "speech_tokens", "azure-speech-token"),
+    ("Email", "email", "send-invitation"),
+    ("Recordings storage", "recordings", "data-retention-cleanup (recordings)"),
+    ("Supabase Auth admin", "supabase_admin", "data-retention-cleanup (full deletion)"),
+)
+
+
+def database_line(settings) -> str:
+    if not settings.DATABASE_URL:
+        return "embedded PostgreSQL 16 under .local/pg (DATABASE_URL unset; log .local/embedded-postgres.log)"
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        parts = conninfo_to_dict(settings.DATABASE_URL)
+    except Exception:  # shown, not used: never print the URL itself (it may hold a password)
+        return "DATABASE_URL (unparsable)"
+    return f"DATABASE_URL {parts.get('host', '?')}:{parts.get('port', '5432')}/{parts.get('dbname', '?')}"
+
+
+def upstream_lines(settings) -> list[str]:
+    """Each upstream service: configured, or which calls answer 503 and the setting that
+    enables it. The adapters' own builders decide (the messages are theirs)."""
+    import asyncio
+
+    from shared.errors import NotConfigured
+    from shared.wiring import Services
+
+    probe = Services(settings)
+    lines = []
+    for label, attribute, callers in UPSTREAMS:
+        try:
+            adapter = getattr(probe, attribute)
+        except NotConfigured as missing:
+            lines.append(f"  {label:<20} 503 ({callers}): {missing.message}")
+        else:
+            kind = type(adapter).__name__
+            if kind == "OutboxEmail":  # development without RESEND_API_KEY
+                lines.append(f"  {label:<20} written to .local/outbox/ (RESEND_API_KEY sends through Resend)")
+            else:
+                lines.append(f"  {label:<20} configured ({kind})")
+    asyncio.run(probe.close())
+    return lines
+
+
+def banner(base_url: str) -> str:
+    from shared.config import get_settings
+    from shared.services.api_docs import docs_enabled
+
+    settings = get_settings()
+    docs = f"{base_url}/api/docs" if docs_enabled(settings) else "off (API_DOCS_ENABLED=false in production)"
+    lines = [
+        f"Talenti functions ({settings.APP_ENV}) on {base_url}",
+        f"  API page             {docs}   (OpenAPI: {base_url}/api/openapi.json)",
+        f"  Routes               {base_url}/api/...  and the former names {base_url}/functions/v1/<name>",
+        f"  Database             {database_line(settings)}",
+        "Upstream services:",
+        *upstream_lines(settings),
+        "Token: TOKEN=$(make -s token); then -H \"Authorization: Bearer $TOKEN\"",
+    ]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -48,7 +115,7 @@ def main() -> None:
 
     local = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     app = create_app(f"http://{local}:{args.port}")
-    print(f"Talenti functions on http://{args.host}:{args.port}/api/health", flush=True)
+    print(banner(f"http://{local}:{args.port}"), flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", lifespan="off")
 
 
