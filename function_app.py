@@ -10,7 +10,7 @@ import azure.durable_functions as df
 import azure.functions as func
 import azurefunctions.extensions.http.fastapi  # noqa: F401  (enables HTTP streaming)
 
-from blueprints import (acs_events, acs_token, ai_interviewer, data_retention, extract_requirements,
+from blueprints import (acs_events, acs_token, ai_interviewer, api_docs, data_retention, extract_requirements,
                         generate_shortlist, health, organisations, parse_resume, score_interview,
                         send_invitation, speech_token)
 
@@ -23,5 +23,5 @@ if os.environ.get("APP_ENV") == "production":
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
 for module in (health, organisations, ai_interviewer, extract_requirements, parse_resume, generate_shortlist,
-               score_interview, acs_token, acs_events, speech_token, send_invitation, data_retention):
+               score_interview, acs_token, acs_events, speech_token, send_invitation, data_retention, api_docs):
     app.register_functions(module.bp)

@@ -112,6 +112,7 @@ class Settings(BaseSettings):
     CORS_ALLOWED_ORIGINS: str = "http://localhost:5173,http://localhost:8080"
     RATE_LIMITS: str | None = None  # JSON {"route": "count/seconds"} overriding defaults
     RATE_LIMIT_ENABLED: bool = True
+    API_DOCS_ENABLED: bool = False  # serve GET /api/docs in production too (always on elsewhere)
 
     @model_validator(mode="before")
     @classmethod
