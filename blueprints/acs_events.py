@@ -2,10 +2,16 @@
 POST /api/acs/webhook (was acs-webhook-handler). Both hand events to
 shared/services/call_events.py."""
 
+from typing import Any
+
 import azure.functions as func
 from azurefunctions.extensions.http.fastapi import Response
 
 from shared.http import ANONYMOUS, ONE_MB, Call, api, json_response, read_json
+from shared.models.calls import WebhookResponse
+from shared.services.call_events import (events_in, handle_trigger_event, receive_webhook, webhook_origin,
+                                         webhook_secrets)
+from shared.wiring import get_services
 
 bp = func.Blueprint()
 
@@ -15,21 +21,16 @@ SECRET_HEADER = "x-acs-webhook-secret"
 @bp.function_name("acs_events")
 @bp.event_grid_trigger(arg_name="event")
 @bp.durable_client_input(client_name="client")
-async def acs_events(event: func.EventGridEvent, client) -> None:
+async def acs_events(event: func.EventGridEvent, client: str) -> None:
     """One ACS event from the Event Grid system topic subscription. Raising makes Event
     Grid redeliver, so only temporary failures raise; a malformed event is logged."""
-    from shared.services.call_events import handle_trigger_event
-    from shared.wiring import get_services
-
     await handle_trigger_event(get_services(), event, client)
 
 
-@api(bp, "acs/webhook", methods=("POST", "OPTIONS"), auth=ANONYMOUS, response="shared.models.calls:WebhookResponse",
-     durable_client=True)
-async def acs_webhook(call: Call):
+@api(bp, "acs/webhook", methods=("POST", "OPTIONS"), auth=ANONYMOUS, response=WebhookResponse,
+     durable_client=True, former="acs-webhook-handler")
+async def acs_webhook(call: Call) -> Response:
     """ACS call and recording events pushed by an Event Grid webhook subscription."""
-    from shared.services.call_events import events_in, receive_webhook, webhook_origin, webhook_secrets
-
     request = call.request
     webhook_secrets(call.services.settings)  # 503, before anything else, when the webhook is not configured
     if request.method == "OPTIONS":  # CloudEvents abuse-protection handshake
@@ -37,6 +38,15 @@ async def acs_webhook(call: Call):
         return Response(status_code=200, headers={"WebHook-Allowed-Origin": origin, "WebHook-Allowed-Rate": "*"})
     raws = events_in(await read_json(request, ONE_MB))
     secret = request.headers.get(SECRET_HEADER) or request.query_params.get("secret")
-    status, body = await receive_webhook(call.services, call.durable_client, raws, secret)
-    call.log_fields.update(processed=body.get("processed"), failed=len(body.get("failed") or []))
-    return json_response(body, status)
+    reply = await receive_webhook(call.services, call.durable_client, raws, secret)
+    if reply.validation_code is not None:
+        return json_response({"validationResponse": reply.validation_code})
+    batch = reply.batch
+    call.log_fields.update(processed=batch.processed, failed=len(batch.failed))
+    if batch.retry:  # a temporary failure: Event Grid redelivers; processed events are skipped then
+        return json_response({"error": "Some events could not be processed now; redeliver",
+                              "processed": batch.processed, "failed": batch.failed}, 503)
+    answer: dict[str, Any] = {"success": True, "processed": batch.processed}
+    if batch.failed:
+        answer["failed"] = batch.failed
+    return json_response(answer)

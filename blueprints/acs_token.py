@@ -3,16 +3,15 @@
 import azure.functions as func
 
 from shared.http import USER, Call, api
+from shared.models.calls import AcsTokenRequest, AcsTokenResponse
+from shared.rate_limit import Bucket
+from shared.services.calls import issue_acs_token
 
 bp = func.Blueprint()
 
-MODELS = "shared.models.calls"
 
-
-@api(bp, "acs/token", auth=USER, body=f"{MODELS}:AcsTokenRequest", response=f"{MODELS}:AcsTokenResponse",
-     rate_limit="acs/token")
-async def acs_token(call: Call):
+@api(bp, "acs/token", auth=USER, body=AcsTokenRequest, response=AcsTokenResponse, rate_limit=Bucket.ACS_TOKEN,
+     former="acs-token-generator")
+async def acs_token(call: Call) -> AcsTokenResponse:
     """Issue an ACS token for the caller's own ACS identity (created on first use)."""
-    from shared.services.calls import issue_acs_token
-
     return await issue_acs_token(call.services.db, call.services.acs_identity, call.user_id, call.body.scopes)

@@ -4,20 +4,18 @@ import azure.functions as func
 
 from shared.auth import SERVICE_CALLER
 from shared.http import USER_OR_SERVICE, Call, api
+from shared.models.retention import DataCleanupRequest, DataCleanupResponse
+from shared.rate_limit import Bucket
+from shared.services.retention import authorise, run_action, run_scheduled
+from shared.wiring import get_services
 
 bp = func.Blueprint()
 
-MODELS = "shared.models.retention"
 
-
-# Served at /api/admin/data-cleanup: the host refuses templates starting with
-# "admin", hence the one-literal parameter (see shared.http.published_route).
-@api(bp, "{area:regex(^admin$)}/data-cleanup", auth=USER_OR_SERVICE, body=f"{MODELS}:DataCleanupRequest",
-     response=f"{MODELS}:DataCleanupResponse", rate_limit="admin/data-cleanup")
+@api(bp, "admin/data-cleanup", auth=USER_OR_SERVICE, body=DataCleanupRequest, response=DataCleanupResponse,
+     rate_limit=Bucket.DATA_CLEANUP, former="data-retention-cleanup")
 async def data_cleanup(call: Call):
     """Delete recordings past retention, or process data deletion requests (service key, or an org admin for their organisation)."""
-    from shared.services.retention import authorise, run_action
-
     request = call.body
     await authorise(call.services.db, call.caller, request.organisationId)
     return await run_action(call.services, call.caller, request.action,
@@ -27,7 +25,4 @@ async def data_cleanup(call: Call):
 @bp.timer_trigger(schedule="%RETENTION_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
 async def retention_timer(timer: func.TimerRequest) -> None:
     """Both retention actions for every organisation, as the service (daily by default)."""
-    from shared.services.retention import run_scheduled
-    from shared.wiring import get_services
-
     await run_scheduled(get_services(), SERVICE_CALLER)

@@ -3,17 +3,16 @@
 import azure.functions as func
 
 from shared.http import USER, Call, api
+from shared.models.organisations import CreateOrganisationRequest, OrganisationResponse
+from shared.rate_limit import Bucket
+from shared.services.organisations import create_organisation
 
 bp = func.Blueprint()
 
-MODELS = "shared.models.organisations"
 
-
-@api(bp, "organisations", auth=USER, body=f"{MODELS}:CreateOrganisationRequest",
-     response=f"{MODELS}:OrganisationResponse", rate_limit="organisations")
-async def organisations(call: Call):
+@api(bp, "organisations", auth=USER, body=CreateOrganisationRequest, response=OrganisationResponse,
+     rate_limit=Bucket.ORGANISATIONS, former="create-organisation")
+async def organisations(call: Call) -> OrganisationResponse:
     """Create an organisation with the caller as its admin."""
-    from shared.services.organisations import create_organisation
-
     organisation = await create_organisation(call.services.db, call.user_id, call.body, call.client_ip)
-    return {"organisation": organisation.model_dump(mode="json")}
+    return OrganisationResponse(organisation=organisation)

@@ -4,14 +4,15 @@ import azure.functions as func
 
 from shared.http import USER, Call, api, media_type, read_body, read_model
 from shared.models.resumes import ParseResumeRequest, ParseResumeResponse
+from shared.rate_limit import Bucket
 from shared.services import resumes
 
 bp = func.Blueprint()
 
 
-@api(bp, "ai/parse-resume", auth=USER, response=ParseResumeResponse, rate_limit="ai/parse-resume",
-     max_body=resumes.MAX_UPLOAD_BODY)
-async def parse_resume(call: Call):
+@api(bp, "ai/parse-resume", auth=USER, response=ParseResumeResponse, rate_limit=Bucket.AI_PARSE_RESUME,
+     max_body=resumes.MAX_UPLOAD_BODY, former="parse-resume")
+async def parse_resume(call: Call) -> ParseResumeResponse:
     """Read the caller's CV (stored, or uploaded as multipart `file`) into profile fields."""
     if media_type(call.request) == "multipart/form-data":
         body = await read_body(call.request, resumes.MAX_UPLOAD_BODY)

@@ -1,83 +1,50 @@
-"""POST /api/ai/score and the scoring orchestration (was score-interview).
+"""POST /api/ai/score and GET /api/ai/score/{interviewId} (was score-interview).
 
-The HTTP starter, its status route, the orchestrator and its three activities;
-the logic is in `shared/services/scoring.py` (imported on first call: cold
-start), whose constants name these functions.
-"""
+The orchestration they start lives in shared/services/scoring/orchestration.py."""
+
+import uuid
+from typing import Any
 
 import azure.functions as func
+from azurefunctions.extensions.http.fastapi import Response
 
 from shared.errors import NotFound
 from shared.http import USER_OR_SERVICE, Call, api, json_response
+from shared.models.scoring import ScoreRequest, ScoreResponse, ScoringAccepted
+from shared.rate_limit import Bucket
+from shared.services.scoring.requests import ScoringOutcome, ScoringSettings, request_scoring, scoring_status
 
 bp = func.Blueprint()
 
-MODELS = "shared.models.scoring"
 
-
-@api(bp, "ai/score", auth=USER_OR_SERVICE, body=f"{MODELS}:ScoreRequest", response=f"{MODELS}:ScoreResponse",
-     rate_limit="ai/score", durable_client=True)
-async def score_interview(call: Call):
+@api(bp, "ai/score", auth=USER_OR_SERVICE, body=ScoreRequest, response=ScoreResponse, rate_limit=Bucket.AI_SCORE,
+     durable_client=True, former="score-interview")
+async def score_interview(call: Call) -> Any:
     """Score an interview against its rubric: 200 with the scores, or 202 while it runs."""
-    from shared.services import scoring
+    assert call.caller is not None
+    outcome = await request_scoring(call.services.db, call.durable_client, ScoringSettings.of(call.services.settings),
+                                    call.caller, call.body)
+    return answer(call, call.body.interviewId, outcome)
 
-    result, accepted = await scoring.request_scoring(call.services, call.durable_client, call.caller, call.body,
-                                                     status_url(call, call.body.interviewId))
-    return answer(result, accepted)
 
-
-@api(bp, "ai/score/{interviewId}", methods=("GET",), auth=USER_OR_SERVICE, response=f"{MODELS}:ScoreResponse",
-     rate_limit="ai/score/status", durable_client=True)
-async def score_interview_status(call: Call):
+@api(bp, "ai/score/{interviewId}", methods=("GET",), auth=USER_OR_SERVICE, response=ScoreResponse,
+     rate_limit=Bucket.AI_SCORE_STATUS, durable_client=True)
+async def score_interview_status(call: Call) -> Any:
     """Poll a scoring run: 200 with the scores, 202 while it runs."""
-    from shared.services import scoring
-
-    interview_id = scoring.parse_interview_id(call.request.path_params.get("interviewId"))
-    if interview_id is None:
-        raise NotFound("Interview not found")
-    result, accepted = await scoring.scoring_status(call.services, call.durable_client, call.caller, interview_id,
-                                                    status_url(call, interview_id))
-    return answer(result, accepted)
-
-
-def status_url(call: Call, interview_id) -> str:
-    return f"{str(call.request.base_url).rstrip('/')}/api/ai/score/{interview_id}"
+    assert call.caller is not None
+    try:
+        interview_id = uuid.UUID(str(call.request.path_params.get("interviewId")))
+    except ValueError:
+        raise NotFound("Interview not found") from None
+    outcome = await scoring_status(call.services.db, call.durable_client, call.caller, interview_id)
+    return answer(call, interview_id, outcome)
 
 
-def answer(result, accepted):
-    if result is not None:
-        return result
-    return json_response(accepted, 202, headers={"Location": accepted.statusQueryGetUri, "Retry-After": "5"})
-
-
-@bp.orchestration_trigger(context_name="context")
-def score_interview_orchestrator(context):
-    from shared.services import scoring
-
-    return (yield from scoring.scoring_orchestration(context))
-
-
-@bp.activity_trigger(input_name="job")
-async def scoring_load_context(job):
-    from shared.services import scoring
-    from shared.wiring import get_services
-
-    return await scoring.run_step(scoring.load_context, get_services().db, job)
-
-
-@bp.activity_trigger(input_name="loaded")
-async def scoring_score_transcript(loaded):
-    from shared.services import scoring
-    from shared.wiring import get_services
-
-    services = get_services()
-    # services.ai is read inside the step: "not configured" must be a result, not a retry.
-    return await scoring.run_step(lambda: scoring.score_transcript(services.ai, loaded))
-
-
-@bp.activity_trigger(input_name="scored")
-async def scoring_save(scored):
-    from shared.services import scoring
-    from shared.wiring import get_services
-
-    return await scoring.run_step(scoring.save_result, get_services().db, scored)
+def answer(call: Call, interview_id: object, outcome: ScoringOutcome) -> Any:
+    """200 with the result, or 202 pointing at the status route (never Durable's keyed URLs)."""
+    if outcome.result is not None:
+        return outcome.result
+    status_url = f"{str(call.request.base_url).rstrip('/')}/api/ai/score/{interview_id}"
+    accepted = ScoringAccepted(id=outcome.instance_id, statusQueryGetUri=status_url,
+                               runtimeStatus=outcome.runtime_status, customStatus=outcome.custom_status)
+    return json_response(accepted, 202, headers={"Location": status_url, "Retry-After": "5"})

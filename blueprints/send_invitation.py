@@ -3,18 +3,17 @@
 import azure.functions as func
 
 from shared.http import USER, Call, api
+from shared.models.invitations import SendInvitationRequest, SendInvitationResponse
+from shared.rate_limit import Bucket
+from shared.services.invitations import send_invitation
 
 bp = func.Blueprint()
 
-MODELS = "shared.models.invitations"
 
-
-@api(bp, "invitations/send", auth=USER, body=f"{MODELS}:SendInvitationRequest",
-     response=f"{MODELS}:SendInvitationResponse", rate_limit="invitations/send")
-async def invitations_send(call: Call):
+@api(bp, "invitations/send", auth=USER, body=SendInvitationRequest, response=SendInvitationResponse,
+     rate_limit=Bucket.INVITATIONS_SEND, former="send-invitation")
+async def invitations_send(call: Call) -> SendInvitationResponse:
     """Create an interview invitation for an application and email it to the candidate."""
-    from shared.services.invitations import send_invitation
-
     services = call.services
     email = services.email  # 503 before anything is written when email is not configured
     return await send_invitation(services.db, email, call.user_id, call.body,

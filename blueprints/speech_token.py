@@ -3,14 +3,15 @@
 import azure.functions as func
 
 from shared.http import USER, Call, api
+from shared.models.calls import SpeechTokenResponse
+from shared.rate_limit import Bucket
+from shared.services.speech import speech_token as current_speech_token
 
 bp = func.Blueprint()
 
 
-@api(bp, "azure/speech-token", methods=("GET", "POST"), auth=USER, response="shared.models.calls:SpeechTokenResponse",
-     rate_limit="azure/speech-token")
-async def speech_token(call: Call):
+@api(bp, "azure/speech-token", methods=("GET", "POST"), auth=USER, response=SpeechTokenResponse,
+     rate_limit=Bucket.SPEECH_TOKEN, former="azure-speech-token")
+async def speech_token(call: Call) -> SpeechTokenResponse:
     """A Speech authorization token for the browser's Speech SDK (cached per instance)."""
-    from shared.services.speech import speech_token as current_speech_token
-
     return await current_speech_token(call.services.speech_tokens)

@@ -14,6 +14,7 @@ It reads the app's own function metadata (`app.get_functions()`) and serves:
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import logging
@@ -30,7 +31,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from shared.http import published_route
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("devhost")
@@ -61,24 +61,28 @@ class FunctionHost:
     def __init__(self, app: func.FunctionApp, binding_values: Callable[[str, dict], Any] | None = None):
         self.functions = {f.get_function_name(): f for f in app.get_functions()}  # once per app: it caches
         self.binding_values = binding_values  # extra input bindings (the durable client), by binding
+        # Read once: the metadata is fixed for the process, and rebuilding it per request costs.
+        self._inputs = {name: self._input_bindings(function) for name, function in self.functions.items()}
+        self._user_functions = {name: f.get_user_function() for name, f in self.functions.items()}
 
-    def trigger_name(self, function) -> str:
-        return function.get_trigger().name
+    @staticmethod
+    def _input_bindings(function) -> list[tuple[str, bool, dict]]:
+        """(argument name, is the trigger, binding) for each input the user function takes."""
+        return [(binding["name"], binding["type"].endswith("Trigger"), binding)
+                for binding in function.get_bindings_dict()["bindings"]
+                if binding["direction"] != "out" and binding["name"] != "$return"]
 
-    def kwargs_for(self, function, trigger_value: Any) -> dict[str, Any]:
+    def kwargs_for(self, name: str, trigger_value: Any) -> dict[str, Any]:
         kwargs = {}
-        for binding in function.get_bindings_dict()["bindings"]:
-            if binding["direction"] == "out" or binding["name"] == "$return":
-                continue
-            if binding["type"].endswith("Trigger"):
-                kwargs[binding["name"]] = trigger_value
+        for argument, is_trigger, binding in self._inputs[name]:
+            if is_trigger:
+                kwargs[argument] = trigger_value
             elif self.binding_values is not None:
-                kwargs[binding["name"]] = self.binding_values(function.get_function_name(), binding)
+                kwargs[argument] = self.binding_values(name, binding)
         return kwargs
 
     async def invoke(self, name: str, trigger_value: Any) -> Any:
-        function = self.functions[name]
-        result = function.get_user_function()(**self.kwargs_for(function, trigger_value))
+        result = self._user_functions[name](**self.kwargs_for(name, trigger_value))
         if inspect.isawaitable(result):
             result = await result
         return result
@@ -103,8 +107,9 @@ def build_app(app: func.FunctionApp, *, cors_origins: list[str] | None = None,
             return await host.invoke(_name, request)
 
         methods = [str(m.value if hasattr(m, "value") else m).upper() for m in (trigger.methods or ["GET", "POST"])]
-        route = published_route(trigger.route or name)  # host-reserved first segments (see shared.http)
-        routes.append(Route(starlette_path(prefix, route), endpoint, methods=methods, name=name))
+        routes.append(Route(starlette_path(prefix, trigger.route or name), endpoint, methods=methods, name=name))
+    # As in Azure, a catch-all route ranks below every literal one.
+    routes.sort(key=lambda route: "{*" in (host.functions[route.name].get_trigger().route or ""))
 
     async def admin_invoke(request: Request) -> Response:
         name = request.path_params["name"]
@@ -148,8 +153,56 @@ def build_app(app: func.FunctionApp, *, cors_origins: list[str] | None = None,
     routes.append(Route("/runtime/webhooks/eventgrid", eventgrid_webhook, methods=["POST"]))
     routes.extend(extra_routes or [])
 
-    middleware = []
+    middleware = [Middleware(BodyDeadline, seconds=BODY_DEADLINE_SECONDS)]
     if cors_origins:
         middleware.append(Middleware(CORSMiddleware, allow_origins=cors_origins, allow_methods=["*"],
-                                     allow_headers=["*"], expose_headers=["x-request-id", "Retry-After", "Location"]))
-    return Starlette(routes=routes, middleware=middleware)
+                                     allow_headers=CORS_ALLOWED_HEADERS, max_age=600,
+                                     expose_headers=["x-request-id", "Retry-After", "Location"]))
+    return Starlette(routes=routes, middleware=middleware,
+                     exception_handlers={404: _json_error, 405: _json_error})
+
+
+# What supabase-js's FunctionsClient and the app's own clients send (browsers preflight them).
+CORS_ALLOWED_HEADERS = ["authorization", "apikey", "x-client-info", "content-type", "x-request-id",
+                        "x-service-key"]
+BODY_DEADLINE_SECONDS = 30.0  # a client may not hold a request body open longer than this
+
+
+async def _json_error(request: Request, exc: Exception) -> Response:
+    """Paths and methods nothing serves get the contract's JSON error, not plain text."""
+    status = getattr(exc, "status_code", 404)
+    message = "No such endpoint" if status == 404 else "Method not allowed"
+    return JSONResponse({"error": message}, status_code=status, headers=getattr(exc, "headers", None))
+
+
+class BodyDeadline:
+    """ASGI middleware: the whole request body must arrive within `seconds`, so a
+    slow client cannot hold a worker open forever (Azure's front end does this
+    in production). Past the deadline the app sees the client as gone, which
+    shared/http.py answers with 408."""
+
+    def __init__(self, app, seconds: float):
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.seconds
+        body_done = False
+
+        async def timed_receive():
+            nonlocal body_done
+            if body_done:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                body_done = True
+                return {"type": "http.disconnect"}
+            if message["type"] != "http.request" or not message.get("more_body"):
+                body_done = True
+            return message
+
+        await self.app(scope, timed_receive, send)

@@ -16,27 +16,14 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.rate_limit import DEFAULT_LIMITS, Bucket
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_DIR = PROJECT_ROOT / ".local"
 
 # Development-only secrets: never accepted when APP_ENV=production.
 DEV_JWT_SECRET = "talenti-local-development-jwt-secret-not-for-production"
 DEV_SERVICE_KEY = "talenti-local-service-key"
-
-# Requests per window for each rate-limited route (API.md "Rate limits").
-DEFAULT_RATE_LIMITS: dict[str, str] = {
-    "ai/interviewer": "20/60",
-    "ai/score": "10/60",
-    "ai/score/status": "120/60",  # polling a running score (not in API.md: the route is new)
-    "ai/parse-resume": "10/60",
-    "ai/extract-requirements": "20/60",
-    "ai/generate-shortlist": "5/60",
-    "acs/token": "60/60",
-    "azure/speech-token": "60/60",
-    "invitations/send": "30/60",
-    "organisations": "10/60",
-    "admin/data-cleanup": "1/60",
-}
 
 REQUIRED_IN_PRODUCTION = ("DATABASE_URL", "SUPABASE_URL", "SERVICE_API_KEY", "SITE_URL")
 
@@ -57,6 +44,7 @@ class Settings(BaseSettings):
     DB_POOL_MIN: int = 1
     DB_POOL_MAX: int = 10
     DB_AUTO_MIGRATE: bool | None = None  # default: on outside production
+    DB_POOL_TIMEOUT_SECONDS: float = Field(default=3.0, gt=0, le=60)  # then 503, not a long wait
 
     # Supabase: token verification, admin API, CV storage.
     SUPABASE_URL: str = "http://127.0.0.1:54321"
@@ -112,6 +100,10 @@ class Settings(BaseSettings):
     CORS_ALLOWED_ORIGINS: str = "http://localhost:5173,http://localhost:8080"
     RATE_LIMITS: str | None = None  # JSON {"route": "count/seconds"} overriding defaults
     RATE_LIMIT_ENABLED: bool = True
+    RATE_LIMIT_IP_MULTIPLIER: int = Field(default=5, ge=1, le=1000)  # per-IP budget = this x per-user
+    # Proxies in front of the app that append to X-Forwarded-For (the platform's front end: 1 in
+    # Azure); default 1 in production, 0 elsewhere (the local host has none: the socket peer counts).
+    TRUSTED_PROXY_HOPS: int | None = Field(default=None, ge=0, le=5)
     API_DOCS_ENABLED: bool = False  # serve GET /api/docs in production too (always on elsewhere)
 
     @model_validator(mode="before")
@@ -167,23 +159,33 @@ class Settings(BaseSettings):
     def cors_origins(self) -> list[str]:
         return [o.strip() for o in self.CORS_ALLOWED_ORIGINS.split(",") if o.strip()]
 
-    def rate_limits(self) -> dict[str, tuple[int, int]]:
-        """Route -> (requests, window seconds), defaults overridden by RATE_LIMITS."""
-        raw = dict(DEFAULT_RATE_LIMITS)
-        if self.RATE_LIMITS:
-            try:
-                raw.update(json.loads(self.RATE_LIMITS))
-            except (ValueError, TypeError) as exc:
-                raise ValueError(f"RATE_LIMITS is not a JSON object: {exc}") from None
-        limits = {}
-        for route, spec in raw.items():
+    @property
+    def proxy_hops(self) -> int:
+        if self.TRUSTED_PROXY_HOPS is not None:
+            return self.TRUSTED_PROXY_HOPS
+        return 1 if self.is_production else 0
+
+    def rate_limits(self) -> dict[Bucket, tuple[int, int]]:
+        """Bucket -> (requests, window seconds), defaults overridden by RATE_LIMITS."""
+        limits = dict(DEFAULT_LIMITS)
+        if not self.RATE_LIMITS:
+            return limits
+        try:
+            overrides = json.loads(self.RATE_LIMITS)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"RATE_LIMITS is not a JSON object: {exc}") from None
+        if not isinstance(overrides, dict):
+            raise ValueError("RATE_LIMITS is not a JSON object")
+        for route, spec in overrides.items():
+            if route not in {bucket.value for bucket in Bucket}:  # a typo must not switch a limit off
+                raise ValueError(f"RATE_LIMITS names an unknown route {route!r}; known: {', '.join(Bucket)}")
             try:
                 count, seconds = (int(part) for part in str(spec).split("/"))
             except ValueError:
                 raise ValueError(f"RATE_LIMITS[{route!r}] must look like '10/60'") from None
             if count < 1 or seconds < 1:
                 raise ValueError(f"RATE_LIMITS[{route!r}] must be positive")
-            limits[route] = (count, seconds)
+            limits[Bucket(route)] = (count, seconds)
         return limits
 
 

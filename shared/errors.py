@@ -53,6 +53,10 @@ class MethodNotAllowed(ApiError):
     status, default_message = 405, "Method not allowed"
 
 
+class RequestTimeout(ApiError):
+    status, default_message = 408, "The request body did not arrive in time"
+
+
 class Conflict(ApiError):
     status, default_message = 409, "Conflict"
 
@@ -84,3 +88,12 @@ class UpstreamError(ApiError):
 
 class NotConfigured(ApiError):
     status, default_message = 503, "This service is not configured"
+
+
+class ServiceUnavailable(ApiError):
+    """A dependency is down for now (not misconfigured): try again shortly."""
+
+    status, default_message = 503, "Service temporarily unavailable"
+
+    def __init__(self, message: str | None = None, retry_after: int = 5):
+        super().__init__(message, headers={"Retry-After": str(retry_after)}, extra={"retryAfter": retry_after})

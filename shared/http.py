@@ -4,56 +4,51 @@ models, the error envelope, size and method checks, request ids and logs.
 A blueprint declares an endpoint with `@api(bp, "route", ...)` over a handler
 that takes a `Call` and returns a model, a dict or a response. Everything the
 contract says about bad input is answered here, once.
+
+Paths: host.json's route prefix is empty, so this module owns both prefixes.
+Every endpoint is served at `/api/<route>`; one declared with `former=<name>`
+is also served at `/functions/v1/<name>`, the path supabase-js's
+`functions.invoke(name)` posts to, through one dispatcher function
+(`serve_former`) that runs the very same endpoint.
 """
 
-import importlib
+from __future__ import annotations
+
 import json
 import logging
 import re
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Literal
 
 import azure.functions as func
 from azurefunctions.extensions.http.fastapi import JSONResponse, Request, Response
 from pydantic import BaseModel, ValidationError
+from starlette.requests import ClientDisconnect
 
 from shared.auth import Caller, authenticate
-from shared.errors import (ApiError, BadRequest, MethodNotAllowed, PayloadTooLarge,
+from shared.errors import (ApiError, BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge, RequestTimeout,
                            UnsupportedMediaType)
 from shared.logs import log_event
+from shared.rate_limit import Bucket
+
+if TYPE_CHECKING:
+    from shared.wiring import Services
 
 ONE_MB = 1024 * 1024
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+API_PREFIX = "api"
+FORMER_PREFIX = "functions/v1"
+MAX_JSON_DEPTH = 64  # deeper bodies are refused before any model sees them
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
-# The Functions host refuses route templates that start with `admin` or `runtime`
-# (its own APIs), whatever the route prefix. Such a contract route is written
-# with its first segment as a parameter constrained to that one literal, e.g.
-# `{area:regex(^admin$)}/data-cleanup`; `published_route` gives the literal path.
-_LITERAL_SEGMENT = re.compile(r"\{[A-Za-z_]\w*:regex\(\^([A-Za-z0-9_-]+)\$\)\}")
-
-
-def published_route(route: str) -> str:
-    """The route as callers see it (`{area:regex(^admin$)}/x` -> `admin/x`)."""
-    return _LITERAL_SEGMENT.sub(r"\1", route)
-
-
 # Who may call: a Supabase user, a service holding SERVICE_API_KEY, either, or anyone.
-USER, SERVICE, USER_OR_SERVICE, ANONYMOUS = "user", "service", "user_or_service", "anonymous"
-
-
-# A model given as "module:Class" is imported on first use, so declaring an
-# endpoint costs nothing at cold start (the app imports every blueprint).
-ModelRef = type[BaseModel] | str | None
-
-
-def resolve_model(ref: ModelRef) -> type[BaseModel] | None:
-    if ref is None or isinstance(ref, type):
-        return ref
-    module, _, name = ref.partition(":")
-    return getattr(importlib.import_module(module), name)
+Auth = Literal["user", "service", "user_or_service", "anonymous"]
+USER: Auth = "user"
+SERVICE: Auth = "service"
+USER_OR_SERVICE: Auth = "user_or_service"
+ANONYMOUS: Auth = "anonymous"
 
 
 @dataclass(frozen=True)
@@ -61,26 +56,24 @@ class EndpointSpec:
     """What an endpoint accepts and answers; also the source of the OpenAPI document."""
 
     name: str
-    route: str
+    route: str  # relative to /api/
     methods: tuple[str, ...]
-    auth: str
-    body_ref: ModelRef
-    response_ref: ModelRef
-    rate_limit: str | None
+    auth: Auth
+    body: type[BaseModel] | None
+    response: type[BaseModel] | None
+    rate_limit: Bucket | None
     max_body: int
     summary: str
     streams: bool = False
+    former: str | None = None  # the Edge Function's name, also served at /functions/v1/<former>
 
     @property
-    def body(self) -> type[BaseModel] | None:
-        return resolve_model(self.body_ref)
+    def path(self) -> str:
+        return f"/{API_PREFIX}/{self.route}"
 
     @property
-    def response(self) -> type[BaseModel] | None:
-        return resolve_model(self.response_ref)
-
-
-ENDPOINTS: dict[str, EndpointSpec] = {}
+    def former_path(self) -> str | None:
+        return f"/{FORMER_PREFIX}/{self.former}" if self.former else None
 
 
 @dataclass
@@ -90,7 +83,7 @@ class Call:
     request: Request
     request_id: str
     spec: EndpointSpec
-    services: Any
+    services: Services
     client_ip: str
     caller: Caller | None = None
     body: Any = None
@@ -98,48 +91,83 @@ class Call:
     log_fields: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def user_id(self):
+    def user_id(self) -> uuid.UUID | None:
         return self.caller.user_id if self.caller else None
 
 
 Handler = Callable[[Call], Awaitable[Any]]
 
 
-def api(bp: func.Blueprint, route: str, *, methods: tuple[str, ...] = ("POST",), auth: str = USER,
-        body: ModelRef = None, response: ModelRef = None,
-        rate_limit: str | None = None, max_body: int = ONE_MB, streams: bool = False,
-        durable_client: bool = False) -> Callable[[Handler], Handler]:
-    """Register `handler` as the HTTP function for `route` (under the `api` prefix).
+@dataclass(frozen=True)
+class Endpoint:
+    spec: EndpointSpec
+    handler: Handler
+
+
+ENDPOINTS: dict[str, EndpointSpec] = {}
+FORMER_ENDPOINTS: dict[str, Endpoint] = {}  # former name -> the endpoint serving it
+
+
+def api(bp: func.Blueprint, route: str, *, methods: tuple[str, ...] = ("POST",), auth: Auth = USER,
+        body: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
+        rate_limit: Bucket | None = None, max_body: int = ONE_MB, streams: bool = False,
+        durable_client: bool = False, former: str | None = None) -> Callable[[Handler], Handler]:
+    """Register `handler` as the HTTP function for `/api/<route>` (and `/functions/v1/<former>`).
 
     The function accepts every method so that a wrong one gets the contract's
     405 rather than the host's 404.
     """
+    if rate_limit is not None and not isinstance(rate_limit, Bucket):
+        raise TypeError(f"rate_limit must be a shared.rate_limit.Bucket, not {rate_limit!r}")
 
     def decorate(handler: Handler) -> Handler:
         spec = EndpointSpec(
             name=handler.__name__, route=route, methods=tuple(m.upper() for m in methods), auth=auth,
-            body_ref=body, response_ref=response, rate_limit=rate_limit, max_body=max_body,
+            body=body, response=response, rate_limit=rate_limit, max_body=max_body,
             summary=(handler.__doc__ or "").strip().splitlines()[0] if handler.__doc__ else "",
-            streams=streams,
+            streams=streams, former=former,
         )
+        if spec.name in ENDPOINTS or (former and former in FORMER_ENDPOINTS):
+            raise ValueError(f"endpoint {spec.name} ({former}) is declared twice")
         ENDPOINTS[spec.name] = spec
+        if former:
+            FORMER_ENDPOINTS[former] = Endpoint(spec, handler)
 
         if durable_client:
-            async def entry(req: Request, client) -> Response:
+            async def entry_with_client(req: Request, client: Any) -> Response:
                 return await serve(spec, handler, req, durable_client=client)
 
-            entry.__name__ = spec.name
-            function = bp.durable_client_input(client_name="client")(entry)
+            entry_with_client.__name__ = spec.name
+            function: Any = bp.durable_client_input(client_name="client")(entry_with_client)
         else:
             async def entry(req: Request) -> Response:
                 return await serve(spec, handler, req)
 
             entry.__name__ = spec.name
             function = entry
-        bp.route(route=route, methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)(function)
+        bp.route(route=f"{API_PREFIX}/{route}", methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)(function)
         return handler
 
     return decorate
+
+
+async def serve_former(request: Request, durable_client: Any = None) -> Response:
+    """`/functions/v1/<name>`: the endpoint that replaced Edge Function `<name>`, run as at its own path."""
+    name = str(request.path_params.get("name") or "")
+    endpoint = FORMER_ENDPOINTS.get(name)
+    if endpoint is None:
+        return not_found(request, f"No function named {name[:100]!r}")
+    return await serve(endpoint.spec, endpoint.handler, request, durable_client=durable_client)
+
+
+def not_found(request: Request, message: str = "Not found") -> Response:
+    """The contract's 404 for a path no endpoint serves."""
+    request_id = _request_id(request)
+    response = error_response(NotFound(message))
+    response.headers["x-request-id"] = request_id
+    log_event("request", requestId=request_id, function=None, method=request.method, status=404,
+              path=request.url.path[:200])
+    return response
 
 
 async def serve(spec: EndpointSpec, handler: Handler, request: Request, durable_client: Any = None) -> Response:
@@ -148,28 +176,26 @@ async def serve(spec: EndpointSpec, handler: Handler, request: Request, durable_
 
     started = time.perf_counter()
     request_id = _request_id(request)
-    call = Call(request=request, request_id=request_id, spec=spec, services=None,
-                client_ip=client_ip(request), durable_client=durable_client)
+    services = get_services()
+    call = Call(request=request, request_id=request_id, spec=spec, services=services,
+                client_ip=client_ip(request, services.settings.proxy_hops), durable_client=durable_client)
     try:
-        if request.method.upper() not in spec.methods:
+        method = request.method.upper()
+        if method not in spec.methods:
             raise MethodNotAllowed(f"Method {request.method} is not allowed; use {', '.join(spec.methods)}",
                                    headers={"Allow": ", ".join(spec.methods)})
-        call.services = get_services()
         if spec.auth != ANONYMOUS:
             call.caller = await authenticate(
-                request.headers, call.services.verifier, call.services.settings.SERVICE_API_KEY,
+                request.headers, services.verifier, services.settings.SERVICE_API_KEY,
                 allow_user=spec.auth in (USER, USER_OR_SERVICE),
                 allow_service=spec.auth in (SERVICE, USER_OR_SERVICE),
             )
-        if spec.rate_limit:
-            keys = [f"ip:{call.client_ip}"]
-            if call.caller is not None:
-                keys.insert(0, call.caller.rate_key)
-            await call.services.rate_limiter.check(spec.rate_limit, keys)
-        if spec.body_ref is not None and request.method.upper() != "GET":
+        if spec.rate_limit is not None:
+            await services.rate_limiter.check(spec.rate_limit, user_key=call.caller.rate_key if call.caller else None,
+                                              ip_key=f"ip:{call.client_ip}")
+        if spec.body is not None and method != "GET":
             call.body = await read_model(request, spec.body, spec.max_body)
-        result = await handler(call)
-        response = to_response(result)
+        response = to_response(await handler(call))
     except ApiError as error:
         response = error_response(error)
         call.log_fields.setdefault("error", error.message)
@@ -186,8 +212,6 @@ async def serve(spec: EndpointSpec, handler: Handler, request: Request, durable_
 def to_response(result: Any, status: int = 200) -> Response:
     if isinstance(result, Response):
         return result
-    if isinstance(result, BaseModel):
-        result = result.model_dump(mode="json")
     return json_response(result, status)
 
 
@@ -207,11 +231,14 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise PayloadTooLarge(f"Request body is larger than {max_bytes} bytes")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise PayloadTooLarge(f"Request body is larger than {max_bytes} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_bytes:
+                raise PayloadTooLarge(f"Request body is larger than {max_bytes} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:  # gone, or too slow to send its body (the host cut it off)
+        raise RequestTimeout("The request body did not arrive in time") from None
     return b"".join(chunks)
 
 
@@ -228,9 +255,27 @@ async def read_json(request: Request, max_bytes: int = ONE_MB) -> Any:
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
+    except RecursionError:
+        raise BadRequest(f"Request body is nested more than {MAX_JSON_DEPTH} levels deep") from None
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("Request body is not valid JSON") from None
+    if _too_deep(data, MAX_JSON_DEPTH):
+        raise BadRequest(f"Request body is nested more than {MAX_JSON_DEPTH} levels deep")
+    return data
+
+
+def _too_deep(data: Any, limit: int) -> bool:
+    # Iterative, so that measuring depth cannot itself exhaust the stack.
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            if depth > limit:
+                return True
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def parse_model(model: type[BaseModel], data: Any) -> Any:
@@ -253,22 +298,29 @@ def validation_details(exc: ValidationError) -> list[dict[str, str]]:
     ]
 
 
-def client_ip(request: Request) -> str:
-    """The client's address: Azure's front end puts it first in X-Forwarded-For (with a port)."""
-    forwarded = (request.headers.get("x-forwarded-for") or "").split(",")[0].strip()
-    if forwarded:
-        if forwarded.startswith("["):  # [ipv6]:port
-            return forwarded[1:].split("]")[0]
-        if forwarded.count(":") == 1:  # ipv4:port
-            return forwarded.split(":")[0]
-        return forwarded
+def client_ip(request: Request, proxy_hops: int) -> str:
+    """The client's address as the platform vouches for it.
+
+    Azure's front ends (App Service/Flex, and Container Apps' Envoy ingress)
+    append the address they saw to X-Forwarded-For; whatever a client sent
+    stays to its left. So the entry `proxy_hops` from the right is the one no
+    client can forge; with no trusted proxy (the local host) the socket's peer is.
+    """
+    if proxy_hops > 0:
+        entries = [e.strip() for e in (request.headers.get("x-forwarded-for") or "").split(",") if e.strip()]
+        if len(entries) >= proxy_hops:
+            return _strip_port(entries[-proxy_hops])
     return request.client.host if request.client else "unknown"
+
+
+def _strip_port(address: str) -> str:
+    if address.startswith("["):  # [ipv6]:port
+        return address[1:].split("]")[0]
+    if address.count(":") == 1:  # ipv4:port
+        return address.split(":")[0]
+    return address
 
 
 def _request_id(request: Request) -> str:
     given = request.headers.get("x-request-id") or ""
     return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
-
-
-def new_request_id() -> str:
-    return uuid.uuid4().hex

@@ -3,14 +3,13 @@ the same pydantic models that validate their requests."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any
 
 from pydantic import BaseModel
 
-from shared.http import ANONYMOUS, SERVICE, USER, USER_OR_SERVICE, EndpointSpec, published_route
+from shared.http import ANONYMOUS, SERVICE, USER, USER_OR_SERVICE, EndpointSpec
 from shared.models import ErrorResponse
 
-ROUTE_PREFIX = "/api/"
 _ERRORS = {
     "400": "Invalid request", "401": "Missing or invalid credentials", "403": "Not allowed",
     "404": "Not found", "405": "Wrong method", "413": "Body too large", "415": "Wrong content type",
@@ -24,9 +23,8 @@ _SECURITY = {
 }
 
 
-def build_openapi(http_functions: Iterable[tuple[str, str]], specs: dict[str, EndpointSpec],
-                  version: str) -> dict[str, Any]:
-    """`http_functions` is (function name, route) for every HTTP function registered."""
+def build_openapi(specs: dict[str, EndpointSpec], version: str) -> dict[str, Any]:
+    """Every endpoint at its /api/ path and, when it replaced an Edge Function, at /functions/v1/<name>."""
     schemas: dict[str, Any] = {}
     paths: dict[str, Any] = {}
 
@@ -38,16 +36,12 @@ def build_openapi(http_functions: Iterable[tuple[str, str]], specs: dict[str, En
         return {"$ref": f"#/components/schemas/{model.__name__}"}
 
     error = {"content": {"application/json": {"schema": ref(ErrorResponse)}}}
-    for name, route in sorted(http_functions, key=lambda item: item[1]):
-        spec = specs.get(name)
-        path = ROUTE_PREFIX + published_route(route)
-        methods = spec.methods if spec else ("GET",)
+    published = [(spec.path, spec.name, spec) for spec in specs.values()]
+    published += [(spec.former_path, f"{spec.name}_former", spec) for spec in specs.values() if spec.former_path]
+    for path, name, spec in sorted(published, key=lambda item: item[0]):
+        methods = spec.methods
         for method in methods:
             operation: dict[str, Any] = {"operationId": f"{name}_{method.lower()}" if len(methods) > 1 else name}
-            if spec is None:
-                operation["responses"] = {"200": {"description": "OK"}}
-                paths.setdefault(path, {})[method.lower()] = operation
-                continue
             if spec.summary:
                 operation["summary"] = spec.summary
             operation["security"] = _SECURITY[spec.auth]

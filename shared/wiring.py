@@ -46,7 +46,8 @@ class Services:
                 migrate(url)
             return url
 
-        return Database(prepare, min_size=settings.DB_POOL_MIN, max_size=settings.DB_POOL_MAX)
+        return Database(prepare, min_size=settings.DB_POOL_MIN, max_size=settings.DB_POOL_MAX,
+                        pool_timeout=settings.DB_POOL_TIMEOUT_SECONDS)
 
     @cached_property
     def verifier(self):
@@ -63,7 +64,8 @@ class Services:
     def rate_limiter(self):
         from shared.rate_limit import RateLimiter
 
-        return RateLimiter(self.db, self.settings.rate_limits(), self.settings.RATE_LIMIT_ENABLED)
+        return RateLimiter(self.db, self.settings.rate_limits(), self.settings.RATE_LIMIT_ENABLED,
+                           ip_multiplier=self.settings.RATE_LIMIT_IP_MULTIPLIER)
 
     # --- AI model (issue 3: ai) ---
 

@@ -2,6 +2,11 @@
 
 psycopg is imported on first use, not at module load, to keep cold start
 short. Prepared statements are off so Supabase's transaction pooler works.
+
+An outage is answered quickly: a connection is waited for at most
+`pool_timeout` seconds, and a connection that cannot be had or breaks becomes
+`DatabaseUnavailable` (503 with Retry-After). The pool reconnects by itself
+once the server is back.
 """
 
 from __future__ import annotations
@@ -11,16 +16,26 @@ import json
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Callable, Sequence
 
+from shared.errors import ServiceUnavailable
+
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    default_message = "Database unavailable"
+
 
 class Database:
     """Pooled async PostgreSQL access. Services receive one of these."""
 
-    def __init__(self, url: str | Callable[[], str], *, min_size: int = 1, max_size: int = 10):
+    def __init__(self, url: str | Callable[[], str], *, min_size: int = 1, max_size: int = 10,
+                 pool_timeout: float = 3.0):
         # A callable is resolved in a worker thread on first use (it may start
         # an embedded server or run migrations, which block).
         self.url = url
         self._min_size = min_size
         self._max_size = max_size
+        self._pool_timeout = pool_timeout
         self._pool = None
         self._opening = asyncio.Lock()
 
@@ -41,11 +56,13 @@ class Database:
             self.url,
             min_size=self._min_size,
             max_size=self._max_size,
-            kwargs={"prepare_threshold": None, "row_factory": dict_row, "autocommit": True},
+            kwargs={"prepare_threshold": None, "row_factory": dict_row, "autocommit": True,
+                    "connect_timeout": CONNECT_TIMEOUT_SECONDS},
             open=False,
-            timeout=15,
+            timeout=self._pool_timeout,
+            reconnect_timeout=0,  # keep trying in the background while the server is down
         )
-        await pool.open(wait=True, timeout=30)
+        await pool.open(wait=False)
         return pool
 
     async def close(self) -> None:
@@ -56,9 +73,17 @@ class Database:
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Any]:
         """A connection in autocommit mode (each statement commits itself)."""
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
         pool = await self._get_pool()
-        async with pool.connection() as conn:
-            yield conn
+        try:
+            async with pool.connection() as conn:
+                yield conn
+        except (PoolTimeout, psycopg.OperationalError) as exc:
+            if isinstance(exc, psycopg.OperationalError) and not conn_broken(exc):
+                raise
+            raise DatabaseUnavailable() from exc
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Any]:
@@ -81,6 +106,13 @@ class Database:
         async with self.connection() as conn:
             cur = await conn.execute(sql, params)
             return cur.rowcount
+
+
+def conn_broken(exc: Exception) -> bool:
+    """Whether an OperationalError means the server or the connection is gone
+    (as opposed to, say, a statement the server refused)."""
+    sqlstate = getattr(exc, "sqlstate", None)
+    return sqlstate is None or sqlstate.startswith(("08", "57P"))  # connection exception, shutdown
 
 
 async def fetch_one(conn, sql: str, params: Sequence | dict | None = None) -> dict | None:

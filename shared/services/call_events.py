@@ -33,9 +33,11 @@ from pydantic import ValidationError
 from shared.auth import constant_time_equals
 from shared.db import calls as calls_db
 from shared.db import interviews as interviews_db
+from shared.db import recording_metadata
 from shared.errors import BadRequest, NotConfigured, Unauthorized
 from shared.logs import log_event
 from shared.models.calls import CallEventData, RecordingEventData
+from shared.services.scoring.requests import ScoringSettings, start_scoring
 
 CALL_STARTED = "Microsoft.Communication.CallStarted"
 CALL_ENDED = "Microsoft.Communication.CallEnded"
@@ -263,39 +265,38 @@ async def handle_trigger_event(services, event: Any, durable_client=None) -> Out
         return None
 
 
-async def receive_webhook(services, durable_client, raws: list[Any], presented_secret: str | None) -> tuple[int, dict]:
-    """The webhook's work after the body is read: (status, body). A validation event is
-    answered before the secret check (docs/CALLS.md); then every event is handled."""
+@dataclass
+class WebhookReply:
+    """What the webhook answers: a subscription's validation code, or how the batch went."""
+
+    validation_code: str | None = None
+    batch: BatchResult = field(default_factory=BatchResult)
+
+
+async def receive_webhook(services, durable_client, raws: list[Any], presented_secret: str | None) -> WebhookReply:
+    """The webhook's work after the body is read. A validation event is answered
+    before the secret check (docs/CALLS.md); then every event is handled."""
     secrets = webhook_secrets(services.settings)
     code = validation_code(raws)
     if code is not None:
-        return 200, {"validationResponse": code}
+        return WebhookReply(validation_code=code)
     check_webhook_secret(presented_secret, secrets)
-    result = await call_events_for(services, durable_client).handle_batch(raws)
-    if result.retry:  # a temporary failure: Event Grid redelivers; processed events are skipped then
-        return 503, {"error": "Some events could not be processed now; redeliver",
-                     "processed": result.processed, "failed": result.failed}
-    answer = {"success": True, "processed": result.processed}
-    if result.failed:
-        answer["failed"] = result.failed
-    return 200, answer
+    return WebhookReply(batch=await call_events_for(services, durable_client).handle_batch(raws))
 
 
 def call_events_for(services, durable_client=None) -> CallEvents:
     """The handler as both entry points build it."""
     return CallEvents(services.db, auto_score=services.settings.AUTO_SCORE_ON_CALL_END,
-                      start_scoring=scoring_starter(durable_client))
+                      start_scoring=scoring_starter(durable_client, ScoringSettings.of(services.settings)))
 
 
-def scoring_starter(durable_client) -> ScoringStarter | None:
-    """Starts the scoring orchestration (issue 4's `start_scoring`) with the function's Durable client."""
+def scoring_starter(durable_client, settings: ScoringSettings) -> ScoringStarter | None:
+    """Starts the interview's scoring orchestration with the function's Durable client."""
     if durable_client is None:
         return None
 
     async def start(interview_id) -> None:
-        from shared.services.scoring import start_scoring
-
-        await start_scoring(durable_client, interview_id)
+        await start_scoring(durable_client, interview_id, settings)
 
     return start
 
@@ -420,19 +421,18 @@ def _record_participant(metadata: dict, event: AcsEvent, data: CallEventData, at
 def _record_recording(metadata: dict, event: AcsEvent, data: RecordingEventData) -> str | None:
     """Keep every chunk's locations (playback, and retention deletes them later),
     one entry per documentId. Returns the first chunk's content location."""
-    recordings = [r for r in metadata.get("recordings") or [] if isinstance(r, dict)]
-    known = {r.get("documentId") for r in recordings}
+    known = recording_metadata.document_ids(metadata)
     chunks = sorted(data.recordingStorageInfo.recordingChunks, key=lambda c: (c.index is None, c.index or 0))
+    new = []
     for chunk in chunks:
         if chunk.documentId in known:
             continue
         known.add(chunk.documentId)
-        recordings.append({
-            "documentId": chunk.documentId, "index": chunk.index, "endReason": chunk.endReason,
-            "contentLocation": chunk.contentLocation, "metadataLocation": chunk.metadataLocation,
-            "deleteLocation": chunk.deleteLocation, "serverCallId": _server_call_id(event, data),
-            "recordingStartTime": data.recordingStartTime, "recordingDurationMs": data.recordingDurationMs,
-            "contentType": data.recordingContentType, "formatType": data.recordingFormatType,
-        })
-    metadata["recordings"] = recordings
+        new.append(recording_metadata.new_entry(
+            document_id=chunk.documentId, index=chunk.index, end_reason=chunk.endReason,
+            content_location=chunk.contentLocation, metadata_location=chunk.metadataLocation,
+            delete_location=chunk.deleteLocation, server_call_id=_server_call_id(event, data),
+            start_time=data.recordingStartTime, duration_ms=data.recordingDurationMs,
+            content_type=data.recordingContentType, format_type=data.recordingFormatType))
+    recording_metadata.with_entries(metadata, new)
     return next((c.contentLocation for c in chunks if c.contentLocation), None)

@@ -130,7 +130,7 @@ async def test_request_id_is_echoed_and_errors_never_leak_internals(db, monkeypa
     async def explode(*args, **kwargs):
         raise RuntimeError("connection to secret-host failed: password=hunter2")
 
-    monkeypatch.setattr("shared.services.organisations.create_organisation", explode)
+    monkeypatch.setattr("blueprints.organisations.create_organisation", explode)
     result = await post({"name": "Boom"}, user, headers={"x-request-id": "req-123"}, ip=unique_ip)
     assert result.status == 500
     assert result.json() == {"error": "Internal server error", "requestId": "req-123"}

@@ -1,0 +1,61 @@
+"""What services need from the outside world, as small Protocols.
+
+A service names the few ports it uses in its signature; the composition root
+(shared/wiring.py) passes the real adapters, tests pass real ones pointed at
+local doubles. Nothing here imports an SDK.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from typing import Any, AsyncIterator, Callable, Protocol, Sequence, TypeVar
+
+from pydantic import BaseModel
+
+T = TypeVar("T", bound=BaseModel)
+Params = Sequence[Any] | dict[str, Any] | None
+
+
+class Connection(Protocol):
+    """A psycopg async connection, as the queries in shared/db use it."""
+
+    async def execute(self, query: Any, params: Params = None) -> Any: ...
+
+
+class Database(Protocol):
+    def connection(self) -> AbstractAsyncContextManager[Any]: ...
+
+    def transaction(self) -> AbstractAsyncContextManager[Any]: ...
+
+    async def fetch_one(self, sql: str, params: Params = None) -> dict[str, Any] | None: ...
+
+    async def fetch_all(self, sql: str, params: Params = None) -> list[dict[str, Any]]: ...
+
+    async def execute(self, sql: str, params: Params = None) -> int: ...
+
+
+class AIModel(Protocol):
+    @property
+    def model_name(self) -> str: ...
+
+    @property
+    def scoring_model_name(self) -> str: ...
+
+    async def structured(self, *, purpose: str, prompt_version: str, messages: list[dict[str, Any]],
+                         schema: type[T], tool_name: str, tool_description: str, model: str | None = None,
+                         timeout: float | None = None, check: Callable[[T], None] | None = None) -> T: ...
+
+    async def complete_text(self, *, purpose: str, prompt_version: str, messages: list[dict[str, Any]],
+                            model: str | None = None, timeout: float | None = None) -> str: ...
+
+    def stream_text(self, *, purpose: str, prompt_version: str, messages: list[dict[str, Any]],
+                    model: str | None = None, timeout: float | None = None) -> AsyncIterator[str]: ...
+
+
+class DurableClient(Protocol):
+    """The parts of azure.durable_functions.DurableOrchestrationClient scoring uses."""
+
+    async def get_status(self, instance_id: str) -> Any: ...
+
+    async def start_new(self, orchestration_function_name: str, instance_id: str | None = None,
+                        client_input: Any = None) -> str: ...
