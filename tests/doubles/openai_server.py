@@ -10,6 +10,9 @@ Point the SDKs at it:
   openai.AsyncAzureOpenAI(azure_endpoint=double.url, api_version="2024-10-21",
                           api_key="x", max_retries=0)
 
+``ScriptedReply.delay`` stalls before answering (time to first token, or a model
+past its timeout); ``chunk_interval`` paces a stream's events.
+
 Answers come from a FIFO of scripted replies (``push_text``, ``push_tool_call``,
 ``push``); when it is empty ``default_responder(request_json)`` is asked, and
 without one the double answers 500 so a missing script fails loudly.
@@ -46,6 +49,7 @@ class ScriptedReply:
     tool_calls: list[ToolCall] = field(default_factory=list)
     finish_reason: str | None = None  # default: "tool_calls" if any, else "stop"
     delay: float = 0.0  # stall this long before answering
+    chunk_interval: float = 0.0  # stream: pause between SSE events, as a model producing tokens does
     chunks: int = 4  # stream: split content / each tool's arguments into this many deltas
     # Drop the connection after N SSE events (non-stream requests: before answering).
     break_after_chunks: int | None = None
@@ -157,7 +161,7 @@ class OpenAIDouble(ServiceDouble):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             return Reply(200, headers={"content-type": "text/event-stream; charset=utf-8",
                                        "cache-control": "no-cache"},
-                         stream=_sse(scripted, model, include_usage),
+                         stream=_paced(_sse(scripted, model, include_usage), scripted.chunk_interval, self.sleep),
                          abort_stream=scripted.break_after_chunks is not None,
                          delay=scripted.delay)
         if scripted.break_after_chunks is not None:
@@ -176,6 +180,13 @@ def _sse(reply: ScriptedReply, model: str, include_usage: bool) -> Iterator[byte
         yield b"data: " + json.dumps(event).encode() + b"\n\n"
     if reply.break_after_chunks is None:
         yield b"data: [DONE]\n\n"
+
+
+def _paced(events: Iterator[bytes], interval: float, sleep: Callable[[float], None]) -> Iterator[bytes]:
+    for index, event in enumerate(events):
+        if index and interval > 0:
+            sleep(interval)
+        yield event
 
 
 def _completion(reply: ScriptedReply, model: str) -> dict:
