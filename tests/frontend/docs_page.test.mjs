@@ -1,0 +1,98 @@
+// The API page in a real browser: headless Chromium (Debian's package) driven by
+// playwright-core. Every operation of the OpenAPI document is listed, "try it out"
+// works on health, and a pasted bearer token reaches an authenticated endpoint.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+import { F } from './client.mjs';
+
+const PAGE = `${F.appUrl}/api/docs`;
+let browser;
+let page;
+const problems = []; // console errors, page errors, CSP violations
+const foreign = []; // requests leaving the app's origin (a CDN would show here)
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: F.chromium,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage();
+  page.on('console', (message) => { if (message.type() === 'error') problems.push(message.text()); });
+  page.on('pageerror', (error) => problems.push(String(error)));
+  page.on('request', (request) => {
+    if (!request.url().startsWith(F.appUrl) && !request.url().startsWith('data:')) foreign.push(request.url());
+  });
+  const response = await page.goto(PAGE, { waitUntil: 'networkidle' });
+  assert.equal(response.status(), 200);
+  await page.locator('.opblock').first().waitFor();
+});
+
+after(async () => {
+  if (page && F.screenshot) await page.screenshot({ path: F.screenshot, fullPage: true });
+  await browser?.close();
+});
+
+function operationBlock(method, path) {
+  return page.locator(`.opblock.opblock-${method}`)
+    .filter({ has: page.locator(`.opblock-summary-path[data-path="${path}"]`) });
+}
+
+test('every operation of the OpenAPI document is listed, under both its paths', async () => {
+  const document = await (await fetch(`${F.appUrl}/api/openapi.json`)).json();
+  const expected = Object.entries(document.paths)
+    .flatMap(([path, item]) => Object.keys(item).filter((key) => key !== 'parameters').map((m) => `${m} ${path}`))
+    .sort();
+  const shown = (await page.locator('.opblock').evaluateAll((blocks) => blocks.map((block) => {
+    const method = block.querySelector('.opblock-summary-method').textContent.trim().toLowerCase();
+    const path = block.querySelector('.opblock-summary-path').getAttribute('data-path');
+    return `${method} ${path}`;
+  }))).sort();
+  assert.deepEqual(shown, expected);
+  for (const name of F.formerNames) {
+    assert.ok(shown.some((entry) => entry.endsWith(` /functions/v1/${name}`)), `${name} not listed`);
+  }
+  assert.ok(shown.includes('post /api/organisations') && shown.includes('post /functions/v1/create-organisation'));
+});
+
+test('"try it out" on health answers 200', async () => {
+  const block = operationBlock('get', '/api/health');
+  await block.locator('.opblock-summary').first().click();
+  await block.locator('button.try-out__btn').click();
+  await block.locator('button.execute').click();
+  const status = block.locator('.live-responses-table tr.response .response-col_status').first();
+  await status.waitFor();
+  assert.equal((await status.textContent()).trim(), '200');
+  assert.match(await block.locator('.live-responses-table tr.response .response-col_description').first().textContent(),
+    /"status"/);
+});
+
+test('a pasted bearer token is sent: the speech token answers 200, and 401 without it', async () => {
+  const block = operationBlock('get', '/functions/v1/azure-speech-token');
+  await block.locator('.opblock-summary').first().click();
+  await block.locator('button.try-out__btn').click();
+  await block.locator('button.execute').click();
+  const status = block.locator('.live-responses-table tr.response .response-col_status').first();
+  await status.waitFor();
+  assert.equal((await status.textContent()).trim(), '401');
+
+  await page.locator('button.authorize').first().click();
+  const scheme = page.locator('.auth-container').filter({ hasText: 'supabaseToken' });
+  await scheme.locator('input').first().fill(F.tokens.candidate);
+  await scheme.locator('button.authorize').click();
+  await page.locator('.modal-ux button.btn-done, .modal-ux .close-modal').first().click();
+
+  await block.locator('button.execute').click();
+  await page.waitForFunction((selector) => {
+    const cell = document.querySelector(selector);
+    return cell && cell.textContent.trim() === '200';
+  }, `#${await block.getAttribute('id')} .live-responses-table tr.response .response-col_status`);
+  assert.match(await block.locator('.live-responses-table tr.response .response-col_description').first().textContent(),
+    /"token"/);
+});
+
+test('the page loads nothing from elsewhere and breaks no rule of its Content-Security-Policy', () => {
+  assert.deepEqual(foreign, []);
+  assert.deepEqual(problems.filter((text) => !/status of 401/.test(text)), []);
+});
