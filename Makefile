@@ -7,6 +7,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 7071
 DEPS   := $(VENV)/.deps-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 NODE_DEPS := node_modules/.deps-$(shell cat package.json package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: deps run test migrate token bench check-infra clean
 
@@ -29,8 +30,14 @@ run: deps
 		$(BIN)/python -m devhost --port $(PORT); \
 	fi
 
-test: deps
+test: deps $(CHROMIUM)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Headless Chromium for the API page's browser test (tests/frontend): Debian's
+# package, installed once when missing (needs root, as on CI).
+$(CHROMIUM):
+	@if [ "$$(id -u)" != 0 ]; then echo "chromium is missing: run 'sudo apt-get install -y chromium'" >&2; exit 1; fi
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
 migrate: deps
 	$(BIN)/python -m shared.db.migrate
