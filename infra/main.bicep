@@ -1,8 +1,11 @@
-// Talenti backend: one Python 3.11 Azure Functions app on Flex Consumption
-// with everything it talks to. Deployed per environment (dev, prod) with
-// `azd up` (infra/main.parameters.json, values from the azd environment) or
-// `az deployment sub create` (infra/main.parameters.<env>.json), see
-// docs/DEPLOYMENT.md.
+// Talenti backend: one Python 3.11 Azure Functions app with everything it
+// talks to, hosted either on Flex Consumption (code package, the default) or
+// on Azure Container Apps (the image built from the Dockerfile), chosen by
+// `hosting` (azd: HOSTING=flex|containerapps). Both options share every other
+// module, the identity, the settings and the Key Vault secrets. Deployed per
+// environment (dev, prod) with azd (infra/main.parameters.json, values from
+// the azd environment) or `az deployment sub create`
+// (infra/main.parameters.<env>.json), see docs/DEPLOYMENT.md.
 //
 // Identity model: one user-assigned managed identity (UAMI) for the app.
 //   host storage       Storage Blob Data Owner, Queue Data Contributor,
@@ -11,6 +14,7 @@
 //   Key Vault          Key Vault Secrets User (app-setting references)
 //   App Insights       Monitoring Metrics Publisher (Entra ingestion)
 //   Azure OpenAI       Cognitive Services OpenAI User (when deployOpenAI)
+//   Container Registry AcrPull (Container Apps hosting)
 // Secrets live only in Key Vault; app settings hold references.
 targetScope = 'subscription'
 
@@ -46,6 +50,16 @@ param principalId string = ''
 ])
 param principalType string = 'User'
 
+@description('Where the function app runs: flex (Flex Consumption, code package) or containerapps (Azure Functions on Azure Container Apps, image from the Dockerfile).')
+@allowed([
+  'flex'
+  'containerapps'
+])
+param hosting string = 'flex'
+
+@description('E-mail address for alerts (action group); empty creates the alert rules without notifications.')
+param alertEmail string = ''
+
 // ---------------------------------------------------------------- sizing
 
 @description('Replication of both storage accounts.')
@@ -62,8 +76,8 @@ param storageSku string = 'Standard_ZRS'
 @maxValue(730)
 param logRetentionDays int = 30
 
-@description('Flex Consumption: most instances.')
-@minValue(1)
+@description('Flex Consumption: most instances (the platform accepts 40 to 1000).')
+@minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
@@ -85,8 +99,50 @@ param httpPerInstanceConcurrency int = 16
 @maxValue(20)
 param alwaysReadyHttpInstances int = 0
 
-@description('Flex Consumption: spread instances over availability zones (needs ZRS storage; bills at least two always-ready instances per group).')
+@description('Flex Consumption: always-ready instances for the durable group (orchestrations, activities). Microsoft recommends at least 1 with Durable Functions.')
+@minValue(0)
+@maxValue(20)
+param alwaysReadyDurableInstances int = 1
+
+@description('Flex Consumption: spread instances over availability zones (needs ZRS storage; the template raises every always-ready group to at least two instances).')
 param zoneRedundant bool = false
+
+@description('Container Apps: image to run (<registry>/talenti-api:<tag>); empty runs a placeholder until CI or azd pushes the first image.')
+param containerImage string = ''
+
+@description('Container Apps: replicas always running (at least 1: Durable on Azure Storage does not scale from zero there).')
+@minValue(1)
+@maxValue(30)
+param containerMinReplicas int = 1
+
+@description('Container Apps: most replicas (times dbPoolMax must stay under the Supabase pooler client limit).')
+@minValue(1)
+@maxValue(300)
+param containerMaxReplicas int = 10
+
+@description('Container Apps: vCPU per replica.')
+@allowed([
+  '0.5'
+  '1.0'
+  '2.0'
+])
+param containerCpu string = '1.0'
+
+@description('Container Apps: memory per replica (2 x vCPU).')
+@allowed([
+  '1Gi'
+  '2Gi'
+  '4Gi'
+])
+param containerMemory string = '2Gi'
+
+@description('Container Registry tier (Container Apps hosting).')
+@allowed([
+  'Basic'
+  'Standard'
+  'Premium'
+])
+param registrySku string = 'Basic'
 
 @description('Days a deleted recording blob stays recoverable (0 = off).')
 @minValue(0)
@@ -256,8 +312,13 @@ var names = {
   openAi: 'oai-talenti-${token}'
   plan: 'plan-talenti-${token}'
   functionApp: 'func-talenti-${token}'
+  registry: 'crtalenti${token}'
+  containerEnvironment: 'cae-talenti-${token}'
+  containerApp: 'ca-talenti-${token}'
 }
 var deploymentContainer = 'app-package'
+var deadLetterContainer = 'eventgrid-deadletter'
+var isFlex = hosting == 'flex'
 var corsOrigins = empty(corsAllowedOrigins) ? [] : split(corsAllowedOrigins, ',')
 
 var roleBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
@@ -328,6 +389,7 @@ module hostStorage 'modules/storage.bicep' = {
     skuName: storageSku
     containers: [
       deploymentContainer
+      deadLetterContainer
     ]
     deleteRetentionDays: 7
     roleAssignments: concat(hostRoles, hostAccountRole)
@@ -396,6 +458,8 @@ module communication 'modules/communication.bicep' = {
     dataLocation: acsDataLocation
     tags: tags
     keyVaultName: keyVault.outputs.name
+    deadLetterStorageName: hostStorage.outputs.name
+    deadLetterContainerName: deadLetterContainer
   }
 }
 
@@ -427,8 +491,7 @@ module openAi 'modules/openai.bicep' = if (deployOpenAI) {
 }
 
 // ---------------------------------------------------------------- settings
-
-var kvRef = '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/'
+// One set of settings for both hosting options.
 
 var plainSettings = {
   APP_ENV: 'production'
@@ -449,22 +512,40 @@ var plainSettings = {
   AZURE_SPEECH_REGION: deploySpeech ? location : speechRegion
 }
 
+// The Functions host: identity-based AzureWebJobsStorage (host state and the
+// Durable task hub), Entra-authenticated Application Insights ingestion.
+var hostSettings = {
+  AzureWebJobsStorage__accountName: hostStorage.outputs.name
+  AzureWebJobsStorage__blobServiceUri: hostStorage.outputs.blobEndpoint
+  AzureWebJobsStorage__queueServiceUri: hostStorage.outputs.queueEndpoint
+  AzureWebJobsStorage__tableServiceUri: hostStorage.outputs.tableEndpoint
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identity.outputs.clientId
+  APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.outputs.clientId};Authorization=AAD'
+  AZURE_CLIENT_ID: identity.outputs.clientId
+  PYTHON_ENABLE_INIT_INDEXING: '1'
+}
+
+// App setting -> Key Vault secret. Flex turns each into a versionless
+// @Microsoft.KeyVault(SecretUri=<vault>secrets/<name>/) reference; Container
+// Apps into a Key Vault-backed secret. Both resolve with the app identity.
 var secretSettings = {
-  DATABASE_URL: '${kvRef}database-url/)'
-  SUPABASE_SERVICE_ROLE_KEY: '${kvRef}supabase-service-role-key/)'
-  SERVICE_API_KEY: '${kvRef}service-api-key/)'
-  ACS_WEBHOOK_SECRET: '${kvRef}acs-webhook-secret/)'
-  RESEND_API_KEY: '${kvRef}resend-api-key/)'
-  ACS_CONNECTION_STRING: '${kvRef}acs-connection-string/)'
-  AZURE_SPEECH_KEY: '${kvRef}azure-speech-key/)'
+  DATABASE_URL: 'database-url'
+  SUPABASE_SERVICE_ROLE_KEY: 'supabase-service-role-key'
+  SERVICE_API_KEY: 'service-api-key'
+  ACS_WEBHOOK_SECRET: 'acs-webhook-secret'
+  RESEND_API_KEY: 'resend-api-key'
+  ACS_CONNECTION_STRING: 'acs-connection-string'
+  AZURE_SPEECH_KEY: 'azure-speech-key'
 }
 
 var jwtSecretSetting = supabaseJwtSecretEnabled ? {
-  SUPABASE_JWT_SECRET: '${kvRef}supabase-jwt-secret/)'
+  SUPABASE_JWT_SECRET: 'supabase-jwt-secret'
 } : {}
 
 var previousSecretSetting = acsWebhookSecretPreviousActive ? {
-  ACS_WEBHOOK_SECRET_PREVIOUS: '${kvRef}acs-webhook-secret-previous/)'
+  ACS_WEBHOOK_SECRET_PREVIOUS: 'acs-webhook-secret-previous'
 } : {}
 
 var aiSettings = deployOpenAI ? {
@@ -473,10 +554,21 @@ var aiSettings = deployOpenAI ? {
   AZURE_OPENAI_API_VERSION: openAiApiVersion
 } : {
   AI_BASE_URL: aiBaseUrl
-  AI_API_KEY: '${kvRef}ai-api-key/)'
 }
 
-module functionApp 'modules/functionapp.bicep' = {
+var aiSecretSetting = deployOpenAI ? {} : {
+  AI_API_KEY: 'ai-api-key'
+}
+
+var appSettings = union(plainSettings, hostSettings, aiSettings)
+var keyVaultSecrets = union(secretSettings, jwtSecretSetting, previousSecretSetting, aiSecretSetting)
+var appTags = union(tags, {
+  'azd-service-name': 'api'
+})
+
+// ---------------------------------------------------------------- hosting: Flex Consumption
+
+module functionApp 'modules/functionapp.bicep' = if (isFlex) {
   name: 'function-app'
   scope: rg
   dependsOn: [
@@ -487,26 +579,97 @@ module functionApp 'modules/functionapp.bicep' = {
     name: names.functionApp
     planName: names.plan
     location: location
-    tags: union(tags, {
-      'azd-service-name': 'api'
-    })
+    tags: appTags
     identityId: identity.outputs.id
-    identityClientId: identity.outputs.clientId
-    hostStorageName: hostStorage.outputs.name
     hostBlobEndpoint: hostStorage.outputs.blobEndpoint
-    hostQueueEndpoint: hostStorage.outputs.queueEndpoint
-    hostTableEndpoint: hostStorage.outputs.tableEndpoint
     deploymentContainerName: deploymentContainer
-    appInsightsConnectionString: monitoring.outputs.connectionString
     pythonVersion: '3.11'
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
     httpPerInstanceConcurrency: httpPerInstanceConcurrency
     alwaysReadyHttpInstances: alwaysReadyHttpInstances
+    alwaysReadyDurableInstances: alwaysReadyDurableInstances
     zoneRedundant: zoneRedundant
     corsAllowedOrigins: corsOrigins
-    appSettings: union(plainSettings, secretSettings, jwtSecretSetting, previousSecretSetting, aiSettings)
+    appSettings: appSettings
+    keyVaultUri: keyVault.outputs.uri
+    keyVaultSecrets: keyVaultSecrets
     logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+// ---------------------------------------------------------------- hosting: Container Apps
+
+module registry 'modules/registry.bicep' = if (!isFlex) {
+  name: 'container-registry'
+  scope: rg
+  params: {
+    name: names.registry
+    location: location
+    tags: tags
+    skuName: registrySku
+    appPrincipalId: identity.outputs.principalId
+    pushPrincipalId: principalId
+    pushPrincipalType: principalType
+  }
+}
+
+module containerEnvironment 'modules/containerenvironment.bicep' = if (!isFlex) {
+  name: 'container-environment'
+  scope: rg
+  params: {
+    name: names.containerEnvironment
+    location: location
+    tags: tags
+    logAnalyticsName: names.logAnalytics
+  }
+  dependsOn: [
+    monitoring
+  ]
+}
+
+module containerApp 'modules/containerapp.bicep' = if (!isFlex) {
+  name: 'container-app'
+  scope: rg
+  dependsOn: [
+    communication
+    speech
+  ]
+  params: {
+    name: names.containerApp
+    location: location
+    tags: appTags
+    environmentId: containerEnvironment.outputs.id
+    environmentDefaultDomain: containerEnvironment.outputs.defaultDomain
+    identityId: identity.outputs.id
+    registryServer: registry.outputs.loginServer
+    image: containerImage
+    appSettings: appSettings
+    keyVaultUri: keyVault.outputs.uri
+    keyVaultSecrets: keyVaultSecrets
+    minReplicas: containerMinReplicas
+    maxReplicas: containerMaxReplicas
+    cpu: containerCpu
+    memory: containerMemory
+    corsAllowedOrigins: corsOrigins
+  }
+}
+
+var appName = isFlex ? functionApp.outputs.name : containerApp.outputs.name
+var appUri = isFlex ? functionApp.outputs.uri : containerApp.outputs.uri
+
+// ---------------------------------------------------------------- alerts
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    appInsightsName: monitoring.outputs.appInsightsName
+    location: location
+    tags: tags
+    alertEmail: alertEmail
+    healthUrl: '${appUri}/api/health'
+    systemTopicName: communication.outputs.systemTopicName
   }
 }
 
@@ -515,9 +678,14 @@ module functionApp 'modules/functionapp.bicep' = {
 output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = subscription().tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
-output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
-output SERVICE_API_NAME string = functionApp.outputs.name
-output SERVICE_API_URI string = functionApp.outputs.uri
+output HOSTING string = hosting
+output AZURE_FUNCTION_APP_NAME string = appName
+output SERVICE_API_NAME string = appName
+output SERVICE_API_URI string = appUri
+output AZURE_CONTAINER_REGISTRY_NAME string = isFlex ? '' : registry.outputs.name
+output AZURE_CONTAINER_REGISTRY_ENDPOINT string = isFlex ? '' : registry.outputs.loginServer
+output EVENTGRID_DEADLETTER_STORAGE_ID string = communication.outputs.deadLetterStorageId
+output EVENTGRID_DEADLETTER_CONTAINER string = deadLetterContainer
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output AZURE_KEY_VAULT_ENDPOINT string = keyVault.outputs.uri
 output AZURE_ACS_NAME string = communication.outputs.name

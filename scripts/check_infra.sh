@@ -2,11 +2,15 @@
 # Static checks of the deployment files; no Azure access, no Docker.
 #   1. every infra/**/*.bicep parses (pycep, the parser checkov uses; checkov
 #      itself only counts parse errors and still exits 0),
-#   2. checkov scans infra/ (bicep framework, skips listed with reasons in
-#      infra/.checkov.yaml),
+#   2. checkov scans infra/ (bicep framework: both hosting options, skips
+#      listed with reasons in infra/.checkov.yaml or inline) and the
+#      Dockerfile (dockerfile framework),
 #   3. the YAML and JSON files parse: workflows, azure.yaml,
 #      docker-compose.yml, parameter files (whose names must be parameters of
-#      main.bicep), parity corpus; and the shell scripts pass `bash -n`.
+#      main.bicep), parity corpus; the security baseline of both hosting
+#      options is in the source; and the shell scripts pass `bash -n`.
+# Schema validation (Compose specification, GitHub workflow schema), hadolint
+# and the rules of tests/deploy run with the test suite (make test).
 # checkov lives in its own virtualenv, .venv-checkov (created on first run,
 # only PyPI needed). Usage: bash scripts/check_infra.sh
 set -euo pipefail
@@ -67,9 +71,10 @@ print(f"  {len(files) - failed}/{len(files)} bicep files parse")
 sys.exit(1 if failed else 0)
 PY
 
-echo "check_infra: [2/3] checkov $CHECKOV_VERSION (bicep)"
+echo "check_infra: [2/3] checkov $CHECKOV_VERSION (bicep: flex and containerapps; dockerfile)"
 "$VENV/bin/checkov" -d infra --framework bicep --skip-download --quiet --compact \
   --config-file infra/.checkov.yaml
+"$VENV/bin/checkov" -f Dockerfile --framework dockerfile --skip-download --quiet --compact
 
 echo "check_infra: [3/3] workflows, azure.yaml, compose, parameter files, scripts"
 "$VENV/bin/python" - <<'PY'
@@ -155,12 +160,17 @@ baseline = {
                                     r"publicAccess: 'None'"],
     "infra/modules/functionapp.bicep": [r"httpsOnly: true", r"minTlsVersion: '1\.2'", r"ftpsState: 'Disabled'",
                                         r"name: 'FC1'", r"tier: 'FlexConsumption'", r"type: 'UserAssignedIdentity'",
-                                        r"AzureWebJobsStorage__credential: 'managedidentity'",
+                                        r"@Microsoft\.KeyVault\(SecretUri=",
                                         r"keyVaultReferenceIdentity: identityId", r"name: 'ftp'\s+properties: \{\s+allow: false",
                                         r"name: 'scm'\s+properties: \{\s+allow: false"],
+    "infra/modules/containerapp.bicep": [r"kind: 'functionapp'", r"allowInsecure: false", r"type: 'UserAssigned'",
+                                         r"server: registryServer\s+identity: identityId", r"keyVaultUrl: ",
+                                         r"secretRef: "],
+    "infra/modules/registry.bicep": [r"adminUserEnabled: false", r"anonymousPullEnabled: false",
+                                     r"7f951dda-4ed3-4680-a7ca-43fe172d538d"],
     "infra/modules/keyvault.bicep": [r"enableRbacAuthorization: true", r"enablePurgeProtection: true"],
     "infra/main.bicep": [r"param location string = 'australiaeast'", r"param acsDataLocation string = 'Australia'",
-                         r"pythonVersion: '3\.11'", r"@Microsoft\.KeyVault\(SecretUri="],
+                         r"pythonVersion: '3\.11'", r"AzureWebJobsStorage__credential: 'managedidentity'"],
 }
 for file, patterns in baseline.items():
     text = Path(file).read_text(encoding="utf-8")

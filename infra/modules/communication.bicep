@@ -5,6 +5,9 @@
 // host's eventgrid_extension system key, which only exists once the app's
 // Event Grid trigger has been deployed and the host has started.
 // The ACS connection string goes straight into Key Vault; no one copies it.
+// The system topic has its own identity, allowed to write undeliverable events
+// to a dead-letter container in the host storage account (shared keys are off
+// there, so dead-lettering must use an identity).
 
 @description('ACS resource name.')
 param name string
@@ -27,6 +30,14 @@ param keyVaultName string
 @description('Key Vault secret name for the connection string.')
 param connectionStringSecretName string = 'acs-connection-string'
 
+@description('Storage account (same resource group) holding the dead-letter container.')
+param deadLetterStorageName string
+
+@description('Blob container receiving events Event Grid could not deliver.')
+param deadLetterContainerName string
+
+var roleBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+
 resource acs 'Microsoft.Communication/communicationServices@2023-04-01' = {
   name: name
   location: 'global'
@@ -40,6 +51,9 @@ resource systemTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
   name: systemTopicName
   location: topicLocation
   tags: tags
+  identity: {
+    type: 'SystemAssigned'
+  }
   properties: {
     source: acs.id
     topicType: 'Microsoft.Communication.CommunicationServices'
@@ -62,7 +76,33 @@ resource connectionString 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
   }
 }
 
+resource deadLetterAccount 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: deadLetterStorageName
+}
+
+resource deadLetterBlobs 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' existing = {
+  parent: deadLetterAccount
+  name: 'default'
+}
+
+resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
+  parent: deadLetterBlobs
+  name: deadLetterContainerName
+}
+
+resource deadLetterWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: deadLetterContainer
+  name: guid(deadLetterContainer.id, systemTopic.id, roleBlobDataContributor)
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleBlobDataContributor)
+    principalId: systemTopic.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 output id string = acs.id
 output name string = acs.name
 output endpoint string = 'https://${acs.properties.hostName}/'
 output systemTopicName string = systemTopic.name
+output systemTopicId string = systemTopic.id
+output deadLetterStorageId string = deadLetterAccount.id

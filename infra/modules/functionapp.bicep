@@ -2,9 +2,13 @@
 // - The deployment package lives in a blob container of the host storage
 //   account, read with the user-assigned identity.
 // - AzureWebJobsStorage (host state, Durable task hub: blobs, queues,
-//   tables) is identity-based: no connection string, no account key.
+//   tables) is identity-based: no connection string, no account key (the
+//   settings come from main.bicep, shared with the Container Apps option).
 // - Key Vault references resolve with the same identity
 //   (keyVaultReferenceIdentity).
+// - Durable Functions: an always-ready instance for the durable group, so
+//   that orchestration and activity messages are picked up without a cold
+//   start (host.json keeps the queue polling interval under 10 s).
 // - HTTPS only, TLS 1.2, FTP and basic publishing credentials off.
 // Flex Consumption rejects FUNCTIONS_WORKER_RUNTIME, FUNCTIONS_EXTENSION_VERSION
 // and the WEBSITE_CONTENT* settings: the runtime comes from functionAppConfig.
@@ -24,26 +28,11 @@ param tags object = {}
 @description('Resource id of the user-assigned identity.')
 param identityId string
 
-@description('Client id of the user-assigned identity.')
-param identityClientId string
-
-@description('Host storage account name.')
-param hostStorageName string
-
 @description('Host storage blob endpoint (with trailing slash).')
 param hostBlobEndpoint string
 
-@description('Host storage queue endpoint (with trailing slash).')
-param hostQueueEndpoint string
-
-@description('Host storage table endpoint (with trailing slash).')
-param hostTableEndpoint string
-
 @description('Blob container (in the host account) holding the deployment package.')
 param deploymentContainerName string
-
-@description('Application Insights connection string.')
-param appInsightsConnectionString string
 
 @description('Python version of the Flex runtime.')
 @allowed([
@@ -53,8 +42,8 @@ param appInsightsConnectionString string
 ])
 param pythonVersion string = '3.11'
 
-@description('Upper bound of instances the plan scales out to.')
-@minValue(1)
+@description('Upper bound of instances the plan scales out to (Flex Consumption accepts 40 to 1000).')
+@minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
@@ -76,11 +65,22 @@ param httpPerInstanceConcurrency int = 16
 @maxValue(20)
 param alwaysReadyHttpInstances int = 0
 
+@description('Always-ready instances for the durable group (orchestrations and activities). Microsoft recommends at least one for Durable Functions on Flex Consumption: without it, a score waits for a cold instance to pick up its queue messages.')
+@minValue(0)
+@maxValue(20)
+param alwaysReadyDurableInstances int = 1
+
 @description('Origins allowed by the platform CORS (the React frontend).')
 param corsAllowedOrigins array = []
 
-@description('Application settings on top of the host ones (Key Vault references included).')
+@description('Plain application settings, the host ones (AzureWebJobsStorage__*, Application Insights) included.')
 param appSettings object = {}
+
+@description('Settings read from Key Vault: app setting name -> secret name (versionless references).')
+param keyVaultSecrets object = {}
+
+@description('Key Vault URI (with trailing slash).')
+param keyVaultUri string
 
 @description('Log Analytics workspace receiving FunctionAppLogs.')
 param logAnalyticsWorkspaceId string
@@ -103,27 +103,35 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   }
 }
 
-var hostSettings = {
-  AzureWebJobsStorage__accountName: hostStorageName
-  AzureWebJobsStorage__blobServiceUri: hostBlobEndpoint
-  AzureWebJobsStorage__queueServiceUri: hostQueueEndpoint
-  AzureWebJobsStorage__tableServiceUri: hostTableEndpoint
-  AzureWebJobsStorage__credential: 'managedidentity'
-  AzureWebJobsStorage__clientId: identityClientId
-  APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
-  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
-  AZURE_CLIENT_ID: identityClientId
-  PYTHON_ENABLE_INIT_INDEXING: '1'
-}
+var plainSettingList = [for setting in items(appSettings): {
+  name: setting.key
+  value: setting.value
+}]
+// Unresolved references reach the app as their own text, which shared/config.py
+// treats as unset: a missing secret disables a feature instead of the app.
+var secretSettingList = [for secret in items(keyVaultSecrets): {
+  name: secret.key
+  value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${secret.value}/)'
+}]
 
-var allSettings = union(appSettings, hostSettings)
-
-var alwaysReady = alwaysReadyHttpInstances > 0 ? [
+// Zone redundancy needs at least two always-ready instances per group: the
+// counts are raised here rather than left to fail at deployment.
+var minimumPerGroup = zoneRedundant ? 2 : 0
+var httpAlwaysReady = max(alwaysReadyHttpInstances, minimumPerGroup)
+var durableAlwaysReady = max(alwaysReadyDurableInstances, minimumPerGroup)
+var alwaysReadyHttp = httpAlwaysReady > 0 ? [
   {
     name: 'http'
-    instanceCount: alwaysReadyHttpInstances
+    instanceCount: httpAlwaysReady
   }
 ] : []
+var alwaysReadyDurable = durableAlwaysReady > 0 ? [
+  {
+    name: 'durable'
+    instanceCount: durableAlwaysReady
+  }
+] : []
+var alwaysReady = concat(alwaysReadyHttp, alwaysReadyDurable)
 
 resource site 'Microsoft.Web/sites@2024-04-01' = {
   name: name
@@ -151,10 +159,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         allowedOrigins: corsAllowedOrigins
         supportCredentials: false
       }
-      appSettings: [for setting in items(allSettings): {
-        name: setting.key
-        value: setting.value
-      }]
+      appSettings: concat(plainSettingList, secretSettingList)
     }
     functionAppConfig: {
       deployment: {

@@ -1,0 +1,162 @@
+// The function app as a container on Azure Container Apps (kind
+// 'functionapp': Azure Functions on Container Apps, Functions v4, the image
+// built from the repository's Dockerfile). Same identity, same settings, same
+// host storage (AzureWebJobsStorage and the Durable task hub) and the same Key
+// Vault secrets as the Flex Consumption app; main.bicep builds both from one
+// set of variables.
+// - The image is pulled from the registry with the user-assigned identity
+//   (AcrPull); the registry has no admin user and no password is stored.
+// - Secrets are Container Apps secrets backed by Key Vault (keyVaultUrl +
+//   identity), exposed to the app as environment variables. Unlike App
+//   Service references, a secret missing from the vault fails the revision,
+//   so every referenced secret must exist before this deploys.
+// - Scaling: for kind 'functionapp' the platform derives the scale rules from
+//   the app's triggers. Durable Functions on the Azure Storage backend is not
+//   scaled from zero on Container Apps, so minReplicas is at least 1.
+
+@description('Container app name.')
+@minLength(2)
+@maxLength(32)
+param name string
+
+@description('Azure region.')
+param location string
+
+@description('Tags for the app; carries azd-service-name.')
+param tags object = {}
+
+@description('Resource id of the Container Apps environment.')
+param environmentId string
+
+@description('Default domain of the environment (the app is <name>.<domain>).')
+param environmentDefaultDomain string
+
+@description('Resource id of the user-assigned identity.')
+param identityId string
+
+@description('Login server of the registry holding the image.')
+param registryServer string
+
+@description('Image to run (<registry>/<repository>:<tag>). Empty before the first image is pushed: a public Functions base image then holds the place.')
+param image string = ''
+
+@description('Plain settings (host settings included).')
+param appSettings object = {}
+
+@description('Settings read from Key Vault: setting name -> secret name.')
+param keyVaultSecrets object = {}
+
+@description('Key Vault URI (with trailing slash).')
+param keyVaultUri string
+
+@description('Replicas that always run. At least 1: the Durable task hub (Azure Storage backend) does not wake a scaled-to-zero app.')
+@minValue(1)
+@maxValue(30)
+param minReplicas int = 1
+
+@description('Most replicas. Times DB_POOL_MAX must stay under the Supabase pooler client limit.')
+@minValue(1)
+@maxValue(300)
+param maxReplicas int = 10
+
+@description('vCPU per replica (Consumption profile: 0.25 to 4, with memory = 2 x vCPU Gi).')
+param cpu string = '1.0'
+
+@description('Memory per replica.')
+param memory string = '2Gi'
+
+@description('Origins allowed by ingress CORS (the React frontend).')
+param corsAllowedOrigins array = []
+
+var placeholderImage = 'mcr.microsoft.com/azure-functions/python:4-python3.11'
+var runningPlaceholder = empty(image)
+// The project's image listens on 8080 as a non-root user (Dockerfile); the
+// base image used as a placeholder listens on 80.
+var targetPort = runningPlaceholder ? 80 : 8080
+
+var containerSettings = {
+  FUNCTIONS_WORKER_RUNTIME: 'python'
+  // Durable client bindings build status URLs from it.
+  WEBSITE_HOSTNAME: '${name}.${environmentDefaultDomain}'
+}
+
+var plainEnv = [for setting in items(union(appSettings, containerSettings)): {
+  name: setting.key
+  value: setting.value
+}]
+var secretEnv = [for secret in items(keyVaultSecrets): {
+  name: secret.key
+  secretRef: secret.value
+}]
+var secrets = [for secret in items(keyVaultSecrets): {
+  name: secret.value
+  keyVaultUrl: '${keyVaultUri}secrets/${secret.value}'
+  identity: identityId
+}]
+
+resource app 'Microsoft.App/containerApps@2025-07-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    environmentId: environmentId
+    workloadProfileName: 'Consumption'
+    configuration: {
+      activeRevisionsMode: 'Single'
+      ingress: {
+        external: true
+        targetPort: targetPort
+        transport: 'auto'
+        allowInsecure: false
+        corsPolicy: {
+          allowedOrigins: corsAllowedOrigins
+          allowedMethods: [
+            'GET'
+            'POST'
+            'OPTIONS'
+          ]
+          allowedHeaders: [
+            '*'
+          ]
+          allowCredentials: false
+        }
+      }
+      registries: [
+        {
+          server: registryServer
+          identity: identityId
+        }
+      ]
+      secrets: secrets
+    }
+    template: {
+      containers: [
+        {
+          name: 'functions'
+          image: runningPlaceholder ? placeholderImage : image
+          env: concat(plainEnv, secretEnv)
+          resources: {
+            cpu: json(cpu)
+            memory: memory
+          }
+        }
+      ]
+      scale: {
+        minReplicas: minReplicas
+        maxReplicas: maxReplicas
+      }
+    }
+  }
+}
+
+output id string = app.id
+output name string = app.name
+output fqdn string = app.properties.configuration.ingress.fqdn
+output uri string = 'https://${app.properties.configuration.ingress.fqdn}'
