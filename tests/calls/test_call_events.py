@@ -7,12 +7,17 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from shared.services.scoring.requests import ScoringSettings
+
 from shared.services.call_events import (CallEvents, EventRejected, parse_event_data, event_from_envelope,
                                          plan_change, scoring_starter)
 from tests.calls.conftest import (call_data, chunk, cloud_event, grid_event, interview_row, link_acs_identity,
                                   new_call, recording_data, recording_subject, seed_interview)
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+
+
+SCORING = ScoringSettings(wait_seconds=1, retry_attempts=2, retry_interval_seconds=0.05)
 
 
 def handler(db, **options) -> CallEvents:
@@ -57,7 +62,7 @@ async def test_redelivering_an_event_five_times_changes_the_interview_once(db):
 async def test_concurrent_deliveries_of_one_event_apply_it_once(db, durable):
     seeded, call = await linked_interview(db, status="in_progress", started_at=T0)
     raw = grid_event("CallEnded", call_data(call, callDurationInSeconds=90), at=T0 + timedelta(seconds=90))
-    events = handler(db, auto_score=True, start_scoring=scoring_starter(durable_client(durable)))
+    events = handler(db, auto_score=True, start_scoring=scoring_starter(durable_client(durable), SCORING))
     outcomes = await asyncio.gather(*(deliver(events, raw) for _ in range(5)))
     assert sorted(o.result for o in outcomes) == ["applied"] + ["duplicate"] * 4
     assert len(durable.started) == 1  # scoring started once
@@ -253,7 +258,7 @@ def durable_client(double):
 
 async def test_call_ended_starts_scoring_once_through_the_durable_api(db, durable):
     seeded, call = await linked_interview(db, status="in_progress", started_at=T0)
-    events = handler(db, auto_score=True, start_scoring=scoring_starter(durable_client(durable)))
+    events = handler(db, auto_score=True, start_scoring=scoring_starter(durable_client(durable), SCORING))
     outcome = await deliver(events, grid_event("CallEnded", call_data(call, durationOfCall=60), at=T0))
     assert outcome.scoring_started
     [started] = durable.started
@@ -265,7 +270,7 @@ async def test_call_ended_starts_scoring_once_through_the_durable_api(db, durabl
 
 async def test_auto_scoring_off_starts_nothing(db, durable):
     seeded, call = await linked_interview(db, status="in_progress")
-    events = handler(db, auto_score=False, start_scoring=scoring_starter(durable_client(durable)))
+    events = handler(db, auto_score=False, start_scoring=scoring_starter(durable_client(durable), SCORING))
     await deliver(events, grid_event("CallEnded", call_data(call, durationOfCall=60)))
     assert durable.started == [] and durable.requests == []
 
@@ -273,7 +278,7 @@ async def test_auto_scoring_off_starts_nothing(db, durable):
 async def test_a_scoring_failure_never_fails_the_event(db, durable):
     seeded, call = await linked_interview(db, status="in_progress")
     durable.fail_next(500, path="/runtime/webhooks/durabletask/orchestrators")
-    events = handler(db, auto_score=True, start_scoring=scoring_starter(durable_client(durable)))
+    events = handler(db, auto_score=True, start_scoring=scoring_starter(durable_client(durable), SCORING))
     raw = grid_event("CallEnded", call_data(call, durationOfCall=60))
     outcome = await deliver(events, raw)
     assert outcome.result == "applied" and not outcome.scoring_started

@@ -10,7 +10,7 @@ import pytest
 
 from shared.config import DEV_SERVICE_KEY
 from shared.models.scoring import ScoreResponse
-from shared.services.scoring import instance_id_for, start_scoring
+from shared.services.scoring.requests import ScoringSettings, instance_id_for, start_scoring
 from tests.scoring.conftest import INVENTED_QUOTE, durable_client, score_rows, scoring_answer, seed_interview
 from tests.support import auth_headers, call_function, create_user
 
@@ -227,9 +227,10 @@ async def test_a_slow_model_gives_202_with_the_management_payload_then_the_resul
 async def test_start_scoring_is_one_function_for_the_event_handler_too(db, durable, scoring_services):
     interview = await seed_interview(db)
     client = durable_client(durable)
-    run = await start_scoring(client, interview.id)
+    settings = ScoringSettings(wait_seconds=1, retry_attempts=2, retry_interval_seconds=0.05)
+    run = await start_scoring(client, interview.id, settings)
     assert run.started and run.instance_id == instance_id_for(interview.id)
-    second = await start_scoring(client, str(interview.id))  # running (or finished): reported, not restarted
+    second = await start_scoring(client, str(interview.id), settings)  # running (or finished): reported, not restarted
     assert not second.started and second.status.instance_id == run.instance_id
     status = await client.get_status(run.instance_id, show_input=True)
     assert status.input_["retry"] == {"firstRetryIntervalMs": 50, "maxAttempts": 2}  # settings travel in the input

@@ -9,9 +9,9 @@ import pytest
 from shared.errors import BadRequest
 from shared.models.scoring import ModelDimension, ModelScoring
 from shared.prompts.scoring import SYSTEM_PROMPT, scoring_messages
-from shared.services.scoring import (DEFAULT_RUBRIC_VERSION, answer_check, build_result, candidate_corpus,
-                                     org_values_of, overall_score, resolve_rubric, transcript_for_scoring,
-                                     verify_quotes)
+from shared.services.scoring.rules import (DEFAULT_RUBRIC_VERSION, answer_check, build_result, candidate_corpus,
+                                          org_values_of, overall_score, resolve_rubric, transcript_for_scoring,
+                                          verify_quotes)
 
 
 def weights(rubric):
@@ -127,7 +127,8 @@ def test_build_result_keeps_rubric_order_drops_invented_quotes_and_says_so():
                     ModelDimension(dimension="a", score=9, evidence="Great.", cited_quotes=["LED THE TEAM"])],
         narrative_summary=" Summary ", candidate_feedback="Feedback", anti_cheat_risk_level="medium",
         anti_cheat_notes="Pauses before answers")
-    result = build_result(str(uuid.uuid4()), rubric, model, [{"speaker": "candidate", "content": "I led the team"}])
+    result, dropped = build_result(str(uuid.uuid4()), rubric, model,
+                                   [{"speaker": "candidate", "content": "I led the team"}])
     assert [d["dimension"] for d in result["dimensions"]] == ["a", "b"]
     assert result["dimensions"][0] == {"dimension": "a", "score": 9.0, "weight": 0.75, "evidence": "Great.",
                                        "cited_quotes": ["LED THE TEAM"]}
@@ -135,6 +136,7 @@ def test_build_result_keeps_rubric_order_drops_invented_quotes_and_says_so():
     assert "1 quoted passage not found" in result["dimensions"][1]["evidence"]
     assert result["overall_score"] == 83  # (9*0.75 + 6*0.25) * 10 = 82.5
     assert result["narrative_summary"] == "Summary" and result["anti_cheat_risk_level"] == "medium"
+    assert dropped == 1
 
 
 @pytest.mark.parametrize("framework, values", [

@@ -6,8 +6,8 @@ import copy
 import pytest
 
 from shared.errors import BadRequest, NotFound
-from shared.services.scoring import (DEFAULT_RUBRIC_VERSION, HUMAN_OVERRIDE_MESSAGE, load_context, run_step,
-                                     save_result)
+from shared.services.scoring.orchestration import load_context, run_step, save_result
+from shared.services.scoring.rules import DEFAULT_RUBRIC_VERSION, HUMAN_OVERRIDE_MESSAGE
 from tests.scoring.conftest import score_rows, seed_interview
 
 
@@ -61,7 +61,8 @@ async def test_load_context_applies_request_overrides_and_uses_supplied_turns_on
 async def test_no_candidate_speech_is_a_permanent_400(db, transcript):
     interview = await seed_interview(db, transcript=transcript)
     outcome = await run_step(load_context, db, job(interview.id))
-    assert outcome == {"ok": False, "status": 400, "error": "The transcript has no candidate speech to score"}
+    assert outcome == {"ok": False, "value": None, "status": 400, "transient": False,
+                       "error": "The transcript has no candidate speech to score"}
 
 
 async def test_unknown_interview_and_invalid_stored_rubric(db):

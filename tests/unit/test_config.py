@@ -41,6 +41,8 @@ def test_rate_limits_can_be_overridden_and_are_validated():
         Settings(RATE_LIMITS='{"organisations": "lots"}')
     with pytest.raises(ValueError):
         Settings(RATE_LIMITS="not json")
+    with pytest.raises(ValueError, match="unknown route 'organisation'"):  # a typo must not turn a limit off
+        Settings(RATE_LIMITS='{"organisation": "3/10"}')
 
 
 def test_blank_optional_settings_count_as_unset():

@@ -9,15 +9,16 @@ from shared.rate_limit import RateLimiter
 
 
 async def attempt(limiter, route, keys):
+    user_key, ip_key = (keys + [None, None])[:2]
     try:
-        await limiter.check(route, keys)
+        await limiter.check(route, user_key=user_key, ip_key=ip_key)
         return True
     except RateLimited as limited:
         return limited
 
 
 async def test_exactly_n_of_many_simultaneous_requests_pass(db):
-    limiter = RateLimiter(db, {"burst": (7, 3600)})
+    limiter = RateLimiter(db, {"burst": (7, 3600)}, ip_multiplier=1)
     key = f"user:{uuid.uuid4()}"
     results = await asyncio.gather(*(attempt(limiter, "burst", [key]) for _ in range(25)))
     assert sum(r is True for r in results) == 7
@@ -28,12 +29,26 @@ async def test_exactly_n_of_many_simultaneous_requests_pass(db):
 
 
 async def test_user_and_ip_limits_both_apply(db):
-    limiter = RateLimiter(db, {"r": (2, 3600)})
+    limiter = RateLimiter(db, {"r": (2, 3600)}, ip_multiplier=1)
     ip = f"ip:{uuid.uuid4()}"
     assert await attempt(limiter, "r", [f"user:{uuid.uuid4()}", ip]) is True
     assert await attempt(limiter, "r", [f"user:{uuid.uuid4()}", ip]) is True
     # A third user from the same address is refused: the address is over its limit.
     assert await attempt(limiter, "r", [f"user:{uuid.uuid4()}", ip]) is not True
+
+
+async def test_an_address_gets_a_multiple_of_one_users_budget(db):
+    """An office behind one NAT address: 5 colleagues each use their full allowance of 2."""
+    limiter = RateLimiter(db, {"r": (2, 3600)}, ip_multiplier=5)
+    ip = f"ip:{uuid.uuid4()}"
+    users = [f"user:{uuid.uuid4()}" for _ in range(6)]
+    results = [await attempt(limiter, "r", [user, ip]) for user in users for _ in range(2)]
+    assert results[:10] == [True] * 10
+    # The sixth colleague finds the address's budget (5 x 2) spent, although their own is not.
+    assert all(r is not True for r in results[10:])
+    assert "at most 10 requests" in results[10].message
+    one = f"user:{uuid.uuid4()}"
+    assert [await attempt(limiter, "r", [one, f"ip:{uuid.uuid4()}"]) is True for _ in range(3)] == [True, True, False]
 
 
 async def test_limits_are_per_route_and_windows_reset(db):
