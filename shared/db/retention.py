@@ -1,83 +1,78 @@
 """Queries for data retention: recordings past their retention period, data
 deletion requests, and removing or anonymising a candidate's data.
 
-Where an interview's recordings are recorded (the one place that knows):
-`interviews.recording_url`, and `interviews.metadata -> 'recordings'`, a JSON
-array with one object per recording chunk as ACS reported it
-(RecordingFileStatusUpdated): `documentId`, `contentLocation`,
-`metadataLocation`, `deleteLocation`, ...
+Where an interview's recording is recorded is defined once, in
+shared/db/recording_metadata.py.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from shared.db import fetch_all, fetch_one, jsonb
+from shared.db import recording_metadata as recording
 
-RECORDINGS_KEY = "recordings"
-CHUNK_BLOB_KEYS = ("contentLocation", "metadataLocation")  # blobs in our container
-CHUNK_LOCATION_KEYS = (*CHUNK_BLOB_KEYS, "deleteLocation")  # cleared once the recording is gone
 DEFAULT_RETENTION_DAYS = 60
 FIRST_ID = uuid.UUID(int=0)
-
-
-def recording_urls(interview: dict) -> list[str]:
-    """Every URL at which the interview's recording may be stored."""
-    urls = [interview.get("recording_url")]
-    chunks = (interview.get("metadata") or {}).get(RECORDINGS_KEY)
-    if isinstance(chunks, list):
-        urls += [chunk.get(key) for chunk in chunks if isinstance(chunk, dict) for key in CHUNK_BLOB_KEYS]
-    return list(dict.fromkeys(url for url in urls if isinstance(url, str) and url))
-
-
-def metadata_without_locations(metadata: Any) -> Any:
-    """The metadata with every chunk's locations removed (documentIds and the rest kept)."""
-    if not isinstance(metadata, dict) or not isinstance(metadata.get(RECORDINGS_KEY), list):
-        return metadata
-    chunks = [{k: v for k, v in chunk.items() if k not in CHUNK_LOCATION_KEYS} if isinstance(chunk, dict) else chunk
-              for chunk in metadata[RECORDINGS_KEY]]
-    return {**metadata, RECORDINGS_KEY: chunks}
-
-
-# An interview "still has a recording": its URL, or any chunk with a location.
-_HAS_RECORDING = f"""(i.recording_url is not null or exists (
-    select 1 from jsonb_array_elements(case when jsonb_typeof(i.metadata -> '{RECORDINGS_KEY}') = 'array'
-                                            then i.metadata -> '{RECORDINGS_KEY}' else '[]'::jsonb end) as chunk
-     where jsonb_typeof(chunk) = 'object'
-       and (chunk ? 'contentLocation' or chunk ? 'metadataLocation' or chunk ? 'deleteLocation')))"""
 
 _INTERVIEW_RECORDING_COLUMNS = "i.id, i.recording_url, i.metadata, r.organisation_id"
 
 
 # --- Recordings past retention ---------------------------------------------------
 
+@dataclass
+class DuePage:
+    rows: list[dict]  # due interviews, by id
+    next_after: uuid.UUID | None  # where the next page starts; None: nothing left to look at
+
+
+# The next ids that may still have a recording, in id order, from the partial
+# index interviews_recording_pending_idx (one table, one index: the plan cannot
+# change with the data). Processed rows leave the index.
+_CANDIDATES = f"""select i.id from public.interviews i
+   where i.id > %(after)s and i.recording_deleted_at is null and {recording.MAY_HAVE_RECORDING_SQL}
+   order by i.id
+   limit %(limit)s"""
+
+# Which of those ids are due. The organisation is looked up per interview in a
+# subquery that OFFSET 0 keeps from being flattened into the join, so the
+# planner cannot start from the organisation (its applications, every one of
+# its interviews, sorted) on every page, which is what made large runs quadratic.
+_DUE_AMONG = f"""select {_INTERVIEW_RECORDING_COLUMNS}, r.organisation_name, r.retention_days
+      from public.interviews i
+     cross join lateral (
+           select jr.organisation_id, o.name as organisation_name,
+                  coalesce(o.recording_retention_days, {DEFAULT_RETENTION_DAYS}) as retention_days
+             from public.applications a
+             join public.job_roles jr on jr.id = a.job_role_id
+             join public.organisations o on o.id = jr.organisation_id
+            where a.id = i.application_id
+           offset 0) r
+     where i.id = any(%(ids)s::uuid[])
+       and i.recording_deleted_at is null
+       and i.ended_at < %(now)s::timestamptz - make_interval(days => r.retention_days)
+       and {recording.HAS_RECORDING_SQL}
+       and (%(organisation)s::uuid is null or r.organisation_id = %(organisation)s::uuid)
+     order by i.id"""
+
+
 async def due_interviews(conn, *, now: datetime, after: uuid.UUID, limit: int, organisation_id=None,
-                         lock: bool) -> list[dict]:
+                         lock: bool) -> DuePage:
     """The next page (by id, after `after`) of interviews whose recordings are
     past their organisation's retention period. With `lock`, the rows stay
     locked until the transaction ends and rows another run holds are skipped,
-    so two runs never process the same interview."""
-    return await fetch_all(
-        conn,
-        f"""select {_INTERVIEW_RECORDING_COLUMNS}, o.name as organisation_name,
-                   coalesce(o.recording_retention_days, {DEFAULT_RETENTION_DAYS}) as retention_days
-              from public.interviews i
-              join public.applications a on a.id = i.application_id
-              join public.job_roles r on r.id = a.job_role_id
-              join public.organisations o on o.id = r.organisation_id
-             where i.id > %(after)s
-               and i.recording_deleted_at is null
-               and i.ended_at < %(now)s::timestamptz
-                                - make_interval(days => coalesce(o.recording_retention_days, {DEFAULT_RETENTION_DAYS}))
-               and {_HAS_RECORDING}
-               and (%(organisation)s::uuid is null or r.organisation_id = %(organisation)s::uuid)
-             order by i.id
-             limit %(limit)s
-             {"for update of i skip locked" if lock else ""}""",
-        {"after": after, "now": now, "limit": limit, "organisation": organisation_id},
-    )
+    so two runs never process the same interview. A page may be empty while
+    `next_after` says there is more to look at. Each page costs the same
+    whatever the number of interviews (docs/performance/retention.md)."""
+    ids = [row["id"] for row in await fetch_all(conn, _CANDIDATES, {"after": after, "limit": limit})]
+    if not ids:
+        return DuePage([], None)
+    rows = await fetch_all(conn, _DUE_AMONG + (" for update of i skip locked" if lock else ""),
+                           {"ids": ids, "now": now, "organisation": organisation_id})
+    return DuePage(rows, ids[-1])
 
 
 async def organisation_retention(conn, organisation_id) -> dict | None:
@@ -98,7 +93,7 @@ async def candidate_interviews_with_recordings(conn, user_id) -> list[dict]:
               from public.interviews i
               join public.applications a on a.id = i.application_id
               join public.job_roles r on r.id = a.job_role_id
-             where a.candidate_id = %s and i.recording_deleted_at is null and {_HAS_RECORDING}
+             where a.candidate_id = %s and i.recording_deleted_at is null and {recording.HAS_RECORDING_SQL}
              order by i.id
              for update of i""",
         (user_id,),
@@ -113,19 +108,27 @@ async def candidate_cv_path(conn, user_id) -> str | None:
     return row["cv_file_path"] if row else None
 
 
-async def mark_recordings_deleted(conn, interviews: list[dict]) -> None:
-    """Set recording_deleted_at and clear recording_url and the chunk locations."""
-    if not interviews:
+async def clear_recordings(conn, cleared: list[tuple[dict, list[str]]]) -> None:
+    """For each (interview, URLs kept): clear recording_url and the chunk
+    locations except the kept URLs (recordings outside our storage, which were
+    not deleted). recording_deleted_at is set only when nothing is kept."""
+    changes = []
+    for row, kept in cleared:
+        url = row.get("recording_url") if row.get("recording_url") in kept else None
+        metadata = recording.without_locations(row.get("metadata"), kept)
+        if kept and url == row.get("recording_url") and metadata == row.get("metadata"):
+            continue  # nothing of ours was left to clear
+        changes.append((row["id"], url, None if metadata is None else jsonb(metadata), not kept))
+    if not changes:
         return
-    ids = [row["id"] for row in interviews]
-    metadata = [None if row.get("metadata") is None else jsonb(metadata_without_locations(row["metadata"]))
-                for row in interviews]
+    ids, urls, metadata, deleted = (list(column) for column in zip(*changes))
     await conn.execute(
         """update public.interviews i
-              set recording_deleted_at = now(), recording_url = null, metadata = m.metadata, updated_at = now()
-             from unnest(%s::uuid[], %s::jsonb[]) as m(id, metadata)
+              set recording_deleted_at = case when m.deleted then now() else i.recording_deleted_at end,
+                  recording_url = m.url, metadata = m.metadata, updated_at = now()
+             from unnest(%s::uuid[], %s::text[], %s::jsonb[], %s::boolean[]) as m(id, url, metadata, deleted)
             where i.id = m.id""",
-        (ids, metadata),
+        (ids, urls, metadata, deleted),
     )
 
 

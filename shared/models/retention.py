@@ -24,6 +24,9 @@ class OrganisationResult(ApiModel):
     organisation: str
     retentionDays: int
     interviewsProcessed: int
+    # Interviews past retention whose recording is (also) outside our recordings
+    # storage: not deleted, not marked deleted, reported on every run (docs/RETENTION.md).
+    unmanagedRecordings: int = 0
 
 
 class CleanupRecordingsResponse(ApiModel):

@@ -8,8 +8,9 @@ Rules that keep it safe:
   already gone counts as deleted). A failed delete leaves the row for the
   next run.
 - Only URLs inside the configured recordings account and container are ever
-  deleted; any other URL is reported (logs, audit entry, request notes) and
-  never fetched or deleted. Likewise a candidate's CV file is deleted only
+  deleted; any other URL is never fetched or deleted, and its interview is not
+  marked deleted: it is reported (response, audit entry, warning, request
+  notes) on every run until someone resolves it. Likewise a candidate's CV file is deleted only
   when its path is inside that candidate's own folder (shared/services/cv_paths.py).
 - Work is paged and row-locked with SKIP LOCKED in short transactions, so two
   runs never process the same interview or request and memory stays flat.
@@ -28,7 +29,7 @@ from shared.adapters.cv_storage import NOT_CONFIGURED as CV_STORAGE_NOT_CONFIGUR
 from shared.adapters.recordings import NOT_CONFIGURED as RECORDINGS_NOT_CONFIGURED
 from shared.adapters.supabase_admin import AuthAdminError
 from shared.auth import ORG_ADMIN_ROLES, Caller, require_role
-from shared.db import audit, orgs
+from shared.db import audit, orgs, recording_metadata
 from shared.db import retention as queries
 from shared.errors import BadRequest, NotConfigured, NotFound, UpstreamError
 from shared.logs import log_event
@@ -106,15 +107,19 @@ def optional_adapter(services, name: str):
 class RecordingPlan:
     interview: dict
     blobs: list[str] = field(default_factory=list)  # names in our container
-    unmanaged: list[str] = field(default_factory=list)  # other URLs, redacted: reported only
+    unmanaged: list[str] = field(default_factory=list)  # other URLs: never deleted, reported, kept on the row
+
+    @property
+    def reported_urls(self) -> list[str]:
+        return [redact_url(url) for url in self.unmanaged]
 
 
 def plan_recordings(interview: dict, store) -> RecordingPlan:
     plan = RecordingPlan(interview)
-    for url in queries.recording_urls(interview):
+    for url in recording_metadata.recording_urls(interview.get("recording_url"), interview.get("metadata")):
         name = store.blob_name(url)
         if name is None:
-            plan.unmanaged.append(redact_url(url))
+            plan.unmanaged.append(url)
         else:
             plan.blobs.append(name)
     return plan
@@ -129,29 +134,49 @@ def redact_url(url: str) -> str:
         return "<unparseable URL>"
 
 
-async def delete_recordings(conn, session, plans: list[RecordingPlan], *, user_id, reason: dict) -> tuple[list, list]:
+@dataclass
+class DeleteOutcome:
+    deleted: list[RecordingPlan]  # every location was ours and is gone: marked deleted
+    unmanaged: list[RecordingPlan]  # ours are gone, others remain: reported, not marked deleted
+    failed: list[RecordingPlan]  # a blob of ours could not be deleted: untouched, for the next run
+
+
+def sort_plans(plans: list[RecordingPlan], failed_names: set[str] = frozenset()) -> DeleteOutcome:
+    ok = [plan for plan in plans if failed_names.isdisjoint(plan.blobs)]
+    return DeleteOutcome(deleted=[plan for plan in ok if not plan.unmanaged],
+                         unmanaged=[plan for plan in ok if plan.unmanaged],
+                         failed=[plan for plan in plans if not failed_names.isdisjoint(plan.blobs)])
+
+
+async def delete_recordings(conn, session, plans: list[RecordingPlan], *, user_id, reason: dict) -> DeleteOutcome:
     """Delete the plans' blobs; then, for every interview whose blobs are all
-    gone, clear its recording fields and write an audit entry (in `conn`'s
-    transaction). Returns (done, failed) plans."""
+    gone, clear what pointed at them and write an audit entry (in `conn`'s
+    transaction). An interview is marked deleted only when no location outside
+    our container remains: those are reported on every run until resolved
+    (docs/RETENTION.md)."""
     names = [name for plan in plans for name in plan.blobs]
     failed_names = await session.delete(names) if names else set()
-    done = [plan for plan in plans if failed_names.isdisjoint(plan.blobs)]
-    failed = [plan for plan in plans if not failed_names.isdisjoint(plan.blobs)]
-    await queries.mark_recordings_deleted(conn, [plan.interview for plan in done])
-    await audit.record_many(conn, [
-        {"action": "interview.recording_deleted", "entity_type": "interview", "entity_id": plan.interview["id"],
-         "user_id": user_id, "organisation_id": plan.interview["organisation_id"],
-         "new_values": {**reason, **_retention_days(plan.interview), "blobsDeleted": len(plan.blobs),
-                        **({"unmanagedUrls": plan.unmanaged} if plan.unmanaged else {})}}
-        for plan in done])
-    for plan in done:
-        if plan.unmanaged:
-            log_event("retention.unmanaged_recording_url", level=logging.WARNING, interviewId=plan.interview["id"],
-                      urls=plan.unmanaged)
-    for plan in failed:
+    outcome = sort_plans(plans, failed_names)
+    await queries.clear_recordings(conn, [(plan.interview, plan.unmanaged)
+                                          for plan in outcome.deleted + outcome.unmanaged])
+
+    def entry(plan: RecordingPlan, action: str, **values) -> dict:
+        return {"action": action, "entity_type": "interview", "entity_id": plan.interview["id"],
+                "user_id": user_id, "organisation_id": plan.interview["organisation_id"],
+                "new_values": {**reason, **_retention_days(plan.interview), "blobsDeleted": len(plan.blobs),
+                               **values}}
+
+    await audit.record_many(conn, [entry(plan, "interview.recording_deleted") for plan in outcome.deleted] + [
+        entry(plan, "interview.recording_not_deleted", unmanagedUrls=plan.reported_urls,
+              why="outside the recordings storage")
+        for plan in outcome.unmanaged])
+    for plan in outcome.unmanaged:
+        log_event("retention.unmanaged_recording_url", level=logging.WARNING, interviewId=plan.interview["id"],
+                  urls=plan.reported_urls)
+    for plan in outcome.failed:
         log_event("retention.recording_delete_failed", level=logging.WARNING, interviewId=plan.interview["id"],
                   blobs=[name for name in plan.blobs if name in failed_names])
-    return done, failed
+    return outcome
 
 
 def _retention_days(interview: dict) -> dict:
@@ -166,6 +191,7 @@ class _Tally:
     retention_days: int
     processed: int = 0
     failed: int = 0
+    unmanaged: int = 0
 
 
 async def cleanup_recordings(db, store, *, caller: Caller, organisation_id=None,
@@ -179,38 +205,40 @@ async def cleanup_recordings(db, store, *, caller: Caller, organisation_id=None,
     if organisation_id is not None:
         organisation = await _organisation(db, organisation_id)
         tallies[organisation["id"]] = _Tally(organisation["name"], organisation["retention_days"])
-    blobs = unmanaged = 0
+    blobs = 0
     after = queries.FIRST_ID
     async with AsyncExitStack() as stack:
         session = None if dry_run else await stack.enter_async_context(store.open())
-        while True:
+        while after is not None:
             async with db.transaction() as conn:
-                rows = await queries.due_interviews(conn, now=run_at, after=after, limit=PAGE_SIZE,
+                page = await queries.due_interviews(conn, now=run_at, after=after, limit=PAGE_SIZE,
                                                     organisation_id=organisation_id, lock=not dry_run)
-                if not rows:
-                    break
-                after = rows[-1]["id"]
-                plans = [plan_recordings(row, store) for row in rows]
+                after = page.next_after
+                plans = [plan_recordings(row, store) for row in page.rows]
                 if dry_run:
-                    done, failed = plans, []
+                    outcome = sort_plans(plans)
+                elif plans:
+                    outcome = await delete_recordings(conn, session, plans, user_id=caller.user_id,
+                                                      reason={"reason": "retention"})
                 else:
-                    done, failed = await delete_recordings(conn, session, plans, user_id=caller.user_id,
-                                                           reason={"reason": "retention"})
-            for plan, outcome in [(p, "processed") for p in done] + [(p, "failed") for p in failed]:
-                row = plan.interview
-                tally = tallies.setdefault(row["organisation_id"],
-                                           _Tally(row["organisation_name"], row["retention_days"]))
-                setattr(tally, outcome, getattr(tally, outcome) + 1)
-            blobs += sum(len(plan.blobs) for plan in done)
-            unmanaged += sum(len(plan.unmanaged) for plan in done)
+                    continue
+            for kind, done in (("processed", outcome.deleted), ("unmanaged", outcome.unmanaged),
+                               ("failed", outcome.failed)):
+                for plan in done:
+                    row = plan.interview
+                    tally = tallies.setdefault(row["organisation_id"],
+                                               _Tally(row["organisation_name"], row["retention_days"]))
+                    setattr(tally, kind, getattr(tally, kind) + 1)
+            blobs += sum(len(plan.blobs) for plan in outcome.deleted + outcome.unmanaged)
     total = sum(t.processed for t in tallies.values())
     log_event("retention.cleanup_recordings", dryRun=dry_run, interviews=total, blobs=blobs,
-              unmanagedUrls=unmanaged, failed=sum(t.failed for t in tallies.values()),
-              organisationId=organisation_id)
+              unmanagedRecordings=sum(t.unmanaged for t in tallies.values()),
+              failed=sum(t.failed for t in tallies.values()), organisationId=organisation_id)
     return CleanupRecordingsResponse(
         totalDeleted=total, processedAt=run_at,
         organisationResults=[OrganisationResult(organisation=t.name, retentionDays=t.retention_days,
-                                                interviewsProcessed=t.processed) for t in tallies.values()])
+                                                interviewsProcessed=t.processed, unmanagedRecordings=t.unmanaged)
+                             for t in tallies.values()])
 
 
 async def _organisation(db, organisation_id) -> dict:
@@ -330,17 +358,20 @@ async def _delete_candidate_recordings(db, store, session, request: _Request) ->
         if store is None:
             raise StepFailed(f"{len(rows)} interviews have recordings: {RECORDINGS_NOT_CONFIGURED}")
         plans = [plan_recordings(row, store) for row in rows]
-        done, failed = await delete_recordings(conn, session, plans, user_id=request.actor_id,
-                                               reason={"reason": "deletion_request", "deletionRequestId": request.id})
-        unmanaged = sum(len(plan.unmanaged) for plan in done)
-        await audit.record(conn, **request.audit("recordings_deleted", interviews=len(done), failed=len(failed),
-                                                 blobs=sum(len(plan.blobs) for plan in done),
-                                                 unmanagedUrls=unmanaged))
-    if failed:
-        raise StepFailed(f"the recordings of {len(failed)} interviews could not be deleted; retried on the next run")
-    note = f"recordings of {len(done)} interviews deleted"
-    if unmanaged:
-        note += f" ({unmanaged} URLs outside our recordings storage were reported, not deleted)"
+        outcome = await delete_recordings(conn, session, plans, user_id=request.actor_id,
+                                          reason={"reason": "deletion_request", "deletionRequestId": request.id})
+        await audit.record(conn, **request.audit(
+            "recordings_deleted", interviews=len(outcome.deleted), failed=len(outcome.failed),
+            blobs=sum(len(plan.blobs) for plan in outcome.deleted + outcome.unmanaged),
+            unmanagedInterviews=len(outcome.unmanaged),
+            unmanagedUrls=sum(len(plan.unmanaged) for plan in outcome.unmanaged)))
+    if outcome.failed:
+        raise StepFailed(f"the recordings of {len(outcome.failed)} interviews could not be deleted; "
+                         "retried on the next run")
+    note = f"recordings of {len(outcome.deleted)} interviews deleted"
+    if outcome.unmanaged:
+        note += (f"; {len(outcome.unmanaged)} interviews have recordings outside our recordings storage, "
+                 "reported, not deleted")
     return note
 
 

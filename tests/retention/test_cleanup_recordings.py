@@ -95,7 +95,18 @@ async def test_a_failed_delete_leaves_that_interview_for_the_next_run(db, store,
     assert await existing_blobs(blob_service, blocked.blobs) == set()
 
 
-async def test_urls_outside_our_container_are_reported_never_deleted(db, store, blob_service, azurite):
+# What docs/RETENTION.md tells an operator to run once the file is deleted where it lives.
+RESOLVE_UNMANAGED = """
+update public.interviews i
+   set recording_deleted_at = now(), recording_url = null, updated_at = now(),
+       metadata = jsonb_set(i.metadata, '{recordings}', coalesce(
+         (select jsonb_agg(e - 'contentLocation' - 'metadataLocation' - 'deleteLocation')
+            from jsonb_array_elements(i.metadata -> 'recordings') e), '[]'::jsonb))
+ where i.id = %s"""
+
+
+async def test_urls_outside_our_container_are_reported_on_every_run_never_deleted_nor_marked(db, store,
+                                                                                             blob_service):
     other = blob_service.get_container_client(OTHER_CONTAINER)
     for name in ("victim", "traversed"):
         await other.upload_blob(name, b"not ours", overwrite=True)
@@ -106,19 +117,47 @@ async def test_urls_outside_our_container_are_reported_never_deleted(db, store, 
         f"{account}/recordings/%2e%2e/{OTHER_CONTAINER}/traversed",
         "https://evil.example/devstoreaccount1/recordings/x?sig=secret",
     ]
-    org = await org_with_retention(db, 30)
+    org = await org_with_retention(db, 30, name="Mixed Co")
     mixed = await recorded_interview(db, blob_service, org, ended_days_ago=31, extra_locations=foreign)
+    elsewhere = await recorded_interview(db, blob_service, org, ended_days_ago=31, chunks=0,
+                                         extra_locations=["https://elsewhere.example/rec.mp4"])
 
+    def summary(result):
+        return [(r.organisation, r.interviewsProcessed, r.unmanagedRecordings) for r in result.organisationResults]
+
+    dry = await cleanup_recordings(db, store, caller=SERVICE_CALLER, organisation_id=org, dry_run=True)
+    assert (dry.totalDeleted, summary(dry)) == (0, [("Mixed Co", 0, 2)])
+
+    for run in (1, 2):  # reported again on every run, and nothing is claimed deleted
+        result = await cleanup_recordings(db, store, caller=SERVICE_CALLER, organisation_id=org)
+        assert (result.totalDeleted, summary(result)) == (0, [("Mixed Co", 0, 2)])
+        assert await existing_blobs(blob_service, ["victim", "traversed"], OTHER_CONTAINER) == \
+            {"victim", "traversed"}
+        assert await existing_blobs(blob_service, mixed.blobs) == set()  # our own blobs are deleted
+        row = await interview(db, mixed.interview_id)
+        assert row["recording_deleted_at"] is None and row["recording_url"] is None  # it named our blob
+        ours, theirs = row["metadata"]["recordings"][:2], row["metadata"]["recordings"][2:]
+        assert all(not {"contentLocation", "metadataLocation", "deleteLocation"} & set(c) for c in ours)
+        assert [c["contentLocation"] for c in theirs] == foreign  # still recorded, so still reported
+        untouched = await interview(db, elsewhere.interview_id)
+        assert untouched["recording_deleted_at"] is None
+        assert untouched["recording_url"] == "https://elsewhere.example/rec.mp4"
+        assert await audit_entries(db, mixed.interview_id, "interview.recording_deleted") == []
+        entries = await audit_entries(db, mixed.interview_id, "interview.recording_not_deleted")
+        assert len(entries) == run
+        reported = entries[-1]["new_values"]["unmanagedUrls"]
+        assert len(reported) == 4 and "https://evil.example/devstoreaccount1/recordings/x" in reported
+        assert not any("secret" in url for url in reported)  # query strings (SAS tokens) are not kept
+        assert entries[-1]["new_values"]["blobsDeleted"] == (4 if run == 1 else 0)  # ours were cleared in run 1
+        assert len(await audit_entries(db, elsewhere.interview_id, "interview.recording_not_deleted")) == run
+
+    # Resolved as docs/RETENTION.md says: the files deleted where they live, then the row.
+    for recorded in (mixed, elsewhere):
+        await db.execute(RESOLVE_UNMANAGED, (recorded.interview_id,))
     result = await cleanup_recordings(db, store, caller=SERVICE_CALLER, organisation_id=org)
-
-    assert result.totalDeleted == 1
-    assert await existing_blobs(blob_service, ["victim", "traversed"], OTHER_CONTAINER) == {"victim", "traversed"}
-    assert await existing_blobs(blob_service, mixed.blobs) == set()  # our own blobs are deleted
+    assert (result.totalDeleted, summary(result)) == (0, [("Mixed Co", 0, 0)])
+    assert len(await audit_entries(db, mixed.interview_id, "interview.recording_not_deleted")) == 2
     assert_cleared(await interview(db, mixed.interview_id))
-    [entry] = await audit_entries(db, mixed.interview_id, "interview.recording_deleted")
-    reported = entry["new_values"]["unmanagedUrls"]
-    assert len(reported) == 4 and "https://evil.example/devstoreaccount1/recordings/x" in reported
-    assert not any("secret" in url for url in reported)  # query strings (SAS tokens) are not kept
 
 
 async def test_dry_run_reports_and_changes_nothing(db, store, blob_service):

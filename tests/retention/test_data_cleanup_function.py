@@ -40,7 +40,7 @@ async def test_service_key_cleans_up_with_the_contract_shape(db, blob_service, u
     assert set(body) == {"success", "totalDeleted", "organisationResults", "processedAt"}
     assert body["success"] is True and body["totalDeleted"] == 1
     assert body["organisationResults"] == [{"organisation": "Function Co", "retentionDays": 30,
-                                            "interviewsProcessed": 1}]
+                                            "interviewsProcessed": 1, "unmanagedRecordings": 0}]
     assert (await interview(db, due.interview_id))["recording_deleted_at"] is not None
 
 

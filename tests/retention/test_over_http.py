@@ -23,7 +23,8 @@ async def test_cleanup_endpoint_and_timer_over_http(retention_host, db, blob_ser
                                      json={"action": "cleanup_recordings", "organisationId": str(org)})
         assert response.status_code == 200, response.text
         assert response.json()["organisationResults"] == [
-            {"organisation": "Over HTTP Retention", "retentionDays": 14, "interviewsProcessed": 1}]
+            {"organisation": "Over HTTP Retention", "retentionDays": 14, "interviewsProcessed": 1,
+             "unmanagedRecordings": 0}]
         assert response.headers["x-request-id"]
         assert await existing_blobs(blob_service, first.blobs) == set()
 
