@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Replay a request corpus against the old and the new backend and compare.
 
-The old backend is the set of Supabase Edge Functions
-(``https://<project>.supabase.co/functions/v1``); the new one is the function
-app (``https://<app>.azurewebsites.net/api``). Each corpus entry is sent to
-both; for every entry the tool reports whether the status codes are equal and
+Both backends are addressed the way the frontend addresses them: by the
+former function names under a functions URL. The old backend is the set of
+Supabase Edge Functions (``https://<project>.supabase.co/functions/v1``); the
+new one is the function app, which serves every former function at
+``https://<app>.azurewebsites.net/functions/v1/<name>`` too. Each corpus entry
+is sent to both; for every entry the tool reports whether the status codes are equal and
 whether the JSON responses have the same shape: the same keys and the same
 JSON types, recursively (values are not compared; a list is compared by the
 shape of its first element). Exit status 0 when everything matches, 1 on any
@@ -17,15 +19,20 @@ Corpus: one JSON file per endpoint in ``scripts/parity_corpus/``::
                   "headers": {}, "body": {...}, "token": "user"}]}
 
 ``path`` is given without the base URL, either as the former function
-(``/ai-interviewer``) or as the new route (``/ai/interviewer``); the other
-side's path comes from ENDPOINTS below (the "former function" names of
-docs API.md). A query string is carried over. ``token`` is ``user`` (a
-Supabase access token as ``Authorization: Bearer``), ``service`` (the new
-side gets ``x-service-key``; the old functions had no service auth and get
-the bearer token) or ``none``. Optional entry fields: ``mutates: true``
+(``/ai-interviewer``) or as the app's route (``/ai/interviewer``); either way
+both sides get ``/<former name>`` (ENDPOINTS below, the "former function"
+names of API.md). Routes with no former function (``/health``,
+``/openapi.json``, ``/ai/interviewer/stream``) exist only in the app and are
+sent to its ``/api`` base (``--new-api``, by default ``--new`` with its
+``/functions/v1`` replaced by ``/api``). ``--new-paths api`` sends every entry
+to the app's ``/api`` routes instead (to compare a route with its former
+name, or an app without the former names). A query string is carried over. ``token`` is ``user`` (a
+Supabase access token as ``Authorization: Bearer``), ``service`` (the app
+gets ``x-service-key``; the Edge Functions had no service auth and get the
+bearer token) or ``none``. Optional entry fields: ``mutates: true``
 (writes data or sends email: skipped unless ``--include-mutating``),
 ``expect_status`` (for endpoints that exist only in the new backend),
-``new_path`` (explicit new path), ``known_difference`` (a reason: the
+``new_path`` (explicit ``/api`` route), ``known_difference`` (a reason: the
 contract changed this behaviour on purpose, e.g. auth added where the old
 function had none; a mismatch is then reported but does not fail the run).
 ``{{NAME}}`` placeholders in paths, headers
@@ -36,15 +43,16 @@ Usage::
 
     python scripts/parity.py \\
         --old https://<project>.supabase.co/functions/v1 \\
-        --new https://<app>.azurewebsites.net/api \\
+        --new https://<app>.azurewebsites.net/functions/v1 \\
         --old-token "$JWT" [--new-token "$JWT"] [--new-service-key "$KEY"] \\
         [--old-apikey "$SUPABASE_ANON_KEY"] [--var INTERVIEW_ID=...] [--json]
 
 Two instances of the function app (e.g. two local hosts, or local vs dev)
-are compared with ``--old-routes api``: both sides then get the new routes
-and the service key (``--old-service-key``).
+are compared with ``--old-backend app``: the old side then gets the service
+key (``--old-service-key``) too, and the app-only routes are checked on the
+new side alone.
 
-Environment fallbacks: PARITY_OLD_BASE, PARITY_NEW_BASE, PARITY_OLD_TOKEN,
+Environment fallbacks: PARITY_OLD_BASE, PARITY_NEW_BASE, PARITY_NEW_API, PARITY_OLD_TOKEN,
 PARITY_NEW_TOKEN (defaults to the old token: both backends accept the same
 Supabase tokens), PARITY_NEW_SERVICE_KEY, PARITY_OLD_SERVICE_KEY,
 PARITY_OLD_APIKEY.
@@ -92,7 +100,8 @@ class CorpusError(Exception):
 
 
 def resolve_paths(path: str, new_path: str | None = None) -> tuple[str | None, str]:
-    """Return (old path or None, new path) for a corpus path of either side."""
+    """Return (``/<former name>`` or None for an app-only route, ``/<api route>``)
+    for a corpus path given either way."""
     route, sep, query = path.partition("?")
     suffix = sep + query
     key = route.strip("/")
@@ -251,11 +260,21 @@ def fill_placeholders(value: Any, variables: dict[str, str], missing: set[str]) 
 
 @dataclass
 class Side:
-    base: str
+    base: str  # the functions URL: <former name> is appended
     token: str | None = None
     service_key: str | None = None
     apikey: str | None = None
-    api_routes: bool = False  # the function app's routes and auth (the new side, or --old-routes api)
+    app: bool = False  # the function app (service callers use x-service-key)
+    api_base: str | None = None  # the app's /api base, for routes with no former name
+    paths: str = "former"  # "api": address every entry by its /api route (the app only)
+
+    def target(self, former: str | None, route: str) -> tuple[str, str] | None:
+        """(base, path) an entry is sent to on this side, or None when it has no such path."""
+        if former is not None and self.paths == "former":
+            return self.base, former
+        if not self.app or self.api_base is None:
+            return None
+        return self.api_base, route
 
     def auth_headers(self, kind: str) -> dict[str, str]:
         headers: dict[str, str] = {}
@@ -263,7 +282,7 @@ class Side:
             headers["apikey"] = self.apikey
         if kind == "none":
             return headers
-        if kind == "service" and self.api_routes:
+        if kind == "service" and self.app:
             if self.service_key:
                 headers["x-service-key"] = self.service_key
             return headers
@@ -324,7 +343,9 @@ def decode(response: httpx.Response) -> Any:
     return {"$non_json": content_type or "empty"}
 
 
-def send(client: httpx.Client, side: Side, entry: Entry, path: str, headers: dict[str, str], body: Any) -> Answer:
+def send(client: httpx.Client, side: Side, entry: Entry, target: tuple[str, str], headers: dict[str, str],
+         body: Any) -> Answer:
+    base, path = target
     request_headers = {
         key.lower(): value
         for source in ({"accept": "application/json"}, side.auth_headers(entry.token), headers)
@@ -334,7 +355,7 @@ def send(client: httpx.Client, side: Side, entry: Entry, path: str, headers: dic
     if body is not None:
         kwargs["content"] = json.dumps(body).encode("utf-8")
         request_headers.setdefault("content-type", "application/json")
-    url = side.base.rstrip("/") + path
+    url = base.rstrip("/") + path
     try:
         response = client.request(entry.method, url, **kwargs)
     except httpx.HTTPError as exc:
@@ -353,9 +374,10 @@ def run_entry(
     strict_null: bool,
     allow_extra_keys: bool,
 ) -> Result:
-    old_path, new_path = resolve_paths(entry.path, entry.new_path)
-    if old.api_routes and old_path is not None:
-        old_path = new_path  # two instances of the new backend: same routes on both sides
+    former, route = resolve_paths(entry.path, entry.new_path)
+    new_base, new_path = new.target(former, route)
+    # The Edge Functions answer former names only: an app-only route is checked on the new side alone.
+    old_path = former
     result = Result(entry.endpoint, entry.name, entry.method, old_path, new_path,
                     known_difference=entry.known_difference)
     if entry.mutates and not include_mutating:
@@ -371,7 +393,7 @@ def run_entry(
         result.skipped = "needs " + ", ".join(f"--var {name}=..." for name in sorted(missing))
         return result
 
-    new_answer = send(client, new, entry, new_path, headers, body)
+    new_answer = send(client, new, entry, (new_base, new_path), headers, body)
     result.new_status = new_answer.status
     if old_path is None:
         # Only in the new backend: check the expected status, if given.
@@ -383,7 +405,7 @@ def run_entry(
                 result.differences.append(f"status {new_answer.status}, expected {entry.expect_status}")
         return result
 
-    old_answer = send(client, old, entry, old_path, headers, body)
+    old_answer = send(client, old, entry, (old.base, old_path), headers, body)
     result.old_status = old_answer.status
     errors = [f"{side}: {answer.error}" for side, answer in (("old", old_answer), ("new", new_answer)) if answer.error]
     if errors:
@@ -494,17 +516,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--old", default=env("PARITY_OLD_BASE"),
                         help="old base URL, e.g. https://<project>.supabase.co/functions/v1")
     parser.add_argument("--new", default=env("PARITY_NEW_BASE"),
-                        help="new base URL, e.g. https://<app>.azurewebsites.net/api")
+                        help="new functions URL, e.g. https://<app>.azurewebsites.net/functions/v1")
+    parser.add_argument("--new-api", default=env("PARITY_NEW_API"),
+                        help="the app's /api base for routes with no former name "
+                             "(default: --new with /functions/v1 replaced by /api)")
+    parser.add_argument("--new-paths", choices=("former", "api"), default="former",
+                        help="'former': the app is called by the former names like the frontend (default); "
+                             "'api': by its /api routes")
     parser.add_argument("--old-token", default=env("PARITY_OLD_TOKEN"), help="bearer token for the old side")
     parser.add_argument("--new-token", default=env("PARITY_NEW_TOKEN"),
                         help="bearer token for the new side (default: the old token)")
     parser.add_argument("--new-service-key", default=env("PARITY_NEW_SERVICE_KEY"),
                         help="x-service-key for 'service' entries on the new side")
     parser.add_argument("--old-service-key", default=env("PARITY_OLD_SERVICE_KEY"),
-                        help="x-service-key for 'service' entries on the old side (with --old-routes api)")
-    parser.add_argument("--old-routes", choices=("functions", "api"), default="functions",
-                        help="'functions': the old side is the Supabase Edge Functions (default); "
-                             "'api': the old side is another instance of the function app")
+                        help="x-service-key for 'service' entries on the old side (with --old-backend app)")
+    parser.add_argument("--old-backend", choices=("edge", "app"), default="edge",
+                        help="'edge': the old side is the Supabase Edge Functions (default); "
+                             "'app': another instance of the function app (its functions URL)")
     parser.add_argument("--old-apikey", default=env("PARITY_OLD_APIKEY"),
                         help="Supabase anon key sent as 'apikey' to the old side")
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="corpus folder")
@@ -524,6 +552,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if not args.old or not args.new:
         parser.error("--old and --new (or PARITY_OLD_BASE / PARITY_NEW_BASE) are required")
     return args
+
+
+def api_base_of(functions_url: str) -> str:
+    """https://<app>/functions/v1 -> https://<app>/api (the app serves both)."""
+    base = functions_url.rstrip("/")
+    suffix = "/functions/v1"
+    return (base[: -len(suffix)] if base.endswith(suffix) else base) + "/api"
 
 
 def collect_variables(pairs: list[str]) -> dict[str, str]:
@@ -563,8 +598,9 @@ def main(argv: list[str] | None = None, *, transport: httpx.BaseTransport | None
         print("parity: no corpus entries selected", file=sys.stderr)
         return 2
     old = Side(args.old, token=args.old_token, service_key=args.old_service_key, apikey=args.old_apikey,
-               api_routes=args.old_routes == "api")
-    new = Side(args.new, token=args.new_token or args.old_token, service_key=args.new_service_key, api_routes=True)
+               app=args.old_backend == "app")
+    new = Side(args.new, token=args.new_token or args.old_token, service_key=args.new_service_key, app=True,
+               api_base=args.new_api or api_base_of(args.new), paths=args.new_paths)
     results = run(entries, old, new, variables, include_mutating=args.include_mutating,
                   strict_null=args.strict_null, allow_extra_keys=args.allow_extra_keys,
                   timeout=args.timeout, transport=transport)

@@ -1,7 +1,8 @@
 """scripts/parity.py against two local fake backends.
 
 Two stdlib HTTP servers on 127.0.0.1 play the old backend (Supabase Edge
-Function paths) and the new one (Azure Functions routes). They answer every
+Function paths) and the new one (the app: every former name under
+/functions/v1, and its routes under /api). They answer every
 corpus entry from one table of canned responses; the "new" server can be told
 to answer some endpoints differently, and the tool must report exactly those.
 """
@@ -149,9 +150,15 @@ class FakeBackend:
 
 
 OLD_ROUTES = {name: name for name in parity.ENDPOINTS}
-NEW_ROUTES = {route: name for name, route in parity.ENDPOINTS.items()}
-NEW_ROUTES.update({"health": "health", "openapi.json": "openapi.json",
-                   "ai/interviewer/stream": "ai/interviewer/stream"})
+NEW_ROUTES = {f"functions/v1/{name}": name for name in parity.ENDPOINTS}
+NEW_ROUTES.update({f"api/{route}": name for name, route in parity.ENDPOINTS.items()})
+NEW_ROUTES.update({"api/health": "health", "api/openapi.json": "openapi.json",
+                   "api/ai/interviewer/stream": "ai/interviewer/stream"})
+
+
+def functions_url(backend: "FakeBackend") -> str:
+    """The app's functions URL: the former names are served under it."""
+    return backend.url + "/functions/v1"
 
 
 def mismatching_answers() -> dict[str, tuple[int, object]]:
@@ -172,7 +179,7 @@ def mismatching_answers() -> dict[str, tuple[int, object]]:
 def run_cli(capsys, old: FakeBackend, new: FakeBackend, *extra: str) -> tuple[int, dict]:
     code = parity.main([
         "--old", old.url,
-        "--new", new.url,
+        "--new", functions_url(new),
         "--old-token", "old-jwt",
         "--new-token", "new-jwt",
         "--new-service-key", "svc-key",
@@ -306,23 +313,23 @@ def test_tokens_and_service_key_reach_the_right_side(capsys):
         raise AssertionError(f"no request to {path}")
 
     user_old = find(old_requests, "/ai-interviewer")
-    user_new = find(new_requests, "/ai/interviewer")
+    user_new = find(new_requests, "/functions/v1/ai-interviewer")
     assert user_old["headers"]["authorization"] == "Bearer old-jwt"
     assert user_old["headers"]["apikey"] == "anon-key"
     assert user_new["headers"]["authorization"] == "Bearer new-jwt"
     assert "apikey" not in user_new["headers"]
 
-    service_new = find(new_requests, "/admin/data-cleanup", "parity_unknown_action")
+    service_new = find(new_requests, "/functions/v1/data-retention-cleanup", "parity_unknown_action")
     assert service_new["headers"]["x-service-key"] == "svc-key"
     assert "authorization" not in service_new["headers"]
     service_old = find(old_requests, "/data-retention-cleanup", "parity_unknown_action")
     assert service_old["headers"]["authorization"] == "Bearer old-jwt"
 
-    anonymous = find(new_requests, "/organisations", authed=False)
+    anonymous = find(new_requests, "/functions/v1/create-organisation", authed=False)
     assert "authorization" not in anonymous["headers"]
 
     # placeholders are filled
-    shortlist = [r for r in new_requests if r["path"] == "/ai/generate-shortlist"]
+    shortlist = [r for r in new_requests if r["path"] == "/functions/v1/generate-shortlist"]
     assert {"roleId": "22222222-2222-4222-8222-222222222222"} in [r["body"] for r in shortlist]
 
 
@@ -336,14 +343,14 @@ def test_mutating_and_unfilled_entries_are_skipped_by_default(capsys):
     assert "--var ROLE_ID" in results[("generate-shortlist", "shortlist a role")]["skipped"]
     assert report["summary"]["skipped"] > 0 and report["summary"]["mismatched"] == 0
     # no mutating request reached a backend
-    assert "/invitations/send" in sent_paths  # the invalid-request entries still run
+    assert "/functions/v1/send-invitation" in sent_paths  # the invalid-request entries still run
     assert not any(isinstance(r["body"], dict) and r["body"].get("action") == "cleanup_recordings"
                    for r in new.requests)
 
 
 def test_endpoint_filter_and_table_output(capsys):
     with FakeBackend(OLD_ROUTES, ANSWERS) as old, FakeBackend(NEW_ROUTES, mismatching_answers()) as new:
-        code = parity.main(["--old", old.url, "--new", new.url, "--old-token", "t",
+        code = parity.main(["--old", old.url, "--new", functions_url(new), "--old-token", "t",
                             "--endpoint", "ai/generate-shortlist", *VARIABLES])
     table = capsys.readouterr().out
     assert code == 1
@@ -359,11 +366,12 @@ def test_cli_exit_codes_as_a_subprocess():
         env_run = subprocess.run(
             [sys.executable, str(SCRIPT), "--json", "--endpoint", "azure-speech-token"],
             capture_output=True, text=True, timeout=60,
-            env={"PATH": "/usr/bin:/bin", "PARITY_OLD_BASE": old.url, "PARITY_NEW_BASE": new.url,
+            env={"PATH": "/usr/bin:/bin", "PARITY_OLD_BASE": old.url, "PARITY_NEW_BASE": new.url + "/functions/v1",
                  "PARITY_OLD_TOKEN": "t"},
         )
         good = subprocess.run(
-            [sys.executable, str(SCRIPT), "--old", old.url, "--new", new.url, "--endpoint", "acs-token-generator",
+            [sys.executable, str(SCRIPT), "--old", old.url, "--new", functions_url(new), "--endpoint",
+             "acs-token-generator",
              "--var", "USER_ID=u"],
             capture_output=True, text=True, timeout=60,
         )
@@ -377,21 +385,41 @@ def test_cli_exit_codes_as_a_subprocess():
 
 
 def test_two_instances_of_the_new_backend(capsys):
-    """--old-routes api: both sides get the new routes and the service key."""
+    """--old-backend app: both sides are called by the former names and get the service key."""
     with FakeBackend(NEW_ROUTES, ANSWERS) as first, FakeBackend(NEW_ROUTES, ANSWERS) as second:
-        code, report = run_cli(capsys, first, second, "--old-routes", "api", "--old-service-key", "svc-old",
-                               *VARIABLES)
-        first_requests = first.requests
+        code = parity.main(["--old", functions_url(first), "--new", functions_url(second), "--old-backend", "app",
+                            "--old-token", "t", "--old-service-key", "svc-old", "--new-service-key", "svc-new",
+                            "--timeout", "10", "--json", *VARIABLES])
+        report = json.loads(capsys.readouterr().out)
+        first_requests, second_requests = first.requests, second.requests
     assert code == 0, report["summary"]
     assert report["summary"]["mismatched"] == 0 and report["summary"]["errors"] == 0
     paths = {r["path"] for r in first_requests}
-    assert "/ai/interviewer" in paths and "/ai-interviewer" not in paths
-    cleanup = [r for r in first_requests if r["path"] == "/admin/data-cleanup" and "x-service-key" in r["headers"]]
+    assert "/functions/v1/ai-interviewer" in paths and not any(p.startswith("/api/") for p in paths)
+    cleanup = [r for r in first_requests
+               if r["path"] == "/functions/v1/data-retention-cleanup" and "x-service-key" in r["headers"]]
     assert cleanup and cleanup[0]["headers"]["x-service-key"] == "svc-old"
     results = by_case(report)
-    assert results[("ai-interviewer", "no token")]["old_path"] == "/ai/interviewer"
-    # new-only routes are still checked once, on the second instance
+    assert results[("ai-interviewer", "no token")]["old_path"] == "/ai-interviewer"
+    # app-only routes are checked once, on the second instance's /api
     assert results[("health", "health")]["old_status"] is None
+    assert "/api/health" in {r["path"] for r in second_requests}
+
+
+def test_new_side_by_its_api_routes(capsys):
+    """--new-paths api: the app is called by its routes (a route against its former name)."""
+    with FakeBackend(OLD_ROUTES, ANSWERS) as old, FakeBackend(NEW_ROUTES, ANSWERS) as new:
+        code, report = run_cli(capsys, old, new, "--new-paths", "api", *VARIABLES)
+        paths = {r["path"] for r in new.requests}
+    assert code == 0, report["summary"]
+    assert "/api/ai/interviewer" in paths and not any(p.startswith("/functions/") for p in paths)
+    assert by_case(report)[("ai-interviewer", "no token")]["new_path"] == "/ai/interviewer"
+
+
+def test_api_base_follows_the_functions_url():
+    assert parity.api_base_of("https://app.example/functions/v1/") == "https://app.example/api"
+    assert parity.api_base_of("http://127.0.0.1:7071/functions/v1") == "http://127.0.0.1:7071/api"
+    assert parity.api_base_of("https://gateway.example/talenti") == "https://gateway.example/talenti/api"
 
 
 def test_connection_failure_is_an_error_not_a_match(tmp_path, capsys):
@@ -402,7 +430,7 @@ def test_connection_failure_is_an_error_not_a_match(tmp_path, capsys):
         "entries": [{"name": "GET", "method": "GET", "path": "/azure-speech-token", "token": "user"}],
     }))
     with FakeBackend(OLD_ROUTES, ANSWERS) as old:
-        code = parity.main(["--old", old.url, "--new", "http://127.0.0.1:9", "--old-token", "t",
+        code = parity.main(["--old", old.url, "--new", "http://127.0.0.1:9/functions/v1", "--old-token", "t",
                             "--corpus", str(corpus), "--timeout", "5", "--json"])
     report = json.loads(capsys.readouterr().out)
     assert code == 1

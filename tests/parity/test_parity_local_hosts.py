@@ -36,7 +36,7 @@ def model_env(double) -> dict[str, str]:
 
 
 def run(capsys, old: str, new: str, token: str, *extra: str) -> tuple[int, dict]:
-    code = parity.main(["--old", f"{old}/api", "--new", f"{new}/api", "--old-routes", "api",
+    code = parity.main(["--old", f"{old}/functions/v1", "--new", f"{new}/functions/v1", "--old-backend", "app",
                         "--old-token", token, "--new-token", token,
                         "--old-service-key", DEV_SERVICE_KEY, "--new-service-key", DEV_SERVICE_KEY,
                         "--timeout", "20", "--json", *extra])
