@@ -4,18 +4,27 @@ shortlist, scoring), over the `openai` SDK.
     ai = ai_from_settings(settings)            # NotConfigured (503) when no model is set
     answer = await ai.structured(purpose="shortlist", prompt_version=VERSION,
                                  messages=[...], schema=Ranking, tool_name="rank_candidates",
-                                 tool_description="...", check=validate_ids)
+                                 tool_description="...", vocabularies={"applicants": ids},
+                                 check=every_id_once)
     async for delta in ai.stream_text(purpose="interviewer", prompt_version=VERSION, messages=[...]): ...
     text = await ai.complete_text(purpose=..., prompt_version=..., messages=[...])
     ai.model_name, ai.scoring_model_name   # what to record as model_version
 
-Structured answers come through a forced tool call: the tool's parameters are
-the JSON schema of a pydantic model fixed in code, so nothing a candidate
-writes can change the schema or its validation. The arguments are parsed into
-the model and then passed to `check` (which raises ValueError for semantic
-problems, e.g. an unknown id). An invalid answer is retried once with the
-validation error sent back to the model; a second invalid answer is a 502.
-Unvalidated output never leaves this module.
+Structured answers come through a forced tool call (`strict: true`): the
+tool's parameters come from a pydantic answer model fixed in code (see
+shared/models/answers.py), with the call's closed vocabularies as `enum`, so
+nothing a candidate writes can change the schema or its validation. The
+answer is read (a fence, prose around the JSON, arguments written as the
+message), repaired where that is safe (each repair logged as `ai.repaired`),
+validated into the model and passed to `check` (which raises ValueError for
+semantic problems, e.g. a rubric dimension missing). An answer whose
+essentials are missing or invalid is retried once with the problems sent back
+to the model; a second one is a 502. A provider that refuses strict mode (a
+400 about the schema or `strict`) is asked again without it, and this client
+stops sending it. Unvalidated output never leaves this module.
+
+A reply with no text (`complete_text`, `stream_text` before any delta) is
+asked for once more, then is a 502.
 
 Retry policy (owned here; the SDK's own retries are off): a 5xx answer or a
 dropped connection is retried once after a short pause; a timeout is not
@@ -32,18 +41,19 @@ usage; never the messages or the answer.
 from __future__ import annotations
 
 import asyncio
-import json
+import logging
 import math
 import re
 import time
 from email.utils import parsedate_to_datetime
-from functools import lru_cache
 from typing import Any, AsyncIterator, Callable, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from shared.errors import NotConfigured, PaymentRequired, RateLimited, UpstreamError
 from shared.logs import log_event
+from shared.models.answers import (AnswerRejected, Repair, Vocabularies, answer_spec, judge, read_arguments,
+                                   tool_schema)
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -54,10 +64,13 @@ MAX_RETRY_AFTER = 3600
 AZURE_SCOPE = "https://cognitiveservices.azure.com/.default"
 UPSTREAM_RATE_LIMITED = "Rate limit reached at the AI provider, please try again later"
 INVALID_ANSWER = "The AI model returned an invalid answer"
+MAX_REPAIR_LOGS = 20  # per answer; the rest are counted in one more line
+
+InvalidAnswer = AnswerRejected  # the model's answer did not fit the schema or the check
 
 
-class InvalidAnswer(ValueError):
-    """The model's answer did not fit the schema or the check."""
+class _StrictRefused(Exception):
+    """The provider refused the strict tool schema (400 naming `strict` or the schema)."""
 
 
 class AIClient:
@@ -68,12 +81,15 @@ class AIClient:
     """
 
     def __init__(self, *, client_factory: Callable[[], Any], model: str, scoring_model: str | None = None,
-                 timeout: float = 30.0):
+                 timeout: float = 30.0, strict_tools: bool = True):
+        """`strict_tools=False` sends no `strict` flag and keeps every length and range
+        keyword in the schema (for a local server that builds a grammar from it)."""
         self._client_factory = client_factory
         self._client = None
         self._model = model
         self._scoring_model = scoring_model or model
         self.timeout = timeout
+        self.strict_tools = strict_tools
 
     @property
     def model_name(self) -> str:
@@ -99,62 +115,87 @@ class AIClient:
     async def structured(self, *, purpose: str, prompt_version: str, messages: list[dict],
                          schema: type[T], tool_name: str, tool_description: str,
                          model: str | None = None, timeout: float | None = None,
-                         check: Callable[[T], None] | None = None) -> T:
-        """The model's answer as a validated `schema` instance (see the module docstring)."""
+                         check: Callable[[T], None] | None = None,
+                         vocabularies: Vocabularies | None = None) -> T:
+        """The model's answer as a validated `schema` instance (see the module docstring).
+        `vocabularies` fills the answer model's Vocabulary(...) fields for this call."""
         model = model or self._model
-        tool = {"type": "function", "function": {"name": tool_name, "description": tool_description,
-                                                 "parameters": tool_parameters(schema)}}
+        spec = answer_spec(schema, vocabularies)
         conversation = list(messages)
-        for attempt in (1, 2):
-            completion = await self._create(purpose, prompt_version, model, timeout, attempt, messages=conversation,
-                                            tools=[tool], tool_choice={"type": "function",
-                                                                       "function": {"name": tool_name}})
+        attempt = 1
+        while True:
+            strict = self.strict_tools
+            function = {"name": tool_name, "description": tool_description,
+                        "parameters": tool_schema(spec, strict=strict)}
+            if strict:
+                function["strict"] = True
+            try:
+                completion = await self._create(
+                    purpose, prompt_version, model, timeout, attempt, messages=conversation,
+                    tools=[{"type": "function", "function": function}],
+                    tool_choice={"type": "function", "function": {"name": tool_name}})
+            except _StrictRefused:
+                self.strict_tools = False
+                log_event("ai.strict_refused", level=logging.WARNING, purpose=purpose, model=model)
+                continue
             message = completion.choices[0].message if completion.choices else None
             try:
-                return _parse_tool_answer(message, tool_name, schema, check)
-            except InvalidAnswer as problem:
+                answer, repairs = _read_answer(message, tool_name, schema, spec, check)
+            except AnswerRejected as problem:
                 log_event("ai.invalid_answer", purpose=purpose, promptVersion=prompt_version, model=model,
                           attempt=attempt, problem=str(problem)[:500])
                 if attempt == 2:
                     raise UpstreamError(INVALID_ANSWER) from None
                 conversation += _correction(message, tool_name, problem)
-        raise AssertionError("unreachable")
+                attempt += 1
+                continue
+            _log_repairs(repairs, purpose=purpose, promptVersion=prompt_version, model=model, attempt=attempt)
+            return answer
 
     # --- free text ------------------------------------------------------------
 
     async def complete_text(self, *, purpose: str, prompt_version: str, messages: list[dict],
                             model: str | None = None, timeout: float | None = None) -> str:
-        completion = await self._create(purpose, prompt_version, model or self._model, timeout, 1,
-                                        messages=messages)
-        text = (completion.choices[0].message.content or "").strip() if completion.choices else ""
-        if not text:
-            raise UpstreamError("The AI model returned an empty answer")
-        return text
+        model = model or self._model
+        for attempt in (1, 2):
+            completion = await self._create(purpose, prompt_version, model, timeout, attempt, messages=messages)
+            text = (completion.choices[0].message.content or "").strip() if completion.choices else ""
+            if text:
+                return text
+            log_event("ai.invalid_answer", purpose=purpose, promptVersion=prompt_version, model=model,
+                      attempt=attempt, problem="empty reply")
+        raise UpstreamError("The AI model returned an empty answer")
 
     async def stream_text(self, *, purpose: str, prompt_version: str, messages: list[dict],
                           model: str | None = None, timeout: float | None = None) -> AsyncIterator[str]:
         """Text deltas as the model produces them. `timeout` bounds the wait for the
         first and for each following chunk. Failures raise the mapped ApiError,
-        also mid-stream (the caller has then already forwarded some text)."""
+        also mid-stream (the caller has then already forwarded some text). A
+        stream that ends without any text is asked for once more."""
         model = model or self._model
-        stream = await self._create(purpose, prompt_version, model, timeout, 1, messages=messages, stream=True,
-                                    log=False)
-        started, produced, outcome = time.perf_counter(), 0, "ok"
-        try:
-            async for chunk in stream:
-                for choice in chunk.choices or ():  # Azure sends content-filter chunks without choices
-                    delta = choice.delta.content if choice.delta else None
-                    if delta:
-                        produced += len(delta)
-                        yield delta
-        except Exception as exc:  # mid-stream read errors may arrive unwrapped from the HTTP library
-            outcome = type(exc).__name__
-            raise _map_error(exc) from None
-        finally:
-            await stream.close()
-            log_event("ai.call", purpose=purpose, promptVersion=prompt_version, model=model, stream=True,
-                      latencyMs=round((time.perf_counter() - started) * 1000, 1), outcome=outcome,
-                      chars=produced)
+        for attempt in (1, 2):
+            stream = await self._create(purpose, prompt_version, model, timeout, attempt, messages=messages,
+                                        stream=True, log=False)
+            started, produced, outcome = time.perf_counter(), 0, "ok"
+            try:
+                async for chunk in stream:
+                    for choice in chunk.choices or ():  # Azure sends content-filter chunks without choices
+                        delta = choice.delta.content if choice.delta else None
+                        if delta:
+                            produced += len(delta)
+                            yield delta
+            except Exception as exc:  # mid-stream read errors may arrive unwrapped from the HTTP library
+                outcome = type(exc).__name__
+                raise _map_error(exc) from None
+            finally:
+                await stream.close()
+                log_event("ai.call", purpose=purpose, promptVersion=prompt_version, model=model, stream=True,
+                          attempt=attempt, latencyMs=round((time.perf_counter() - started) * 1000, 1),
+                          outcome=outcome, chars=produced)
+            if produced:
+                return
+            log_event("ai.invalid_answer", purpose=purpose, promptVersion=prompt_version, model=model,
+                      attempt=attempt, problem="empty reply")
 
     # --- one request, with the error mapping and the transient retry -------------
 
@@ -179,6 +220,8 @@ class AIClient:
                     _log_call(purpose, prompt_version, model, started, outcome, attempt, usage)
                     await asyncio.sleep(TRANSIENT_RETRY_PAUSE)
                     continue
+                if _refuses_strict(exc, request):
+                    raise _StrictRefused() from None
                 raise _map_error(exc) from None
             finally:
                 if log or outcome != "ok":
@@ -208,47 +251,35 @@ def _log_call(purpose, prompt_version, model, started, outcome, attempt, usage) 
               completionTokens=getattr(usage, "completion_tokens", None))
 
 
-# --- parsing and correcting a tool answer ------------------------------------------
+# --- reading and correcting a tool answer -------------------------------------------
 
 
-@lru_cache(maxsize=64)
-def tool_parameters(schema: type[BaseModel]) -> dict:
-    """The tool's JSON schema, from the pydantic model alone."""
-    return _without_titles(schema.model_json_schema())
+def tool_parameters(schema: type[BaseModel], vocabularies: Vocabularies | None = None, *,
+                    strict: bool = True) -> dict:
+    """The tool's JSON schema, from the pydantic answer model alone (and the vocabularies)."""
+    return tool_schema(answer_spec(schema, vocabularies), strict=strict)
 
 
-def _without_titles(node: Any) -> Any:
-    # Titles only repeat field names; dropping them keeps every request shorter.
-    if isinstance(node, dict):
-        return {key: _without_titles(value) for key, value in node.items()
-                if not (key == "title" and isinstance(value, str))}
-    if isinstance(node, list):
-        return [_without_titles(value) for value in node]
-    return node
-
-
-def _parse_tool_answer(message, tool_name: str, schema: type[T], check: Callable[[T], None] | None) -> T:
-    calls = [c for c in (getattr(message, "tool_calls", None) or []) if c.function.name == tool_name]
-    if not calls:
-        raise InvalidAnswer(f"No call to the tool {tool_name} was made")
-    try:
-        arguments = json.loads(calls[0].function.arguments or "")
-    except ValueError as exc:
-        raise InvalidAnswer(f"The tool arguments are not valid JSON: {exc}") from None
-    if not isinstance(arguments, dict):
-        raise InvalidAnswer("The tool arguments must be a JSON object")
-    try:
-        answer = schema.model_validate(arguments)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}"
-                             for e in exc.errors(include_url=False, include_input=False)[:20])
-        raise InvalidAnswer(f"The tool arguments do not match the schema: {problems}") from None
+def _read_answer(message, tool_name: str, schema: type[T], spec: dict,
+                 check: Callable[[T], None] | None) -> tuple[T, list[Repair]]:
+    calls = [(call.function.name, call.function.arguments)
+             for call in (getattr(message, "tool_calls", None) or []) if getattr(call, "function", None)]
+    raw, repairs = read_arguments(tool_name, calls, getattr(message, "content", None), spec.get("properties", {}))
+    answer, more = judge(schema, spec, raw)
     if check is not None:
         try:
             check(answer)
         except ValueError as exc:
-            raise InvalidAnswer(str(exc)) from None
-    return answer
+            raise AnswerRejected(str(exc)) from None
+    return answer, repairs + more
+
+
+def _log_repairs(repairs: list[Repair], **where: Any) -> None:
+    for repair in repairs[:MAX_REPAIR_LOGS]:
+        log_event("ai.repaired", **where, field=repair.field, action=repair.action)
+    if len(repairs) > MAX_REPAIR_LOGS:
+        log_event("ai.repaired", **where, field="(answer)",
+                  action=f"{len(repairs) - MAX_REPAIR_LOGS} more repairs not logged one by one")
 
 
 def _correction(message, tool_name: str, problem: Exception) -> list[dict]:
@@ -268,6 +299,16 @@ def _correction(message, tool_name: str, problem: Exception) -> list[dict]:
 
 
 # --- error mapping -------------------------------------------------------------------
+
+
+def _refuses_strict(exc: Exception, request: dict) -> bool:
+    import openai
+
+    strict = any(tool.get("function", {}).get("strict") for tool in request.get("tools") or ())
+    if not strict or not isinstance(exc, openai.APIStatusError) or exc.status_code != 400:
+        return False
+    text = str(exc).lower()
+    return "strict" in text or "schema" in text
 
 
 def _is_transient(exc: Exception) -> bool:
@@ -336,10 +377,32 @@ def retry_after_seconds(headers) -> int:
 
 
 def ai_from_settings(settings) -> AIClient:
-    """An AIClient for Azure OpenAI (when AZURE_OPENAI_ENDPOINT is set) or any
-    OpenAI-compatible endpoint; NotConfigured names the missing setting."""
+    """An AIClient for the provider AI_PROVIDER names (see Settings.ai_provider): Azure
+    OpenAI, any OpenAI-compatible endpoint, or the embedded development model's
+    OpenAI-compatible server (LOCAL_MODEL_URL, started by the local host).
+    NotConfigured names the missing setting, or how to install the local model."""
     timeout = settings.AI_TIMEOUT_SECONDS
-    if settings.AZURE_OPENAI_ENDPOINT:
+    provider = settings.ai_provider
+    if provider == "local":
+        from shared.adapters import local_model
+
+        base_url = settings.LOCAL_MODEL_URL
+        if not base_url:
+            raise NotConfigured(local_model.unavailable_message())
+        timeout = max(timeout, local_model.MIN_TIMEOUT_SECONDS)
+
+        def local_client():
+            import openai
+
+            return openai.AsyncOpenAI(api_key="local", base_url=base_url, max_retries=0, timeout=timeout)
+
+        # No `strict` flag: the server builds a grammar from the whole schema, lengths included.
+        return AIClient(client_factory=local_client, model=local_model.MODEL_NAME, timeout=timeout,
+                        strict_tools=False)
+
+    if provider == "azure":
+        if not settings.AZURE_OPENAI_ENDPOINT:
+            raise NotConfigured("The AI model is not configured: missing setting AZURE_OPENAI_ENDPOINT")
         deployment = settings.AZURE_OPENAI_DEPLOYMENT
         if not deployment:
             raise NotConfigured("The AI model is not configured: missing setting AZURE_OPENAI_DEPLOYMENT")

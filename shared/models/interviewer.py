@@ -8,6 +8,7 @@ from uuid import UUID
 from pydantic import Field, StringConstraints, field_validator
 
 from shared.models import ApiModel
+from shared.models.answers import Vocabulary
 from shared.models.requirements import RequirementLists
 
 MAX_MESSAGES = 100
@@ -79,10 +80,13 @@ class InterviewerResponse(ApiModel):
 
 
 class AnswerAssessment(ApiModel):
-    """The model's structured reading of the candidate's last answer."""
+    """The model's structured reading of the candidate's last answer: keys from the
+    call's `competencies` vocabulary; an unknown key is dropped (nothing is essential)."""
 
-    detectedCompetencies: Annotated[list[Annotated[str, StringConstraints(max_length=60)]],
-                                    Field(max_length=8)] = Field(
+    detectedCompetencies: Annotated[
+        list[Annotated[str, StringConstraints(max_length=60), Vocabulary("competencies")]],
+        Field(max_length=8)] = Field(
+        default_factory=list,
         description="Keys of the competencies the candidate's last answer showed; empty when none.")
 
 

@@ -36,18 +36,20 @@ ExtractedItem = Annotated[str, StringConstraints(strip_whitespace=True, min_leng
 
 
 class ExtractedRequirements(ApiModel):
-    """What the model must answer: short, concrete items, at most 25 per list."""
+    """What the model must answer: short, concrete items, at most 25 per list. Nothing
+    is essential: a missing list is empty, a long item is clipped, an empty one removed."""
 
     skills: Annotated[list[ExtractedItem], Field(max_length=25)] = Field(
+        default_factory=list,
         description="Specific skills, tools and technologies required, e.g. 'React', 'Stakeholder management'.")
     experience: Annotated[list[ExtractedItem], Field(max_length=25)] = Field(
-        description="Experience required, e.g. '5+ years building web applications'.")
+        default_factory=list, description="Experience required, e.g. '5+ years building web applications'.")
     qualifications: Annotated[list[ExtractedItem], Field(max_length=25)] = Field(
-        description="Degrees, certifications and licences required or preferred.")
+        default_factory=list, description="Degrees, certifications and licences required or preferred.")
     responsibilities: Annotated[list[ExtractedItem], Field(max_length=25)] = Field(
-        description="The main duties of the role.")
+        default_factory=list, description="The main duties of the role.")
     interviewQuestions: Annotated[list[ExtractedItem], Field(max_length=12)] = Field(
-        description="5 to 10 interview questions that test the requirements above.")
+        default_factory=list, description="5 to 10 interview questions that test the requirements above.")
 
 
 class ExtractRequirementsResponse(ApiModel):

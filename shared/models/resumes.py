@@ -12,6 +12,7 @@ from uuid import UUID
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 from shared.models import ApiModel
+from shared.models.answers import Aliases
 
 
 class ParseResumeRequest(ApiModel):
@@ -113,10 +114,17 @@ class Education(ApiModel):
 
 class Skill(ApiModel):
     skill_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    skill_type: Literal["hard", "soft"] = Field(description="hard: a technical or tool skill; soft: interpersonal")
+    # The aliases are the prompt's own words for the two types.
+    skill_type: Annotated[Literal["hard", "soft"], Aliases({"hard": ("technical", "hard skill", "technical skill"),
+                                                            "soft": ("interpersonal", "soft skill")})] = Field(
+        description="hard: a technical or tool skill; soft: interpersonal")
 
 
 class ParsedResume(ApiModel):
+    """The model's reading of a CV (also the response's `data`). Nothing is essential:
+    an over-long field is clipped, an invalid optional field left out, an invalid
+    entry of a list removed, so one bad value never costs the whole parse."""
+
     personal: Personal = Field(default_factory=Personal)
     employment: Annotated[list[Employment], Field(max_length=30)] = Field(
         default_factory=list, description="Most recent first.")

@@ -8,6 +8,7 @@ from uuid import UUID
 from pydantic import Field, StringConstraints
 
 from shared.models import ApiModel
+from shared.models.answers import ESSENTIAL, Clamp, Vocabulary
 
 Text = Annotated[str, StringConstraints(max_length=8000)]
 ShortText = Annotated[str, StringConstraints(max_length=500)]
@@ -83,18 +84,27 @@ class ScoringAccepted(ApiModel):
 
 
 class ModelDimension(ApiModel):
-    dimension: str = Field(description="The rubric dimension key, exactly as given")
-    score: float = Field(ge=0, le=10, description="0 (no evidence) to 10 (outstanding)")
-    evidence: str = Field(max_length=4000, description="Why this score, from what the candidate said")
+    # Essential: which dimension and its score. The prompt states the 0 to 10 scale.
+    dimension: Annotated[str, ESSENTIAL, Vocabulary("rubric")] = Field(
+        description="The rubric dimension key, exactly as given")
+    score: Annotated[float, Field(ge=0, le=10), ESSENTIAL, Clamp(1)] = Field(
+        description="0 (no evidence) to 10 (outstanding)")
+    evidence: str = Field(default="", max_length=4000,
+                          description="Why this score, from what the candidate said")
     cited_quotes: list[Annotated[str, StringConstraints(max_length=1000)]] = Field(
         default_factory=list, max_length=10,
         description="Short verbatim quotes from the candidate's turns that support the score")
 
 
 class ModelScoring(ApiModel):
+    """Without a usable risk level (missing, or not low/medium/high) it is None, as
+    for a person's score; the texts default to empty. Only the dimensions are essential."""
+
     dimensions: list[ModelDimension] = Field(description="One entry per rubric dimension")
-    narrative_summary: str = Field(max_length=6000, description="A summary for the recruiter")
-    candidate_feedback: str = Field(max_length=4000, description="Constructive feedback for the candidate")
+    narrative_summary: str = Field(default="", max_length=6000, description="A summary for the recruiter")
+    candidate_feedback: str = Field(default="", max_length=4000,
+                                    description="Constructive feedback for the candidate")
     anti_cheat_risk_level: Literal["low", "medium", "high"] = Field(
+        default=None,
         description="Risk that the answers were not the candidate's own (read aloud, assisted, pasted)")
-    anti_cheat_notes: str = Field(max_length=2000, description="What the risk level is based on")
+    anti_cheat_notes: str = Field(default="", max_length=2000, description="What the risk level is based on")

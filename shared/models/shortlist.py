@@ -8,6 +8,7 @@ from uuid import UUID
 from pydantic import Field, StringConstraints, field_validator
 
 from shared.models import ApiModel
+from shared.models.answers import ESSENTIAL, Clamp, Vocabulary
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
@@ -46,8 +47,11 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 
 
 class RankedCandidate(ApiModel):
-    applicationId: str = Field(description="Exactly as given in the candidates list.")
-    matchScore: int = Field(ge=0, le=100, description="Fit for the role, 0 to 100.")
+    # The ids are the call's `applicants` vocabulary; the prompt states the 0 to 100 scale.
+    applicationId: Annotated[str, ESSENTIAL, Vocabulary("applicants")] = Field(
+        description="Exactly as given in the candidates list.")
+    matchScore: Annotated[int, Field(ge=0, le=100), ESSENTIAL, Clamp(10)] = Field(
+        description="Fit for the role, 0 to 100.")
     matchReasons: Annotated[list[Reason], Field(min_length=1, max_length=4)] = Field(
         description="One to four short, factual reasons drawn from the candidate's data.")
 

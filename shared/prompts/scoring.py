@@ -57,3 +57,9 @@ def scoring_messages(*, job_title: str | None, job_description: str | None, requ
         {"role": "system", "content": SYSTEM_PROMPT},
         {"role": "user", "content": json.dumps(document, ensure_ascii=False)},
     ]
+
+
+def rubric_vocabulary(rubric: list[dict[str, Any]]) -> dict[str, str]:
+    """The scoring call's `rubric` vocabulary (`ai.structured(vocabularies={"rubric": ...})`):
+    each dimension's key, with its label as the one other spelling accepted."""
+    return {d["dimension"]: d["label"] for d in rubric}

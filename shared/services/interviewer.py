@@ -129,18 +129,12 @@ async def detect_competencies(ai, request: InterviewerRequest) -> list[str]:
         return []
     keys = competency_prompt.competency_keys(request.competenciesToCover, request.competenciesCovered)
     question = next((m.content for m in reversed(request.messages[:-1]) if m.role == "assistant"), None)
-
-    def known_keys_only(assessment: AnswerAssessment) -> None:
-        unknown = [key for key in assessment.detectedCompetencies if key not in keys]
-        if unknown:
-            raise ValueError(f"Unknown competency keys {unknown}; use only: {', '.join(keys)}")
-
-    try:
+    try:  # the keys are the schema's enum; a key outside them is dropped by the adapter
         assessment = await ai.structured(
             purpose="interviewer.competencies", prompt_version=competency_prompt.VERSION,
             messages=competency_prompt.competency_messages(question=question, answer=answer, keys=keys),
             schema=AnswerAssessment, tool_name=competency_prompt.TOOL_NAME,
-            tool_description=competency_prompt.TOOL_DESCRIPTION, check=known_keys_only,
+            tool_description=competency_prompt.TOOL_DESCRIPTION, vocabularies={"competencies": list(keys)},
             timeout=min(ASSESSMENT_TIMEOUT_CAP, ai.timeout))
     except ApiError as error:
         log_event("interviewer.competencies_unavailable", level=logging.WARNING, status=error.status,

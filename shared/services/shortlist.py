@@ -189,6 +189,7 @@ async def _rank_leaders(get_ai, role: dict, ranked: list[Applicant], limit: int)
             purpose="shortlist", prompt_version=prompt.VERSION,
             messages=prompt.shortlist_messages(role=role, candidates=[_for_model(a) for a in leaders]),
             schema=ShortlistRanking, tool_name=prompt.TOOL_NAME, tool_description=prompt.TOOL_DESCRIPTION,
+            vocabularies={"applicants": [str(a.application_id) for a in leaders]},
             check=_every_leader_once({str(a.application_id) for a in leaders}))
     except MODEL_UNAVAILABLE as error:
         log_event("shortlist.fallback", level=logging.WARNING, roleId=str(role["id"]), status=error.status,

@@ -40,9 +40,11 @@ async def test_structured_sends_forced_tool_with_schema_and_parses_answer(ai, mo
     [tool] = sent["tools"]
     assert tool["function"]["name"] == "give_verdict"
     assert tool["function"]["description"] == "Record the verdict."
+    assert tool["function"]["strict"] is True
     parameters = tool["function"]["parameters"]
-    assert parameters["required"] == ["label", "score"]
-    assert parameters["properties"]["score"] == {"type": "integer", "minimum": 0, "maximum": 10}
+    assert parameters["required"] == ["label", "score"] and parameters["additionalProperties"] is False
+    # Strict mode on Azure refuses range keywords: the range travels as text.
+    assert parameters["properties"]["score"] == {"type": "integer", "description": "From 0 to 10."}
     assert model_double.requests[-1].headers["authorization"] == "Bearer sk-test-ai"
 
 
@@ -186,12 +188,60 @@ async def test_stream_402_before_first_token(ai, model_double):
             pass
 
 
-async def test_complete_text(ai, model_double):
+async def test_complete_text_asks_once_more_for_an_empty_reply(ai, model_double):
     model_double.push_text("  Hello there.  ")
     assert await ai.complete_text(purpose="test", prompt_version="t-1", messages=MESSAGES) == "Hello there."
     model_double.push_text("")
+    model_double.push_text("Welcome.")
+    assert await ai.complete_text(purpose="test", prompt_version="t-1", messages=MESSAGES) == "Welcome."
+    model_double.push_text("")
+    model_double.push_text("  ")
     with pytest.raises(UpstreamError, match="empty"):
         await ai.complete_text(purpose="test", prompt_version="t-1", messages=MESSAGES)
+    assert len(model_double.chat_requests) == 5
+
+
+async def test_an_empty_stream_is_asked_for_once_more(ai, model_double):
+    model_double.push(ScriptedReply(content=""), ScriptedReply(content="Hello again.", chunks=2))
+    pieces = [p async for p in ai.stream_text(purpose="test", prompt_version="t-1", messages=MESSAGES)]
+    assert "".join(pieces) == "Hello again." and len(model_double.chat_requests) == 2
+
+
+async def test_a_provider_refusing_strict_mode_is_asked_again_without_it(ai, model_double, caplog):
+    model_double.fail_next(400, body={"error": {"message": "Invalid schema for function 'give_verdict': "
+                                                "'strict' is not supported with this model", "type":
+                                                "invalid_request_error", "code": None}})
+    model_double.push_tool_call("give_verdict", {"label": "ok", "score": 3})
+    with caplog.at_level("INFO", logger="talenti"):
+        assert (await ask(ai)).score == 3
+    first, second = model_double.chat_requests
+    assert first["tools"][0]["function"]["strict"] is True
+    assert "strict" not in second["tools"][0]["function"]
+    # Without strict mode the keywords stay (the description says them too).
+    assert second["tools"][0]["function"]["parameters"]["properties"]["score"]["maximum"] == 10
+    assert any('"ai.strict_refused"' in r.getMessage() for r in caplog.records)
+    model_double.push_tool_call("give_verdict", {"label": "ok", "score": 4})
+    await ask(ai)  # the client remembers
+    assert "strict" not in model_double.chat_requests[-1]["tools"][0]["function"]
+
+
+async def test_other_400s_are_still_502(ai, model_double):
+    model_double.fail_next(400, body={"error": {"message": "context length exceeded", "type": "invalid_request_error",
+                                                "code": "context_length_exceeded"}})
+    with pytest.raises(UpstreamError, match="status 400"):
+        await ask(ai)
+    assert len(model_double.chat_requests) == 1
+
+
+async def test_repairs_are_logged_with_field_and_action_never_content(ai, model_double, caplog):
+    model_double.push_tool_call("give_verdict", {"Label": "secret-label", "score": "7", "confidence": "secret-extra"})
+    with caplog.at_level("INFO", logger="talenti"):
+        assert await ask(ai) == Verdict(label="secret-label", score=7)
+    repaired = [json.loads(r.getMessage()) for r in caplog.records if '"ai.repaired"' in r.getMessage()]
+    assert {(r["field"], r["purpose"], r["promptVersion"]) for r in repaired} == {
+        ("label", "test", "t-1"), ("score", "test", "t-1"), ("(answer)", "test", "t-1")}
+    assert all("secret" not in r.getMessage() for r in caplog.records)
+    assert len(model_double.chat_requests) == 1  # repaired, not retried
 
 
 async def test_logs_carry_purpose_version_model_latency_never_content(ai, model_double, caplog):

@@ -40,10 +40,22 @@ async def test_returns_the_five_lists_and_sends_the_description_as_data(db, mode
     assert set(schema["required"]) == set(EXTRACTED)
 
 
-async def test_an_invalid_answer_is_retried_then_502(db, model_double, unique_ip):
+async def test_a_repairable_answer_is_repaired_not_retried(db, model_double, unique_ip):
     user = await create_user(db)
-    model_double.push_tool_call(prompt.TOOL_NAME, {**EXTRACTED, "skills": "React"})  # not a list
-    model_double.push_tool_call(prompt.TOOL_NAME, {**EXTRACTED, "skills": [""]})  # empty item
+    model_double.push_tool_call(prompt.TOOL_NAME, {**EXTRACTED, "skills": "React", "seniority": "Senior",
+                                                   "qualifications": ["", "x" * 400]})
+    result = await extract(user, {"jobDescription": DESCRIPTION}, unique_ip)
+    assert result.status == 200, result
+    requirements = result.json()["requirements"]
+    assert requirements["skills"] == ["React"] and "seniority" not in requirements
+    assert requirements["qualifications"] == ["x" * 300]
+    assert len(model_double.chat_requests) == 1
+
+
+async def test_an_unreadable_answer_is_retried_then_502(db, model_double, unique_ip):
+    user = await create_user(db)
+    model_double.push_tool_call(prompt.TOOL_NAME, '{"skills": ["React"')  # cut off
+    model_double.push_tool_call(prompt.TOOL_NAME, '["React"]')  # not an object
     result = await extract(user, {"jobDescription": DESCRIPTION}, unique_ip)
     assert result.status == 502 and "invalid answer" in result.json()["error"]
     assert len(model_double.chat_requests) == 2

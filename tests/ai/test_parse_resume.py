@@ -64,17 +64,37 @@ async def test_stored_cv_is_extracted_structured_and_validated(db, model_double,
     assert supabase_double.requests[-1].raw_path == f"/storage/v1/object/{CV_BUCKET}/{user}/resume.pdf"
 
 
-async def test_invalid_dates_or_skill_types_are_retried_then_502(db, model_double, supabase_double, unique_ip):
+async def test_one_bad_optional_field_no_longer_costs_the_whole_parse(db, model_double, supabase_double, unique_ip):
+    """The 502 that started the repair layer: a postcode over 20 characters. With it, an
+    unreadable date, a skill of an unknown type and one in display case."""
     user = await create_user(db)
     supabase_double.put_object(CV_BUCKET, f"{user}/cv.pdf", pdfs.cv_pdf())
-    bad_date = {**PARSED, "employment": [{**PARSED["employment"][0], "start_date": "January 2020"}]}
-    bad_skill = {**PARSED, "skills": [{"skill_name": "React", "skill_type": "expert"}]}
-    model_double.push_tool_call(prompt.TOOL_NAME, bad_date)
-    model_double.push_tool_call(prompt.TOOL_NAME, bad_skill)
+    answer = {**PARSED,
+              "personal": {**PARSED["personal"], "location": {**PARSED["personal"]["location"],
+                                                              "postcode": "2000 Sydney NSW, Australia (CBD)"}},
+              "employment": [{**PARSED["employment"][0], "start_date": "January 2020"}],
+              "skills": [{"skill_name": "React", "skill_type": "expert"}, {"skill_name": "Mentoring",
+                                                                           "skill_type": "Soft"}]}
+    model_double.push_tool_call(prompt.TOOL_NAME, answer)
+    result = await parse(user, {"filePath": f"{user}/cv.pdf", "userId": str(user)}, unique_ip)
+    assert result.status == 200, result
+    data = result.json()["data"]
+    assert data["personal"]["location"]["postcode"] == "2000 Sydney NSW"
+    assert data["employment"][0]["job_title"] == "Senior Frontend Developer"
+    assert data["employment"][0]["start_date"] is None  # left out, the job kept
+    assert data["skills"] == [{"skill_name": "Mentoring", "skill_type": "soft"}]
+    assert len(model_double.chat_requests) == 1
+
+
+async def test_an_answer_that_is_not_a_cv_is_retried_then_502(db, model_double, supabase_double, unique_ip):
+    user = await create_user(db)
+    supabase_double.put_object(CV_BUCKET, f"{user}/cv.pdf", pdfs.cv_pdf())
+    model_double.push_tool_call(prompt.TOOL_NAME, {"cv": "Alex Candidate, frontend developer"})
+    model_double.push_tool_call(prompt.TOOL_NAME, "I cannot read this CV.")
     result = await parse(user, {"filePath": f"{user}/cv.pdf", "userId": str(user)}, unique_ip)
     assert result.status == 502
     correction = model_double.chat_requests[1]["messages"][-1]["content"]
-    assert "employment.0.start_date" in correction and "YYYY-MM-DD" in correction
+    assert "none of the fields personal, employment" in correction
 
 
 @pytest.mark.parametrize("make_path, status", [

@@ -102,7 +102,23 @@ async def test_invalid_ranking_is_corrected_once(db, model_double, unique_ip):
     result = await request(recruiter, {"roleId": str(role)}, unique_ip)
     assert result.status == 200 and result.json()["rankedBy"] == "model"
     correction = model_double.chat_requests[1]["messages"][-1]["content"]
-    assert f"unknown applicationIds: {stranger}" in correction
+    assert "rankings.2.applicationId: is not one of the allowed values" in correction  # the schema's enum
+    tool = model_double.chat_requests[0]["tools"][0]["function"]
+    assert sorted(tool["parameters"]["properties"]["rankings"]["items"]["properties"]["applicationId"]["enum"]) == \
+        sorted(ids)
+
+
+async def test_a_ranking_that_repeats_or_misses_an_applicant_is_corrected_once(db, model_double, unique_ip):
+    recruiter, role, people = await seeded_role(db)
+    ids = [str(people[name]) for name in ("strong", "medium", "weak")]
+    model_double.push_tool_call(prompt.TOOL_NAME, {"rankings": [
+        {"applicationId": ids[0], "matchScore": "80", "matchReasons": ["a"]},
+        {"applicationId": ids[0], "matchScore": 70, "matchReasons": ["b"]}]})
+    model_double.push_tool_call(prompt.TOOL_NAME, {"rankings": [
+        {"applicationId": i, "matchScore": 70, "matchReasons": ["ok"]} for i in ids]})
+    result = await request(recruiter, {"roleId": str(role)}, unique_ip)
+    assert result.status == 200 and result.json()["rankedBy"] == "model"
+    correction = model_double.chat_requests[1]["messages"][-1]["content"]
     assert f"ranked more than once: {ids[0]}" in correction and "not ranked" in correction
 
 
