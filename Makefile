@@ -9,7 +9,7 @@ DEPS   := $(VENV)/.deps-$(shell cat requirements.txt requirements-dev.txt | cksu
 NODE_DEPS := node_modules/.deps-$(shell cat package.json package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: deps run test migrate token bench check-infra clean
+.PHONY: deps run test migrate token bench load check-infra clean
 
 deps: $(DEPS) $(NODE_DEPS)
 
@@ -48,6 +48,10 @@ token: deps
 
 bench: deps
 	$(BIN)/python -m benchmarks.run_all
+
+# Load test on loopback: 50 users for 60 s, then a rate-limit burst (see loadtests/run.py).
+load: deps
+	$(BIN)/python -m loadtests.run $(LOAD_ARGS)
 
 check-infra:
 	bash scripts/check_infra.sh
