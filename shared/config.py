@@ -9,6 +9,7 @@ and tests the defaults below let the app run on one machine.
 from __future__ import annotations
 
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -20,6 +21,9 @@ from shared.rate_limit import DEFAULT_LIMITS, Bucket
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_DIR = PROJECT_ROOT / ".local"
+# Development convenience (template: .env.example): read after the environment,
+# never when the environment says APP_ENV is anything but development.
+ENV_FILE = PROJECT_ROOT / ".env"
 
 # Development-only secrets: never accepted when APP_ENV=production.
 DEV_JWT_SECRET = "talenti-local-development-jwt-secret-not-for-production"
@@ -192,7 +196,10 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     try:
-        return Settings()
+        if os.environ.get("APP_ENV", "development") != "development":
+            return Settings()
+        # A .env never switches the app out of development (and so past its safeguards).
+        return Settings(_env_file=ENV_FILE, APP_ENV="development")
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         raise ConfigurationError(f"Invalid configuration: {exc}") from None
 
