@@ -147,9 +147,9 @@ async def test_malformed_bodies_are_400(db, body):
 
 @pytest.mark.parametrize("bad_answer", [
     lambda request: scoring_answer(request, skip="communication"),
-    lambda request: scoring_answer(request, override={"technical_skills": 11}),
+    lambda request: scoring_answer(request, override={"technical_skills": 45}),  # another scale: not clamped
 ])
-async def test_a_model_answer_missing_a_dimension_or_scoring_11_is_retried_then_502_with_nothing_written(
+async def test_a_model_answer_missing_a_dimension_or_off_the_scale_is_retried_then_502_with_nothing_written(
         db, model, bad_answer):
     interview = await seed_interview(db)
     model.default_responder = bad_answer
