@@ -52,8 +52,8 @@ from pydantic import BaseModel, ValidationError
 
 from shared.errors import NotConfigured, PaymentRequired, RateLimited, UpstreamError
 from shared.logs import log_event
-from shared.models.answers import (AnswerRejected, Repair, Vocabularies, answer_spec, judge, read_arguments,
-                                   tool_schema)
+from shared.models.answers import (AnswerRejected, Repair, Vocabularies, answer_spec, judge, prepared,
+                                   read_arguments, tool_schema)
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -120,13 +120,12 @@ class AIClient:
         """The model's answer as a validated `schema` instance (see the module docstring).
         `vocabularies` fills the answer model's Vocabulary(...) fields for this call."""
         model = model or self._model
-        spec = answer_spec(schema, vocabularies)
         conversation = list(messages)
         attempt = 1
         while True:
             strict = self.strict_tools
-            function = {"name": tool_name, "description": tool_description,
-                        "parameters": tool_schema(spec, strict=strict)}
+            spec, parameters = prepared(schema, vocabularies, strict=strict)
+            function = {"name": tool_name, "description": tool_description, "parameters": parameters}
             if strict:
                 function["strict"] = True
             try:

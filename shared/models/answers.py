@@ -128,11 +128,40 @@ def answer_spec(model: type[BaseModel], vocabularies: Vocabularies | None = None
     """The model's schema with references inlined, markers kept, the call's
     vocabularies filled in as `enum` (and their labels as aliases) and
     essential-ness carried up to every field containing an essential one.
-    A field whose vocabulary is not given stays free text."""
+    A field whose vocabulary is not given stays free text. Cached: read only."""
+    return _spec(model, _frozen(vocabularies))
+
+
+def prepared(model: type[BaseModel], vocabularies: Vocabularies | None = None, *,
+             strict: bool = True) -> tuple[dict, dict]:
+    """(answer_spec, tool_schema) for a call, cached: both read only."""
+    return _prepared(model, _frozen(vocabularies), strict)
+
+
+@lru_cache(maxsize=256)
+def _prepared(model: type[BaseModel], frozen: tuple, strict: bool) -> tuple[dict, dict]:
+    spec = _spec(model, frozen)
+    return spec, tool_schema(spec, strict=strict)
+
+
+@lru_cache(maxsize=256)
+def _spec(model: type[BaseModel], frozen: tuple) -> dict:
     spec = copy.deepcopy(_base_spec(model))
-    _fill(spec, vocabularies or {})
+    _fill(spec, {name: dict(entries) if kind == "map" else list(entries) for name, kind, entries in frozen})
     _carry_essential(spec)
     return spec
+
+
+def _frozen(vocabularies: Vocabularies | None) -> tuple:
+    """The vocabularies as a cache key."""
+    frozen = []
+    for name, entries in sorted((vocabularies or {}).items()):
+        if isinstance(entries, Mapping):
+            frozen.append((name, "map", tuple((key, label if label is None or isinstance(label, str)
+                                               else tuple(label)) for key, label in entries.items())))
+        else:
+            frozen.append((name, "list", tuple(entries)))
+    return tuple(frozen)
 
 
 def _fill(node: Any, vocabularies: Vocabularies) -> None:
