@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     AZURE_OPENAI_DEPLOYMENT: str | None = None
     AZURE_OPENAI_API_VERSION: str = "2024-10-21"
     AZURE_OPENAI_API_KEY: str | None = None
+    # openai | azure | local (the embedded development model); default: azure when
+    # AZURE_OPENAI_ENDPOINT is set, openai when AI_MODEL/AI_API_KEY/AI_BASE_URL is,
+    # else local in development. `local` is refused in production.
+    AI_PROVIDER: Literal["openai", "azure", "local"] | None = None
+    LOCAL_MODEL_URL: str | None = None  # a running local model server; unset: the local host starts one
 
     # Azure Communication Services and Speech.
     ACS_CONNECTION_STRING: str | None = None
@@ -122,7 +127,8 @@ class Settings(BaseSettings):
 
     @field_validator("DATABASE_URL", "AI_BASE_URL", "AZURE_OPENAI_ENDPOINT", "RESEND_API_KEY",
                      "AI_API_KEY", "ACS_CONNECTION_STRING", "SUPABASE_JWT_SECRET",
-                     "SERVICE_API_KEY", "SUPABASE_SERVICE_ROLE_KEY", mode="before")
+                     "SERVICE_API_KEY", "SUPABASE_SERVICE_ROLE_KEY", "AI_PROVIDER", "LOCAL_MODEL_URL",
+                     mode="before")
     @classmethod
     def _blank_is_unset(cls, value):
         return None if isinstance(value, str) and not value.strip() else value
@@ -137,6 +143,8 @@ class Settings(BaseSettings):
                 raise ValueError(f"missing required setting(s): {', '.join(missing)}")
             if self.SUPABASE_JWT_SECRET == DEV_JWT_SECRET or self.SERVICE_API_KEY == DEV_SERVICE_KEY:
                 raise ValueError("development secrets are not allowed in production")
+            if self.AI_PROVIDER == "local":
+                raise ValueError("AI_PROVIDER=local (the embedded development model) is not allowed in production")
         else:
             self.SUPABASE_JWT_SECRET = self.SUPABASE_JWT_SECRET or DEV_JWT_SECRET
             self.SERVICE_API_KEY = self.SERVICE_API_KEY or DEV_SERVICE_KEY
@@ -146,6 +154,16 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.APP_ENV == "production"
+
+    @property
+    def ai_provider(self) -> str:
+        if self.AI_PROVIDER:
+            return self.AI_PROVIDER
+        if self.AZURE_OPENAI_ENDPOINT:
+            return "azure"
+        if self.AI_MODEL or self.AI_API_KEY or self.AI_BASE_URL or self.APP_ENV != "development":
+            return "openai"
+        return "local"
 
     @property
     def auto_migrate(self) -> bool:
