@@ -120,8 +120,9 @@ if azd is not None:
     api = (azd.get("services") or {}).get("api") or {}
     if api.get("host") != "function" or api.get("language") not in ("python", "py"):
         errors.append("azure.yaml: service api must be language python, host function")
-    if "postdeploy" not in (azd.get("hooks") or {}):
-        errors.append("azure.yaml: postdeploy hook missing")
+    for hook in ("postdeploy", "postprovision", "predeploy"):
+        if hook not in (azd.get("hooks") or {}):
+            errors.append(f"azure.yaml: {hook} hook missing")
 
 for extra in ("docker-compose.yml", "infra/.checkov.yaml"):
     if Path(extra).exists():
@@ -190,7 +191,7 @@ print(f"  {len(workflows)} workflows, azure.yaml, parameter files, app settings,
 sys.exit(1 if errors else 0)
 PY
 
-for script in scripts/*.sh; do
+for script in scripts/*.sh infra/scripts/*.sh; do
   bash -n "$script"
 done
 

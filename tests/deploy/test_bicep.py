@@ -1,0 +1,120 @@
+"""Bicep, read as text (no Bicep compiler here): both hosting options from
+shared modules, the Flex Consumption limits, the Container Apps registry and
+secrets, and the alerts a cutover needs."""
+
+import json
+import re
+
+import pytest
+
+from tests.deploy.support import ROOT, bicep_param, read
+
+MAIN = "infra/main.bicep"
+FLEX = "infra/modules/functionapp.bicep"
+ACA = "infra/modules/containerapp.bicep"
+
+
+def decorator_value(decorators: list[str], name: str) -> int | None:
+    for line in decorators:
+        match = re.match(rf"@{name}\((-?\d+)\)", line)
+        if match:
+            return int(match.group(1))
+    return None
+
+
+@pytest.mark.parametrize("file", [MAIN, FLEX])
+def test_flex_instance_count_cannot_go_below_the_platform_minimum(file):
+    decorators, default = bicep_param(read(file), "maximumInstanceCount")
+    assert decorator_value(decorators, "minValue") == 40
+    assert int(default) >= 40
+
+
+def test_param_reader_sees_the_old_defect():
+    old = "@description('x')\n@minValue(1)\n@maxValue(1000)\nparam maximumInstanceCount int = 40\n"
+    assert decorator_value(bicep_param(old, "maximumInstanceCount")[0], "minValue") == 1
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_parameter_files_respect_the_flex_limits(env):
+    values = {k: v["value"] for k, v in json.loads(read(f"infra/main.parameters.{env}.json"))["parameters"].items()}
+    assert values["maximumInstanceCount"] >= 40
+    assert values["alwaysReadyDurableInstances"] >= 1
+    assert values["containerMinReplicas"] >= 1
+
+
+def test_durable_group_has_an_always_ready_instance_by_default():
+    for file in (MAIN, FLEX):
+        decorators, default = bicep_param(read(file), "alwaysReadyDurableInstances")
+        assert int(default) >= 1, file
+    flex = read(FLEX)
+    assert re.search(r"name: 'durable'\s+instanceCount: durableAlwaysReady", flex)
+    assert "alwaysReadyDurableInstances: alwaysReadyDurableInstances" in read(MAIN)
+
+
+def test_zone_redundancy_raises_every_always_ready_group_to_two():
+    flex = read(FLEX)
+    assert re.search(r"var minimumPerGroup = zoneRedundant \? 2 : 0", flex)
+    assert re.search(r"var httpAlwaysReady = max\(alwaysReadyHttpInstances, minimumPerGroup\)", flex)
+    assert re.search(r"var durableAlwaysReady = max\(alwaysReadyDurableInstances, minimumPerGroup\)", flex)
+    assert "alwaysReady: alwaysReady" in flex and "zoneRedundant: zoneRedundant" in flex
+
+
+def test_hosting_is_one_switch_and_the_options_share_settings_and_modules():
+    main = read(MAIN)
+    decorators, default = bicep_param(main, "hosting")
+    assert default == "'flex'"
+    assert re.search(r"@allowed\(\[\s+'flex'\s+'containerapps'\s+\]\)\s+param hosting string", main)
+    assert re.search(r"module functionApp 'modules/functionapp\.bicep' = if \(isFlex\)", main)
+    for module in ("registry", "containerEnvironment", "containerApp"):
+        assert re.search(rf"module {module} '[^']+' = if \(!isFlex\)", main), module
+    # Identity, storage, Key Vault, ACS/Event Grid, monitoring: one module each, unconditional.
+    for module in ("identity", "monitoring", "hostStorage", "dataStorage", "keyVault", "communication", "alerts"):
+        assert re.search(rf"^module {module} '[^']+' = \{{", main, flags=re.M), module
+    # Both apps get the very same settings, secrets and identity.
+    for line in ("appSettings: appSettings", "keyVaultSecrets: keyVaultSecrets", "identityId: identity.outputs.id",
+                 "keyVaultUri: keyVault.outputs.uri", "tags: appTags"):
+        assert main.count(line) == 2, line
+    assert '"hosting": { "value": "${HOSTING=flex}" }' in read("infra/main.parameters.json")
+
+
+def test_container_app_pulls_with_its_identity_and_reads_secrets_from_key_vault():
+    aca = read(ACA)
+    assert "kind: 'functionapp'" in aca
+    assert re.search(r"registries: \[\s+\{\s+server: registryServer\s+identity: identityId\s+\}\s+\]", aca)
+    assert "passwordSecretRef" not in aca
+    assert re.search(r"keyVaultUrl: '\$\{keyVaultUri\}secrets/\$\{secret\.value\}'\s+identity: identityId", aca)
+    assert "secretRef: secret.value" in aca
+    decorators, default = bicep_param(aca, "minReplicas")
+    assert decorator_value(decorators, "minValue") >= 1 and int(default) >= 1
+    assert "WEBSITE_HOSTNAME" in aca
+    registry = read("infra/modules/registry.bicep")
+    assert "adminUserEnabled: false" in registry and "anonymousPullEnabled: false" in registry
+    assert "var acrPull = '7f951dda-4ed3-4680-a7ca-43fe172d538d'" in registry
+    assert re.search(r"principalId: appPrincipalId", registry)
+
+
+def test_monitoring_covers_what_a_cutover_watches():
+    alerts = read("infra/modules/alerts.bicep")
+    for name in ("http-5xx-rate", "http-p95-latency", "function-failures", "durable-orchestration-failures"):
+        assert f"name: '{name}'" in alerts, name
+    assert "metricName: 'DeadLetteredCount'" in alerts
+    assert "kind: 'standard'" in alerts and "RequestUrl: healthUrl" in alerts
+    assert "WebtestLocationAvailabilityCriteria" in alerts
+    assert re.search(r"emailAddress: alertEmail", alerts)
+    assert bicep_param(read(MAIN), "alertEmail")[1] == "''"
+    assert "healthUrl: '${appUri}/api/health'" in read(MAIN)
+
+
+def test_event_grid_dead_letters_go_to_a_container_the_topic_may_write():
+    communication = read("infra/modules/communication.bicep")
+    assert re.search(r"identity: \{\s+type: 'SystemAssigned'\s+\}", communication)
+    assert "principalId: systemTopic.identity.principalId" in communication
+    assert "scope: deadLetterContainer" in communication
+    assert "deadLetterContainer\n    ]" in read(MAIN) or re.search(r"containers: \[\s+deploymentContainer\s+deadLetterContainer", read(MAIN))
+
+
+def test_every_bicep_module_is_used():
+    main = read(MAIN)
+    modules = {p.name for p in (ROOT / "infra/modules").glob("*.bicep")}
+    used = set(re.findall(r"'modules/([\w-]+\.bicep)'", main))
+    assert modules == used
