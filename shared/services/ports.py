@@ -43,7 +43,8 @@ class AIModel(Protocol):
 
     async def structured(self, *, purpose: str, prompt_version: str, messages: list[dict[str, Any]],
                          schema: type[T], tool_name: str, tool_description: str, model: str | None = None,
-                         timeout: float | None = None, check: Callable[[T], None] | None = None) -> T: ...
+                         timeout: float | None = None, check: Callable[[T], None] | None = None,
+                         vocabularies: dict[str, Any] | None = None) -> T: ...
 
     async def complete_text(self, *, purpose: str, prompt_version: str, messages: list[dict[str, Any]],
                             model: str | None = None, timeout: float | None = None) -> str: ...

@@ -277,3 +277,26 @@ async def test_sdk_path_an_unknown_applicant_twice_is_502(ai, model_double):
     assert caught.value.status == 502 and len(model_double.chat_requests) == 2
     assert "rankings.2.applicationId: is not one of the allowed values" in \
         model_double.chat_requests[1]["messages"][-1]["content"]
+
+
+async def test_scoring_sends_its_rubric_as_the_dimension_enum_and_maps_labels(ai, model_double):
+    from shared.services.scoring import orchestration
+
+    rubric = [{"dimension": "technical_skills", "label": "Technical Skills", "weight": 0.5},
+              {"dimension": "team_work", "label": "Collaboration", "weight": 0.5}]
+    context = {"interviewId": "00000000-0000-4000-8000-000000000001", "applicationId": "a", "jobTitle": "Engineer",
+               "jobDescription": "", "requirements": None, "orgValues": [], "rubric": rubric, "rubricVersion": "r",
+               "transcript": [{"speaker": "candidate", "content": "I led the migration of our payments platform."}]}
+    model_double.push_tool_call(scoring_prompt.TOOL_NAME, {
+        "dimensions": [{"dimension": "Technical Skills", "score": "8", "evidence": "Led a migration.",
+                        "cited_quotes": ["I led the migration"]},
+                       {"dimension": "Collaboration", "score": 10.4, "evidence": "Team.", "cited_quotes": []}],
+        "narrative_summary": "Strong.", "candidate_feedback": "Good.", "anti_cheat_risk_level": "Low",
+        "anti_cheat_notes": "None."})
+    scored = await orchestration.score_transcript(ai, context)
+    assert [(d["dimension"], d["score"]) for d in scored["result"]["dimensions"]] == [
+        ("technical_skills", 8.0), ("team_work", 10.0)]
+    assert scored["result"]["overall_score"] == 90 and scored["result"]["anti_cheat_risk_level"] == "low"
+    [sent] = model_double.chat_requests
+    items = sent["tools"][0]["function"]["parameters"]["properties"]["dimensions"]["items"]
+    assert items["properties"]["dimension"]["enum"] == ["technical_skills", "team_work"]

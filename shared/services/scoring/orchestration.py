@@ -29,7 +29,7 @@ from shared.db import scoring as score_rows
 from shared.errors import ApiError, NotFound
 from shared.logs import log_event
 from shared.models.scoring import ModelScoring
-from shared.prompts.scoring import PROMPT_VERSION, TOOL_DESCRIPTION, TOOL_NAME, scoring_messages
+from shared.prompts.scoring import PROMPT_VERSION, TOOL_DESCRIPTION, TOOL_NAME, rubric_vocabulary, scoring_messages
 from shared.services.ports import AIModel, Database
 from shared.services.scoring import rules
 from shared.wiring import get_services
@@ -112,6 +112,7 @@ async def score_transcript(ai: AIModel, context: dict[str, Any]) -> dict[str, An
     answer = await ai.structured(purpose="score", prompt_version=PROMPT_VERSION, messages=messages,
                                  schema=ModelScoring, tool_name=TOOL_NAME, tool_description=TOOL_DESCRIPTION,
                                  model=ai.scoring_model_name, timeout=SCORING_TIMEOUT_SECONDS,
+                                 vocabularies={"rubric": rubric_vocabulary(context["rubric"])},
                                  check=rules.answer_check(context["rubric"]))
     result, dropped = rules.build_result(context["interviewId"], context["rubric"], answer, context["transcript"])
     if dropped:
