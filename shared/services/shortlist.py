@@ -1,14 +1,14 @@
 """The shortlist (was generate-shortlist): a role's applicants ranked against its
 requirements.
 
-1. Load (shared/db/shortlist.py): the role, the caller's membership, then the
-   applicants with profile and best interview score, their skills and their
-   employment: five queries whatever the number of applicants. Paused profiles
-   are left out; DEI data is never read.
-2. Pre-rank deterministically (`pre_rank`): required skills matched, years and
-   relevance of experience, best interview score; ties broken by application
-   date then id. Each applicant gets reasons built from that data.
-3. The model re-ranks and explains the leading group (at most 20). Its answer
+1. Rank deterministically, inside PostgreSQL (shared/db/shortlist.py): the role,
+   the caller's membership, then one statement that scores every applicant
+   whose profile is not paused and returns only the leading ones: three
+   statements whatever the number of applicants. The score (0 to 100) weighs
+   required skills matched, years and relevance of experience and the best
+   interview score; ties are broken by best interview score, application date,
+   then id. DEI data is never read. Each leader gets reasons built from that data.
+2. The model re-ranks and explains the leading group (at most 20). Its answer
    must name every leader exactly once and nothing else (checked, retried
    once). Below the group, the pre-ranking continues.
 If the model is unavailable (not configured, out of credit, rate limited,
@@ -19,10 +19,8 @@ reason is logged.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
 from typing import Any, Callable
 from uuid import UUID
 
@@ -38,9 +36,9 @@ WEIGHTS = {"skills": 0.45, "interview": 0.25, "experience": 0.20, "title": 0.10}
 NEUTRAL = 0.5  # a factor with no data (no required skills, no interview yet) neither helps nor hurts
 FULL_EXPERIENCE_YEARS = 10
 MODEL_UNAVAILABLE = (NotConfigured, PaymentRequired, RateLimited, UpstreamError)
-_TITLE_NOISE = frozenset("senior junior lead principal staff head chief mid level graduate intern associate "
-                         "the of and a an for in at to with i ii iii".split())
-_NON_WORD = re.compile(r"[^a-z0-9+#]+")
+# Words of the role's title that say nothing about the field ("Senior", "of"...).
+TITLE_NOISE = sorted("senior junior lead principal staff head chief mid level graduate intern associate "
+                     "the of and a an for in at to with i ii iii".split())
 
 
 @dataclass
@@ -60,72 +58,61 @@ class Applicant:
     related: bool = False  # has held a job whose title shares a word with the role's
 
 
+@dataclass
+class Ranking:
+    role: dict
+    applicants: int  # how many were ranked (paused profiles left out)
+    leaders: list[Applicant]  # the best `top`, best first
 
 
 async def generate_shortlist(db, get_ai: Callable[[], Any], user_id, request: ShortlistRequest) -> ShortlistResponse:
     """`get_ai()` returns the AI client (it may raise NotConfigured): it is only
     asked when there is someone to rank."""
-    role, applicants = await load_applicants(db, user_id, request.roleId)
-    ranked = pre_rank(role, applicants)
-    matches, ranked_by = await _rank_leaders(get_ai, role, ranked, request.limit)
-    log_event("shortlist.generated", roleId=str(role["id"]), applicants=len(applicants), rankedBy=ranked_by,
+    ranking = await rank_applicants(db, user_id, request.roleId, top=max(request.limit, MODEL_GROUP_MAX))
+    role = ranking.role
+    matches, ranked_by = await _rank_leaders(get_ai, role, ranking.leaders, request.limit)
+    log_event("shortlist.generated", roleId=str(role["id"]), applicants=ranking.applicants, rankedBy=ranked_by,
               returned=len(matches))
     return ShortlistResponse(matches=matches, roleTitle=role["title"], rankedBy=ranked_by)
 
 
-async def load_applicants(db, user_id, role_id) -> tuple[dict, list[Applicant]]:
+async def rank_applicants(db, user_id, role_id, *, top: int, today: date | None = None) -> Ranking:
+    """The role (404 if missing, 403 unless the caller is a member) and its `top`
+    best applicants, scored and ordered by PostgreSQL."""
     async with db.connection() as conn:
         role = await queries.role(conn, role_id)
         if role is None:
             raise NotFound("Role not found")
         if await orgs.member_role(conn, role["organisation_id"], user_id) is None:
             raise Forbidden("You are not a member of this role's organisation")
-        rows = await queries.applicants(conn, role_id)
-        if not rows:
-            return role, []
-        skills = await queries.skills_by_candidate(conn, role_id)
-        jobs = await queries.employment_by_candidate(conn, role_id)
-    return role, [
+        required = required_skills(role)
+        rows = await queries.ranked_applicants(
+            conn, role_id, required=required, title=role.get("title") or "", title_noise=TITLE_NOISE,
+            weights=WEIGHTS, neutral=NEUTRAL, full_years=FULL_EXPERIENCE_YEARS, today=today or date.today(),
+            top=top)
+    leaders = [
         Applicant(application_id=row["application_id"], candidate_id=row["candidate_id"],
-                  created_at=row["created_at"], skills=skills.get(row["candidate_id"], []),
-                  jobs=jobs.get(row["candidate_id"], []), best_score=row["best_score"],
-                  availability=row["availability"], work_mode=row["work_mode"],
-                  location=row["state"] or row["suburb"])
+                  created_at=row["created_at"], skills=row["skills"], jobs=[_job(j) for j in row["jobs"] or []],
+                  best_score=row["best_score"], availability=row["availability"], work_mode=row["work_mode"],
+                  location=row["state"] or row["suburb"], years=row["years"], score=row["score"],
+                  matched=[required[p - 1] for p in sorted(row["positions"])], related=row["related"])
         for row in rows
     ]
+    return Ranking(role=role, applicants=rows[0]["applicants"] if rows else 0, leaders=leaders)
 
 
-# --- the deterministic pre-ranking ------------------------------------------------
+def _job(job: dict) -> dict:
+    """A position as read (JSON): its dates back to dates."""
+    return {**job, "start_date": _date(job["start_date"]), "end_date": _date(job["end_date"])}
 
 
-def pre_rank(role: dict, applicants: list[Applicant], today: date | None = None) -> list[Applicant]:
-    """Score every applicant (0 to 100); best first, ties broken stably."""
-    today = today or date.today()
-    required = required_skills(role)
-    required_terms = [(skill, _canonical(skill), {_canonical(w) for w in _words(skill)}) for skill in required]
-    title_words = {w for w in _words(role.get("title") or "") if w not in _TITLE_NOISE}
-    for applicant in applicants:
-        _score(applicant, required_terms, title_words, today)
-    return sorted(applicants, key=lambda a: (-a.score, -(a.best_score if a.best_score is not None else -1),
-                                             a.created_at, str(a.application_id)))
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
 
 
 def required_skills(role: dict) -> list[str]:
     requirements = role.get("requirements") or {}
     return [s for s in (requirements.get("skills") or []) if isinstance(s, str) and s.strip()]
-
-
-def _score(applicant: Applicant, required_terms, title_words: set[str], today: date) -> None:
-    owned = {_canonical(skill) for skill in applicant.skills}
-    applicant.matched = [skill for skill, whole, words in required_terms if whole in owned or owned & words]
-    skills_factor = len(applicant.matched) / len(required_terms) if required_terms else NEUTRAL
-    applicant.years = _years_of_experience(applicant.jobs, today)
-    experience_factor = min(applicant.years, FULL_EXPERIENCE_YEARS) / FULL_EXPERIENCE_YEARS
-    applicant.related = bool(title_words) and any(title_words.intersection(_words(job["job_title"] or ""))
-                                                  for job in applicant.jobs)
-    interview_factor = applicant.best_score / 100 if applicant.best_score is not None else NEUTRAL
-    applicant.score = round(100 * (WEIGHTS["skills"] * skills_factor + WEIGHTS["interview"] * interview_factor
-                                   + WEIGHTS["experience"] * experience_factor + WEIGHTS["title"] * applicant.related))
 
 
 def reasons(applicant: Applicant, required: list[str]) -> list[str]:
@@ -152,28 +139,6 @@ def reasons(applicant: Applicant, required: list[str]) -> list[str]:
     if applicant.availability:
         found.append(f"Availability: {applicant.availability}")
     return found[:4]
-
-
-def _years_of_experience(jobs: list[dict], today: date) -> float:
-    days = 0
-    for job in jobs:
-        start = job["start_date"]
-        end = today if job["is_current"] or job["end_date"] is None else job["end_date"]
-        if start and end and end > start:
-            days += (min(end, today) - start).days
-    return min(days / 365.25, 50.0)
-
-
-@lru_cache(maxsize=8192)  # skill names and job titles repeat across applicants
-def _words(text: str) -> tuple[str, ...]:
-    return tuple(_NON_WORD.sub(" ", text.lower()).split())
-
-
-@lru_cache(maxsize=8192)
-def _canonical(text: str) -> str:
-    """'React.js', 'ReactJS' and 'react' are one skill."""
-    squashed = _NON_WORD.sub("", text.lower())
-    return squashed[:-2] if squashed.endswith("js") and len(squashed) > 4 else squashed
 
 
 # --- the model's ranking of the leading group -----------------------------------------

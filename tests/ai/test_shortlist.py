@@ -211,10 +211,11 @@ async def test_query_count_does_not_grow_with_applicants(db):
             if n % 3 == 0:
                 await add_score(db, application, 50 + n % 40)
         counting = CountingDatabase(db)
-        role_row, loaded = await shortlist.load_applicants(counting, recruiter, role)
+        ranking = await shortlist.rank_applicants(counting, recruiter, role, top=applicants)
+        loaded = ranking.leaders
         assert len(loaded) == applicants and all(a.skills and a.jobs for a in loaded)
         counts.append(counting.queries)
-    assert counts[0] == counts[1] == 5
+    assert counts[0] == counts[1] == 3
 
 
 async def test_generate_shortlist_rate_limit(db, services, unique_ip):
@@ -227,39 +228,44 @@ async def test_generate_shortlist_rate_limit(db, services, unique_ip):
     assert result.status == 429 and "Rate limit" in result.json()["error"]
 
 
-# --- the pre-ranking on its own -----------------------------------------------------------
+# --- the pre-ranking on its own (computed by PostgreSQL) ------------------------------------
 
 
-def applicant(n, skills=(), jobs=(), score=None):
-    return shortlist.Applicant(application_id=uuid.UUID(int=n), candidate_id=uuid.UUID(int=1000 + n),
-                               created_at=datetime(2026, 1, 1, tzinfo=timezone.utc), skills=list(skills),
-                               jobs=list(jobs), best_score=score, availability=None, work_mode=None, location=None)
+async def rank_alone(db, title, requirements, applicants, today=None):
+    """Rank `applicants` ((n, skills, jobs, interview score)) for a new role. Every
+    application has the same time and an id ordered by n, so only the ranking
+    and its tie-breaks decide the order."""
+    recruiter = await create_user(db)
+    role = await create_role(db, await create_org(db, recruiter), title=title, requirements=requirements)
+    base = uuid.uuid4().int & ~0xFFFF
+    for n, skills, jobs, score in applicants:
+        candidate = await create_user(db)
+        await add_profile(db, candidate, skills=skills, jobs=jobs)
+        await db.execute("insert into applications (id, job_role_id, candidate_id, created_at) values (%s, %s, %s, %s)",
+                         (uuid.UUID(int=base + n), role, candidate, datetime(2026, 1, 1, tzinfo=timezone.utc)))
+        if score is not None:
+            await add_score(db, uuid.UUID(int=base + n), score)
+    ranking = await shortlist.rank_applicants(db, recruiter, role, top=50, today=today)
+    return ranking.role, [a.application_id.int - base for a in ranking.leaders], ranking.leaders
 
 
-def job(title, start, end=None):
-    return {"job_title": title, "company_name": "", "description": None, "start_date": start, "end_date": end,
-            "is_current": end is None}
-
-
-def test_skill_names_match_across_spellings_and_inside_requirement_phrases():
-    role = {"title": "Data Engineer", "requirements": {"skills": ["React.js", "Experience with Node.js", "C++"]}}
-    [ranked] = shortlist.pre_rank(role, [applicant(1, ["ReactJS", "node", "c++"])])
+async def test_skill_names_match_across_spellings_and_inside_requirement_phrases(db):
+    role, _, [ranked] = await rank_alone(db, "Data Engineer", {"skills": ["React.js", "Experience with Node.js", "C++"]},
+                                         [(1, ["ReactJS", "node", "c++"], [], None)])
     assert shortlist.reasons(ranked, shortlist.required_skills(role))[0] == "Has 3 of 3 required skills: React.js, Experience with Node.js, C++"
 
 
-def test_ties_are_broken_by_interview_score_then_application_order():
-    role = {"title": "Engineer", "requirements": {"skills": ["Go"]}}
-    same = [applicant(3, ["Go"]), applicant(2, ["Go"]), applicant(1, ["Go"], score=None)]
-    assert [a.application_id.int for a in shortlist.pre_rank(role, same)] == [1, 2, 3]
-    scored = [applicant(1, ["Go"], score=40), applicant(2, ["Go"], score=60)]
-    ranked = shortlist.pre_rank(role, scored)
-    assert [a.application_id.int for a in ranked] == [2, 1]
+async def test_ties_are_broken_by_interview_score_then_application_order(db):
+    _, order, _ = await rank_alone(db, "Engineer", {"skills": ["Go"]}, [(3, ["Go"], [], None), (2, ["Go"], [], None),
+                                                                         (1, ["Go"], [], None)])
+    assert order == [1, 2, 3]
+    _, order, _ = await rank_alone(db, "Engineer", {"skills": ["Go"]}, [(1, ["Go"], [], 40), (2, ["Go"], [], 60)])
+    assert order == [2, 1]
 
 
-def test_experience_counts_years_and_related_titles():
+async def test_experience_counts_years_and_related_titles(db):
     today = date(2026, 1, 1)
-    role = {"title": "Senior Data Engineer", "requirements": {}}
-    [ranked] = shortlist.pre_rank(role, [applicant(1, jobs=[job("Data Analyst", date(2020, 1, 1)),
-                                                            job("Intern", date(2018, 1, 1), date(2019, 1, 1))])],
-                                  today=today)
+    _, _, [ranked] = await rank_alone(db, "Senior Data Engineer", {}, [
+        (1, [], [("Data Analyst", "", date(2020, 1, 1), None, None),
+                 ("Intern", "", date(2018, 1, 1), date(2019, 1, 1), None)], None)], today=today)
     assert shortlist.reasons(ranked, [])[0] == "7 years of experience; most recently Data Analyst (a related role)"
