@@ -118,3 +118,27 @@ def test_every_bicep_module_is_used():
     modules = {p.name for p in (ROOT / "infra/modules").glob("*.bicep")}
     used = set(re.findall(r"'modules/([\w-]+\.bicep)'", main))
     assert modules == used
+
+
+def _module_calls(main: str) -> list[tuple[str, set[str]]]:
+    """(module file, parameter names passed) for each module of main.bicep."""
+    calls = []
+    for block in re.findall(r"^module .*?^\}$", main, flags=re.M | re.S):
+        module = re.match(r"module \w+ '(modules/[\w-]+\.bicep)'", block).group(1)
+        params = re.search(r"^  params: \{\n(.*?)^  \}$", block, flags=re.M | re.S).group(1)
+        calls.append((module, set(re.findall(r"^    (\w+):", params, flags=re.M))))
+    return calls
+
+
+def test_module_calls_match_the_modules_parameters():
+    """What `bicep build` would refuse: unknown parameters, missing required ones."""
+    calls = _module_calls(read(MAIN))
+    assert len(calls) == len(re.findall(r"^module ", read(MAIN), flags=re.M)) >= 12
+    problems = []
+    for module, passed in calls:
+        text = read(f"infra/{module}")
+        declared = dict(re.findall(r"^param (\w+) [\w.]+( = )?", text, flags=re.M))
+        required = {name for name, default in declared.items() if not default}
+        problems += [f"{module}: unknown {name}" for name in passed - set(declared)]
+        problems += [f"{module}: missing {name}" for name in required - passed]
+    assert problems == []
