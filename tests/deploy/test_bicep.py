@@ -142,3 +142,14 @@ def test_module_calls_match_the_modules_parameters():
         problems += [f"{module}: unknown {name}" for name in passed - set(declared)]
         problems += [f"{module}: missing {name}" for name in required - passed]
     assert problems == []
+
+
+def test_module_outputs_used_by_main_exist():
+    main = read(MAIN)
+    files = dict(re.findall(r"^module (\w+) '(modules/[\w-]+\.bicep)'", main, flags=re.M))
+    missing = []
+    for symbol, output in sorted(set(re.findall(r"\b(\w+)\.outputs\.(\w+)", main))):
+        declared = re.findall(r"^output (\w+) ", read(f"infra/{files[symbol]}"), flags=re.M)
+        if output not in declared:
+            missing.append(f"{symbol}.outputs.{output}")
+    assert missing == []
