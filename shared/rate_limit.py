@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shared.errors import RateLimited
 
@@ -70,6 +70,26 @@ returning c.key, c.count,
 _PURGE_SQL = "delete from app.rate_limit_counters where window_start < now() - interval '1 day'"
 
 
+def allowances(bucket: Bucket, count: int, ip_multiplier: int, *, user_key: str | None,
+               ip_key: str | None) -> dict[str, int]:
+    """Counter key -> requests allowed in the window: the user's budget, the address's multiple of it."""
+    allowed = {}
+    if user_key is not None:
+        allowed[f"{bucket}|{user_key}"] = count
+    if ip_key is not None:
+        allowed.setdefault(f"{bucket}|{ip_key}", count * ip_multiplier)
+    return allowed
+
+
+def refusal(rows: list[dict[str, Any]], allowed: dict[str, int]) -> tuple[int, int] | None:
+    """(the limit that was passed, seconds until its window ends), or None when every count is within."""
+    over = [row for row in rows if row["count"] > allowed[row["key"]]]
+    if not over:
+        return None
+    return (min(allowed[row["key"]] for row in over),
+            max(1, max(math.ceil(float(row["remaining"])) for row in over)))
+
+
 class RateLimiter:
     def __init__(self, db: Database, limits: dict[Bucket, tuple[int, int]], enabled: bool = True,
                  ip_multiplier: int = 5):
@@ -83,18 +103,13 @@ class RateLimiter:
         if not self.enabled or bucket not in self.limits:
             return
         count, seconds = self.limits[bucket]
-        allowed = {}
-        if user_key is not None:
-            allowed[f"{bucket}|{user_key}"] = count
-        if ip_key is not None:
-            allowed.setdefault(f"{bucket}|{ip_key}", count * self.ip_multiplier)
+        allowed = allowances(bucket, count, self.ip_multiplier, user_key=user_key, ip_key=ip_key)
         if not allowed:
             return
         rows = await self.db.fetch_all(_CHECK_SQL, {"keys": list(allowed), "seconds": seconds})
-        over = [row for row in rows if row["count"] > allowed[row["key"]]]
-        if over:
-            retry_after = max(math.ceil(float(row["remaining"])) for row in over)
-            limit = min(allowed[row["key"]] for row in over)
+        refused = refusal(rows, allowed)
+        if refused is not None:
+            limit, retry_after = refused
             raise RateLimited(retry_after, f"Rate limit exceeded: at most {limit} requests per "
                                            f"{seconds} seconds. Please try again later.")
 

@@ -1,29 +1,35 @@
 """The composition root: builds every adapter from settings, lazily, once per
-process. Heavy SDKs are imported on first use, not at module load.
+process. Heavy SDKs are imported by the adapters on first use, not here.
 
-Blueprints reach services through `get_services()`; tests build their own
-`Services` (or replace attributes on it) to pass real or double adapters.
+Entry points reach adapters through `get_services()` and hand each service the
+few it needs. An adapter whose settings are missing raises NotConfigured (503,
+naming the setting) when it is asked for; a service that can do without one
+is given `services.optional(...)` instead, which is None in that case.
+Tests build their own `Services` (or replace attributes on it).
 """
 
 from __future__ import annotations
 
 import threading
 from functools import cached_property
+from typing import TYPE_CHECKING, Literal
 
 from shared.config import LOCAL_DIR, Settings, get_settings
+from shared.db import Database, resolve_database_url
+from shared.errors import NotConfigured
 
+if TYPE_CHECKING:
+    from shared.adapters.acs_identity import AcsIdentity
+    from shared.adapters.ai import AIClient
+    from shared.adapters.cv_storage import BlobCvStorage, SupabaseCvStorage
+    from shared.adapters.email import OutboxEmail, ResendEmail
+    from shared.adapters.recordings import RecordingStore
+    from shared.adapters.speech_tokens import SpeechTokens
+    from shared.adapters.supabase_admin import SupabaseAdmin
+    from shared.auth import TokenVerifier
+    from shared.rate_limit import RateLimiter
 
-def resolve_database_url(settings: Settings) -> str:
-    """DATABASE_URL, or an embedded PostgreSQL under .local/ outside production."""
-    if settings.DATABASE_URL:
-        return settings.DATABASE_URL
-    if settings.is_production:
-        from shared.config import ConfigurationError
-
-        raise ConfigurationError("Invalid configuration: missing required setting(s): DATABASE_URL")
-    from shared.db.embedded import start_embedded_postgres
-
-    return start_embedded_postgres(LOCAL_DIR / "pg")
+OptionalAdapter = Literal["ai", "cv_storage", "recordings", "supabase_admin"]
 
 
 class Services:
@@ -32,10 +38,16 @@ class Services:
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or get_settings()
 
-    @cached_property
-    def db(self):
-        from shared.db import Database
+    def optional(self, name: OptionalAdapter) -> AIClient | SupabaseCvStorage | BlobCvStorage | RecordingStore \
+            | SupabaseAdmin | None:
+        """The adapter, or None when its settings are missing: for services that can do without it."""
+        try:
+            return getattr(self, name)  # type: ignore[no-any-return]
+        except NotConfigured:
+            return None
 
+    @cached_property
+    def db(self) -> Database:
         settings = self.settings
 
         def prepare() -> str:
@@ -50,79 +62,63 @@ class Services:
                         pool_timeout=settings.DB_POOL_TIMEOUT_SECONDS)
 
     @cached_property
-    def verifier(self):
+    def verifier(self) -> TokenVerifier:
         from shared.auth import JwksCache, TokenVerifier
 
         settings = self.settings
-        return TokenVerifier(
-            jwt_secret=settings.SUPABASE_JWT_SECRET,
-            issuer=settings.jwt_issuer,
-            jwks=JwksCache(settings.jwks_url, settings.JWKS_CACHE_SECONDS),
-        )
+        return TokenVerifier(jwt_secret=settings.SUPABASE_JWT_SECRET, issuer=settings.jwt_issuer,
+                             jwks=JwksCache(settings.jwks_url, settings.JWKS_CACHE_SECONDS))
 
     @cached_property
-    def rate_limiter(self):
+    def rate_limiter(self) -> RateLimiter:
         from shared.rate_limit import RateLimiter
 
         return RateLimiter(self.db, self.settings.rate_limits(), self.settings.RATE_LIMIT_ENABLED,
                            ip_multiplier=self.settings.RATE_LIMIT_IP_MULTIPLIER)
 
-    # --- AI model (issue 3: ai) ---
-
     @cached_property
-    def ai(self):
-        """The AI model client. Raises NotConfigured (503, naming the missing
-        setting) while none is configured; nothing is cached until one is."""
+    def ai(self) -> AIClient:
         from shared.adapters.ai import ai_from_settings
 
         return ai_from_settings(self.settings)
 
-    # --- CV storage (issue 3: cv_storage) ---
-
     @cached_property
-    def cv_storage(self):
-        """Candidates' CVs: Supabase Storage or an Azure Blob container (CV_STORAGE);
-        NotConfigured (503) names the missing setting."""
+    def cv_storage(self) -> SupabaseCvStorage | BlobCvStorage:
+        """Candidates' CVs: Supabase Storage or an Azure Blob container (CV_STORAGE)."""
         from shared.adapters.cv_storage import cv_storage_from_settings
 
         return cv_storage_from_settings(self.settings)
 
-    # --- ACS identity and Speech tokens (issue 5: acs_identity, speech_tokens) ---
-
     @cached_property
-    def acs_identity(self):
-        """503 (NotConfigured) on use when ACS is not configured."""
+    def acs_identity(self) -> AcsIdentity:
         from shared.adapters.acs_identity import build_acs_identity
 
         return build_acs_identity(self.settings)
 
     @cached_property
-    def speech_tokens(self):
-        """Holds this instance's cached Speech token; 503 on use when not configured."""
+    def speech_tokens(self) -> SpeechTokens:
+        """Holds this instance's cached Speech token."""
         from shared.adapters.speech_tokens import build_speech_tokens
 
         return build_speech_tokens(self.settings)
 
-    # --- Email, recordings storage, Supabase admin (issue 6: email, recordings, supabase_admin) ---
-
     @cached_property
-    def email(self):
-        """Resend with RESEND_API_KEY; without it, the .local/outbox folder in
-        development and NotConfigured (503) on use in production."""
+    def email(self) -> ResendEmail | OutboxEmail:
+        """Resend with RESEND_API_KEY; without it, the .local/outbox folder outside production."""
         from shared.adapters.email import build_email
 
         return build_email(self.settings, LOCAL_DIR / "outbox")
 
     @cached_property
-    def recordings(self):
-        """The recordings Blob container; NotConfigured (503) on use when unset."""
+    def recordings(self) -> RecordingStore:
+        """The recordings Blob container."""
         from shared.adapters.recordings import build_recordings
 
         return build_recordings(self.settings)
 
     @cached_property
-    def supabase_admin(self):
-        """Supabase Auth admin (deleting users); NotConfigured (503) on use without the key."""
+    def supabase_admin(self) -> SupabaseAdmin:
+        """Supabase Auth admin (deleting users)."""
         from shared.adapters.supabase_admin import build_supabase_admin
 
         return build_supabase_admin(self.settings)

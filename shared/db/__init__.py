@@ -14,15 +14,32 @@ from __future__ import annotations
 import asyncio
 import json
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Callable, Sequence
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Sequence
 
 from shared.errors import ServiceUnavailable
+
+if TYPE_CHECKING:
+    from shared.config import Settings
 
 CONNECT_TIMEOUT_SECONDS = 5
 
 
 class DatabaseUnavailable(ServiceUnavailable):
     default_message = "Database unavailable"
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """DATABASE_URL, or an embedded PostgreSQL under .local/ outside production."""
+    if settings.DATABASE_URL:
+        return settings.DATABASE_URL
+    if settings.is_production:
+        from shared.config import ConfigurationError
+
+        raise ConfigurationError("Invalid configuration: missing required setting(s): DATABASE_URL")
+    from shared.config import LOCAL_DIR
+    from shared.db.embedded import start_embedded_postgres
+
+    return start_embedded_postgres(LOCAL_DIR / "pg")
 
 
 class Database:

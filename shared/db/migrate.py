@@ -48,7 +48,7 @@ def migrate(url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
 
 def main() -> int:
     from shared.config import get_settings
-    from shared.wiring import resolve_database_url
+    from shared.db import resolve_database_url
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     url = resolve_database_url(get_settings())

@@ -77,3 +77,25 @@ async def test_purge_removes_old_windows(db):
     limiter = RateLimiter(db, {})
     assert await limiter.purge_expired() >= 1
     assert await db.fetch_one("select 1 from app.rate_limit_counters where key = 'old|x'") is None
+
+
+# --- the decision, without a database ---------------------------------------------------------
+
+def test_allowances_give_the_address_a_multiple_of_the_users_budget():
+    from shared.rate_limit import allowances
+
+    assert allowances("r", 10, 5, user_key="user:u", ip_key="ip:a") == {"r|user:u": 10, "r|ip:a": 50}
+    assert allowances("r", 10, 5, user_key=None, ip_key="ip:a") == {"r|ip:a": 50}
+    assert allowances("r", 10, 5, user_key=None, ip_key=None) == {}
+
+
+def test_refusal_names_the_passed_limit_and_the_longest_wait():
+    from shared.rate_limit import refusal
+
+    allowed = {"r|user:u": 10, "r|ip:a": 50}
+    within = [{"key": "r|user:u", "count": 10, "remaining": 12.2}, {"key": "r|ip:a", "count": 50, "remaining": 12.2}]
+    assert refusal(within, allowed) is None
+    user_over = [{"key": "r|user:u", "count": 11, "remaining": 12.2}, {"key": "r|ip:a", "count": 11, "remaining": 12.2}]
+    assert refusal(user_over, allowed) == (10, 13)
+    address_over = [{"key": "r|user:u", "count": 1, "remaining": 0.2}, {"key": "r|ip:a", "count": 51, "remaining": 0.2}]
+    assert refusal(address_over, allowed) == (50, 1)  # never "retry after 0"
