@@ -1,12 +1,23 @@
-"""Cold start: `import function_app` against importing the SDKs the app uses.
+"""Cold start: `import function_app` against the platform's own floor.
 
-The app must take at most half the SDKs' import time, because heavy SDKs are
-imported where they are used, not at module load. Each import runs in a fresh
-interpreter; the two are alternated so both see the same machine load.
+A cold instance must import the Functions worker's libraries whatever the app
+does: `azure.functions`, `azure.durable_functions` and the HTTP-streams
+extension (which brings FastAPI and Starlette). That is the floor; the app's
+own cost is what `import function_app` adds on top (its modules and the work
+done at import: building the app, registering every function). Targets:
+app <= 1.10 x the floor, and <= 0.5 x importing the SDKs the app defers to
+first use (openai, supabase, Azure Storage/Identity/ACS, Event Grid, resend,
+pypdf, psycopg).
+
+Every import runs in a fresh interpreter; the statements are interleaved
+round by round so all of them see the same machine load.
+
+    .venv/bin/python -m benchmarks.bench_cold_start [--rounds 7]
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import subprocess
 import sys
@@ -14,10 +25,13 @@ import time
 
 from benchmarks.common import ROOT
 
-APP = "import function_app"
-SDKS = ("import openai, supabase, azure.storage.blob.aio, azure.identity.aio, "
-        "azure.communication.identity.aio, azure.eventgrid, resend, pypdf")
-BASELINE = "pass"
+STATEMENTS = {
+    "interpreter": "pass",
+    "floor": "import azure.functions, azure.durable_functions, azurefunctions.extensions.http.fastapi",
+    "app": "import function_app",
+    "sdks": ("import openai, supabase, azure.storage.blob.aio, azure.identity.aio, "
+             "azure.communication.identity.aio, azure.eventgrid, resend, pypdf, psycopg, psycopg_pool"),
+}
 
 
 def time_import(statement: str) -> float:
@@ -27,24 +41,25 @@ def time_import(statement: str) -> float:
     return time.perf_counter() - started
 
 
-def main(rounds: int = 15) -> dict:
-    for statement in (APP, SDKS):  # compile caches warm
+def main(rounds: int = 7) -> dict:
+    for statement in STATEMENTS.values():  # bytecode and file caches warm
         time_import(statement)
-    results = {"app": [], "sdks": [], "interpreter": []}
+    samples: dict[str, list[float]] = {name: [] for name in STATEMENTS}
     for _ in range(rounds):
-        results["interpreter"].append(time_import(BASELINE))
-        results["app"].append(time_import(APP))
-        results["sdks"].append(time_import(SDKS))
-    med = {k: statistics.median(v) * 1000 for k, v in results.items()}
-    ratio = med["app"] / med["sdks"]
-    net_ratio = (med["app"] - med["interpreter"]) / (med["sdks"] - med["interpreter"])
-    print(f"rounds={rounds} (fresh interpreter each, alternated)")
-    print(f"python -c pass            median {med['interpreter']:7.1f} ms")
-    print(f"import function_app       median {med['app']:7.1f} ms")
-    print(f"import the SDKs together  median {med['sdks']:7.1f} ms")
-    print(f"ratio app/SDKs            {ratio:.2f} (target <= 0.50); without interpreter start-up {net_ratio:.2f}")
-    return {"medians_ms": med, "ratio": ratio, "net_ratio": net_ratio}
+        for name, statement in STATEMENTS.items():
+            samples[name].append(time_import(statement))
+    med = {name: statistics.median(values) * 1000 for name, values in samples.items()}
+    over_floor = med["app"] / med["floor"]
+    over_sdks = med["app"] / med["sdks"]
+    print(f"rounds={rounds} (medians of fresh interpreters, interleaved)")
+    for name, statement in STATEMENTS.items():
+        print(f"  {name:<12} {med[name]:8.1f} ms   {statement[:70]}")
+    print(f"app / floor  {over_floor:.3f}  (target <= 1.10); the app adds {med['app'] - med['floor']:.1f} ms")
+    print(f"app / SDKs   {over_sdks:.3f}  (target <= 0.50)")
+    return {"medians_ms": med, "app_over_floor": over_floor, "app_over_sdks": over_sdks}
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    main(parser.parse_args().rounds)

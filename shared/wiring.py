@@ -14,11 +14,10 @@ import threading
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
-from shared.config import LOCAL_DIR, Settings, get_settings
 from shared.db import Database, resolve_database_url
 from shared.errors import NotConfigured
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # settings and adapters are imported on first use (cold start)
     from shared.adapters.acs_identity import AcsIdentity
     from shared.adapters.ai import AIClient
     from shared.adapters.cv_storage import BlobCvStorage, SupabaseCvStorage
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
     from shared.adapters.speech_tokens import SpeechTokens
     from shared.adapters.supabase_admin import SupabaseAdmin
     from shared.auth import TokenVerifier
+    from shared.config import Settings
     from shared.rate_limit import RateLimiter
 
 OptionalAdapter = Literal["ai", "cv_storage", "recordings", "supabase_admin"]
@@ -36,6 +36,8 @@ class Services:
     """Adapters and shared objects for one process."""
 
     def __init__(self, settings: Settings | None = None):
+        from shared.config import get_settings
+
         self.settings = settings or get_settings()
 
     def optional(self, name: OptionalAdapter) -> AIClient | SupabaseCvStorage | BlobCvStorage | RecordingStore \
@@ -106,6 +108,7 @@ class Services:
     def email(self) -> ResendEmail | OutboxEmail:
         """Resend with RESEND_API_KEY; without it, the .local/outbox folder outside production."""
         from shared.adapters.email import build_email
+        from shared.config import LOCAL_DIR
 
         return build_email(self.settings, LOCAL_DIR / "outbox")
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.auth import ORG_ADMIN_ROLES, Caller, require_role
-from shared.config import Settings
 from shared.db import interviews, orgs
 from shared.db import scoring as score_rows
 from shared.errors import (ApiError, BadRequest, NotConfigured, NotFound, PaymentRequired, RateLimited,
@@ -24,6 +23,9 @@ from shared.models.scoring import ScoreRequest
 from shared.services.ports import Database, DurableClient
 from shared.services.scoring import rules
 from shared.services.scoring.orchestration import ORCHESTRATOR, ScoringJob
+
+if TYPE_CHECKING:
+    from shared.config import Settings
 
 SCORING_ROLES = ORG_ADMIN_ROLES | {"recruiter"}
 OVERRIDE_FIELDS = ("jobTitle", "jobDescription", "requirements", "orgValues", "scoringRubric", "transcripts")
