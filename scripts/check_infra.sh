@@ -3,8 +3,8 @@
 #   1. every infra/**/*.bicep parses (pycep, the parser checkov uses; checkov
 #      itself only counts parse errors and still exits 0),
 #   2. checkov scans infra/ (bicep framework: both hosting options, skips
-#      listed with reasons in infra/.checkov.yaml or inline) and the
-#      Dockerfile (dockerfile framework),
+#      listed with reasons in infra/.checkov.yaml or inline), the Dockerfile
+#      and the workflows,
 #   3. the YAML and JSON files parse: workflows, azure.yaml,
 #      docker-compose.yml, parameter files (whose names must be parameters of
 #      main.bicep), parity corpus; the security baseline of both hosting
@@ -71,10 +71,15 @@ print(f"  {len(files) - failed}/{len(files)} bicep files parse")
 sys.exit(1 if failed else 0)
 PY
 
-echo "check_infra: [2/3] checkov $CHECKOV_VERSION (bicep: flex and containerapps; dockerfile)"
+echo "check_infra: [2/3] checkov $CHECKOV_VERSION (bicep: flex and containerapps; dockerfile; github actions)"
 "$VENV/bin/checkov" -d infra --framework bicep --skip-download --quiet --compact \
   --config-file infra/.checkov.yaml
 "$VENV/bin/checkov" -f Dockerfile --framework dockerfile --skip-download --quiet --compact
+# CKV_GHA_7 (no workflow_dispatch inputs): deploy.yml's inputs pick the target
+# environment and hosting option; the image and package are built from the
+# commit alone.
+"$VENV/bin/checkov" -d .github/workflows --framework github_actions --skip-download --quiet --compact \
+  --skip-check CKV_GHA_7
 
 echo "check_infra: [3/3] workflows, azure.yaml, compose, parameter files, scripts"
 "$VENV/bin/python" - <<'PY'
