@@ -318,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
                "RATE_LIMITS": json.dumps({"organisations": f"{ORGANISATIONS_LIMIT}/60",
                                           "azure/speech-token": f"{SPEECH_LIMIT}/60"})}
         process, base = start_devhost(env, log_path=OUT / "devhost.log")
+        loads = os.getloadavg()
         try:
             watch = PoolWatch(url)
             watch.start()
@@ -361,10 +362,15 @@ def main(argv: list[str] | None = None) -> int:
           f"pool: peak {pool['peak_busy']} busy / {pool['peak_open']} open of DB_POOL_MAX={POOL_MAX}, "
           f"all busy in {pool['share_of_samples_all_busy']:.1%} of samples, {pool_timeouts} pool timeouts")
 
+    own_totals = Counter(json.dumps(v, sort_keys=True) for v in own.values())
     profile = None if args.no_profile or not (OUT / "profile.txt").exists() else profile_summary(OUT / "profile.txt")
     lines = [f"Mix: {users} users, {seconds} s, 2-4 s between a user's calls, model double at realistic latency", "",
              *table(mix["stats"]), "", "Burst (rate limits):", "", *table(burst["stats"]), "",
-             f"Pool: {json.dumps(pool)}", ""]
+             f"Burst counts (the users' own counters): shared bucket {shared}; own buckets: "
+             + ", ".join(f"{n} users {v}" for v, n in own_totals.items()), "",
+             f"Pool: {json.dumps(pool)}",
+             f"Machine: load average {loads[0]:.1f} before the mix, {os.getloadavg()[0]:.1f} after the burst "
+             f"({os.cpu_count()} cores)", ""]
     lines += [("PASS " if ok else "FAIL ") + what for ok, what in checks]
     if profile:
         lines += ["", f"Profile of the host in the mix's steady part ({profile['samples']} on-CPU samples at 100 Hz):",
