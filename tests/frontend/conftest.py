@@ -65,7 +65,16 @@ def resend():
 
 
 @pytest.fixture(scope="package")
-def app_url(devhosts, openai_double, supabase, acs_double, speech_double, resend):  # noqa: F811
+def browser_origins() -> dict[str, str]:
+    """Where the browser tests serve a stand-in of the frontend: one origin the app
+    allows, one it does not (both on loopback, like a developer's Vite server)."""
+    from devhost.launch import free_port
+
+    return {"allowed": f"http://127.0.0.1:{free_port()}", "refused": f"http://127.0.0.1:{free_port()}"}
+
+
+@pytest.fixture(scope="package")
+def app_url(devhosts, openai_double, supabase, acs_double, speech_double, resend, browser_origins):  # noqa: F811
     return devhosts.start({
         "AI_BASE_URL": openai_double.url + "/v1", "AI_API_KEY": API_KEY, "AI_MODEL": MODEL,
         "AI_SCORING_MODEL": SCORING_MODEL, "AI_TIMEOUT_SECONDS": "5",
@@ -75,7 +84,7 @@ def app_url(devhosts, openai_double, supabase, acs_double, speech_double, resend
         "AZURE_SPEECH_TOKEN_ENDPOINT": speech_double.token_url,
         "RESEND_API_KEY": RESEND_KEY, "RESEND_API_URL": resend.url,
         "SCORE_WAIT_SECONDS": "20", "SCORE_RETRY_ATTEMPTS": "2", "SCORE_RETRY_INTERVAL_SECONDS": "0.05",
-        "CORS_ALLOWED_ORIGINS": ALLOWED_ORIGIN,
+        "CORS_ALLOWED_ORIGINS": f"{ALLOWED_ORIGIN},{browser_origins['allowed']}",
         # As behind Azure's front end: the client address is the last X-Forwarded-For hop.
         "TRUSTED_PROXY_HOPS": "1",
     })
@@ -114,16 +123,18 @@ class World:
     users: dict[str, uuid.UUID]
     tokens: dict[str, str]
     ids: dict[str, str]
+    browser_origins: dict[str, str]
     organisations: list[uuid.UUID] = field(default_factory=list)
 
     def fixture(self, **extra) -> dict:
         return {"appUrl": self.app_url, "supabaseUrl": self.supabase_url, "anonKey": self.anon_key,
-                "allowedOrigin": ALLOWED_ORIGIN, "tokens": self.tokens, "ids": self.ids,
+                "allowedOrigin": ALLOWED_ORIGIN, "browserOrigins": self.browser_origins,
+                "tokens": self.tokens, "ids": self.ids,
                 "users": {k: str(v) for k, v in self.users.items()}, **extra}
 
 
 @pytest.fixture(scope="package")
-async def world(db, app_url, supabase, signing_key, openai_double):  # noqa: F811
+async def world(db, app_url, supabase, signing_key, openai_double, browser_origins):  # noqa: F811
     users = {name: await create_user(db) for name in ("recruiter", "outsider", "limited", "creator")}
     org = await create_org(db, users["recruiter"], role="recruiter", name="Frontend Co")
     role = await create_role(db, org, title="Senior Frontend Engineer")
@@ -143,7 +154,7 @@ async def world(db, app_url, supabase, signing_key, openai_double):  # noqa: F81
     openai_double.reset()
     openai_double.default_responder = model_responder(application)
     world = World(app_url=app_url, supabase_url=supabase.url, anon_key=supabase.anon_key, users=users,
-                  tokens=tokens, organisations=[org, scored.organisation_id],
+                  tokens=tokens, browser_origins=browser_origins, organisations=[org, scored.organisation_id],
                   ids={"organisation": str(org), "role": str(role), "application": str(application),
                        "liveInterview": str(live), "scoredInterview": str(scored.id)})
     yield world

@@ -12,6 +12,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; `make test` installs it when missing
 
 
 @dataclass
@@ -45,3 +46,8 @@ def run_node_tests(file: str, fixture: dict, *, timeout: float = 240) -> NodeRun
 def _node_major(node: str) -> int:
     version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout
     return int(version.strip().lstrip("v").split(".")[0])
+
+
+def chromium_path() -> str:
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: `make test` installs Debian's chromium package"
+    return str(CHROMIUM)

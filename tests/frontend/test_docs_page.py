@@ -4,14 +4,12 @@ its production switch."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
-from tests.frontend.node import run_node_tests
+from tests.frontend.node import chromium_path, run_node_tests
 from tests.support import call_function
 
-CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; `make test` installs it when missing
 BROWSER_TESTS = 4
 FORMER_NAMES = ["ai-interviewer", "score-interview", "parse-resume", "extract-requirements", "generate-shortlist",
                 "acs-token-generator", "acs-webhook-handler", "azure-speech-token", "send-invitation",
@@ -19,9 +17,7 @@ FORMER_NAMES = ["ai-interviewer", "score-interview", "parse-resume", "extract-re
 
 
 def test_the_page_in_a_real_browser(world):
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
-    fixture = world.fixture(chromium=str(CHROMIUM), formerNames=FORMER_NAMES,
+    fixture = world.fixture(chromium=chromium_path(), formerNames=FORMER_NAMES,
                             screenshot=os.environ.get("DOCS_PAGE_SCREENSHOT"))
     run_node_tests("docs_page.test.mjs", fixture).assert_all_passed(BROWSER_TESTS)
 

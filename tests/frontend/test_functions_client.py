@@ -7,12 +7,13 @@ here look at what the calls left behind (rows, emails, tokens issued)."""
 
 from __future__ import annotations
 
-from tests.frontend.node import run_node_tests
+from tests.frontend.node import chromium_path, run_node_tests
 
 # Tests in each Node file (a file that lost a test fails here too).
 CALLS = 15
 USAGE_LIMIT = 1
 CORS = 3
+BROWSER = 2
 
 
 async def test_every_former_name_answers_the_frontends_bodies(world, db, resend, acs_double, speech_double):
@@ -50,3 +51,8 @@ async def test_usage_limit_reaches_the_ui_as_the_former_function_said_it(world, 
 def test_cors_preflight_for_the_headers_supabase_js_sends(world):
     run = run_node_tests("cors.test.mjs", world.fixture(refusedOrigin="https://attacker.example"))
     run.assert_all_passed(CORS)
+
+
+def test_the_client_in_a_browser_across_origins(world):
+    fixture = world.fixture(chromium=chromium_path())
+    run_node_tests("browser_client.test.mjs", fixture).assert_all_passed(BROWSER)
