@@ -26,10 +26,15 @@ fi
 
 if [ "$stage" = "current" ]; then
   # The image of the environment's running app, so that a re-provision keeps it.
+  # A failing query must stop the deploy: an empty answer would put the placeholder back.
   : "${AZURE_ENV_NAME:?AZURE_ENV_NAME is not set}"
-  az containerapp list \
+  current="$(az containerapp list \
     --query "[?tags.\"azd-env-name\"=='${AZURE_ENV_NAME}' && tags.\"azd-service-name\"=='api'] | [0].properties.template.containers[0].image" \
-    -o tsv 2>/dev/null | grep -v '^mcr\.microsoft\.com/' || true
+    -o tsv)"
+  case "$current" in
+    mcr.microsoft.com/*) ;;   # the placeholder: no image of ours yet
+    *) echo "$current" ;;
+  esac
   exit 0
 fi
 
@@ -55,6 +60,7 @@ push() {
 deploy() {
   : "${AZURE_RESOURCE_GROUP:?AZURE_RESOURCE_GROUP is not set}"
   : "${AZURE_FUNCTION_APP_NAME:?AZURE_FUNCTION_APP_NAME is not set}"
+  az extension add --name containerapp --upgrade --only-show-errors
   # The first revision runs a placeholder listening on 80; the image listens on 8080.
   az containerapp ingress update -g "$AZURE_RESOURCE_GROUP" -n "$AZURE_FUNCTION_APP_NAME" --target-port 8080 --output none
   az containerapp update -g "$AZURE_RESOURCE_GROUP" -n "$AZURE_FUNCTION_APP_NAME" --image "$image" --output none

@@ -20,6 +20,7 @@ fi
 
 image=""
 if [ "$HOSTING" = "containerapps" ]; then
+  az extension add --name containerapp --upgrade --only-show-errors
   env_name="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["parameters"]["environmentName"]["value"])' "$params")"
   image="$(AZURE_ENV_NAME="$env_name" bash infra/scripts/containerapp.sh current)"
 fi
