@@ -85,11 +85,11 @@ def upstream_lines(settings) -> list[str]:
     return lines
 
 
-def banner(base_url: str) -> str:
+def banner(base_url: str, settings=None) -> str:
     from shared.config import get_settings
     from shared.services.api_docs import docs_enabled
 
-    settings = get_settings()
+    settings = settings or get_settings()
     docs = f"{base_url}/api/docs" if docs_enabled(settings) else "off (API_DOCS_ENABLED=false in production)"
     lines = [
         f"Talenti functions ({settings.APP_ENV}) on {base_url}",

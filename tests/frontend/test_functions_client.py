@@ -44,7 +44,10 @@ async def test_every_former_name_answers_the_frontends_bodies(world, db, resend,
 
 async def test_usage_limit_reaches_the_ui_as_the_former_function_said_it(world, openai_double):
     openai_double.fail_insufficient_credits()
-    run = run_node_tests("usage_limit.test.mjs", world.fixture())
+    try:
+        run = run_node_tests("usage_limit.test.mjs", world.fixture())
+    finally:
+        openai_double.reset()  # an unspent failure must not reach another test's call
     run.assert_all_passed(USAGE_LIMIT)
 
 
