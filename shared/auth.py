@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -174,8 +173,3 @@ def require_role(role: str | None, allowed: frozenset[str], what: str = "this or
     if role not in allowed:
         raise Forbidden(f"Your role ({role}) is not allowed to do this")
     return role
-
-
-def claims_json(caller: Caller) -> str:
-    """The claims as Supabase's `request.jwt.claims` setting expects them."""
-    return json.dumps({"sub": str(caller.user_id), "role": "authenticated"})

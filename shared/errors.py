@@ -57,10 +57,6 @@ class RequestTimeout(ApiError):
     status, default_message = 408, "The request body did not arrive in time"
 
 
-class Conflict(ApiError):
-    status, default_message = 409, "Conflict"
-
-
 class PayloadTooLarge(ApiError):
     status, default_message = 413, "Request body is too large"
 

@@ -1,9 +1,9 @@
-"""The app's call tables: ACS identities (app.acs_identities) and processed
-event ids (app.processed_events)."""
+"""ACS identities (app.acs_identities): one per user, created once and reused."""
 
 from __future__ import annotations
 
 from shared.db import fetch_one
+
 
 async def acs_identity_of(conn, user_id) -> str | None:
     row = await fetch_one(conn, "select communication_user_id from app.acs_identities where user_id = %s",
@@ -34,21 +34,3 @@ async def forget_acs_identity(conn, user_id, communication_user_id: str) -> None
     """Drop a mapping ACS no longer knows (only if it still names that identity)."""
     await conn.execute("delete from app.acs_identities where user_id = %s and communication_user_id = %s",
                        (user_id, communication_user_id))
-
-
-async def claim_event(conn, event_id: str, event_type: str, interview_id) -> bool:
-    """Record the event as processed; False when it already was. A concurrent
-    delivery of the same id waits on the primary key until this transaction ends."""
-    row = await fetch_one(
-        conn,
-        """insert into app.processed_events (event_id, event_type, interview_id) values (%s, %s, %s)
-           on conflict (event_id) do nothing returning event_id""",
-        (event_id, event_type, interview_id),
-    )
-    return row is not None
-
-
-async def purge_processed_events(db, keep_days: int = 7) -> int:
-    """Forget event ids older than Event Grid redelivers (24 hours), with margin."""
-    return await db.execute("delete from app.processed_events where processed_at < now() - make_interval(days => %s)",
-                            (keep_days,))

@@ -1,4 +1,4 @@
-"""The invitations table."""
+"""Invitations: the invitations table and the application being invited to."""
 
 from __future__ import annotations
 
@@ -36,3 +36,31 @@ async def expire_unopened(conn, application_id, except_id) -> int:
         (application_id, except_id, list(UNOPENED_STATUSES)),
     )
     return cur.rowcount
+
+
+# An invitation moves these to 'invited'; later statuses record progress or a
+# decision that a (re)sent invitation must not erase.
+APPLICATION_STATUSES_BEFORE_INVITED = ("applied", "screening")
+
+
+async def application_for_invitation(conn, application_id, *, lock: bool = False) -> dict | None:
+    """The application with its role title, organisation and the candidate's profile email."""
+    return await fetch_one(
+        conn,
+        f"""select a.id, a.candidate_id, a.status, r.title as role_title, r.organisation_id,
+                   o.name as organisation_name, p.email as profile_email
+              from public.applications a
+              join public.job_roles r on r.id = a.job_role_id
+              join public.organisations o on o.id = r.organisation_id
+              left join public.candidate_profiles p on p.user_id = a.candidate_id
+             where a.id = %s
+             {"for update of a" if lock else ""}""",
+        (application_id,),
+    )
+
+
+async def mark_application_invited(conn, application_id) -> None:
+    await conn.execute(
+        "update public.applications set status = 'invited', updated_at = now() where id = %s and status = any(%s)",
+        (application_id, list(APPLICATION_STATUSES_BEFORE_INVITED)),
+    )

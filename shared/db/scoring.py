@@ -1,5 +1,6 @@
-"""interview_scores and score_dimensions: one score row per interview, its
-dimensions replaced as a set."""
+"""Scoring's queries: the interview with its role, organisation and transcript;
+interview_scores and score_dimensions (one score row per interview, its
+dimensions replaced as a set); the application's move to 'interviewed'."""
 
 from __future__ import annotations
 
@@ -54,4 +55,43 @@ async def replace_dimensions(conn, interview_id, dimensions: list[dict]) -> None
              from jsonb_to_recordset(%s::jsonb)
                   as d(dimension text, score numeric, weight numeric, evidence text, cited_quotes jsonb)""",
         (interview_id, jsonb(dimensions)),
+    )
+
+
+# Statuses an application passes through before a decision; only these become
+# 'interviewed' (a shortlisted, rejected or hired application never moves back).
+APPLICATION_STATUSES_BEFORE_INTERVIEWED = ("applied", "screening", "invited", "interviewing")
+
+
+async def interview_with_role(conn, interview_id) -> dict | None:
+    """The interview with its application, job role and organisation, or None."""
+    return await fetch_one(
+        conn,
+        """select i.id as interview_id, a.id as application_id,
+                  r.title as role_title, r.description as role_description,
+                  r.requirements as role_requirements, r.scoring_rubric as role_scoring_rubric,
+                  r.organisation_id, o.values_framework as organisation_values
+             from public.interviews i
+             join public.applications a on a.id = i.application_id
+             join public.job_roles r on r.id = a.job_role_id
+             join public.organisations o on o.id = r.organisation_id
+            where i.id = %s""",
+        (interview_id,),
+    )
+
+
+async def transcript_of(conn, interview_id) -> list[dict]:
+    """The interview's stored transcript segments, in spoken order."""
+    return await fetch_all(
+        conn,
+        """select speaker, content, start_time_ms from public.transcript_segments
+            where interview_id = %s order by start_time_ms, created_at, id""",
+        (interview_id,),
+    )
+
+
+async def mark_application_interviewed(conn, application_id) -> None:
+    await conn.execute(
+        "update public.applications set status = 'interviewed' where id = %s and status = any(%s)",
+        (application_id, list(APPLICATION_STATUSES_BEFORE_INTERVIEWED)),
     )

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import AsyncIterator
 from uuid import UUID
 
-from shared.db import interviews
+from shared.db import interviewer as queries
 from shared.errors import ApiError, Forbidden, NotFound, UpstreamError
 from shared.logs import log_event
 from shared.models.interviewer import AnswerAssessment, InterviewerRequest, InterviewerResponse
@@ -51,7 +51,7 @@ async def prepare_turn(db, user_id, request: InterviewerRequest) -> Turn:
     save_to = None
     if request.interviewId is not None and not request.practice:
         async with db.connection() as conn:
-            interview = await interviews.interview_candidate(conn, request.interviewId)
+            interview = await queries.interview_candidate(conn, request.interviewId)
         if interview is None:
             raise NotFound("Interview not found")
         if interview["candidate_id"] != user_id:
@@ -148,7 +148,7 @@ async def _save(db, turn: Turn, reply: str) -> None:
         return
     turn_ms = round((time.monotonic() - turn.received) * 1000)
     async with db.transaction() as conn:
-        await interviews.save_turn_transcript(conn, turn.save_to, candidate_text=turn.request.last_candidate_answer,
+        await queries.save_turn_transcript(conn, turn.save_to, candidate_text=turn.request.last_candidate_answer,
                                               reply=reply, turn_ms=turn_ms)
 
 

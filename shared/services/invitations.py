@@ -18,7 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from shared.adapters.email import EmailError, EmailMessage
 from shared.auth import ORG_RECRUITER_ROLES, require_role
-from shared.db import audit, interviews, invitations, orgs
+from shared.db import audit, invitations, orgs
 from shared.errors import BadRequest, NotFound, UpstreamError
 from shared.logs import log_event
 from shared.models import Email
@@ -31,7 +31,7 @@ TOKEN_BYTES = 32
 async def send_invitation(db, email, user_id, request: SendInvitationRequest, *, site_url: str,
                           ip_address: str | None = None) -> SendInvitationResponse:
     async with db.connection() as conn:
-        application = await interviews.application_for_invitation(conn, request.applicationId)
+        application = await invitations.application_for_invitation(conn, request.applicationId)
         if application is None:
             raise NotFound("Application not found")
         require_role(await orgs.member_role(conn, application["organisation_id"], user_id),
@@ -46,11 +46,11 @@ async def send_invitation(db, email, user_id, request: SendInvitationRequest, *,
     token = secrets.token_urlsafe(TOKEN_BYTES)
     async with db.transaction() as conn:
         # The application's row lock serialises concurrent sends for it.
-        if await interviews.application_for_invitation(conn, request.applicationId, lock=True) is None:
+        if await invitations.application_for_invitation(conn, request.applicationId, lock=True) is None:
             raise NotFound("Application not found")
         invitation = await invitations.insert_invitation(conn, request.applicationId, token,
                                                          request.expiresInDays, TEMPLATE)
-        await interviews.mark_application_invited(conn, request.applicationId)
+        await invitations.mark_application_invited(conn, request.applicationId)
         await audit.record(conn, action="invitation.created", entity_type="invitation", entity_id=invitation["id"],
                            user_id=user_id, organisation_id=application["organisation_id"], ip_address=ip_address,
                            new_values={"applicationId": request.applicationId,
@@ -66,7 +66,7 @@ async def send_invitation(db, email, user_id, request: SendInvitationRequest, *,
                             extra={"invitationId": str(invitation["id"])}) from None
 
     async with db.transaction() as conn:
-        await interviews.application_for_invitation(conn, request.applicationId, lock=True)
+        await invitations.application_for_invitation(conn, request.applicationId, lock=True)
         if await invitations.mark_sent(conn, invitation["id"]):
             expired = await invitations.expire_unopened(conn, request.applicationId, invitation["id"])
             await audit.record(conn, action="invitation.sent", entity_type="invitation", entity_id=invitation["id"],

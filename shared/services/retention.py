@@ -79,7 +79,7 @@ async def run_scheduled(services, caller: Caller) -> None:
         except Exception as exc:
             logging.getLogger("talenti").exception("scheduled retention action %s failed", action)
             failures.append(f"{action}: {type(exc).__name__}")
-    from shared.db.calls import purge_processed_events
+    from shared.db.call_events import purge_processed_events
 
     housekeeping = {"purge_rate_limits": services.rate_limiter.purge_expired,
                     "purge_processed_events": lambda: purge_processed_events(services.db)}

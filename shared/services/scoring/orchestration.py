@@ -24,7 +24,6 @@ from typing import Any, Awaitable, Callable, Generator, TypedDict
 
 import azure.functions as func
 
-from shared.db import interviews
 from shared.db import scoring as score_rows
 from shared.errors import ApiError, NotFound
 from shared.logs import log_event
@@ -81,14 +80,14 @@ async def load_context(db: Database, job: ScoringJob) -> dict[str, Any]:
     interview_id = job["interviewId"]
     overrides = job.get("overrides") or {}
     async with db.connection() as conn:
-        row = await interviews.interview_with_role(conn, interview_id)
+        row = await score_rows.interview_with_role(conn, interview_id)
         if row is None:
             raise NotFound("Interview not found")
         existing = await score_rows.score_of(conn, interview_id)
         if existing and existing["human_override"]:
             return {"report": rules.stored_result(interview_id, existing,
                                                   await score_rows.dimensions_of(conn, interview_id))}
-        stored_turns = await interviews.transcript_of(conn, interview_id)
+        stored_turns = await score_rows.transcript_of(conn, interview_id)
     rubric, rubric_version = rules.resolve_rubric(overrides.get("scoringRubric"), row["role_scoring_rubric"])
     transcript = rules.transcript_for_scoring(stored_turns, overrides.get("transcripts"))
     requirements = overrides.get("requirements")
@@ -142,7 +141,7 @@ async def save_result(db: Database, scored: dict[str, Any]) -> dict[str, Any]:
         await score_rows.replace_dimensions(conn, interview_id, [
             {key: d[key] for key in ("dimension", "score", "weight", "evidence", "cited_quotes")}
             for d in result["dimensions"]])
-        await interviews.mark_application_interviewed(conn, scored["applicationId"])
+        await score_rows.mark_application_interviewed(conn, scored["applicationId"])
     log_event("scoring.saved", interviewId=interview_id, overallScore=result["overall_score"],
               model=scored["modelVersion"], rubricVersion=scored["rubricVersion"])
     return result

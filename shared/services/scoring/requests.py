@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from shared.auth import ORG_ADMIN_ROLES, Caller, require_role
-from shared.db import interviews, orgs
+from shared.db import orgs
 from shared.db import scoring as score_rows
 from shared.errors import (ApiError, BadRequest, NotConfigured, NotFound, PaymentRequired, RateLimited,
                            Unprocessable, UpstreamError)
@@ -145,7 +145,7 @@ def _outcome(instance_id: str, status: Any) -> ScoringOutcome:
 async def authorize_scoring(db: Database, caller: Caller, interview_id: uuid.UUID) -> None:
     """404 for an unknown interview; a user must be an admin or recruiter of its organisation."""
     async with db.connection() as conn:
-        row = await interviews.interview_with_role(conn, interview_id)
+        row = await score_rows.interview_with_role(conn, interview_id)
         if row is None:
             raise NotFound("Interview not found")
         if caller.is_service:
