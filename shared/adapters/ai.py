@@ -48,7 +48,7 @@ import time
 from email.utils import parsedate_to_datetime
 from typing import Any, AsyncIterator, Callable, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from shared.errors import NotConfigured, PaymentRequired, RateLimited, UpstreamError
 from shared.logs import log_event

@@ -68,16 +68,18 @@ class _Mark:
 
 ESSENTIAL = _Mark(**{"x-essential": True})
 
+# Capitalised: inside Annotated[...] they read like the types they qualify.
 
-def Vocabulary(name: str) -> _Mark:  # noqa: N802 (reads as a type in Annotated)
+
+def Vocabulary(name: str) -> _Mark:
     return _Mark(**{"x-vocabulary": name})
 
 
-def Aliases(aliases: Mapping[str, Iterable[str]]) -> _Mark:  # noqa: N802
+def Aliases(aliases: Mapping[str, Iterable[str]]) -> _Mark:
     return _Mark(**{"x-aliases": {key: list(names) for key, names in aliases.items()}})
 
 
-def Clamp(slack: float) -> _Mark:  # noqa: N802
+def Clamp(slack: float) -> _Mark:
     return _Mark(**{"x-clamp": slack})
 
 
@@ -316,8 +318,8 @@ def read_arguments(tool_name: str, calls: list[tuple[str, str | None]], content:
 
 
 def _unwrapped(found: dict, tool_name: str, expected: set[str], repairs: list[Repair]) -> dict:
-    """{"name": tool, "arguments": {...}}, as some models write a call in text."""
-    wrappers = [key for key in _WRAPPERS if key in found and key not in expected]
+    """{"name": tool, "arguments": {...}} (a call written as text) or {tool: {...}}."""
+    wrappers = [key for key in (*_WRAPPERS, tool_name) if key in found and key not in expected]
     if len(wrappers) == 1 and set(found) <= {"name", *wrappers} and found.get("name", tool_name) == tool_name:
         inner = found[wrappers[0]]
         if isinstance(inner, str):

@@ -168,6 +168,8 @@ COMPETENCY_CASES = [
     Case("a call written as text", json.dumps({"name": competency_prompt.TOOL_NAME,
                                                "arguments": {"detectedCompetencies": ["confidence"]}}),
          "repaired", lambda a: a.detectedCompetencies == ["confidence"], as_text=True, tags=("content",)),
+    Case("arguments under the tool's name", {competency_prompt.TOOL_NAME: {"detectedCompetencies": ["vocabulary"]}},
+         "repaired", lambda a: a.detectedCompetencies == ["vocabulary"], tags=("wrong shape",)),
     Case("missing key", {}, "retry", tags=("missing essential",)),
     Case("cut-off JSON", '{"detectedCompetencies": ["communic', "retry", tags=("truncated",)),
     Case("prose instead of a call", "The candidate showed strong communication.", "retry", as_text=True,
