@@ -26,15 +26,21 @@ class AzuriteMissing(RuntimeError):
 
 
 @contextmanager
-def running_azurite(workspace_parent: Path | None = None, on_disk: bool = False) -> Iterator[str]:
+def running_azurite(workspace_parent: Path | None = None, on_disk: bool = False, *, port: int | None = None,
+                    location: Path | None = None) -> Iterator[str]:
     """Yields a connection string for the development account; stops Azurite afterwards.
     `on_disk` keeps blobs in the workspace folder instead of memory (about twice as
-    fast to delete from once it holds thousands of blobs)."""
+    fast to delete from once it holds thousands of blobs). A given `location` (blobs
+    on disk, kept afterwards) and `port` let a test stop Azurite and start it again
+    with the same blobs at the same address."""
     binary = ROOT / "node_modules" / ".bin" / "azurite-blob"
     if not binary.exists():
         raise AzuriteMissing("Azurite is not installed: run `make deps` (it runs npm install)")
-    port = free_port()
-    workspace = tempfile.mkdtemp(prefix="azurite-", dir=workspace_parent)  # its debug and lock files
+    port = port or free_port()
+    on_disk = on_disk or location is not None
+    if location is not None:
+        Path(location).mkdir(parents=True, exist_ok=True)
+    workspace = str(location) if location is not None else tempfile.mkdtemp(prefix="azurite-", dir=workspace_parent)
     process = subprocess.Popen(
         [str(binary), "--blobHost", "127.0.0.1", "--blobPort", str(port),
          *(["--location", workspace] if on_disk else ["--inMemoryPersistence"]),
@@ -59,4 +65,5 @@ def running_azurite(workspace_parent: Path | None = None, on_disk: bool = False)
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
-        shutil.rmtree(workspace, ignore_errors=True)
+        if location is None:
+            shutil.rmtree(workspace, ignore_errors=True)
