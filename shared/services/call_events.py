@@ -31,8 +31,7 @@ from typing import Any, Awaitable, Callable
 from pydantic import ValidationError
 
 from shared.auth import constant_time_equals
-from shared.db import calls as calls_db
-from shared.db import interviews as interviews_db
+from shared.db import call_events as queries
 from shared.db import recording_metadata
 from shared.errors import BadRequest, NotConfigured, Unauthorized
 from shared.logs import log_event
@@ -214,12 +213,12 @@ class CallEvents:
                 log_event("acs_event_unknown_interview", level=logging.WARNING, eventId=event.id, eventType=event.type,
                           serverCallId=_server_call_id(event, data), correlationId=getattr(data, "correlationId", None))
                 return Outcome(event.id, event.type, "unknown_interview")
-            if not await calls_db.claim_event(conn, event.id, event.type, interview_id):
+            if not await queries.claim_event(conn, event.id, event.type, interview_id):
                 log_event("acs_event_duplicate", eventId=event.id, eventType=event.type, interviewId=interview_id)
                 return Outcome(event.id, event.type, "duplicate", interview_id)
-            interview = await interviews_db.interview_for_update(conn, interview_id)
+            interview = await queries.interview_for_update(conn, interview_id)
             columns, completed = plan_change(event, data, interview, now)
-            await interviews_db.update_interview_call(conn, interview_id, columns)
+            await queries.update_interview_call(conn, interview_id, columns)
         outcome = Outcome(event.id, event.type, "applied", interview_id, sorted(columns))
         if completed and self.auto_score:
             outcome.scoring_started = await self._start_scoring(interview_id)
@@ -243,12 +242,12 @@ class CallEvents:
     async def _find_interview(self, conn, event: AcsEvent, data):
         server_call_id = _server_call_id(event, data)
         correlation_id = getattr(data, "correlationId", None)
-        interview_id = await interviews_db.interview_id_for_call(conn, server_call_id, correlation_id)
+        interview_id = await queries.interview_id_for_call(conn, server_call_id, correlation_id)
         if interview_id is not None or not isinstance(data, CallEventData):
             return interview_id
         group_id = _as_uuid(data.group.id if data.group else None)
         if group_id and data.started_by and \
-                await interviews_db.may_join_interview_call(conn, group_id, data.started_by):
+                await queries.may_join_interview_call(conn, group_id, data.started_by):
             return group_id
         return None
 
