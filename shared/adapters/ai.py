@@ -13,7 +13,8 @@ shortlist, scoring), over the `openai` SDK.
 Structured answers come through a forced tool call (`strict: true`): the
 tool's parameters come from a pydantic answer model fixed in code (see
 shared/models/answers.py), with the call's closed vocabularies as `enum`, so
-nothing a candidate writes can change the schema or its validation. The
+nothing a candidate writes can change the schema's shape or its validation
+(a vocabulary only lists values the service has checked). The
 answer is read (a fence, prose around the JSON, arguments written as the
 message), repaired where that is safe (each repair logged as `ai.repaired`),
 validated into the model and passed to `check` (which raises ValueError for
