@@ -53,8 +53,7 @@ from pydantic import BaseModel
 
 from shared.errors import NotConfigured, PaymentRequired, RateLimited, UpstreamError
 from shared.logs import log_event
-from shared.models.answers import (AnswerRejected, Repair, Vocabularies, answer_spec, judge, prepared,
-                                   read_arguments, tool_schema)
+from shared.models.answers import AnswerRejected, Repair, Vocabularies, judge, prepared, read_arguments
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -66,8 +65,6 @@ AZURE_SCOPE = "https://cognitiveservices.azure.com/.default"
 UPSTREAM_RATE_LIMITED = "Rate limit reached at the AI provider, please try again later"
 INVALID_ANSWER = "The AI model returned an invalid answer"
 MAX_REPAIR_LOGS = 20  # per answer; the rest are counted in one more line
-
-InvalidAnswer = AnswerRejected  # the model's answer did not fit the schema or the check
 
 
 class _StrictRefused(Exception):
@@ -252,12 +249,6 @@ def _log_call(purpose, prompt_version, model, started, outcome, attempt, usage) 
 
 
 # --- reading and correcting a tool answer -------------------------------------------
-
-
-def tool_parameters(schema: type[BaseModel], vocabularies: Vocabularies | None = None, *,
-                    strict: bool = True) -> dict:
-    """The tool's JSON schema, from the pydantic answer model alone (and the vocabularies)."""
-    return tool_schema(answer_spec(schema, vocabularies), strict=strict)
 
 
 def _read_answer(message, tool_name: str, schema: type[T], spec: dict,
