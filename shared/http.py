@@ -262,7 +262,24 @@ async def read_json(request: Request, max_bytes: int = ONE_MB) -> Any:
         raise BadRequest("Request body is not valid JSON") from None
     if _too_deep(data, MAX_JSON_DEPTH):
         raise BadRequest(f"Request body is nested more than {MAX_JSON_DEPTH} levels deep")
+    if b"\\u0000" in raw and _has_nul(data):  # PostgreSQL stores no NUL in text or jsonb
+        raise BadRequest("Request body contains a NUL character (\\u0000)")
     return data
+
+
+def _has_nul(data: Any) -> bool:
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
 
 
 def _too_deep(data: Any, limit: int) -> bool:

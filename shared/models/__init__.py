@@ -25,6 +25,41 @@ class ErrorResponse(ApiModel):
     details: list[ErrorDetail] | None = None
 
 
+class Documented:
+    """For `Annotated[...]`: JSON Schema keywords the OpenAPI document shows for a type
+    whose validation a plain schema cannot express (a pattern for "not blank after
+    stripping", an enum checked by a validator). Documentation only: validation is
+    unchanged. The keywords must describe requests validation accepts."""
+
+    def __init__(self, **keywords):
+        self.keywords = keywords
+
+    def __get_pydantic_json_schema__(self, core_schema, handler):
+        schema = handler(core_schema)
+        # On an optional field the keywords belong to the non-null branch.
+        branches = [b for b in schema.get("anyOf", []) if b.get("type") != "null"] or [schema]
+        for branch in branches:
+            branch.update(self.keywords)
+        return schema
+
+
+# Patterns spell whitespace out: readers of JSON Schema differ on what `\s` means.
+# pydantic's strip_whitespace removes Unicode White_Space; str.strip() also \x1c-\x1f.
+STRIPPED = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+PY_SPACES = STRIPPED + r"\x1c-\x1f"
+NOT_BLANK = f"[^{STRIPPED}]"  # a pattern: at least one character that stripping keeps
+
+
+class OrBlank:
+    """For `Annotated[X | None, ...]` of a field that reads a blank string as null:
+    the document lists blank strings beside X and null. Documentation only."""
+
+    def __get_pydantic_json_schema__(self, core_schema, handler):
+        schema = handler(core_schema)
+        blank = {"type": "string", "pattern": f"^[{PY_SPACES}]*$", "description": "blank: read as null"}
+        schema["anyOf"] = [*schema.get("anyOf", []), blank]
+        return schema
+
 # A pragmatic email check (one @, a dotted domain, no spaces or angle brackets);
 # deliverability is the email provider's job.
 _EMAIL = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
@@ -37,7 +72,8 @@ def _check_email(value: str) -> str:
     return value
 
 
-Email = Annotated[str, AfterValidator(_check_email)]
+Email = Annotated[str, AfterValidator(_check_email),
+                  Documented(format="email", pattern=_EMAIL.pattern.replace(r"\s", PY_SPACES), maxLength=320)]
 
 
 def null_means(default) -> BeforeValidator:

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints, field_validator
 
-from shared.models import ApiModel
+from shared.models import ApiModel, Documented
 from shared.models.answers import Vocabulary
 from shared.models.requirements import RequirementLists
 
@@ -19,7 +19,7 @@ ShortList = Annotated[list[ShortText], Field(max_length=50)]
 
 
 class ChatMessage(ApiModel):
-    role: str
+    role: Annotated[str, Documented(enum=["user", "assistant"])]
     content: Annotated[str, StringConstraints(max_length=MAX_MESSAGE_CHARS)]
 
     @field_validator("role")
@@ -77,6 +77,28 @@ class InterviewerResponse(ApiModel):
     message: str
     detectedCompetencies: list[str]
     competencyCovered: str | None
+
+
+# The stream's events (`data:` lines of text/event-stream), as the OpenAPI document describes them.
+class StreamDelta(ApiModel):
+    """The next piece of the reply."""
+
+    content: str
+
+
+class StreamDone(InterviewerResponse):
+    """The last JSON event of a complete reply; `data: [DONE]` follows."""
+
+    done: Literal[True]
+
+
+class StreamFailure(ApiModel):
+    """The last JSON event when the model failed mid-reply; `data: [DONE]` follows."""
+
+    error: str
+
+
+STREAM_END = "[DONE]"  # the data of the stream's very last event
 
 
 class AnswerAssessment(ApiModel):

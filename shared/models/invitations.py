@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints, field_validator
 
-from shared.models import ApiModel, Email, null_means
+from shared.models import ApiModel, Email, OrBlank, null_means
 
 DEFAULT_EXPIRY_DAYS = 7
 
@@ -20,7 +20,7 @@ class SendInvitationRequest(ApiModel):
     `roleTitle` and `companyName` default to the role's title and the organisation's name."""
 
     applicationId: UUID
-    candidateEmail: Email | None = None
+    candidateEmail: Annotated[Email | None, OrBlank()] = None
     roleTitle: ShortText = None
     companyName: ShortText = None
     expiresInDays: Annotated[int, Field(ge=1, le=30), null_means(DEFAULT_EXPIRY_DAYS)] = DEFAULT_EXPIRY_DAYS

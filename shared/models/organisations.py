@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, StringConstraints, field_validator
 
-from shared.models import ApiModel, Email
+from shared.models import NOT_BLANK, PY_SPACES, ApiModel, Documented, Email, OrBlank
 
 
 def _http_url(value: str | None) -> str | None:
@@ -20,16 +20,20 @@ def _http_url(value: str | None) -> str | None:
     return value
 
 
+# What `_http_url` accepts, as a pattern: an http(s) scheme and a plain ASCII host part.
+HTTP_URL_PATTERN = rf"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~:@!$&'()*+,;=-]+(?:[/?#][^{PY_SPACES}]*)?$"
+
 OptionalText = Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=5000)]
 
 
 class CreateOrganisationRequest(ApiModel):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+                    Documented(pattern=NOT_BLANK)]
     industry: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=200)] = None
     website: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=2048),
-                       AfterValidator(_http_url)] = None
+                       AfterValidator(_http_url), Documented(pattern=HTTP_URL_PATTERN), OrBlank()] = None
     description: OptionalText = None
-    billing_email: Email | None = None
+    billing_email: Annotated[Email | None, OrBlank()] = None
 
     @field_validator("industry", "website", "description", "billing_email", mode="before")
     @classmethod

@@ -7,9 +7,9 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, field_validator
 
-from shared.models import ApiModel
+from shared.models import NOT_BLANK, ApiModel, Documented
 
-Item = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Item = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), Documented(pattern=NOT_BLANK)]
 
 
 class RequirementLists(ApiModel):
@@ -28,7 +28,8 @@ class RequirementLists(ApiModel):
 
 
 class ExtractRequirementsRequest(ApiModel):
-    jobDescription: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50_000)]
+    jobDescription: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50_000),
+                              Documented(pattern=NOT_BLANK)]
     jobTitle: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
 
 

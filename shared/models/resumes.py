@@ -11,12 +11,18 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
-from shared.models import ApiModel
+from shared.models import ApiModel, Documented
 from shared.models.answers import Aliases
+
+# (`(?!\n)`: a pattern's `$` also matches before a final newline in Python's reading.)
+CV_PATH_PATTERN = r"^(?!/)(?!.*\.\.)(?!.*//)[^\\\x00-\x1f\x7f?#%]*\.[Pp][Dd][Ff](?!\n)$"
 
 
 class ParseResumeRequest(ApiModel):
-    filePath: Annotated[str, StringConstraints(min_length=1, max_length=2_000)]
+    # The document shows the path rules checked before storage is read (shared/services/cv_paths.py):
+    # relative, no '..', '//', backslash, control character, '?', '#' or '%', a .pdf, at most 512.
+    filePath: Annotated[str, StringConstraints(min_length=1, max_length=2_000),
+                        Documented(maxLength=512, pattern=CV_PATH_PATTERN)]
     userId: UUID | None = None
 
 

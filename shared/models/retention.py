@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import RootModel
+from pydantic import ConfigDict, RootModel
 
 from shared.models import ApiModel, null_means
 
@@ -14,7 +14,19 @@ CLEANUP_RECORDINGS = "cleanup_recordings"
 PROCESS_DELETION_REQUESTS = "process_deletion_requests"
 
 
+def _organisation_named(schema: dict) -> None:
+    # Only the service key may leave organisationId out (then every organisation is
+    # processed); a user must name theirs, so the document shows it as required.
+    schema["required"] = ["action", "organisationId"]
+    schema["properties"]["organisationId"] = {
+        "type": "string", "format": "uuid", "title": "Organisationid",
+        "description": "Required for a user (an admin of that organisation); the service key may leave it "
+                       "out to process every organisation"}
+
+
 class DataCleanupRequest(ApiModel):
+    model_config = ConfigDict(json_schema_extra=_organisation_named)
+
     action: Literal["cleanup_recordings", "process_deletion_requests"]
     organisationId: UUID | None = None
     dryRun: Annotated[bool, null_means(False)] = False

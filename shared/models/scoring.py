@@ -7,15 +7,18 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints
 
-from shared.models import ApiModel
+from shared.models import NOT_BLANK, PY_SPACES, ApiModel, Documented
 from shared.models.answers import ESSENTIAL, Clamp, Vocabulary
 
 Text = Annotated[str, StringConstraints(max_length=8000)]
 ShortText = Annotated[str, StringConstraints(max_length=500)]
+# Dimension names: 1 to 64 printable characters once stripped (checked when the rubric is resolved).
+RUBRIC_KEY = {"pattern": rf"^[^\x00-\x1f\x7f{PY_SPACES}][^\x00-\x1f\x7f]{{0,63}}$"}
 
 
 class TranscriptTurn(ApiModel):
-    speaker: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+    speaker: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32),
+                       Documented(pattern=NOT_BLANK)]
     content: Text
     start_time_ms: int | None = None
 
@@ -29,7 +32,9 @@ class Requirements(ApiModel):
 
 
 class RubricEntry(ApiModel):
-    weight: float
+    # The weights must add up to more than zero (checked when the rubric is resolved);
+    # the document asks for each to be positive, which always passes.
+    weight: Annotated[float, Documented(exclusiveMinimum=0)]
     label: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
 
 
@@ -40,7 +45,8 @@ class ScoreRequest(ApiModel):
     jobDescription: Annotated[str, StringConstraints(max_length=50_000)] | None = None
     requirements: Requirements | None = None
     orgValues: list[ShortText] | None = Field(default=None, max_length=50)
-    scoringRubric: dict[str, RubricEntry] | None = Field(default=None, max_length=30)
+    scoringRubric: Annotated[dict[str, RubricEntry] | None,
+                             Documented(propertyNames=RUBRIC_KEY)] = Field(default=None, max_length=30)
     rescore: bool = False  # score again even when a finished score exists
 
 
