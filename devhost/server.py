@@ -164,7 +164,7 @@ def build_app(app: func.FunctionApp, *, cors_origins: list[str] | None = None,
 
 # What supabase-js's FunctionsClient and the app's own clients send (browsers preflight them).
 CORS_ALLOWED_HEADERS = ["authorization", "apikey", "x-client-info", "content-type", "x-request-id",
-                        "x-service-key"]
+                        "x-service-key", "x-retry-count", "traceparent", "tracestate", "baggage"]
 BODY_DEADLINE_SECONDS = 30.0  # a client may not hold a request body open longer than this
 
 

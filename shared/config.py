@@ -12,7 +12,7 @@ import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -117,20 +117,26 @@ class Settings(BaseSettings):
 
     @model_validator(mode="before")
     @classmethod
-    def _unresolved_key_vault_references_are_unset(cls, values):
+    def _unresolved_key_vault_references_are_unset(cls, values: Any) -> Any:
         # App Service passes "@Microsoft.KeyVault(...)" through verbatim when it
-        # cannot resolve a reference: that text must never act as a secret.
-        if isinstance(values, dict):
-            return {k: (None if isinstance(v, str) and v.strip().startswith("@Microsoft.KeyVault(") else v)
-                    for k, v in values.items()}
-        return values
+        # cannot resolve a reference: that text must never act as a secret. A
+        # blank value of an optional setting (the sample's "") means unset too.
+        if not isinstance(values, dict):
+            return values
+        optional = {name for name, f in cls.model_fields.items() if not f.is_required() and f.default is None}
+
+        def unset(name: str, value: Any) -> bool:
+            text = value.strip() if isinstance(value, str) else None
+            return text is not None and (text.startswith("@Microsoft.KeyVault(") or (not text and name in optional))
+
+        return {k: (None if unset(k, v) else v) for k, v in values.items()}
 
     @field_validator("DATABASE_URL", "AI_BASE_URL", "AZURE_OPENAI_ENDPOINT", "RESEND_API_KEY",
                      "AI_API_KEY", "ACS_CONNECTION_STRING", "SUPABASE_JWT_SECRET",
                      "SERVICE_API_KEY", "SUPABASE_SERVICE_ROLE_KEY", "AI_PROVIDER", "LOCAL_MODEL_URL",
                      mode="before")
     @classmethod
-    def _blank_is_unset(cls, value):
+    def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")

@@ -14,12 +14,21 @@ from __future__ import annotations
 import asyncio
 import json
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Sequence
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Sequence, TypeAlias
+from uuid import UUID
 
 from shared.errors import ServiceUnavailable
 
 if TYPE_CHECKING:
+    from psycopg import AsyncConnection
+    from psycopg_pool import AsyncConnectionPool
+
     from shared.config import Settings
+
+Row: TypeAlias = dict[str, Any]  # rows come back as dicts (psycopg's dict_row)
+Conn: TypeAlias = "AsyncConnection[Row]"
+Id: TypeAlias = UUID | str  # a row id as a query parameter
+Params: TypeAlias = Sequence[Any] | dict[str, Any] | None
 
 CONNECT_TIMEOUT_SECONDS = 5
 
@@ -53,24 +62,25 @@ class Database:
         self._min_size = min_size
         self._max_size = max_size
         self._pool_timeout = pool_timeout
-        self._pool = None
+        self._pool: AsyncConnectionPool[AsyncConnection[Row]] | None = None
         self._opening = asyncio.Lock()
 
-    async def _get_pool(self):
+    async def _get_pool(self) -> AsyncConnectionPool[AsyncConnection[Row]]:
         if self._pool is None:
             async with self._opening:
                 if self._pool is None:
                     self._pool = await self._open()
         return self._pool
 
-    async def _open(self):
+    async def _open(self) -> AsyncConnectionPool[AsyncConnection[Row]]:
         if callable(self.url):
             self.url = await asyncio.to_thread(self.url)
+        url: str = self.url
         from psycopg.rows import dict_row
         from psycopg_pool import AsyncConnectionPool
 
-        pool = AsyncConnectionPool(
-            self.url,
+        pool: AsyncConnectionPool[AsyncConnection[Row]] = AsyncConnectionPool(
+            url,
             min_size=self._min_size,
             max_size=self._max_size,
             kwargs={"prepare_threshold": None, "row_factory": dict_row, "autocommit": True,
@@ -88,7 +98,7 @@ class Database:
             self._pool = None
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Any]:
+    async def connection(self) -> AsyncIterator[Conn]:
         """A connection in autocommit mode (each statement commits itself)."""
         import psycopg
         from psycopg_pool import PoolTimeout
@@ -103,23 +113,23 @@ class Database:
             raise DatabaseUnavailable() from exc
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Any]:
+    async def transaction(self) -> AsyncIterator[Conn]:
         """A connection inside one transaction: all or nothing."""
         async with self.connection() as conn:
             async with conn.transaction():
                 yield conn
 
-    async def fetch_one(self, sql: str, params: Sequence | dict | None = None) -> dict | None:
+    async def fetch_one(self, sql: str, params: Params = None) -> Row | None:
         async with self.connection() as conn:
             cur = await conn.execute(sql, params)
             return await cur.fetchone()
 
-    async def fetch_all(self, sql: str, params: Sequence | dict | None = None) -> list[dict]:
+    async def fetch_all(self, sql: str, params: Params = None) -> list[Row]:
         async with self.connection() as conn:
             cur = await conn.execute(sql, params)
             return await cur.fetchall()
 
-    async def execute(self, sql: str, params: Sequence | dict | None = None) -> int:
+    async def execute(self, sql: str, params: Params = None) -> int:
         async with self.connection() as conn:
             cur = await conn.execute(sql, params)
             return cur.rowcount
@@ -132,13 +142,21 @@ def conn_broken(exc: Exception) -> bool:
     return sqlstate is None or sqlstate.startswith(("08", "57P"))  # connection exception, shutdown
 
 
-async def fetch_one(conn, sql: str, params: Sequence | dict | None = None) -> dict | None:
+async def fetch_one(conn: Conn, sql: str, params: Params = None) -> Row | None:
     """fetch_one on a connection the caller already holds (inside a transaction)."""
     cur = await conn.execute(sql, params)
     return await cur.fetchone()
 
 
-async def fetch_all(conn, sql: str, params: Sequence | dict | None = None) -> list[dict]:
+async def fetch_row(conn: Conn, sql: str, params: Params = None) -> Row:
+    """The one row a statement always returns (INSERT ... RETURNING)."""
+    row = await fetch_one(conn, sql, params)
+    if row is None:
+        raise RuntimeError("the statement returned no row")
+    return row
+
+
+async def fetch_all(conn: Conn, sql: str, params: Params = None) -> list[Row]:
     cur = await conn.execute(sql, params)
     return await cur.fetchall()
 

@@ -4,14 +4,17 @@ that make every event count once."""
 
 from __future__ import annotations
 
-from shared.db import fetch_one, jsonb
+from typing import Any
+from uuid import UUID
+
+from shared.db import Conn, Database, Id, Row, fetch_one, jsonb
 
 INTERVIEW_CALL_COLUMNS = ("id, status::text as status, started_at, ended_at, duration_seconds, recording_url, "
                           "recording_deleted_at, metadata")
 _CALL_UPDATABLE = frozenset({"status", "started_at", "ended_at", "duration_seconds", "recording_url", "metadata"})
 
 
-async def interview_id_for_call(conn, server_call_id: str | None, correlation_id: str | None):
+async def interview_id_for_call(conn: Conn, server_call_id: str | None, correlation_id: str | None) -> UUID | None:
     """The interview whose metadata names this call (serverCallId first, then correlationId)."""
     if not (server_call_id or correlation_id):
         return None
@@ -26,13 +29,13 @@ async def interview_id_for_call(conn, server_call_id: str | None, correlation_id
     return row["id"] if row else None
 
 
-async def interview_for_update(conn, interview_id) -> dict | None:
+async def interview_for_update(conn: Conn, interview_id: Id) -> Row | None:
     """The interview's call fields, row-locked until the transaction ends."""
     return await fetch_one(conn, f"select {INTERVIEW_CALL_COLUMNS} from public.interviews where id = %s for update",
                            (interview_id,))
 
 
-async def may_join_interview_call(conn, interview_id, communication_user_id: str) -> bool:
+async def may_join_interview_call(conn: Conn, interview_id: Id, communication_user_id: str) -> bool:
     """Whether this ACS identity belongs to the interview's candidate or to a member
     of the organisation that owns the interview's role."""
     row = await fetch_one(
@@ -53,7 +56,7 @@ async def may_join_interview_call(conn, interview_id, communication_user_id: str
     return bool(row and row["allowed"])
 
 
-async def update_interview_call(conn, interview_id, changes: dict) -> None:
+async def update_interview_call(conn: Conn, interview_id: Id, changes: dict[str, Any]) -> None:
     """Write the given call fields (metadata as a whole document: the caller holds the row lock)."""
     unknown = set(changes) - _CALL_UPDATABLE
     if unknown:
@@ -71,7 +74,7 @@ async def update_interview_call(conn, interview_id, changes: dict) -> None:
     await conn.execute(f"update public.interviews set {assignments} where id = %(interview_id)s", values)
 
 
-async def claim_event(conn, event_id: str, event_type: str, interview_id) -> bool:
+async def claim_event(conn: Conn, event_id: str, event_type: str, interview_id: Id) -> bool:
     """Record the event as processed; False when it already was. A concurrent
     delivery of the same id waits on the primary key until this transaction ends."""
     row = await fetch_one(
@@ -83,7 +86,7 @@ async def claim_event(conn, event_id: str, event_type: str, interview_id) -> boo
     return row is not None
 
 
-async def purge_processed_events(db, keep_days: int = 7) -> int:
+async def purge_processed_events(db: Database, keep_days: int = 7) -> int:
     """Forget event ids older than Event Grid redelivers (24 hours), with margin."""
     return await db.execute("delete from app.processed_events where processed_at < now() - make_interval(days => %s)",
                             (keep_days,))

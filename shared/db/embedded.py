@@ -40,7 +40,7 @@ def start_embedded_postgres(data_dir: Path) -> str:
     import pgserver
 
     try:
-        server = pgserver.get_server(data_dir, cleanup_mode="stop")
+        server = pgserver.get_server(data_dir, cleanup_mode="stop")  # type: ignore[attr-defined]
     except Exception as exc:
         raise RuntimeError(f"the embedded PostgreSQL did not start: see {log_path}") from exc
     return server.get_uri()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from shared.db import fetch_one
+from shared.db import Conn, Id, Row, fetch_one
 
-async def interview_candidate(conn, interview_id) -> dict | None:
+async def interview_candidate(conn: Conn, interview_id: Id) -> Row | None:
     """The interview's candidate (`candidate_id`) and `started_at`, or None."""
     return await fetch_one(
         conn,
@@ -15,7 +15,7 @@ async def interview_candidate(conn, interview_id) -> dict | None:
     )
 
 
-async def save_turn_transcript(conn, interview_id, *, candidate_text: str | None, reply: str,
+async def save_turn_transcript(conn: Conn, interview_id: Id, *, candidate_text: str | None, reply: str,
                                turn_ms: int) -> None:
     """Append the candidate's answer (when there is one) and the interviewer's reply.
 

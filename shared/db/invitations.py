@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from shared.db import fetch_one
+from shared.db import Conn, Id, Row, fetch_one, fetch_row
 
 # Invitations the candidate has not opened yet; a newer sent invitation replaces them.
 UNOPENED_STATUSES = ("pending", "sent", "delivered")
 
 
-async def insert_invitation(conn, application_id, token: str, expires_in_days: int, template: str) -> dict:
-    return await fetch_one(
+async def insert_invitation(conn: Conn, application_id: Id, token: str, expires_in_days: int, template: str) -> Row:
+    return await fetch_row(
         conn,
         """insert into public.invitations (application_id, token, status, email_template, expires_at)
            values (%s, %s, 'pending', %s, now() + make_interval(days => %s))
@@ -18,7 +18,7 @@ async def insert_invitation(conn, application_id, token: str, expires_in_days: i
     )
 
 
-async def mark_sent(conn, invitation_id) -> bool:
+async def mark_sent(conn: Conn, invitation_id: Id) -> bool:
     """pending -> sent; False when it is no longer pending."""
     cur = await conn.execute(
         "update public.invitations set status = 'sent', sent_at = now() where id = %s and status = 'pending'",
@@ -27,7 +27,7 @@ async def mark_sent(conn, invitation_id) -> bool:
     return cur.rowcount == 1
 
 
-async def expire_unopened(conn, application_id, except_id) -> int:
+async def expire_unopened(conn: Conn, application_id: Id, except_id: Id) -> int:
     """Expire the application's other unopened invitations (their links stop working)."""
     cur = await conn.execute(
         """update public.invitations set status = 'expired'
@@ -43,7 +43,7 @@ async def expire_unopened(conn, application_id, except_id) -> int:
 APPLICATION_STATUSES_BEFORE_INVITED = ("applied", "screening")
 
 
-async def application_for_invitation(conn, application_id, *, lock: bool = False) -> dict | None:
+async def application_for_invitation(conn: Conn, application_id: Id, *, lock: bool = False) -> Row | None:
     """The application with its role title, organisation and the candidate's profile email."""
     return await fetch_one(
         conn,
@@ -59,7 +59,7 @@ async def application_for_invitation(conn, application_id, *, lock: bool = False
     )
 
 
-async def mark_application_invited(conn, application_id) -> None:
+async def mark_application_invited(conn: Conn, application_id: Id) -> None:
     await conn.execute(
         "update public.applications set status = 'invited', updated_at = now() where id = %s and status = any(%s)",
         (application_id, list(APPLICATION_STATUSES_BEFORE_INVITED)),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from shared.db import fetch_one, jsonb
+from typing import Any
+
+from shared.db import Conn, Id, Row, fetch_one, fetch_row, jsonb
 
 ORGANISATION_COLUMNS = "id, name, industry, website, description, billing_email, created_at, updated_at"
 
 
-async def member_role(conn, organisation_id, user_id) -> str | None:
+async def member_role(conn: Conn, organisation_id: Id, user_id: Id) -> str | None:
     """The user's org_users role in the organisation, or None if not a member."""
     row = await fetch_one(
         conn, "select role from public.org_users where organisation_id = %s and user_id = %s",
@@ -44,8 +46,8 @@ select {ORGANISATION_COLUMNS} from organisation
 """
 
 
-async def create_organisation(conn, values: dict, user_id, ip_address: str | None) -> dict:
+async def create_organisation(conn: Conn, values: dict[str, Any], user_id: Id, ip_address: str | None) -> Row:
     """Create the organisation with the caller as its admin (see CREATE_ORGANISATION_SQL).
     `conn` must be in autocommit mode or inside the caller's transaction."""
     params = {**values, "user_id": user_id, "new_values": jsonb(values), "ip_address": ip_address}
-    return await fetch_one(conn, CREATE_ORGANISATION_SQL, params)
+    return await fetch_row(conn, CREATE_ORGANISATION_SQL, params)

@@ -4,18 +4,20 @@ dimensions replaced as a set); the application's move to 'interviewed'."""
 
 from __future__ import annotations
 
-from shared.db import fetch_all, fetch_one, jsonb
+from typing import Any
+
+from shared.db import Conn, Id, Row, fetch_all, fetch_one, jsonb
 
 SCORE_COLUMNS = ("overall_score, narrative_summary, candidate_feedback, anti_cheat_risk_level, scored_by, "
                  "model_version, prompt_version, rubric_version, human_override")
 
 
-async def score_of(conn, interview_id) -> dict | None:
+async def score_of(conn: Conn, interview_id: Id) -> Row | None:
     return await fetch_one(conn, f"select {SCORE_COLUMNS} from public.interview_scores where interview_id = %s",
                            (interview_id,))
 
 
-async def dimensions_of(conn, interview_id) -> list[dict]:
+async def dimensions_of(conn: Conn, interview_id: Id) -> list[Row]:
     return await fetch_all(
         conn,
         """select dimension, score, weight, evidence, cited_quotes from public.score_dimensions
@@ -24,7 +26,7 @@ async def dimensions_of(conn, interview_id) -> list[dict]:
     )
 
 
-async def upsert_ai_score(conn, interview_id, score: dict) -> bool:
+async def upsert_ai_score(conn: Conn, interview_id: Id, score: dict[str, Any]) -> bool:
     """Insert or update the interview's score row; False (and nothing written)
     when a person has overridden it. Concurrent writers queue on the unique key."""
     row = await fetch_one(
@@ -47,7 +49,7 @@ async def upsert_ai_score(conn, interview_id, score: dict) -> bool:
     return row is not None
 
 
-async def replace_dimensions(conn, interview_id, dimensions: list[dict]) -> None:
+async def replace_dimensions(conn: Conn, interview_id: Id, dimensions: list[dict[str, Any]]) -> None:
     await conn.execute("delete from public.score_dimensions where interview_id = %s", (interview_id,))
     await conn.execute(
         """insert into public.score_dimensions (interview_id, dimension, score, weight, evidence, cited_quotes)
@@ -63,7 +65,7 @@ async def replace_dimensions(conn, interview_id, dimensions: list[dict]) -> None
 APPLICATION_STATUSES_BEFORE_INTERVIEWED = ("applied", "screening", "invited", "interviewing")
 
 
-async def interview_with_role(conn, interview_id) -> dict | None:
+async def interview_with_role(conn: Conn, interview_id: Id) -> Row | None:
     """The interview with its application, job role and organisation, or None."""
     return await fetch_one(
         conn,
@@ -80,7 +82,7 @@ async def interview_with_role(conn, interview_id) -> dict | None:
     )
 
 
-async def transcript_of(conn, interview_id) -> list[dict]:
+async def transcript_of(conn: Conn, interview_id: Id) -> list[Row]:
     """The interview's stored transcript segments, in spoken order."""
     return await fetch_all(
         conn,
@@ -90,7 +92,7 @@ async def transcript_of(conn, interview_id) -> list[dict]:
     )
 
 
-async def mark_application_interviewed(conn, application_id) -> None:
+async def mark_application_interviewed(conn: Conn, application_id: Id) -> None:
     await conn.execute(
         "update public.applications set status = 'interviewed' where id = %s and status = any(%s)",
         (application_id, list(APPLICATION_STATUSES_BEFORE_INTERVIEWED)),

@@ -1,6 +1,9 @@
+import json
+
 import pytest
 
 from shared.config import ConfigurationError, Settings, get_settings, reset_settings
+from tests.conftest import ROOT
 
 
 def test_production_refuses_to_start_without_required_settings(monkeypatch):
@@ -66,3 +69,13 @@ def test_every_setting_is_documented_in_the_sample_and_the_readme():
     readme = (PROJECT_ROOT / "README.md").read_text()
     assert [name for name in Settings.model_fields if name not in sample] == []
     assert [name for name in Settings.model_fields if f"`{name}`" not in readme] == []
+
+
+def test_the_sample_settings_load_as_they_are(monkeypatch):
+    """Copying local.settings.sample.json must give a working app: blank optional values mean unset."""
+    sample = json.loads((ROOT / "local.settings.sample.json").read_text())["Values"]
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings(**{k: v for k, v in sample.items() if k in Settings.model_fields})
+    assert settings.DB_AUTO_MIGRATE is None and settings.TRUSTED_PROXY_HOPS is None
+    assert settings.proxy_hops == 0 and settings.auto_migrate is True
