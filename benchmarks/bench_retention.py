@@ -8,20 +8,27 @@ Two storage targets, each measured in this one run:
   with the blobs it holds (compare the two rates), so 40,000 deletes there
   take far longer than two minutes whatever the client does;
 - a wire-level Blob batch double (benchmarks/blob_batch_double.py, its own
-  process, answering at once), 1,000 and 10,000 interviews: our code's time
-  and memory, side by side, with the 10k/1k ratios.
+  process, answering at once), 1,000, 10,000 and 100,000 interviews: our
+  code's time and memory, side by side, with the ratios of each size to the
+  one before.
 
-Memory: the peak of Python allocations (tracemalloc) and the growth of the
-resident set (sampled every 10 ms) during each run. Flat memory means the 10k
-run peaks about where the 1k run does.
+Time: wall seconds, and CPU seconds of the three processes at work (this one,
+the double, and the PostgreSQL backends of the benchmark's database), which a
+busy machine inflates far less than wall time.
 
-    .venv/bin/python -m benchmarks.bench_retention [--sizes 1000 10000] [--azurite-sizes 250 1000]
+Memory: the growth of the resident set (sampled every 10 ms) during each run,
+and the peak of Python allocations (tracemalloc) in a second run on an
+identical data set, for sizes up to --trace-max. Flat memory means the large
+runs peak about where the small one does.
+
+    .venv/bin/python -m benchmarks.bench_retention [--sizes 1000 10000 100000] [--azurite-sizes 250 1000]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import glob
 import os
 import subprocess
 import threading
@@ -107,29 +114,70 @@ class RssSampler:
         return self.peak - self.start
 
 
-async def cleanup(db, store, org) -> tuple[int, float, int]:
-    """One cleanup run: (interviews processed, seconds, resident set growth)."""
+def cpu_seconds(pids) -> float:
+    """User and system CPU time of processes, from /proc (gone ones count nothing)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / ticks
+
+
+def backends_of(database: str) -> list[int]:
+    """PostgreSQL backends serving `database` (their titles name it)."""
+    pids = []
+    for path in glob.glob("/proc/[0-9]*/cmdline"):
+        try:
+            with open(path, "rb") as cmdline:
+                title = cmdline.read().decode(errors="replace")
+        except OSError:
+            continue
+        if title.startswith("postgres:") and f" {database} " in title:
+            pids.append(int(path.split("/")[2]))
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds of this process, the storage double and the database's backends."""
+
+    def __init__(self, database: str, double_pid: int | None):
+        self.database, self.double_pid = database, double_pid
+
+    def read(self) -> dict:
+        return {"app": time.process_time(), "double": cpu_seconds([self.double_pid] if self.double_pid else []),
+                "db": cpu_seconds(backends_of(self.database))}
+
+
+async def cleanup(db, store, org, meter: CpuMeter) -> tuple[int, float, int, dict]:
+    """One cleanup run: (interviews processed, seconds, resident set growth, CPU seconds by process)."""
     from shared.auth import SERVICE_CALLER
     from shared.services.retention import cleanup_recordings
 
     with RssSampler() as rss:
+        before = meter.read()
         started = time.perf_counter()
         result = await cleanup_recordings(db, store, caller=SERVICE_CALLER, organisation_id=org)
         elapsed = time.perf_counter() - started
-    return result.totalDeleted, elapsed, rss.growth
+        after = meter.read()
+    return result.totalDeleted, elapsed, rss.growth, {k: after[k] - before[k] for k in after}
 
 
-async def measure(db, store, seed_org, size: int, blobs_left, *, traced: bool = True) -> dict:
+async def measure(db, store, seed_org, size: int, blobs_left, meter: CpuMeter, *, traced: bool = True) -> dict:
     """Time one run; then, on a second identical data set, trace its allocations
     (tracemalloc slows Python down, so it never runs during the timed run)."""
     org, blobs = await seed_org(size)
-    processed, seconds, rss_growth = await cleanup(db, store, org)
+    processed, seconds, rss_growth, cpu = await cleanup(db, store, org, meter)
     result = {"size": size, "blobs": blobs, "processed": processed, "seconds": seconds, "rss_growth": rss_growth,
-              "traced_peak": None}
+              "cpu": cpu, "traced_peak": None}
     if traced:
         org, _ = await seed_org(size)
         tracemalloc.start()
-        await cleanup(db, store, org)
+        await cleanup(db, store, org, meter)
         result["traced_peak"] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     remaining = await db.fetch_one(
@@ -142,7 +190,7 @@ async def measure(db, store, seed_org, size: int, blobs_left, *, traced: bool = 
 
 @contextmanager
 def batch_double():
-    """The Blob batch double in its own process; yields its connection string."""
+    """The Blob batch double in its own process; yields (its connection string, its pid)."""
     import sys
 
     process = subprocess.Popen([sys.executable, "-m", "benchmarks.blob_batch_double"], cwd=ROOT,
@@ -150,13 +198,13 @@ def batch_double():
     try:
         port = int(process.stdout.readline())
         yield (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
-               f"BlobEndpoint=http://127.0.0.1:{port}/{ACCOUNT};")
+               f"BlobEndpoint=http://127.0.0.1:{port}/{ACCOUNT};", process.pid)
     finally:
         process.terminate()
         process.wait(10)
 
 
-async def run_on_azurite(db, size: int, on_disk: bool = False) -> dict:
+async def run_on_azurite(db, database: str, size: int, on_disk: bool = False) -> dict:
     from azure.storage.blob.aio import BlobServiceClient
 
     from shared.adapters.recordings import RecordingStore
@@ -185,16 +233,19 @@ async def run_on_azurite(db, size: int, on_disk: bool = False) -> dict:
                 return seeded
 
             store = RecordingStore(CONTAINER, connection_string=connection_string)
-            return {"target": "Azurite disk" if on_disk else "Azurite", **await measure(db, store, seed_org, size, blobs_left, traced=False)}
+            meter = CpuMeter(database, None)  # Azurite's own CPU is not ours
+            return {"target": "Azurite disk" if on_disk else "Azurite",
+                    **await measure(db, store, seed_org, size, blobs_left, meter, traced=False)}
 
 
-async def run_on_double(db, sizes: list[int]) -> list[dict]:
+async def run_on_double(db, database: str, sizes: list[int], trace_max: int) -> list[dict]:
     import httpx
 
     from shared.adapters.recordings import RecordingStore, blob_endpoint
 
     results = []
-    with batch_double() as connection_string:
+    with batch_double() as (connection_string, double_pid):
+        meter = CpuMeter(database, double_pid)
         endpoint = blob_endpoint(connection_string)
         origin = endpoint.rsplit("/", 1)[0]
         store = RecordingStore(CONTAINER, connection_string=connection_string)
@@ -208,37 +259,50 @@ async def run_on_double(db, sizes: list[int]) -> list[dict]:
             async def seed_org(n: int):
                 return await seed(db, f"{endpoint}/{CONTAINER}", upload, n)
 
-            await measure(db, store, seed_org, 20, blobs_left)  # warm-up: imports and first connections
+            await measure(db, store, seed_org, 20, blobs_left, meter)  # warm-up: imports and first connections
             for size in sizes:
-                results.append({"target": "batch double", **await measure(db, store, seed_org, size, blobs_left)})
+                results.append({"target": "batch double",
+                                **await measure(db, store, seed_org, size, blobs_left, meter,
+                                                traced=size <= trace_max)})
                 print(f"double: {size} interviews done", flush=True)
     return results
 
 
-async def main(sizes: list[int], azurite_sizes: list[int], azurite_on_disk: bool = False) -> None:
+async def main(sizes: list[int], azurite_sizes: list[int], azurite_on_disk: bool = False,
+               trace_max: int = 10_000) -> None:
+    from psycopg.conninfo import conninfo_to_dict
+
     from shared.db import Database
 
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start", flush=True)
     with bench_database() as url:
+        database = conninfo_to_dict(url)["dbname"]
         db = Database(url, min_size=1, max_size=4)
         await db.fetch_one("select 1")  # open the pool before measuring
-        results = await run_on_double(db, sizes)
+        results = await run_on_double(db, database, sizes, trace_max)
         for size in azurite_sizes:  # a fresh emulator each: its delete cost grows with the blobs it holds
-            results.append(await run_on_azurite(db, size, azurite_on_disk))
+            results.append(await run_on_azurite(db, database, size, azurite_on_disk))
         await db.close()
 
     print()
-    print(f"{'storage':<14} {'interviews':>10} {'blobs':>7} {'seconds':>8} {'interviews/s':>13} {'blobs/s':>8} "
-          f"{'traced peak':>12} {'RSS growth':>11} {'left (blobs, rows)':>19}")
+    print(f"{'storage':<14} {'interviews':>10} {'blobs':>7} {'seconds':>8} {'interviews/s':>13} "
+          f"{'CPU s (app+double+db)':>22} {'traced peak':>12} {'RSS growth':>11} {'left (blobs, rows)':>19}")
     for r in results:
+        cpu = r["cpu"]
+        cpu_text = f"{sum(cpu.values()):.1f} ({cpu['app']:.1f}+{cpu['double']:.1f}+{cpu['db']:.1f})"
         print(f"{r['target']:<14} {r['size']:>10} {r['blobs']:>7} {r['seconds']:>8.1f} "
-              f"{r['processed'] / r['seconds']:>13.0f} {r['blobs'] / r['seconds']:>8.0f} "
+              f"{r['processed'] / r['seconds']:>13.0f} {cpu_text:>22} "
               f"{_mb(r['traced_peak']):>12} {_mb(r['rss_growth']):>11} "
               f"{str((r['blobs_left'], r['rows_left'])):>19}")
-    if len(sizes) >= 2:
-        small, large = results[0], results[len(sizes) - 1]
-        print(f"\nratios {large['size']}/{small['size']} (batch double): time x{large['seconds'] / small['seconds']:.1f}, "
-              f"traced peak x{large['traced_peak'] / small['traced_peak']:.2f}, "
-              f"RSS growth x{large['rss_growth'] / max(small['rss_growth'], 1):.2f}")
+    print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
+    doubles = [r for r in results if r["target"] == "batch double"]
+    for small, large in zip(doubles, doubles[1:]):
+        traced = (f", traced peak x{large['traced_peak'] / small['traced_peak']:.2f}"
+                  if large["traced_peak"] and small["traced_peak"] else "")
+        print(f"ratios {large['size']}/{small['size']} (batch double, x{large['size'] / small['size']:g} the work): "
+              f"time x{large['seconds'] / small['seconds']:.1f}, "
+              f"CPU x{sum(large['cpu'].values()) / sum(small['cpu'].values()):.1f}{traced}, "
+              f"RSS growth {_mb(small['rss_growth'])} -> {_mb(large['rss_growth'])}")
 
 
 def _mb(value) -> str:
@@ -247,11 +311,13 @@ def _mb(value) -> str:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000],
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000],
                         help="interviews per run against the batch double")
     parser.add_argument("--azurite-sizes", type=int, nargs="*", default=[250, 1000],
                         help="interviews per run against Azurite (none: skip)")
     parser.add_argument("--azurite-on-disk", action="store_true",
                         help="Azurite keeps blobs on disk (faster deletes at scale) instead of in memory")
+    parser.add_argument("--trace-max", type=int, default=10_000,
+                        help="trace Python allocations (a second run) for sizes up to this one")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.sizes, arguments.azurite_sizes, arguments.azurite_on_disk))
+    asyncio.run(main(arguments.sizes, arguments.azurite_sizes, arguments.azurite_on_disk, arguments.trace_max))
