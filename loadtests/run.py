@@ -288,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Load test on loopback (see loadtests/run.py)")
     parser.add_argument("--seconds", type=int, default=60, help="length of the mix (bounded: at most 600)")
     parser.add_argument("--users", type=int, default=USERS, help="concurrent users (at most 50 addresses seeded)")
+    parser.add_argument("--pool-min", type=int, default=None, help="DB_POOL_MIN for the host (default: as configured)")
     parser.add_argument("--no-profile", action="store_true")
     args = parser.parse_args(argv)
     seconds, users = min(args.seconds, 600), min(args.users, USERS)
@@ -317,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
                "AUTO_SCORE_ON_CALL_END": "false",
                "RATE_LIMITS": json.dumps({"organisations": f"{ORGANISATIONS_LIMIT}/60",
                                           "azure/speech-token": f"{SPEECH_LIMIT}/60"})}
+        if args.pool_min is not None:
+            env["DB_POOL_MIN"] = str(args.pool_min)
         process, base = start_devhost(env, log_path=OUT / "devhost.log")
         loads = os.getloadavg()
         try:
@@ -357,14 +360,17 @@ def main(argv: list[str] | None = None) -> int:
     shared = burst["buckets"].get("shared", {})
     check(shared == {"200": SPEECH_LIMIT, "429": USERS * SHARED_REQUESTS - SPEECH_LIMIT},
           f"shared bucket: {shared} for {USERS * SHARED_REQUESTS} concurrent requests, limit {SPEECH_LIMIT}")
-    pool_timeouts = host_log.count("PoolTimeout") + host_log.count("couldn't get a connection")
+    unavailable = sum(statuses.get("503", 0) for part in (mix, burst) for statuses in part["statuses"].values())
+    pool_timeouts = host_log.count("PoolTimeout") + host_log.count("couldn't get a connection") + unavailable
     check(pool_timeouts == 0 and pool["peak_open"] <= POOL_MAX,
           f"pool: peak {pool['peak_busy']} busy / {pool['peak_open']} open of DB_POOL_MAX={POOL_MAX}, "
-          f"all busy in {pool['share_of_samples_all_busy']:.1%} of samples, {pool_timeouts} pool timeouts")
+          f"all busy in {pool['share_of_samples_all_busy']:.1%} of samples, {pool_timeouts} pool timeouts "
+          f"or 503 'Database unavailable'")
 
     own_totals = Counter(json.dumps(v, sort_keys=True) for v in own.values())
     profile = None if args.no_profile or not (OUT / "profile.txt").exists() else profile_summary(OUT / "profile.txt")
-    lines = [f"Mix: {users} users, {seconds} s, 2-4 s between a user's calls, model double at realistic latency", "",
+    lines = [f"Mix: {users} users, {seconds} s, 2-4 s between a user's calls, model double at realistic latency; "
+             f"DB_POOL_MAX={POOL_MAX}, DB_POOL_MIN={env.get('DB_POOL_MIN', 'as configured')}", "",
              *table(mix["stats"]), "", "Burst (rate limits):", "", *table(burst["stats"]), "",
              f"Burst counts (the users' own counters): shared bucket {shared}; own buckets: "
              + ", ".join(f"{n} users {v}" for v, n in own_totals.items()), "",
