@@ -14,4 +14,4 @@ bp = func.Blueprint()
      former="acs-token-generator")
 async def acs_token(call: Call) -> AcsTokenResponse:
     """Issue an ACS token for the caller's own ACS identity (created on first use)."""
-    return await issue_acs_token(call.services.db, call.services.acs_identity, call.user_id, call.body.scopes)
+    return await issue_acs_token(call.services.db, call.services.acs_identity, call.user, call.body.scopes)

@@ -16,14 +16,14 @@ def _require_enabled(call: Call) -> None:
 
 
 @api(bp, "docs", methods=("GET",), auth=ANONYMOUS)
-async def api_docs_page(call: Call):
+async def api_docs_page(call: Call) -> Response:
     """Interactive API documentation (Swagger UI over the OpenAPI document)."""
     _require_enabled(call)
     return Response(api_docs.page(), media_type="text/html; charset=utf-8", headers=api_docs.PAGE_HEADERS)
 
 
 @api(bp, "docs/assets/{name}", methods=("GET",), auth=ANONYMOUS)
-async def api_docs_asset(call: Call):
+async def api_docs_asset(call: Call) -> Response:
     """A static file of the API page."""
     _require_enabled(call)
     found = api_docs.asset(call.request.path_params.get("name") or "")

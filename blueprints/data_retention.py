@@ -4,7 +4,8 @@ import azure.functions as func
 
 from shared.auth import SERVICE_CALLER
 from shared.http import USER_OR_SERVICE, Call, api
-from shared.models.retention import DataCleanupRequest, DataCleanupResponse
+from shared.models.retention import (CleanupRecordingsResponse, DataCleanupRequest, DataCleanupResponse,
+                                     ProcessDeletionRequestsResponse)
 from shared.rate_limit import Bucket
 from shared.services.retention import authorise, run_action, run_scheduled
 from shared.wiring import get_services
@@ -14,11 +15,11 @@ bp = func.Blueprint()
 
 @api(bp, "admin/data-cleanup", auth=USER_OR_SERVICE, body=DataCleanupRequest, response=DataCleanupResponse,
      rate_limit=Bucket.DATA_CLEANUP, former="data-retention-cleanup")
-async def data_cleanup(call: Call):
+async def data_cleanup(call: Call) -> CleanupRecordingsResponse | ProcessDeletionRequestsResponse:
     """Delete recordings past retention, or process data deletion requests (service key, or an org admin for their organisation)."""
     request = call.body
-    await authorise(call.services.db, call.caller, request.organisationId)
-    return await run_action(call.services, call.caller, request.action,
+    await authorise(call.services.db, call.principal, request.organisationId)
+    return await run_action(call.services, call.principal, request.action,
                             organisation_id=request.organisationId, dry_run=request.dryRun)
 
 

@@ -1,5 +1,7 @@
 """GET /api/health and GET /api/openapi.json (anonymous)."""
 
+from typing import Any
+
 import azure.functions as func
 from azurefunctions.extensions.http.fastapi import Response
 
@@ -18,6 +20,6 @@ async def health(call: Call) -> Response:
 
 
 @api(bp, "openapi.json", methods=("GET",), auth=ANONYMOUS)
-async def openapi(call: Call) -> dict:
+async def openapi(call: Call) -> dict[str, Any]:
     """The OpenAPI 3.1 document of every HTTP endpoint."""
     return build_openapi(ENDPOINTS, call.services.settings.APP_VERSION)

@@ -14,5 +14,5 @@ bp = func.Blueprint()
      rate_limit=Bucket.ORGANISATIONS, former="create-organisation")
 async def organisations(call: Call) -> OrganisationResponse:
     """Create an organisation with the caller as its admin."""
-    organisation = await create_organisation(call.services.db, call.user_id, call.body, call.client_ip)
+    organisation = await create_organisation(call.services.db, call.user, call.body, call.client_ip)
     return OrganisationResponse(organisation=organisation)

@@ -20,5 +20,5 @@ async def parse_resume(call: Call) -> ParseResumeResponse:
         resume = await resumes.parse_pdf(call.services.ai, pdf)
     else:
         request = await read_model(call.request, ParseResumeRequest)
-        resume = await resumes.parse_stored(call.services.cv_storage, call.services.ai, call.user_id, request)
+        resume = await resumes.parse_stored(call.services.cv_storage, call.services.ai, call.user, request)
     return ParseResumeResponse(data=resume)

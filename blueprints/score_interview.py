@@ -21,9 +21,8 @@ bp = func.Blueprint()
      durable_client=True, former="score-interview")
 async def score_interview(call: Call) -> Any:
     """Score an interview against its rubric: 200 with the scores, or 202 while it runs."""
-    assert call.caller is not None
     outcome = await request_scoring(call.services.db, call.durable_client, ScoringSettings.of(call.services.settings),
-                                    call.caller, call.body)
+                                    call.principal, call.body)
     return answer(call, call.body.interviewId, outcome)
 
 
@@ -31,12 +30,11 @@ async def score_interview(call: Call) -> Any:
      rate_limit=Bucket.AI_SCORE_STATUS, durable_client=True)
 async def score_interview_status(call: Call) -> Any:
     """Poll a scoring run: 200 with the scores, 202 while it runs."""
-    assert call.caller is not None
     try:
         interview_id = uuid.UUID(str(call.request.path_params.get("interviewId")))
     except ValueError:
         raise NotFound("Interview not found") from None
-    outcome = await scoring_status(call.services.db, call.durable_client, call.caller, interview_id)
+    outcome = await scoring_status(call.services.db, call.durable_client, call.principal, interview_id)
     return answer(call, interview_id, outcome)
 
 

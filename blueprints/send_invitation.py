@@ -16,5 +16,5 @@ async def invitations_send(call: Call) -> SendInvitationResponse:
     """Create an interview invitation for an application and email it to the candidate."""
     services = call.services
     email = services.email  # 503 before anything is written when email is not configured
-    return await send_invitation(services.db, email, call.user_id, call.body,
+    return await send_invitation(services.db, email, call.user, call.body,
                                  site_url=services.settings.SITE_URL, ip_address=call.client_ip)

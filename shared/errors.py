@@ -13,7 +13,7 @@ class ApiError(Exception):
     status = 500
     default_message = "Internal server error"
 
-    def __init__(self, message: str | None = None, *, details: list[dict] | None = None,
+    def __init__(self, message: str | None = None, *, details: list[dict[str, str]] | None = None,
                  headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None):
         self.message = message or self.default_message
         self.details = details

@@ -29,7 +29,7 @@ from starlette.requests import ClientDisconnect
 
 from shared.auth import Caller, authenticate
 from shared.errors import (ApiError, BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge, RequestTimeout,
-                           UnsupportedMediaType)
+                           Unauthorized, UnsupportedMediaType)
 from shared.logs import log_event
 from shared.rate_limit import Bucket
 
@@ -93,6 +93,20 @@ class Call:
     @property
     def user_id(self) -> uuid.UUID | None:
         return self.caller.user_id if self.caller else None
+
+    @property
+    def principal(self) -> Caller:
+        """The authenticated caller (every endpoint but an anonymous one has one)."""
+        if self.caller is None:
+            raise Unauthorized()
+        return self.caller
+
+    @property
+    def user(self) -> uuid.UUID:
+        """The signed-in user's id (an endpoint with auth=USER always has one)."""
+        if self.caller is None or self.caller.user_id is None:
+            raise Unauthorized()
+        return self.caller.user_id
 
 
 Handler = Callable[[Call], Awaitable[Any]]

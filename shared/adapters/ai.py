@@ -47,7 +47,7 @@ import math
 import re
 import time
 from email.utils import parsedate_to_datetime
-from typing import Any, AsyncIterator, Callable, TypeVar
+from typing import AsyncGenerator, Any, AsyncIterator, Callable, TypeVar
 
 from pydantic import BaseModel
 
@@ -164,7 +164,7 @@ class AIClient:
         raise UpstreamError("The AI model returned an empty answer")
 
     async def stream_text(self, *, purpose: str, prompt_version: str, messages: list[dict],
-                          model: str | None = None, timeout: float | None = None) -> AsyncIterator[str]:
+                          model: str | None = None, timeout: float | None = None) -> AsyncGenerator[str, None]:
         """Text deltas as the model produces them. `timeout` bounds the wait for the
         first and for each following chunk. Failures raise the mapped ApiError,
         also mid-stream (the caller has then already forwarded some text). A

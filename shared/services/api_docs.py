@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from importlib import resources
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shared.config import Settings
 
 PAGE_PATH = "/api/docs"
 ASSETS_PATH = PAGE_PATH + "/assets"
@@ -70,7 +74,7 @@ _INIT = """window.addEventListener("load", function () {
 """
 
 
-def docs_enabled(settings) -> bool:
+def docs_enabled(settings: Settings) -> bool:
     """On outside production; in production only with API_DOCS_ENABLED=true."""
     return settings.API_DOCS_ENABLED or not settings.is_production
 

@@ -23,10 +23,10 @@ events (recordings carry only the server call id) find it.
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from uuid import UUID
 
 from pydantic import ValidationError
 
@@ -36,7 +36,16 @@ from shared.db import recording_metadata
 from shared.errors import BadRequest, NotConfigured, Unauthorized
 from shared.logs import log_event
 from shared.models.calls import CallEventData, RecordingEventData
+from shared.services.ports import Database
 from shared.services.scoring.requests import ScoringSettings, start_scoring
+
+if TYPE_CHECKING:
+    import azure.functions as func
+    from azure.core.messaging import CloudEvent
+
+    from shared.config import Settings
+    from shared.db import Conn
+    from shared.wiring import Services
 
 CALL_STARTED = "Microsoft.Communication.CallStarted"
 CALL_ENDED = "Microsoft.Communication.CallEnded"
@@ -50,7 +59,8 @@ STATUS_RANK = {"invited": 0, "scheduled": 1, "in_progress": 2, "completed": 3}
 FINAL_STATUSES = frozenset({"cancelled", "expired"})
 MAX_PARTICIPANTS = 50  # bounds what a call can write into interviews.metadata
 
-ScoringStarter = Callable[[Any], Awaitable[Any]]
+ScoringStarter = Callable[[UUID], Awaitable[None]]
+EventData = CallEventData | RecordingEventData
 
 
 class EventRejected(ValueError):
@@ -81,7 +91,7 @@ class Outcome:
 @dataclass
 class BatchResult:
     processed: int = 0
-    failed: list[dict] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)
     retry: bool = False  # a temporary failure: answer so that Event Grid redelivers the batch
 
 
@@ -98,7 +108,7 @@ def event_from_envelope(raw: Any) -> AcsEvent:
         if "specversion" in raw:
             from azure.core.messaging import CloudEvent
 
-            cloud = CloudEvent.from_dict(raw)
+            cloud: CloudEvent[Any] = CloudEvent.from_dict(raw)
             kind, subject, time, data = cloud.type, cloud.subject, cloud.time, cloud.data
         else:
             from azure.eventgrid import EventGridEvent
@@ -136,7 +146,7 @@ def webhook_origin(value: str | None) -> str:
     return value
 
 
-def webhook_secrets(settings) -> list[str]:
+def webhook_secrets(settings: Settings) -> list[str]:
     """The accepted secrets: the current one and, during a rotation, the previous one."""
     if not settings.ACS_WEBHOOK_SECRET:
         raise NotConfigured("The ACS webhook is not configured: set ACS_WEBHOOK_SECRET")
@@ -154,8 +164,8 @@ def validation_code(raws: list[Any]) -> str | None:
     """The code of a subscription validation event in a webhook body, if it is one."""
     for raw in raws:
         if isinstance(raw, dict) and raw.get("eventType") == VALIDATION_EVENT:
-            data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
-            code = data.get("validationCode")
+            data = raw.get("data")
+            code = data.get("validationCode") if isinstance(data, dict) else None
             if not isinstance(code, str) or not code:
                 raise BadRequest("Validation event without a validationCode")
             return code
@@ -179,7 +189,7 @@ class CallEvents:
     """Applies ACS events to interviews. `start_scoring(interview_id)` is called after a
     CallEnded completed an interview, when auto-scoring is on."""
 
-    def __init__(self, db, *, auto_score: bool, start_scoring: ScoringStarter | None = None):
+    def __init__(self, db: Database, *, auto_score: bool, start_scoring: ScoringStarter | None = None):
         self.db = db
         self.auto_score = auto_score
         self.start_scoring = start_scoring
@@ -217,6 +227,7 @@ class CallEvents:
                 log_event("acs_event_duplicate", eventId=event.id, eventType=event.type, interviewId=interview_id)
                 return Outcome(event.id, event.type, "duplicate", interview_id)
             interview = await queries.interview_for_update(conn, interview_id)
+            assert interview is not None  # found above, and the row is now locked
             columns, completed = plan_change(event, data, interview, now)
             await queries.update_interview_call(conn, interview_id, columns)
         outcome = Outcome(event.id, event.type, "applied", interview_id, sorted(columns))
@@ -226,7 +237,7 @@ class CallEvents:
                   changed=outcome.changed, scoringStarted=outcome.scoring_started)
         return outcome
 
-    async def _start_scoring(self, interview_id) -> bool:
+    async def _start_scoring(self, interview_id: UUID) -> bool:
         """Never fails the event: it is committed already; scoring can be started by hand."""
         if self.start_scoring is None:
             log_event("auto_score_unavailable", level=logging.WARNING, interviewId=interview_id)
@@ -239,7 +250,7 @@ class CallEvents:
                       error=f"{type(error).__name__}: {error}"[:300])
             return False
 
-    async def _find_interview(self, conn, event: AcsEvent, data):
+    async def _find_interview(self, conn: Conn, event: AcsEvent, data: EventData) -> UUID | None:
         server_call_id = _server_call_id(event, data)
         correlation_id = getattr(data, "correlationId", None)
         interview_id = await queries.interview_id_for_call(conn, server_call_id, correlation_id)
@@ -252,7 +263,8 @@ class CallEvents:
         return None
 
 
-async def handle_trigger_event(services, event: Any, durable_client=None) -> Outcome | None:
+async def handle_trigger_event(services: Services, event: func.EventGridEvent,
+                               durable_client: Any = None) -> Outcome | None:
     """The Event Grid trigger's work. The host invokes it once per event; raising makes
     Event Grid redeliver, which is right for a database outage and useless for a
     malformed event, so only the latter is caught (and logged)."""
@@ -272,7 +284,8 @@ class WebhookReply:
     batch: BatchResult = field(default_factory=BatchResult)
 
 
-async def receive_webhook(services, durable_client, raws: list[Any], presented_secret: str | None) -> WebhookReply:
+async def receive_webhook(services: Services, durable_client: Any, raws: list[Any],
+                          presented_secret: str | None) -> WebhookReply:
     """The webhook's work after the body is read. A validation event is answered
     before the secret check (docs/CALLS.md); then every event is handled."""
     secrets = webhook_secrets(services.settings)
@@ -283,18 +296,18 @@ async def receive_webhook(services, durable_client, raws: list[Any], presented_s
     return WebhookReply(batch=await call_events_for(services, durable_client).handle_batch(raws))
 
 
-def call_events_for(services, durable_client=None) -> CallEvents:
+def call_events_for(services: Services, durable_client: Any = None) -> CallEvents:
     """The handler as both entry points build it."""
     return CallEvents(services.db, auto_score=services.settings.AUTO_SCORE_ON_CALL_END,
                       start_scoring=scoring_starter(durable_client, ScoringSettings.of(services.settings)))
 
 
-def scoring_starter(durable_client, settings: ScoringSettings) -> ScoringStarter | None:
+def scoring_starter(durable_client: Any, settings: ScoringSettings) -> ScoringStarter | None:
     """Starts the interview's scoring orchestration with the function's Durable client."""
     if durable_client is None:
         return None
 
-    async def start(interview_id) -> None:
+    async def start(interview_id: UUID) -> None:
         await start_scoring(durable_client, interview_id, settings)
 
     return start
@@ -302,10 +315,10 @@ def scoring_starter(durable_client, settings: ScoringSettings) -> ScoringStarter
 
 # --- parsing event data -------------------------------------------------------------------
 
-def parse_event_data(event: AcsEvent):
+def parse_event_data(event: AcsEvent) -> EventData | None:
     """The typed data of an event we act on; None for types that are only logged."""
     if event.type in CALL_EVENTS:
-        model = CallEventData
+        model: type[CallEventData] | type[RecordingEventData] = CallEventData
     elif event.type == RECORDING_UPDATED:
         model = RecordingEventData
     else:
@@ -322,7 +335,7 @@ def parse_event_data(event: AcsEvent):
     return data
 
 
-def _server_call_id(event: AcsEvent, data) -> str | None:
+def _server_call_id(event: AcsEvent, data: EventData) -> str | None:
     """Call events carry it in data; recording events only in the subject
     (`/recording/call/{callId}/serverCallId/{serverCallId}`)."""
     if isinstance(data, CallEventData):
@@ -333,16 +346,17 @@ def _server_call_id(event: AcsEvent, data) -> str | None:
     return rest.split("/")[0] or None
 
 
-def _as_uuid(value: str | None):
+def _as_uuid(value: str | None) -> UUID | None:
     try:
-        return uuid.UUID(value) if value else None
+        return UUID(value) if value else None
     except ValueError:
         return None
 
 
 # --- the state change (pure) --------------------------------------------------------------
 
-def plan_change(event: AcsEvent, data, interview: dict, now: datetime) -> tuple[dict, bool]:
+def plan_change(event: AcsEvent, data: EventData, interview: dict[str, Any],
+                now: datetime) -> tuple[dict[str, Any], bool]:
     """The interview columns to write for this event, and whether it completed the interview."""
     at = event.time or now
     status = interview["status"]
@@ -364,7 +378,7 @@ def plan_change(event: AcsEvent, data, interview: dict, now: datetime) -> tuple[
             columns["status"] = "in_progress"
         if interview["started_at"] is None:
             columns["started_at"] = at
-    elif event.type == CALL_ENDED and movable:
+    elif event.type == CALL_ENDED and movable and isinstance(data, CallEventData):
         if rank < STATUS_RANK["completed"]:
             columns["status"] = "completed"
             completed = True
@@ -379,9 +393,9 @@ def plan_change(event: AcsEvent, data, interview: dict, now: datetime) -> tuple[
             columns["duration_seconds"] = int(round(duration))
         if started_at is None and duration is not None:
             columns["started_at"] = ended_at - timedelta(seconds=duration)
-    elif event.type in (PARTICIPANT_ADDED, PARTICIPANT_REMOVED):
+    elif event.type in (PARTICIPANT_ADDED, PARTICIPANT_REMOVED) and isinstance(data, CallEventData):
         _record_participant(metadata, event, data, at)
-    elif event.type == RECORDING_UPDATED:
+    elif event.type == RECORDING_UPDATED and isinstance(data, RecordingEventData):
         if interview["recording_deleted_at"] is not None:
             log_event("acs_recording_after_deletion", level=logging.WARNING, eventId=event.id,
                       interviewId=interview["id"])
@@ -398,7 +412,7 @@ def plan_change(event: AcsEvent, data, interview: dict, now: datetime) -> tuple[
     return columns, completed
 
 
-def _record_participant(metadata: dict, event: AcsEvent, data: CallEventData, at: datetime) -> None:
+def _record_participant(metadata: dict[str, Any], event: AcsEvent, data: CallEventData, at: datetime) -> None:
     # Copies: changing the stored entries in place would hide the change from
     # plan_change's comparison with the original (a late join time was lost).
     participants = [dict(p) for p in metadata.get("participants") or [] if isinstance(p, dict)]
@@ -419,7 +433,7 @@ def _record_participant(metadata: dict, event: AcsEvent, data: CallEventData, at
     metadata["participants"] = participants
 
 
-def _record_recording(metadata: dict, event: AcsEvent, data: RecordingEventData) -> str | None:
+def _record_recording(metadata: dict[str, Any], event: AcsEvent, data: RecordingEventData) -> str | None:
     """Keep every chunk's locations (playback, and retention deletes them later),
     one entry per documentId. Returns the first chunk's content location."""
     known = recording_metadata.document_ids(metadata)

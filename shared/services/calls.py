@@ -5,16 +5,23 @@ from __future__ import annotations
 
 import logging
 from datetime import timezone
+from typing import TYPE_CHECKING
+from uuid import UUID
 
 from shared.db import calls as calls_db
 from shared.errors import Forbidden
 from shared.logs import log_event
 from shared.models.calls import AcsTokenResponse, AcsUser
+from shared.services.ports import AcsIdentities, Database
+
+if TYPE_CHECKING:
+    from shared.adapters.acs_identity import AcsToken
 
 DEFAULT_SCOPES = ("voip",)
 
 
-async def issue_acs_token(db, identity, user_id, scopes: list[str] | None) -> AcsTokenResponse:
+async def issue_acs_token(db: Database, identity: AcsIdentities, user_id: UUID,
+                          scopes: list[str] | None) -> AcsTokenResponse:
     from shared.adapters.acs_identity import IdentityNotFound
 
     scopes = list(scopes or DEFAULT_SCOPES)
@@ -28,13 +35,13 @@ async def issue_acs_token(db, identity, user_id, scopes: list[str] | None) -> Ac
             log_event("acs_identity_gone", level=logging.WARNING, userId=user_id)
             async with db.connection() as conn:
                 await calls_db.forget_acs_identity(conn, user_id, communication_user_id)
-    communication_user_id, token = await _create_identity(db, identity, user_id, scopes)
-    if token is None:
-        token = await identity.issue_token(communication_user_id, scopes)
-    return _response(communication_user_id, token)
+    communication_user_id, created_with = await _create_identity(db, identity, user_id, scopes)
+    return _response(communication_user_id,
+                     created_with or await identity.issue_token(communication_user_id, scopes))
 
 
-async def _create_identity(db, identity, user_id, scopes):
+async def _create_identity(db: Database, identity: AcsIdentities, user_id: UUID,
+                           scopes: list[str]) -> tuple[str, AcsToken | None]:
     """Under a per-user lock: of two simultaneous first requests only one creates an
     identity; the other waits and finds it (then gets a token of its own, outside)."""
     async with db.transaction() as conn:
@@ -50,7 +57,7 @@ async def _create_identity(db, identity, user_id, scopes):
     return communication_user_id, token
 
 
-def _response(communication_user_id: str, token) -> AcsTokenResponse:
+def _response(communication_user_id: str, token: AcsToken) -> AcsTokenResponse:
     expires_on = token.expires_on.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return AcsTokenResponse(token=token.token, expiresOn=expires_on,
                             user=AcsUser(communicationUserId=communication_user_id))

@@ -4,6 +4,7 @@ Used before a CV is read (parse-resume) and before one is deleted (retention).""
 from __future__ import annotations
 
 import re
+from uuid import UUID
 
 MAX_PATH_CHARS = 512
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -21,11 +22,11 @@ def unsafe_path_reason(path: str) -> str | None:
     return None
 
 
-def in_user_folder(path: str, user_id) -> bool:
+def in_user_folder(path: str, user_id: UUID | str) -> bool:
     """Whether `path` is under `<user-id>/`, each user's own folder."""
     return path.startswith(f"{user_id}/")
 
 
-def is_own_cv_path(path: str, user_id) -> bool:
+def is_own_cv_path(path: str, user_id: UUID | str) -> bool:
     """A safe path inside the user's own folder: the only CV paths we act on."""
     return unsafe_path_reason(path) is None and in_user_folder(path, user_id)

@@ -22,7 +22,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import AsyncIterator
+from typing import Any, AsyncGenerator, AsyncIterator
 from uuid import UUID
 
 from shared.db import interviewer as queries
@@ -31,6 +31,7 @@ from shared.logs import log_event
 from shared.models.interviewer import AnswerAssessment, InterviewerRequest, InterviewerResponse
 from shared.prompts import competencies as competency_prompt
 from shared.prompts import interviewer as interviewer_prompt
+from shared.services.ports import AIModel, Database
 
 ASSESSMENT_TIMEOUT_CAP = 10.0  # seconds; a slow assessment must not hold the final event long
 SSE_DONE = b"data: [DONE]\n\n"
@@ -41,12 +42,12 @@ class Turn:
     """One checked request, ready for the model."""
 
     request: InterviewerRequest
-    messages: list[dict]
+    messages: list[dict[str, Any]]
     save_to: UUID | None  # the interview whose transcript receives this turn
     received: float = field(default_factory=time.monotonic)
 
 
-async def prepare_turn(db, user_id, request: InterviewerRequest) -> Turn:
+async def prepare_turn(db: Database, user_id: UUID | None, request: InterviewerRequest) -> Turn:
     """Check who may save to the named interview and build the prompt; no model call yet."""
     save_to = None
     if request.interviewId is not None and not request.practice:
@@ -60,7 +61,7 @@ async def prepare_turn(db, user_id, request: InterviewerRequest) -> Turn:
     return Turn(request=request, messages=interviewer_prompt.interviewer_messages(request), save_to=save_to)
 
 
-async def answer_turn(db, ai, turn: Turn) -> InterviewerResponse:
+async def answer_turn(db: Database, ai: AIModel, turn: Turn) -> InterviewerResponse:
     """The next interviewer turn as one JSON answer."""
     assessment = asyncio.create_task(detect_competencies(ai, turn.request))
     try:
@@ -74,7 +75,7 @@ async def answer_turn(db, ai, turn: Turn) -> InterviewerResponse:
     return _response(reply, detected)
 
 
-async def open_stream(db, ai, turn: Turn) -> AsyncIterator[bytes]:
+async def open_stream(db: Database, ai: AIModel, turn: Turn) -> AsyncIterator[bytes]:
     """Start the reply and wait for its first token, so that an upstream failure
     before any text (402, 429, 502) is still answered with its HTTP status; then
     hand back the SSE byte stream."""
@@ -90,8 +91,8 @@ async def open_stream(db, ai, turn: Turn) -> AsyncIterator[bytes]:
     return _events(db, turn, first, deltas, assessment)
 
 
-async def _events(db, turn: Turn, first: str, deltas: AsyncIterator[str],
-                  assessment: asyncio.Task) -> AsyncIterator[bytes]:
+async def _events(db: Database, turn: Turn, first: str, deltas: AsyncGenerator[str, None],
+                  assessment: asyncio.Task[list[str]]) -> AsyncIterator[bytes]:
     parts: list[str] = []
     try:
         if first:
@@ -117,11 +118,11 @@ async def _events(db, turn: Turn, first: str, deltas: AsyncIterator[str],
     yield SSE_DONE
 
 
-def sse_event(payload: dict) -> bytes:
+def sse_event(payload: dict[str, Any]) -> bytes:
     return b"data: " + json.dumps(payload, ensure_ascii=False).encode() + b"\n\n"
 
 
-async def detect_competencies(ai, request: InterviewerRequest) -> list[str]:
+async def detect_competencies(ai: AIModel, request: InterviewerRequest) -> list[str]:
     """The competencies the candidate's last answer showed (empty without an answer,
     or when the assessment fails)."""
     answer = request.last_candidate_answer
@@ -143,7 +144,7 @@ async def detect_competencies(ai, request: InterviewerRequest) -> list[str]:
     return list(dict.fromkeys(assessment.detectedCompetencies))  # once each, in the model's order
 
 
-async def _save(db, turn: Turn, reply: str) -> None:
+async def _save(db: Database, turn: Turn, reply: str) -> None:
     if turn.save_to is None:
         return
     turn_ms = round((time.monotonic() - turn.received) * 1000)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import re
 import secrets
+from uuid import UUID
 from datetime import datetime, timezone
 
 from pydantic import TypeAdapter, ValidationError
@@ -23,12 +24,13 @@ from shared.errors import BadRequest, NotFound, UpstreamError
 from shared.logs import log_event
 from shared.models import Email
 from shared.models.invitations import SendInvitationRequest, SendInvitationResponse
+from shared.services.ports import Database, EmailSender
 
 TEMPLATE = "interview_invitation_v1"  # stored in invitations.email_template
 TOKEN_BYTES = 32
 
 
-async def send_invitation(db, email, user_id, request: SendInvitationRequest, *, site_url: str,
+async def send_invitation(db: Database, email: EmailSender, user_id: UUID, request: SendInvitationRequest, *, site_url: str,
                           ip_address: str | None = None) -> SendInvitationResponse:
     async with db.connection() as conn:
         application = await invitations.application_for_invitation(conn, request.applicationId)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from shared.db import orgs
 from shared.errors import Forbidden
 from shared.models.organisations import CreateOrganisationRequest, Organisation
+from shared.services.ports import Database
 
 
-async def create_organisation(db, user_id, request: CreateOrganisationRequest,
+async def create_organisation(db: Database, user_id: UUID, request: CreateOrganisationRequest,
                               ip_address: str | None = None) -> Organisation:
     """The organisation, the caller as its admin, the caller's org_admin app role
     and the audit entry: one statement, one round trip, all or nothing."""

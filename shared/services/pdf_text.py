@@ -18,8 +18,12 @@ import asyncio
 import io
 import re
 import time
+from typing import TYPE_CHECKING, Any
 
 from shared.errors import ApiError, PayloadTooLarge, Unprocessable
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 MAX_PDF_BYTES = 10 * 1024 * 1024
 MAX_PAGES = 30
@@ -29,7 +33,7 @@ EXTRACTION_SECONDS = 3.0
 MAX_CONCURRENT = 2
 
 # pypdf's resource limits for CV-sized documents (its defaults suit arbitrary PDFs).
-PYPDF_LIMITS = {
+PYPDF_LIMITS: dict[str, Any] = {
     "maximum_declared_stream_length": MAX_PDF_BYTES,
     "zlib_maximum_output_length": 8_000_000,
     "lzw_maximum_output_length": 8_000_000,
@@ -81,7 +85,7 @@ def _extract(data: bytes, deadline: float) -> str:
     from pypdf import PdfReader, apply_configuration
     from pypdf.errors import LimitReachedError
 
-    with apply_configuration(**PYPDF_LIMITS):
+    with apply_configuration(None, **PYPDF_LIMITS):
         try:
             reader = PdfReader(io.BytesIO(data))
             if reader.is_encrypted and not _opens_without_password(reader):
@@ -112,7 +116,7 @@ def _extract(data: bytes, deadline: float) -> str:
     return normalise_text("\n".join(parts))[:MAX_TEXT_CHARS]
 
 
-def _opens_without_password(reader) -> bool:
+def _opens_without_password(reader: PdfReader) -> bool:
     """Many PDFs are encrypted only to restrict printing or copying: they open with an empty password."""
     try:
         return bool(reader.decrypt(""))
@@ -120,9 +124,9 @@ def _opens_without_password(reader) -> bool:
         return False
 
 
-def _declared_page_count(reader) -> int | None:
+def _declared_page_count(reader: PdfReader) -> int | None:
     try:
-        count = reader.trailer["/Root"]["/Pages"]["/Count"]
+        count = reader.trailer["/Root"]["/Pages"]["/Count"]  # type: ignore[index]  # pypdf types objects loosely
         return int(count)
     except Exception:
         return None  # let the page tree itself decide

@@ -8,9 +8,14 @@ local doubles. Nothing here imports an SDK.
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
-from typing import Any, AsyncIterator, Callable, Protocol, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, AsyncGenerator, Callable, Protocol, Sequence, TypeVar
 
 from pydantic import BaseModel
+
+if TYPE_CHECKING:  # the adapters' value types only; no SDK is imported
+    from shared.adapters.acs_identity import AcsToken
+    from shared.adapters.email import EmailMessage
+    from shared.adapters.speech_tokens import SpeechToken
 
 T = TypeVar("T", bound=BaseModel)
 Params = Sequence[Any] | dict[str, Any] | None
@@ -35,6 +40,8 @@ class Database(Protocol):
 
 
 class AIModel(Protocol):
+    timeout: float  # the default per-call timeout, seconds
+
     @property
     def model_name(self) -> str: ...
 
@@ -50,7 +57,7 @@ class AIModel(Protocol):
                             model: str | None = None, timeout: float | None = None) -> str: ...
 
     def stream_text(self, *, purpose: str, prompt_version: str, messages: list[dict[str, Any]],
-                    model: str | None = None, timeout: float | None = None) -> AsyncIterator[str]: ...
+                    model: str | None = None, timeout: float | None = None) -> AsyncGenerator[str, None]: ...
 
 
 class DurableClient(Protocol):
@@ -60,3 +67,33 @@ class DurableClient(Protocol):
 
     async def start_new(self, orchestration_function_name: str, instance_id: str | None = None,
                         client_input: Any = None) -> str: ...
+
+
+class AcsIdentities(Protocol):
+    """shared/adapters/acs_identity.AcsIdentity."""
+
+    async def create_user_with_token(self, scopes: list[str]) -> tuple[str, AcsToken]: ...
+
+    async def issue_token(self, communication_user_id: str, scopes: list[str]) -> AcsToken: ...
+
+
+class SpeechTokenSource(Protocol):
+    """shared/adapters/speech_tokens.SpeechTokens."""
+
+    region: str
+
+    async def get(self) -> SpeechToken: ...
+
+
+class EmailSender(Protocol):
+    """shared/adapters/email: Resend, or the development outbox."""
+
+    async def send(self, message: EmailMessage, idempotency_key: str | None = None) -> str: ...
+
+
+class CvStore(Protocol):
+    """shared/adapters/cv_storage: Supabase Storage or a Blob container."""
+
+    async def read(self, path: str, max_bytes: int) -> bytes: ...
+
+    async def delete(self, path: str) -> bool: ...

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from shared.models.requirements import ExtractedRequirements, ExtractRequirementsRequest
 from shared.prompts import requirements as prompt
+from shared.services.ports import AIModel
 
 
-async def extract_requirements(ai, request: ExtractRequirementsRequest) -> ExtractedRequirements:
+async def extract_requirements(ai: AIModel, request: ExtractRequirementsRequest) -> ExtractedRequirements:
     """The five lists, validated (each item short and non-empty, bounded lengths)."""
     return await ai.structured(
         purpose="extract_requirements", prompt_version=prompt.VERSION,

@@ -5,19 +5,21 @@ the model and validated."""
 from __future__ import annotations
 
 import re
+from uuid import UUID
 
 from shared.errors import BadRequest, Forbidden, PayloadTooLarge
 from shared.models.resumes import ParsedResume, ParseResumeRequest
 from shared.prompts import resume as prompt
 from shared.services.cv_paths import in_user_folder, unsafe_path_reason
 from shared.services.pdf_text import MAX_PDF_BYTES, extract_pdf_text
+from shared.services.ports import AIModel, CvStore
 
 MULTIPART_OVERHEAD = 64 * 1024  # headers and boundaries around the file part
 MAX_UPLOAD_BODY = MAX_PDF_BYTES + MULTIPART_OVERHEAD
 UPLOAD_FIELD = "file"
 
 
-def checked_cv_path(request: ParseResumeRequest, user_id) -> str:
+def checked_cv_path(request: ParseResumeRequest, user_id: UUID) -> str:
     """API.md's path rules, applied before storage is touched: the caller's own
     folder, a .pdf, no traversal or odd characters."""
     if request.userId is not None and request.userId != user_id:
@@ -33,13 +35,13 @@ def checked_cv_path(request: ParseResumeRequest, user_id) -> str:
     return path
 
 
-async def parse_stored(storage, ai, user_id, request: ParseResumeRequest) -> ParsedResume:
+async def parse_stored(storage: CvStore, ai: AIModel, user_id: UUID, request: ParseResumeRequest) -> ParsedResume:
     path = checked_cv_path(request, user_id)
     data = await storage.read(path, MAX_PDF_BYTES)
     return await parse_pdf(ai, data)
 
 
-async def parse_pdf(ai, data: bytes) -> ParsedResume:
+async def parse_pdf(ai: AIModel, data: bytes) -> ParsedResume:
     text = await extract_pdf_text(data)
     return await ai.structured(purpose="parse_resume", prompt_version=prompt.VERSION,
                                messages=prompt.resume_messages(text), schema=ParsedResume,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from shared.models.calls import SpeechTokenResponse
+from shared.services.ports import SpeechTokenSource
 
 
-async def speech_token(tokens) -> SpeechTokenResponse:
+async def speech_token(tokens: SpeechTokenSource) -> SpeechTokenResponse:
     token = await tokens.get()
     return SpeechTokenResponse(token=token.token, region=tokens.region, expiresIn=token.expires_in)

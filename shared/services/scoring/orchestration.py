@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any, Awaitable, Callable, Generator, TypedDict
+from typing import Any, Awaitable, Callable, Generator, TypedDict, cast
 
 import azure.functions as func
 
@@ -127,7 +127,7 @@ async def save_result(db: Database, scored: dict[str, Any]) -> dict[str, Any]:
     """One transaction: upsert the score row, replace its dimensions, move the
     application to 'interviewed'. A human override wins: then nothing is written
     and the stored score is returned, saying so."""
-    interview_id, result = scored["interviewId"], scored["result"]
+    interview_id, result = scored["interviewId"], cast(dict[str, Any], scored["result"])
     async with db.transaction() as conn:
         saved = await score_rows.upsert_ai_score(conn, interview_id, {
             "overall_score": result["overall_score"], "narrative_summary": result["narrative_summary"],
@@ -199,6 +199,6 @@ def score_interview_orchestrator(context: Any) -> Generator[Any, Any, dict[str, 
         value = result["value"]
         if isinstance(value, dict) and "report" in value:  # nothing to score: a person's score stands
             status("completed", rules.HUMAN_OVERRIDE_MESSAGE)
-            return value["report"]
+            return cast(dict[str, Any], value["report"])
     status("completed", "Scored")
-    return value
+    return cast(dict[str, Any], value)

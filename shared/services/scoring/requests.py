@@ -150,7 +150,7 @@ async def authorize_scoring(db: Database, caller: Caller, interview_id: uuid.UUI
             raise NotFound("Interview not found")
         if caller.is_service:
             return
-        role = await orgs.member_role(conn, row["organisation_id"], caller.user_id)
+        role = await orgs.member_role(conn, row["organisation_id"], caller.user_id) if caller.user_id else None
     require_role(role, SCORING_ROLES, "this interview's organisation")
 
 
