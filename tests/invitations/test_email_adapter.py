@@ -4,6 +4,8 @@ import email
 import email.policy
 
 import pytest
+
+pytestmark = pytest.mark.io  # the Resend double on loopback
 import resend
 
 from shared.adapters.email import EmailError, EmailMessage, OutboxEmail, ResendEmail, build_email

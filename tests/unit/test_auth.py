@@ -106,6 +106,7 @@ async def test_symmetric_tokens_refused_when_no_secret_is_configured(keys):
         await verifier.verify(mint_hs256(SECRET, sub(), supabase_url=SUPABASE))
 
 
+@pytest.mark.io  # a JWKS endpoint on loopback
 async def test_jwks_fetched_over_http_from_the_project():
     pair = KeyPair("ES256")
     with SupabaseDouble(jwks_keys=[pair.jwk()]) as supabase:

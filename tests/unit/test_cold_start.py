@@ -5,12 +5,15 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 
 DEFERRED = ("openai", "supabase", "azure.storage", "azure.communication", "azure.identity", "azure.eventgrid",
             "resend", "pypdf", "psycopg", "psycopg_pool", "httpx", "jwt", "llama_cpp", "pydantic_settings")
 
 
+@pytest.mark.io  # a fresh interpreter
 def test_importing_the_app_loads_none_of_the_sdks():
     probe = ("import json, sys; import function_app; "
              f"print(json.dumps(sorted(m for m in {list(DEFERRED)!r} if m in sys.modules)))")
