@@ -31,7 +31,12 @@ async def test_bad_requests_over_http(devhost):
     async with httpx.AsyncClient(base_url=devhost) as client:
         assert (await client.get("/api/organisations")).status_code == 405
         assert (await client.post("/api/organisations", json={"name": "x"})).status_code == 401
-        assert (await client.get("/api/no-such-route")).status_code == 404
+        unknown = await client.get("/api/no-such-route")
+        assert unknown.status_code == 404 and unknown.json() == {"error": "No such endpoint"}
+        outside = await client.post("/nothing/here")
+        assert outside.status_code == 404 and outside.json()["error"]
+        former = await client.post("/functions/v1/not-a-function", json={})
+        assert former.status_code == 404 and former.json()["error"] == "No function named 'not-a-function'"
 
 
 async def test_cors_preflight_for_the_frontend(devhost):
@@ -52,3 +57,40 @@ async def test_unknown_admin_and_eventgrid_functions_are_404(devhost):
         response = await client.post("/runtime/webhooks/eventgrid?functionName=nope", json=[],
                                      headers={"aeg-event-type": "Notification"})
         assert response.status_code == 404
+
+
+async def test_a_client_that_never_finishes_its_body_is_cut_off_with_408(devhost):
+    """A slow client cannot hold a worker: the body must arrive within the deadline
+    (30 s on the local host; the test shortens it by driving the app in process)."""
+    import asyncio
+
+    from devhost.server import BodyDeadline
+
+    sent: list[dict] = []
+
+    async def app(scope, receive, send):  # reads the body as the app does
+        from shared.http import read_body
+        from starlette.requests import Request
+
+        try:
+            await read_body(Request(scope, receive), 1024)
+            status = 200
+        except Exception as error:
+            status = getattr(error, "status", 500)
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def stalled_receive():
+        if not sent:
+            sent.append({})
+            return {"type": "http.request", "body": b"{\"na", "more_body": True}
+        await asyncio.sleep(3600)  # the rest never comes
+
+    responses = []
+
+    async def send(message):
+        responses.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/api/organisations", "headers": [], "query_string": b""}
+    await asyncio.wait_for(BodyDeadline(app, seconds=0.2)(scope, stalled_receive, send), timeout=10)
+    assert responses[0]["status"] == 408
