@@ -101,13 +101,13 @@ class Database:
     async def connection(self) -> AsyncIterator[Conn]:
         """A connection in autocommit mode (each statement commits itself)."""
         import psycopg
-        from psycopg_pool import PoolTimeout
+        from psycopg_pool import PoolClosed, PoolTimeout
 
         pool = await self._get_pool()
         try:
             async with pool.connection() as conn:
                 yield conn
-        except (PoolTimeout, psycopg.OperationalError) as exc:
+        except (PoolTimeout, PoolClosed, psycopg.OperationalError) as exc:  # PoolClosed: shutting down
             if isinstance(exc, psycopg.OperationalError) and not conn_broken(exc):
                 raise
             raise DatabaseUnavailable() from exc
