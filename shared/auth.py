@@ -12,6 +12,7 @@ import asyncio
 import hmac
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
@@ -50,7 +51,7 @@ def constant_time_equals(given: str | None, expected: str | None) -> bool:
 class JwksCache:
     """The project's public keys by kid, fetched lazily and kept briefly."""
 
-    def __init__(self, url: str, max_age: float, fetch: Callable[[str], Awaitable[dict]] | None = None):
+    def __init__(self, url: str, max_age: float, fetch: Callable[[str], Awaitable[dict[str, Any]]] | None = None):
         self.url = url
         self.max_age = max_age
         self._fetch = fetch or _fetch_json
@@ -58,7 +59,7 @@ class JwksCache:
         self._fetched_at = float("-inf")
         self._lock = asyncio.Lock()
 
-    async def key_for(self, kid: str | None, alg: str):
+    async def key_for(self, kid: str | None, alg: str) -> Any:
         now = time.monotonic()
         fresh = now - self._fetched_at < self.max_age
         if not fresh or (kid not in self._keys and now - self._fetched_at >= MIN_JWKS_REFRESH_SECONDS):
@@ -96,13 +97,14 @@ class JwksCache:
             self._fetched_at = now
 
 
-async def _fetch_json(url: str) -> dict:
+async def _fetch_json(url: str) -> dict[str, Any]:
     import httpx
 
     async with httpx.AsyncClient(timeout=5) as client:
         response = await client.get(url)
         response.raise_for_status()
-        return response.json()
+        document: dict[str, Any] = response.json()
+        return document
 
 
 class TokenVerifier:
@@ -149,7 +151,7 @@ class TokenVerifier:
         return Caller(user_id=user_id, claims=claims)
 
 
-async def authenticate(headers, verifier: TokenVerifier, service_key: str | None, *,
+async def authenticate(headers: Mapping[str, str], verifier: TokenVerifier, service_key: str | None, *,
                        allow_user: bool, allow_service: bool) -> Caller:
     """Identify the caller from request headers, or raise 401."""
     presented_key = headers.get("x-service-key")

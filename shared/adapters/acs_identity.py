@@ -7,12 +7,18 @@ ACS_CONNECTION_STRING (or ACS_ENDPOINT with managed identity), not with
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.errors import NotConfigured, UpstreamError
+
+if TYPE_CHECKING:
+    from azure.communication.identity.aio import CommunicationIdentityClient
+
+    from shared.config import Settings
 
 
 @dataclass(frozen=True)
@@ -58,15 +64,15 @@ class AcsIdentity:
         self._credential = credential
         self._options = {"retry_total": retry_total, "connection_timeout": connection_timeout,
                          "read_timeout": read_timeout}
-        self._client = None
+        self._client: CommunicationIdentityClient | None = None
 
     @classmethod
-    def with_key(cls, endpoint: str, access_key: str, **options) -> "AcsIdentity":
+    def with_key(cls, endpoint: str, access_key: str, **options: Any) -> "AcsIdentity":
         from azure.core.credentials import AzureKeyCredential
 
         return cls(endpoint, AzureKeyCredential(access_key), **options)
 
-    def _get_client(self):
+    def _get_client(self) -> CommunicationIdentityClient:
         if self._client is None:
             from azure.communication.identity.aio import CommunicationIdentityClient
 
@@ -95,7 +101,7 @@ class AcsIdentity:
 
 
 @asynccontextmanager
-async def _upstream_errors():
+async def _upstream_errors() -> AsyncIterator[None]:
     """Map the SDK's errors: a missing identity to IdentityNotFound, the rest to 502."""
     from azure.core.exceptions import AzureError, ResourceNotFoundError
 
@@ -109,7 +115,7 @@ async def _upstream_errors():
                             + (f" (status {status})" if status else "")) from None
 
 
-def build_acs_identity(settings) -> AcsIdentity:
+def build_acs_identity(settings: Settings) -> AcsIdentity:
     """From ACS_CONNECTION_STRING (key), else ACS_ENDPOINT with managed identity."""
     if settings.ACS_CONNECTION_STRING:
         endpoint, key = parse_connection_string(settings.ACS_CONNECTION_STRING)

@@ -46,14 +46,22 @@ import logging
 import math
 import re
 import time
+from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
-from typing import AsyncGenerator, Any, AsyncIterator, Callable, TypeVar
+from typing import TYPE_CHECKING, AsyncGenerator, Any, AsyncIterator, Callable, Literal, TypeVar, overload
 
 from pydantic import BaseModel
 
 from shared.errors import NotConfigured, PaymentRequired, RateLimited, UpstreamError
 from shared.logs import log_event
 from shared.models.answers import AnswerRejected, Repair, Vocabularies, judge, prepared, read_arguments
+
+if TYPE_CHECKING:
+    from openai import APIStatusError, AsyncOpenAI, AsyncStream
+    from openai.types import CompletionUsage
+    from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessage
+
+    from shared.config import Settings
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -78,12 +86,12 @@ class AIClient:
     once, on first use, so building an AIClient imports nothing heavy.
     """
 
-    def __init__(self, *, client_factory: Callable[[], Any], model: str, scoring_model: str | None = None,
+    def __init__(self, *, client_factory: Callable[[], AsyncOpenAI], model: str, scoring_model: str | None = None,
                  timeout: float = 30.0, strict_tools: bool = True):
         """`strict_tools=False` sends no `strict` flag and keeps every length and range
         keyword in the schema (for a local server that builds a grammar from it)."""
         self._client_factory = client_factory
-        self._client = None
+        self._client: AsyncOpenAI | None = None
         self._model = model
         self._scoring_model = scoring_model or model
         self.timeout = timeout
@@ -98,7 +106,7 @@ class AIClient:
         return self._scoring_model
 
     @property
-    def client(self):
+    def client(self) -> AsyncOpenAI:
         if self._client is None:
             self._client = self._client_factory()
         return self._client
@@ -110,7 +118,7 @@ class AIClient:
 
     # --- structured answers -------------------------------------------------
 
-    async def structured(self, *, purpose: str, prompt_version: str, messages: list[dict],
+    async def structured(self, *, purpose: str, prompt_version: str, messages: list[dict[str, Any]],
                          schema: type[T], tool_name: str, tool_description: str,
                          model: str | None = None, timeout: float | None = None,
                          check: Callable[[T], None] | None = None,
@@ -123,7 +131,7 @@ class AIClient:
         while True:
             strict = self.strict_tools
             spec, parameters = prepared(schema, vocabularies, strict=strict)
-            function = {"name": tool_name, "description": tool_description, "parameters": parameters}
+            function: dict[str, Any] = {"name": tool_name, "description": tool_description, "parameters": parameters}
             if strict:
                 function["strict"] = True
             try:
@@ -151,7 +159,7 @@ class AIClient:
 
     # --- free text ------------------------------------------------------------
 
-    async def complete_text(self, *, purpose: str, prompt_version: str, messages: list[dict],
+    async def complete_text(self, *, purpose: str, prompt_version: str, messages: list[dict[str, Any]],
                             model: str | None = None, timeout: float | None = None) -> str:
         model = model or self._model
         for attempt in (1, 2):
@@ -163,7 +171,7 @@ class AIClient:
                       attempt=attempt, problem="empty reply")
         raise UpstreamError("The AI model returned an empty answer")
 
-    async def stream_text(self, *, purpose: str, prompt_version: str, messages: list[dict],
+    async def stream_text(self, *, purpose: str, prompt_version: str, messages: list[dict[str, Any]],
                           model: str | None = None, timeout: float | None = None) -> AsyncGenerator[str, None]:
         """Text deltas as the model produces them. `timeout` bounds the wait for the
         first and for each following chunk. Failures raise the mapped ApiError,
@@ -196,8 +204,18 @@ class AIClient:
 
     # --- one request, with the error mapping and the transient retry -------------
 
+    @overload
     async def _create(self, purpose: str, prompt_version: str, model: str, timeout: float | None,
-                      attempt: int, *, log: bool = True, **request: Any):
+                      attempt: int, *, stream: Literal[True], log: bool = True,
+                      **request: Any) -> AsyncStream[ChatCompletionChunk]: ...
+
+    @overload
+    async def _create(self, purpose: str, prompt_version: str, model: str, timeout: float | None,
+                      attempt: int, *, log: bool = True, **request: Any) -> ChatCompletion: ...
+
+    async def _create(self, purpose: str, prompt_version: str, model: str, timeout: float | None,
+                      attempt: int, *, log: bool = True,
+                      **request: Any) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
         import openai
 
         limit = timeout or self.timeout
@@ -225,7 +243,8 @@ class AIClient:
                     _log_call(purpose, prompt_version, model, started, outcome, attempt, usage)
 
 
-    async def _post_chat(self, model: str, limit: float, request: dict):
+    async def _post_chat(self, model: str, limit: float,
+                         request: dict[str, Any]) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
         """POST /chat/completions with a plain JSON body through the SDK's documented
         generic `post`: the typed `chat.completions.create` re-walks every message
         against its TypedDicts first, about 4 ms of CPU per call for nothing here.
@@ -233,7 +252,7 @@ class AIClient:
         import openai
         from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-        options = {"timeout": openai.Timeout(limit, connect=min(CONNECT_TIMEOUT, limit))}
+        options: openai.RequestOptions = {"timeout": openai.Timeout(limit, connect=min(CONNECT_TIMEOUT, limit))}
         body = {"model": model, **request}
         if request.get("stream"):
             return await self.client.post("/chat/completions", cast_to=ChatCompletion, body=body, options=options,
@@ -241,7 +260,8 @@ class AIClient:
         return await self.client.post("/chat/completions", cast_to=ChatCompletion, body=body, options=options)
 
 
-def _log_call(purpose, prompt_version, model, started, outcome, attempt, usage) -> None:
+def _log_call(purpose: str, prompt_version: str, model: str, started: float, outcome: str, attempt: int,
+              usage: CompletionUsage | None) -> None:
     log_event("ai.call", purpose=purpose, promptVersion=prompt_version, model=model, attempt=attempt,
               latencyMs=round((time.perf_counter() - started) * 1000, 1), outcome=outcome,
               promptTokens=getattr(usage, "prompt_tokens", None),
@@ -251,7 +271,7 @@ def _log_call(purpose, prompt_version, model, started, outcome, attempt, usage) 
 # --- reading and correcting a tool answer -------------------------------------------
 
 
-def _read_answer(message, tool_name: str, schema: type[T], spec: dict,
+def _read_answer(message: ChatCompletionMessage | None, tool_name: str, schema: type[T], spec: dict[str, Any],
                  check: Callable[[T], None] | None) -> tuple[T, list[Repair]]:
     calls = [(call.function.name, call.function.arguments)
              for call in (getattr(message, "tool_calls", None) or []) if getattr(call, "function", None)]
@@ -273,11 +293,12 @@ def _log_repairs(repairs: list[Repair], **where: Any) -> None:
                   action=f"{len(repairs) - MAX_REPAIR_LOGS} more repairs not logged one by one")
 
 
-def _correction(message, tool_name: str, problem: Exception) -> list[dict]:
+def _correction(message: ChatCompletionMessage | None, tool_name: str, problem: Exception) -> list[dict[str, Any]]:
     """The failed answer and the reason, so the retry can fix it."""
     instruction = f"{problem}. Call {tool_name} again with corrected arguments."
     calls = getattr(message, "tool_calls", None) or []
     if calls:
+        assert message is not None  # the calls are the message's
         return [
             {"role": "assistant", "content": message.content,
              "tool_calls": [{"id": c.id, "type": "function",
@@ -292,7 +313,7 @@ def _correction(message, tool_name: str, problem: Exception) -> list[dict]:
 # --- error mapping -------------------------------------------------------------------
 
 
-def _refuses_strict(exc: Exception, request: dict) -> bool:
+def _refuses_strict(exc: Exception, request: dict[str, Any]) -> bool:
     import openai
 
     strict = any(tool.get("function", {}).get("strict") for tool in request.get("tools") or ())
@@ -328,9 +349,10 @@ def _map_error(exc: Exception) -> Exception:
     return UpstreamError("The AI model returned an unreadable answer")
 
 
-def _error_code(exc) -> str | None:
+def _error_code(exc: APIStatusError) -> str | None:
     body = exc.body if isinstance(exc.body, dict) else {}
-    inner = body.get("error") if isinstance(body.get("error"), dict) else body
+    error = body.get("error")
+    inner = error if isinstance(error, dict) else body
     return getattr(exc, "code", None) or inner.get("code") or inner.get("type")
 
 
@@ -338,7 +360,7 @@ _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
 
 
-def retry_after_seconds(headers) -> int:
+def retry_after_seconds(headers: Mapping[str, str]) -> int:
     """Whole seconds to wait, from the provider's hints: `retry-after-ms`,
     `retry-after` (seconds or an HTTP date), else OpenAI's `x-ratelimit-reset-*`
     durations such as `6m0s` or `20ms`."""
@@ -367,7 +389,7 @@ def retry_after_seconds(headers) -> int:
 # --- construction from settings --------------------------------------------------------
 
 
-def ai_from_settings(settings) -> AIClient:
+def ai_from_settings(settings: Settings) -> AIClient:
     """An AIClient for the provider AI_PROVIDER names (see Settings.ai_provider): Azure
     OpenAI, any OpenAI-compatible endpoint, or the embedded development model's
     OpenAI-compatible server (LOCAL_MODEL_URL, started by the local host).
@@ -382,7 +404,7 @@ def ai_from_settings(settings) -> AIClient:
             raise NotConfigured(local_model.unavailable_message())
         timeout = max(timeout, local_model.MIN_TIMEOUT_SECONDS)
 
-        def local_client():
+        def local_client() -> AsyncOpenAI:
             import openai
 
             return openai.AsyncOpenAI(api_key="local", base_url=base_url, max_retries=0, timeout=timeout)
@@ -392,15 +414,17 @@ def ai_from_settings(settings) -> AIClient:
                         strict_tools=False)
 
     if provider == "azure":
-        if not settings.AZURE_OPENAI_ENDPOINT:
+        endpoint = settings.AZURE_OPENAI_ENDPOINT
+        if not endpoint:
             raise NotConfigured("The AI model is not configured: missing setting AZURE_OPENAI_ENDPOINT")
         deployment = settings.AZURE_OPENAI_DEPLOYMENT
         if not deployment:
             raise NotConfigured("The AI model is not configured: missing setting AZURE_OPENAI_DEPLOYMENT")
 
-        def azure_client():
+        def azure_client() -> AsyncOpenAI:
             import openai
 
+            credentials: dict[str, Any]
             if settings.AZURE_OPENAI_API_KEY:
                 credentials = {"api_key": settings.AZURE_OPENAI_API_KEY}
             else:  # managed identity (or a developer's az login)
@@ -408,7 +432,7 @@ def ai_from_settings(settings) -> AIClient:
 
                 credentials = {"azure_ad_token_provider": get_bearer_token_provider(DefaultAzureCredential(),
                                                                                     AZURE_SCOPE)}
-            return openai.AsyncAzureOpenAI(azure_endpoint=settings.AZURE_OPENAI_ENDPOINT,
+            return openai.AsyncAzureOpenAI(azure_endpoint=endpoint,
                                            api_version=settings.AZURE_OPENAI_API_VERSION,
                                            max_retries=0, timeout=timeout, **credentials)
 
@@ -421,7 +445,7 @@ def ai_from_settings(settings) -> AIClient:
     if not settings.AI_API_KEY:
         raise NotConfigured("The AI model is not configured: missing setting AI_API_KEY")
 
-    def openai_client():
+    def openai_client() -> AsyncOpenAI:
         import openai
 
         return openai.AsyncOpenAI(api_key=settings.AI_API_KEY, base_url=settings.AI_BASE_URL or None,

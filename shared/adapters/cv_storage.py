@@ -14,8 +14,16 @@ by the caller (shared/services/cv_paths.py) before they get here.
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from shared.errors import NotConfigured, NotFound, Unprocessable, UpstreamError
+
+if TYPE_CHECKING:
+    from azure.storage.blob.aio import BlobServiceClient
+    from storage3 import AsyncStorageClient
+    from supabase import AsyncClient
+
+    from shared.config import Settings
 
 STORAGE_TIMEOUT_SECONDS = 15
 CV_NOT_FOUND = "CV file not found"
@@ -35,10 +43,10 @@ class SupabaseCvStorage:
         self.url = url
         self.service_role_key = service_role_key
         self.bucket = bucket
-        self._client = None
+        self._client: AsyncClient | None = None
         self._creating = asyncio.Lock()
 
-    async def _storage(self):
+    async def _storage(self) -> AsyncStorageClient:
         async with self._creating:
             if self._client is None:
                 from supabase import AsyncClientOptions, create_async_client
@@ -97,9 +105,9 @@ class BlobCvStorage:
     def __init__(self, *, connection_string: str, container: str):
         self.connection_string = connection_string
         self.container = container
-        self._service = None
+        self._service: BlobServiceClient | None = None
 
-    def _client(self):
+    def _client(self) -> BlobServiceClient:
         if self._service is None:
             from azure.storage.blob.aio import BlobServiceClient
 
@@ -130,7 +138,9 @@ class BlobCvStorage:
         except ResourceNotFoundError:
             return False
         except HttpResponseError as exc:  # e.g. 412 under a lease, 403
-            raise UpstreamError(f"CV storage refused the delete ({exc.status_code} {exc.error_code})") from None
+            # error_code: set by azure-storage-blob on every error it raises, not declared by azure-core.
+            code = exc.error_code  # type: ignore[attr-defined]
+            raise UpstreamError(f"CV storage refused the delete ({exc.status_code} {code})") from None
         except AzureError:
             raise UpstreamError(STORAGE_FAILED) from None
         return True
@@ -141,7 +151,7 @@ class BlobCvStorage:
             self._service = None
 
 
-def cv_storage_from_settings(settings):
+def cv_storage_from_settings(settings: Settings) -> SupabaseCvStorage | BlobCvStorage:
     if settings.CV_STORAGE == "blob":
         if not settings.CV_STORAGE_CONNECTION_STRING:
             raise NotConfigured("CV storage is not configured: missing setting CV_STORAGE_CONNECTION_STRING")

@@ -15,8 +15,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shared.logs import log_event
+
+if TYPE_CHECKING:
+    from shared.config import Settings
 
 DEFAULT_RESEND_URL = "https://api.resend.com"
 DEFAULT_TIMEOUT_SECONDS = 15
@@ -52,10 +56,11 @@ class ResendEmail:
         # built, before its first await, so setting them here is safe per call.
         resend.api_key = self.api_key
         resend.api_url = self.api_url
-        resend.default_async_http_client = resend.HTTPXClient(timeout=self.timeout_seconds)
-        params = {"from": self.sender, "to": [message.to], "subject": message.subject,
-                  "html": message.html, "text": message.text}
-        options = {"idempotency_key": idempotency_key} if idempotency_key else None
+        # httpx takes fractional seconds; the SDK's hint says int.
+        resend.default_async_http_client = resend.HTTPXClient(timeout=self.timeout_seconds)  # type: ignore[arg-type]
+        params: resend.Emails.SendParams = {"from": self.sender, "to": [message.to], "subject": message.subject,
+                                            "html": message.html, "text": message.text}
+        options: resend.Emails.SendOptions | None = {"idempotency_key": idempotency_key} if idempotency_key else None
         try:
             sent = await asyncio.wait_for(resend.Emails.send_async(params, options),
                                           self.timeout_seconds + 5)
@@ -101,7 +106,7 @@ def _safe_name(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", value)[:80]
 
 
-def build_email(settings, outbox: Path):
+def build_email(settings: Settings, outbox: Path) -> ResendEmail | OutboxEmail:
     if settings.RESEND_API_KEY:
         return ResendEmail(settings.RESEND_API_KEY, settings.EMAIL_FROM, settings.RESEND_API_URL or None)
     if settings.is_production:

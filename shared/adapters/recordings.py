@@ -14,11 +14,16 @@ import asyncio
 import logging
 import re
 from contextlib import asynccontextmanager
-from typing import AsyncIterator, Iterable
+from typing import TYPE_CHECKING, Any, AsyncIterator, Iterable
 from urllib.parse import unquote, urlsplit
 
 from shared.errors import UpstreamError
 from shared.logs import log_event
+
+if TYPE_CHECKING:
+    from azure.storage.blob.aio import ContainerClient
+
+    from shared.config import Settings
 
 NOT_CONFIGURED = ("Recordings storage is not configured: set RECORDINGS_STORAGE_CONNECTION_STRING "
                   "or RECORDINGS_ACCOUNT_URL")
@@ -93,7 +98,7 @@ class RecordingStore:
         # The SDK's default backoff (15 s, then 18 s...) would stall a run for minutes.
         retry = ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=self.retries,
                                  random_jitter_range=1)
-        client_options = {"connection_timeout": 10, "read_timeout": 60, "retry_policy": retry}
+        client_options: dict[str, Any] = {"connection_timeout": 10, "read_timeout": 60, "retry_policy": retry}
         if self.connection_string:
             service = BlobServiceClient.from_connection_string(self.connection_string, **client_options)
         else:
@@ -110,7 +115,7 @@ class RecordingStore:
 
 
 class RecordingSession:
-    def __init__(self, container_client):
+    def __init__(self, container_client: ContainerClient):
         self.container_client = container_client
 
     async def delete(self, names: Iterable[str]) -> set[str]:
@@ -130,7 +135,7 @@ class RecordingSession:
         try:
             responses = await self.container_client.delete_blobs(
                 *batch, delete_snapshots="include", raise_on_any_failure=False)
-            statuses = [response.status_code async for response in responses]
+            statuses: list[int | None] = [response.status_code async for response in responses]
         except Exception as exc:
             log_event("recordings.batch_failed", level=logging.WARNING, blobs=len(batch),
                       error=f"{type(exc).__name__}: {exc}"[:500])
@@ -164,7 +169,7 @@ def blob_endpoint(connection_string: str) -> str:
     return f"{protocol}://{account}.blob.{suffix}"
 
 
-def build_recordings(settings) -> RecordingStore:
+def build_recordings(settings: Settings) -> RecordingStore:
     if not (settings.RECORDINGS_STORAGE_CONNECTION_STRING or settings.RECORDINGS_ACCOUNT_URL):
         from shared.errors import NotConfigured
 

@@ -11,9 +11,14 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from shared.errors import NotConfigured, UpstreamError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from shared.config import Settings
 
 TOKEN_LIFETIME_SECONDS = 600
 REUSE_SECONDS = 540
@@ -46,8 +51,8 @@ class SpeechTokens:
         self._timeout = timeout
         self._clock = clock
         self._cached: _Issued | None = None
-        self._refreshing: asyncio.Future | None = None
-        self._http = None
+        self._refreshing: asyncio.Future[_Issued] | None = None
+        self._http: httpx.AsyncClient | None = None
 
     async def get(self) -> SpeechToken:
         issued = self._cached
@@ -60,7 +65,7 @@ class SpeechTokens:
         age = self._clock() - issued.issued_at
         return SpeechToken(issued.token, max(0, int(TOKEN_LIFETIME_SECONDS - age)))
 
-    def _refresh_done(self, future: asyncio.Future) -> None:
+    def _refresh_done(self, future: asyncio.Future[_Issued]) -> None:
         self._refreshing = None
         if not future.cancelled():
             future.exception()  # retrieved here, so an unawaited failure is not reported twice
@@ -88,9 +93,10 @@ class SpeechTokens:
             self._http = None
 
 
-def build_speech_tokens(settings) -> SpeechTokens:
+def build_speech_tokens(settings: Settings) -> SpeechTokens:
     missing = [name for name in ("AZURE_SPEECH_KEY", "AZURE_SPEECH_REGION") if not getattr(settings, name)]
     if missing:
         raise NotConfigured(f"Speech is not configured: set {' and '.join(missing)}")
+    assert settings.AZURE_SPEECH_KEY and settings.AZURE_SPEECH_REGION  # checked just above
     return SpeechTokens(settings.AZURE_SPEECH_KEY, settings.AZURE_SPEECH_REGION,
                         token_url=settings.AZURE_SPEECH_TOKEN_ENDPOINT or None)

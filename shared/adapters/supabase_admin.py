@@ -7,6 +7,12 @@ afterwards: deletions are rare and this keeps no connections open.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shared.config import Settings
+    from shared.db import Id
+
 DEFAULT_TIMEOUT_SECONDS = 15
 
 
@@ -20,7 +26,7 @@ class SupabaseAdmin:
         self.service_role_key = service_role_key
         self.timeout_seconds = timeout_seconds
 
-    async def delete_user(self, user_id) -> bool:
+    async def delete_user(self, user_id: Id) -> bool:
         """Hard-delete the auth user. True if deleted, False if it was already
         gone (which is what we wanted); raises AuthAdminError otherwise."""
         import httpx
@@ -43,7 +49,7 @@ class SupabaseAdmin:
         return True
 
 
-def build_supabase_admin(settings) -> SupabaseAdmin:
+def build_supabase_admin(settings: Settings) -> SupabaseAdmin:
     if not settings.SUPABASE_SERVICE_ROLE_KEY:
         from shared.errors import NotConfigured
 

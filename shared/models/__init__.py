@@ -2,9 +2,11 @@
 API.md exactly, so a model reads like the contract it implements."""
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 
 class ApiModel(BaseModel):
@@ -31,10 +33,10 @@ class Documented:
     stripping", an enum checked by a validator). Documentation only: validation is
     unchanged. The keywords must describe requests validation accepts."""
 
-    def __init__(self, **keywords):
+    def __init__(self, **keywords: Any) -> None:
         self.keywords = keywords
 
-    def __get_pydantic_json_schema__(self, core_schema, handler):
+    def __get_pydantic_json_schema__(self, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         schema = handler(core_schema)
         # On an optional field the keywords belong to the non-null branch.
         branches = [b for b in schema.get("anyOf", []) if b.get("type") != "null"] or [schema]
@@ -54,7 +56,7 @@ class OrBlank:
     """For `Annotated[X | None, ...]` of a field that reads a blank string as null:
     the document lists blank strings beside X and null. Documentation only."""
 
-    def __get_pydantic_json_schema__(self, core_schema, handler):
+    def __get_pydantic_json_schema__(self, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         schema = handler(core_schema)
         blank = {"type": "string", "pattern": f"^[{PY_SPACES}]*$", "description": "blank: read as null"}
         schema["anyOf"] = [*schema.get("anyOf", []), blank]
@@ -76,6 +78,6 @@ Email = Annotated[str, AfterValidator(_check_email),
                   Documented(format="email", pattern=_EMAIL.pattern.replace(r"\s", PY_SPACES), maxLength=320)]
 
 
-def null_means(default) -> BeforeValidator:
+def null_means(default: Any) -> BeforeValidator:
     """For `Annotated[...]`: a field the frontend may send as null, read as `default`."""
     return BeforeValidator(lambda value: default if value is None else value)

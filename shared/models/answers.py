@@ -40,12 +40,20 @@ import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
+if TYPE_CHECKING:
+    from pydantic import GetJsonSchemaHandler
+    from pydantic.json_schema import JsonSchemaValue
+    from pydantic_core import CoreSchema
+
 MISFIT = "The answer does not match the schema: "
 Vocabularies = Mapping[str, "Mapping[str, str | Iterable[str] | None] | Iterable[str]"]
+_Path = tuple[int | str, ...]  # a place in an answer: keys and list indexes
+_Frozen = tuple[tuple[str, str, tuple[Any, ...]], ...]  # vocabularies as a cache key
+T = TypeVar("T", bound=BaseModel)
 
 
 # --- markers (field metadata) -----------------------------------------------------------
@@ -57,7 +65,7 @@ class _Mark:
     def __init__(self, **keys: Any):
         self.keys = keys
 
-    def __get_pydantic_json_schema__(self, core_schema, handler):
+    def __get_pydantic_json_schema__(self, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         schema = handler(core_schema)
         schema.update(self.keys)
         return schema
@@ -104,13 +112,14 @@ class AnswerRejected(ValueError):
 
 
 @lru_cache(maxsize=64)
-def _base_spec(model: type[BaseModel]) -> dict:
+def _base_spec(model: type[BaseModel]) -> dict[str, Any]:
     schema = model.model_json_schema()
     definitions = schema.pop("$defs", {})
-    return _inline(schema, definitions, ())
+    inlined: dict[str, Any] = _inline(schema, definitions, ())
+    return inlined
 
 
-def _inline(node: Any, definitions: dict, seen: tuple[str, ...]) -> Any:
+def _inline(node: Any, definitions: dict[str, Any], seen: tuple[str, ...]) -> Any:
     if isinstance(node, list):
         return [_inline(item, definitions, seen) for item in node]
     if not isinstance(node, dict):
@@ -126,7 +135,7 @@ def _inline(node: Any, definitions: dict, seen: tuple[str, ...]) -> Any:
             for key, value in node.items() if not (key == "title" and isinstance(value, str))}
 
 
-def answer_spec(model: type[BaseModel], vocabularies: Vocabularies | None = None) -> dict:
+def answer_spec(model: type[BaseModel], vocabularies: Vocabularies | None = None) -> dict[str, Any]:
     """The model's schema with references inlined, markers kept, the call's
     vocabularies filled in as `enum` (and their labels as aliases) and
     essential-ness carried up to every field containing an essential one.
@@ -135,28 +144,28 @@ def answer_spec(model: type[BaseModel], vocabularies: Vocabularies | None = None
 
 
 def prepared(model: type[BaseModel], vocabularies: Vocabularies | None = None, *,
-             strict: bool = True) -> tuple[dict, dict]:
+             strict: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
     """(answer_spec, tool_schema) for a call, cached: both read only."""
     return _prepared(model, _frozen(vocabularies), strict)
 
 
 @lru_cache(maxsize=256)
-def _prepared(model: type[BaseModel], frozen: tuple, strict: bool) -> tuple[dict, dict]:
+def _prepared(model: type[BaseModel], frozen: _Frozen, strict: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     spec = _spec(model, frozen)
     return spec, tool_schema(spec, strict=strict)
 
 
 @lru_cache(maxsize=256)
-def _spec(model: type[BaseModel], frozen: tuple) -> dict:
+def _spec(model: type[BaseModel], frozen: _Frozen) -> dict[str, Any]:
     spec = copy.deepcopy(_base_spec(model))
     _fill(spec, {name: dict(entries) if kind == "map" else list(entries) for name, kind, entries in frozen})
     _carry_essential(spec)
     return spec
 
 
-def _frozen(vocabularies: Vocabularies | None) -> tuple:
+def _frozen(vocabularies: Vocabularies | None) -> _Frozen:
     """The vocabularies as a cache key."""
-    frozen = []
+    frozen: list[tuple[str, str, tuple[Any, ...]]] = []
     for name, entries in sorted((vocabularies or {}).items()):
         if isinstance(entries, Mapping):
             frozen.append((name, "map", tuple((key, label if label is None or isinstance(label, str)
@@ -190,7 +199,7 @@ def _fill(node: Any, vocabularies: Vocabularies) -> None:
         _fill(value, vocabularies)
 
 
-def _carry_essential(node: dict) -> bool:
+def _carry_essential(node: dict[str, Any]) -> bool:
     children = [*node.get("properties", {}).values(), *node.get("anyOf", [])]
     if isinstance(node.get("items"), dict):
         children.append(node["items"])
@@ -206,7 +215,7 @@ _DESCRIBED_ONLY = ("minLength", "maxLength", "pattern", "format", "minimum", "ma
                    "exclusiveMaximum", "multipleOf", "minItems", "maxItems", "uniqueItems")
 
 
-def tool_schema(spec: dict, *, strict: bool = True) -> dict:
+def tool_schema(spec: dict[str, Any], *, strict: bool = True) -> dict[str, Any]:
     """The tool's `parameters` for the provider. Always: every object lists all
     its properties in `required` and has `additionalProperties: false`, limits
     are repeated in the description, no titles or defaults. With `strict`, the
@@ -216,7 +225,7 @@ def tool_schema(spec: dict, *, strict: bool = True) -> dict:
     return parameters
 
 
-def _provider_node(node: dict, strict: bool) -> dict:
+def _provider_node(node: dict[str, Any], strict: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in node.items():
         if key.startswith("x-") or key in ("default", "title", "description", "required"):
@@ -239,7 +248,7 @@ def _provider_node(node: dict, strict: bool) -> dict:
     return _simple_nullable(out)
 
 
-def _simple_nullable(node: dict) -> dict:
+def _simple_nullable(node: dict[str, Any]) -> dict[str, Any]:
     """anyOf [{"type": T}, {"type": "null"}] as {"type": [T, "null"]}, the form
     the providers' strict-mode documentation shows."""
     options = node.get("anyOf")
@@ -262,7 +271,7 @@ def _sentences(*texts: str) -> str:
     return " ".join(part if part[-1] in ".!?" else part + "." for part in parts)
 
 
-def _limits_text(node: dict) -> str:
+def _limits_text(node: dict[str, Any]) -> str:
     parts = []
     low, high = node.get("minLength"), node.get("maxLength")
     if high is not None:
@@ -299,7 +308,7 @@ _WRAPPERS = ("arguments", "parameters")
 
 
 def read_arguments(tool_name: str, calls: list[tuple[str, str | None]], content: str | None,
-                   expected: Iterable[str] = ()) -> tuple[dict, list[Repair]]:
+                   expected: Iterable[str] = ()) -> tuple[dict[str, Any], list[Repair]]:
     """The answer's JSON object: the first call of `tool_name`, else (when the model
     wrote the arguments as its message) the one JSON object in the text."""
     missing = f"No call to the tool {tool_name} was made"
@@ -317,7 +326,7 @@ def read_arguments(tool_name: str, calls: list[tuple[str, str | None]], content:
     return _unwrapped(found, tool_name, set(expected), repairs), repairs
 
 
-def _unwrapped(found: dict, tool_name: str, expected: set[str], repairs: list[Repair]) -> dict:
+def _unwrapped(found: dict[str, Any], tool_name: str, expected: set[str], repairs: list[Repair]) -> dict[str, Any]:
     """{"name": tool, "arguments": {...}} (a call written as text) or {tool: {...}}."""
     wrappers = [key for key in (*_WRAPPERS, tool_name) if key in found and key not in expected]
     if len(wrappers) == 1 and set(found) <= {"name", *wrappers} and found.get("name", tool_name) == tool_name:
@@ -333,7 +342,7 @@ def _unwrapped(found: dict, tool_name: str, expected: set[str], repairs: list[Re
     return found
 
 
-def json_object(text: str, what: str = "The answer") -> tuple[dict, list[Repair]]:
+def json_object(text: str, what: str = "The answer") -> tuple[dict[str, Any], list[Repair]]:
     """One JSON object from a model's text: plain, in a markdown fence, or with
     prose around it. Two objects are ambiguous and rejected."""
     repairs: list[Repair] = []
@@ -391,7 +400,7 @@ def _object_in_prose(text: str, what: str, repairs: list[Repair]) -> Any:
 # --- repairing and judging ---------------------------------------------------------------------
 
 
-def judge(model: type[BaseModel], spec: dict, raw: Any) -> tuple[BaseModel, list[Repair]]:
+def judge(model: type[T], spec: dict[str, Any], raw: Any) -> tuple[T, list[Repair]]:
     """The answer as a `model` instance, after the safe repairs (returned with it).
     Raises AnswerRejected naming every problem that could not be repaired."""
     if not isinstance(raw, dict):
@@ -409,7 +418,8 @@ def judge(model: type[BaseModel], spec: dict, raw: Any) -> tuple[BaseModel, list
             return model.model_validate(cleaned), reader.repairs
         except ValidationError as exc:
             errors = exc.errors(include_url=False, include_input=False)
-        problems, drops = [], {}
+        problems: list[str] = []
+        drops: dict[_Path, str] = {}
         for error in errors:
             target = _droppable(spec, error["loc"])
             if target is None:
@@ -425,7 +435,7 @@ def judge(model: type[BaseModel], spec: dict, raw: Any) -> tuple[BaseModel, list
 
 
 class _Fault(Exception):
-    def __init__(self, path: tuple, message: str):
+    def __init__(self, path: _Path, message: str):
         super().__init__(message)
         self.path, self.message = path, message
 
@@ -434,13 +444,13 @@ class _Fault(Exception):
 
 
 class _Reader:
-    def __init__(self):
+    def __init__(self) -> None:
         self.repairs: list[Repair] = []
 
-    def note(self, path: tuple, action: str) -> None:
+    def note(self, path: _Path, action: str) -> None:
         self.repairs.append(Repair(_dotted(path), action))
 
-    def value(self, value: Any, node: dict, path: tuple) -> Any:
+    def value(self, value: Any, node: dict[str, Any], path: _Path) -> Any:
         if "anyOf" in node:
             options = node["anyOf"]
             if value is None and _nullable(node):
@@ -467,7 +477,7 @@ class _Reader:
             return self.boolean(value, path)
         return value
 
-    def object(self, value: Any, node: dict, path: tuple) -> dict:
+    def object(self, value: Any, node: dict[str, Any], path: _Path) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise _Fault(path, "must be an object")
         properties, required = node.get("properties", {}), set(node.get("required", ()))
@@ -501,7 +511,7 @@ class _Reader:
                 self.note((*path, name), f"invalid optional field left out ({_relative(fault, path, name)})")
         return {name: out[name] for name in properties if name in out}
 
-    def array(self, value: Any, node: dict, path: tuple) -> list:
+    def array(self, value: Any, node: dict[str, Any], path: _Path) -> list[Any]:
         if not isinstance(value, list):
             value = [value]
             self.note(path, "a single value wrapped in a list")
@@ -526,7 +536,7 @@ class _Reader:
             raise _Fault(path, f"needs at least {least} item{'s' if least > 1 else ''}")
         return out
 
-    def string(self, value: Any, node: dict, path: tuple) -> str:
+    def string(self, value: Any, node: dict[str, Any], path: _Path) -> str:
         if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
             value = _num(value)
             self.note(path, "number converted to text")
@@ -546,9 +556,9 @@ class _Reader:
             raise _Fault(path, "must not be empty" if least == 1 else f"needs at least {least} characters")
         if node.get("pattern") and not re.search(node["pattern"], value):
             raise _Fault(path, f"must match {node['pattern']}")
-        return value
+        return cast(str, value)
 
-    def number(self, value: Any, node: dict, path: tuple) -> int | float:
+    def number(self, value: Any, node: dict[str, Any], path: _Path) -> int | float:
         low, high = node.get("minimum"), node.get("maximum")
         if isinstance(value, str):
             number = _read_number(value, high)
@@ -571,14 +581,15 @@ class _Reader:
             elif low is not None and value < low:
                 raise _Fault(path, f"should be greater than or equal to {_num(low)}")
             else:
+                assert high is not None  # the value is above the maximum
                 raise _Fault(path, f"should be less than or equal to {_num(high)}")
         if node.get("exclusiveMinimum") is not None and value <= node["exclusiveMinimum"]:
             raise _Fault(path, f"should be greater than {_num(node['exclusiveMinimum'])}")
         if node.get("exclusiveMaximum") is not None and value >= node["exclusiveMaximum"]:
             raise _Fault(path, f"should be less than {_num(node['exclusiveMaximum'])}")
-        return value
+        return cast(int | float, value)
 
-    def boolean(self, value: Any, path: tuple) -> bool:
+    def boolean(self, value: Any, path: _Path) -> bool:
         if isinstance(value, bool):
             return value
         read = {"true": True, "yes": True, "false": False, "no": False}.get(str(value).strip().lower()) \
@@ -588,7 +599,7 @@ class _Reader:
         self.note(path, "true/false sent as text or a number read")
         return read
 
-    def choice(self, value: Any, node: dict, path: tuple) -> Any:
+    def choice(self, value: Any, node: dict[str, Any], path: _Path) -> Any:
         allowed = node["enum"]
         if any(value == option and type(value) is type(option) for option in allowed):
             return value
@@ -651,11 +662,11 @@ def _read_number(text: str, maximum: float | None) -> int | float | None:
     return int(number) if number.is_integer() else number
 
 
-def _nullable(node: dict) -> bool:
+def _nullable(node: dict[str, Any]) -> bool:
     return node.get("type") == "null" or any(option.get("type") == "null" for option in node.get("anyOf", ()))
 
 
-def _droppable(spec: dict, loc: tuple) -> tuple | None:
+def _droppable(spec: dict[str, Any], loc: _Path) -> _Path | None:
     """The nearest part of the answer that `loc` lies in and that may be left out:
     an item of a list of non-essential items, or an optional non-essential field."""
     node, trail = spec, []
@@ -674,21 +685,21 @@ def _droppable(spec: dict, loc: tuple) -> tuple | None:
     return next((prefix for prefix, droppable in reversed(trail) if droppable), None)
 
 
-def _unwrapped_nullable(node: dict) -> dict:
+def _unwrapped_nullable(node: dict[str, Any]) -> dict[str, Any]:
     others = [option for option in node.get("anyOf", ()) if option.get("type") != "null"]
     return others[0] if len(others) == 1 else node
 
 
-def _outermost(targets: Iterable[tuple]) -> list[tuple]:
+def _outermost(targets: Iterable[_Path]) -> list[_Path]:
     targets = set(targets)
     return [t for t in targets if not any(other != t and t[:len(other)] == other for other in targets)]
 
 
-def _sort_key(path: tuple) -> tuple:
+def _sort_key(path: _Path) -> tuple[tuple[int, int, str], ...]:
     return tuple((0, part, "") if isinstance(part, int) else (1, 0, part) for part in path)
 
 
-def _remove(document: Any, path: tuple) -> None:
+def _remove(document: Any, path: _Path) -> None:
     for part in path[:-1]:
         document = document[part]
     del document[path[-1]]
@@ -698,6 +709,6 @@ def _dotted(path: Iterable[Any]) -> str:
     return ".".join(map(str, path)) or "(answer)"
 
 
-def _relative(fault: _Fault, path: tuple, name: Any) -> str:
+def _relative(fault: _Fault, path: _Path, name: Any) -> str:
     inner = fault.path[len(path) + 1:]
     return f"{_dotted(inner)}: {fault.message}" if inner else fault.message

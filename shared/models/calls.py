@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -18,7 +18,7 @@ class AcsTokenRequest(ApiModel):
 
     @field_validator("scopes")
     @classmethod
-    def _distinct(cls, value):
+    def _distinct(cls, value: list[AcsScope] | None) -> list[AcsScope] | None:
         return list(dict.fromkeys(value)) if value else None
 
 
@@ -57,7 +57,7 @@ class EventData(BaseModel):
     model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
-def participant_raw_id(participant: dict | None) -> str | None:
+def participant_raw_id(participant: dict[str, Any] | None) -> str | None:
     """The communication identifier's raw id in either shape ACS has used: newer payloads
     wrap it in `communicationIdentifier`, older ones put `rawId`/`communicationUser` directly."""
     if not isinstance(participant, dict):
@@ -80,17 +80,17 @@ class CallEventData(EventData):
     correlationId: str | None = Field(default=None, max_length=200)
     group: CallGroup | None = None
     room: CallGroup | None = None
-    startedBy: dict | None = None
+    startedBy: dict[str, Any] | None = None
     # CallEnded: older payloads say durationOfCall, newer callDurationInSeconds.
     durationOfCall: float | None = Field(default=None, ge=0)
     callDurationInSeconds: float | None = Field(default=None, ge=0)
     # Participant events.
-    user: dict | None = None
+    user: dict[str, Any] | None = None
     displayName: str | None = Field(default=None, max_length=500)
     participantId: str | None = Field(default=None, max_length=500)
 
     @model_validator(mode="after")
-    def _has_a_call_id(self):
+    def _has_a_call_id(self) -> Self:
         if not (self.serverCallId or self.correlationId):
             raise ValueError("serverCallId or correlationId is required")
         return self

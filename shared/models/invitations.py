@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import Field, StringConstraints, field_validator
@@ -27,7 +27,7 @@ class SendInvitationRequest(ApiModel):
 
     @field_validator("candidateEmail", "roleTitle", "companyName", mode="before")
     @classmethod
-    def _blank_is_null(cls, value):
+    def _blank_is_null(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import AfterValidator, StringConstraints, field_validator
@@ -37,7 +37,7 @@ class CreateOrganisationRequest(ApiModel):
 
     @field_validator("industry", "website", "description", "billing_email", mode="before")
     @classmethod
-    def _blank_is_null(cls, value):
+    def _blank_is_null(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -29,7 +29,7 @@ class ParseResumeRequest(ApiModel):
 _PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
 
 
-def _iso_date(value):
+def _iso_date(value: Any) -> str | None:
     """YYYY-MM-DD or null; a year or year-month is completed with the first day
     (CVs rarely give days)."""
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -44,7 +44,7 @@ def _iso_date(value):
         raise ValueError("must be a real calendar date as YYYY-MM-DD") from None
 
 
-def _null_is_empty(value):
+def _null_is_empty(value: Any) -> Any:
     return "" if value is None else value
 
 
@@ -79,41 +79,44 @@ def _email_or_nothing(value: str) -> str:
 IsoDate = Annotated[str | None, BeforeValidator(_iso_date), Field(description="YYYY-MM-DD, or null")]
 
 
-def text(max_length: int):
-    return Annotated[str, BeforeValidator(_null_is_empty), StringConstraints(strip_whitespace=True,
-                                                                            max_length=max_length)]
+# A text field of the answer, `Annotated[Text, at_most(n)]`: null reads as "", spaces around are trimmed.
+Text = Annotated[str, BeforeValidator(_null_is_empty)]
+
+
+def at_most(max_length: int) -> StringConstraints:
+    return StringConstraints(strip_whitespace=True, max_length=max_length)
 
 
 class Location(ApiModel):
-    suburb: text(120) = ""
-    state: text(120) = ""
-    postcode: text(20) = ""
-    country: text(120) = ""
+    suburb: Annotated[Text, at_most(120)] = ""
+    state: Annotated[Text, at_most(120)] = ""
+    postcode: Annotated[Text, at_most(20)] = ""
+    country: Annotated[Text, at_most(120)] = ""
 
 
 class Personal(ApiModel):
-    first_name: text(120) = ""
-    last_name: text(120) = ""
-    email: Annotated[text(320), AfterValidator(_email_or_nothing)] = ""
-    phone: text(60) = ""
-    linkedin_url: Annotated[text(500), AfterValidator(_web_address)] = ""
-    portfolio_url: Annotated[text(500), AfterValidator(_web_address)] = ""
+    first_name: Annotated[Text, at_most(120)] = ""
+    last_name: Annotated[Text, at_most(120)] = ""
+    email: Annotated[Text, at_most(320), AfterValidator(_email_or_nothing)] = ""
+    phone: Annotated[Text, at_most(60)] = ""
+    linkedin_url: Annotated[Text, at_most(500), AfterValidator(_web_address)] = ""
+    portfolio_url: Annotated[Text, at_most(500), AfterValidator(_web_address)] = ""
     location: Location = Field(default_factory=Location)
 
 
 class Employment(ApiModel):
     job_title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    company_name: text(200) = ""
+    company_name: Annotated[Text, at_most(200)] = ""
     start_date: IsoDate = None
     end_date: IsoDate = None
     is_current: bool = False
-    description: text(3_000) = ""
+    description: Annotated[Text, at_most(3_000)] = ""
 
 
 class Education(ApiModel):
     institution: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    degree: text(200) = ""
-    field_of_study: text(200) = ""
+    degree: Annotated[Text, at_most(200)] = ""
+    field_of_study: Annotated[Text, at_most(200)] = ""
     end_date: IsoDate = None
     is_current: bool = False
 
@@ -136,7 +139,7 @@ class ParsedResume(ApiModel):
         default_factory=list, description="Most recent first.")
     education: Annotated[list[Education], Field(max_length=20)] = Field(default_factory=list)
     skills: Annotated[list[Skill], Field(max_length=100)] = Field(default_factory=list)
-    summary: text(3_000) = ""
+    summary: Annotated[Text, at_most(3_000)] = ""
 
 
 class ParseResumeResponse(ApiModel):

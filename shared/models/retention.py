@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import ConfigDict, RootModel
@@ -14,7 +14,7 @@ CLEANUP_RECORDINGS = "cleanup_recordings"
 PROCESS_DELETION_REQUESTS = "process_deletion_requests"
 
 
-def _organisation_named(schema: dict) -> None:
+def _organisation_named(schema: dict[str, Any]) -> None:
     # Only the service key may leave organisationId out (then every organisation is
     # processed); a user must name theirs, so the document shows it as required.
     schema["required"] = ["action", "organisationId"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import Field, StringConstraints
@@ -83,7 +83,7 @@ class ScoringAccepted(ApiModel):
     id: str
     statusQueryGetUri: str
     runtimeStatus: str | None = None
-    customStatus: dict | None = None
+    customStatus: dict[str, Any] | None = None
 
 
 # --- the model's answer (the tool's parameters) ------------------------------------
@@ -111,6 +111,6 @@ class ModelScoring(ApiModel):
     candidate_feedback: str = Field(default="", max_length=4000,
                                     description="Constructive feedback for the candidate")
     anti_cheat_risk_level: Literal["low", "medium", "high"] = Field(
-        default=None,
+        default=None,  # type: ignore[arg-type]  # None when unusable; typed without it so the tool's enum has no null
         description="Risk that the answers were not the candidate's own (read aloud, assisted, pasted)")
     anti_cheat_notes: str = Field(default="", max_length=2000, description="What the risk level is based on")

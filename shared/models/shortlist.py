@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import Field, StringConstraints, field_validator
@@ -21,7 +21,7 @@ class ShortlistRequest(ApiModel):
 
     @field_validator("limit", mode="before")
     @classmethod
-    def _null_is_default(cls, value):
+    def _null_is_default(cls, value: Any) -> Any:
         return DEFAULT_LIMIT if value is None else value
 
 

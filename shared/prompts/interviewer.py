@@ -9,7 +9,10 @@ the wording changes; it is logged with every model call.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shared.models.interviewer import InterviewerRequest
 
 VERSION = "interviewer-v1"
 DEFAULT_TOTAL_QUESTIONS = 6
@@ -67,7 +70,7 @@ def interview_phase(question_index: int | None, total_questions: int | None) -> 
     return "technical" if index <= technical_questions else "behavioural"
 
 
-def interviewer_messages(request) -> list[dict[str, str]]:
+def interviewer_messages(request: InterviewerRequest) -> list[dict[str, str]]:
     """The full message list for one interviewer turn (an InterviewerRequest)."""
     total = request.totalQuestions or len(request.questions) or DEFAULT_TOTAL_QUESTIONS
     phase = interview_phase(request.currentQuestionIndex, total)
@@ -92,7 +95,7 @@ def candidate_turn(text: str) -> str:
     return json.dumps({"candidate_says": text}, ensure_ascii=False)
 
 
-def _context(request, phase: str, total: int) -> dict[str, Any]:
+def _context(request: InterviewerRequest, phase: str, total: int) -> dict[str, Any]:
     requirements = request.requirements.model_dump(exclude={"interviewQuestions"}) if request.requirements else {}
     candidate = request.candidateContext.model_dump(exclude_none=True) if request.candidateContext else {}
     description = (request.jobDescription or "")[:MAX_DESCRIPTION_CHARS]

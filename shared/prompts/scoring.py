@@ -41,7 +41,7 @@ Without signs of this, say low.
 Call the tool with your assessment."""
 
 
-def scoring_messages(*, job_title: str | None, job_description: str | None, requirements: dict | None,
+def scoring_messages(*, job_title: str | None, job_description: str | None, requirements: dict[str, Any] | None,
                      org_values: list[str], rubric: list[dict[str, Any]],
                      transcript: list[dict[str, Any]]) -> list[dict[str, str]]:
     """The chat messages for one scoring request."""
