@@ -351,7 +351,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--in-process", type=int, default=300, help="requests per case in process")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv or [])  # `make bench` calls main() with its own argv in place
 
     from devhost.launch import start_devhost, stop
     from shared.config import DEV_JWT_SECRET
@@ -400,4 +400,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
