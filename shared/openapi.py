@@ -10,7 +10,7 @@ the document in CI (tests/api_contract).
 from __future__ import annotations
 
 import re
-from typing import Any, Literal, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, Literal, get_args, get_origin, get_type_hints
 
 from pydantic import BaseModel
 
@@ -56,17 +56,25 @@ SELF_CONTAINED = frozenset({"openapi", "api_docs_page", "api_docs_asset"})
 # Path parameters by name; any other is a plain string.
 PATH_PARAMETERS = {"interviewId": {"type": "string", "format": "uuid"}}
 
-_SECURITY = {
+_SECURITY: dict[str, list[dict[str, list[str]]]] = {
     USER: [{"supabaseToken": []}],
     SERVICE: [{"serviceKey": []}],
     USER_OR_SERVICE: [{"supabaseToken": []}, {"serviceKey": []}],
     ANONYMOUS: [],
 }
 _PARAMETER = re.compile(r"\{([A-Za-z_]\w*)(?::[^}]*)?\}")
-_REQUEST_ID = {"x-request-id": {"description": "The request's id (also in the logs); taken from the request's "
-                                               "own `x-request-id` when it is a plain token",
-                                "required": True, "schema": {"type": "string"}}}
-_RETRY_AFTER = {"description": "Seconds to wait before trying again", "schema": {"type": "string", "pattern": "^[0-9]+$"}}
+_REQUEST_ID = {
+    "x-request-id": {
+        "description": "The request's id (also in the logs); taken from the request's "
+        "own `x-request-id` when it is a plain token",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+}
+_RETRY_AFTER = {
+    "description": "Seconds to wait before trying again",
+    "schema": {"type": "string", "pattern": "^[0-9]+$"},
+}
 _JSON = "application/json"
 
 
@@ -91,8 +99,11 @@ class _Document:
         return {_JSON: {"schema": self.ref(model)}}
 
     def error(self, status: int, **headers: Any) -> dict[str, Any]:
-        return {"description": ERROR_TEXT[status], "headers": {**_REQUEST_ID, **headers},
-                "content": self.json(ErrorResponse)}
+        return {
+            "description": ERROR_TEXT[status],
+            "headers": {**_REQUEST_ID, **headers},
+            "content": self.json(ErrorResponse),
+        }
 
 
 def _typed_dict_schema(typed_dict: Any) -> dict[str, Any]:
@@ -100,8 +111,12 @@ def _typed_dict_schema(typed_dict: Any) -> dict[str, Any]:
     for field, annotation in get_type_hints(typed_dict).items():
         choices = get_args(annotation) if get_origin(annotation) is Literal else ()
         properties[field] = {"type": "string", "enum": list(choices)} if choices else {"type": "string"}
-    return {"type": "object", "title": typed_dict.__name__, "required": sorted(typed_dict.__required_keys__),
-            "properties": properties}
+    return {
+        "type": "object",
+        "title": typed_dict.__name__,
+        "required": sorted(typed_dict.__required_keys__),
+        "properties": properties,
+    }
 
 
 def build_openapi(specs: dict[str, EndpointSpec], version: str) -> dict[str, Any]:
@@ -117,24 +132,43 @@ def build_openapi(specs: dict[str, EndpointSpec], version: str) -> dict[str, Any
             paths.setdefault(path, {})[method.lower()] = _operation(document, spec, path, method, operation_id)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Talenti API", "version": version,
-                 "description": "Every response carries `x-request-id`. Request bodies ignore unknown fields, "
-                                "accept null wherever a field is optional, and may not contain the NUL "
-                                "character (U+0000), which PostgreSQL cannot store (400). Endpoints that "
-                                "replaced a Supabase Edge Function are also served at "
-                                "`/functions/v1/<its name>`."},
+        "info": {
+            "title": "Talenti API",
+            "version": version,
+            "description": "Every response carries `x-request-id`. Request bodies ignore unknown fields, "
+            "accept null wherever a field is optional, and may not contain the NUL "
+            "character (U+0000), which PostgreSQL cannot store (400). Endpoints that "
+            "replaced a Supabase Edge Function are also served at "
+            "`/functions/v1/<its name>`.",
+        },
         "paths": paths,
         "components": {
             "schemas": document.schemas,
             "securitySchemes": {
-                "supabaseToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                                  "description": "A Supabase access token"},
-                "serviceKey": {"type": "apiKey", "in": "header", "name": "x-service-key",
-                               "description": "SERVICE_API_KEY, for schedulers and operators"},
-                "acsWebhookSecret": {"type": "apiKey", "in": "header", "name": "x-acs-webhook-secret",
-                                     "description": "ACS_WEBHOOK_SECRET (or the previous one during a rotation)"},
-                "acsWebhookSecretQuery": {"type": "apiKey", "in": "query", "name": "secret",
-                                          "description": "ACS_WEBHOOK_SECRET as a query parameter"},
+                "supabaseToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "A Supabase access token",
+                },
+                "serviceKey": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "x-service-key",
+                    "description": "SERVICE_API_KEY, for schedulers and operators",
+                },
+                "acsWebhookSecret": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "x-acs-webhook-secret",
+                    "description": "ACS_WEBHOOK_SECRET (or the previous one during a rotation)",
+                },
+                "acsWebhookSecretQuery": {
+                    "type": "apiKey",
+                    "in": "query",
+                    "name": "secret",
+                    "description": "ACS_WEBHOOK_SECRET as a query parameter",
+                },
             },
         },
     }
@@ -147,8 +181,10 @@ def _operation(document: _Document, spec: EndpointSpec, path: str, method: str, 
     if spec.former and path == spec.former_path:
         operation["description"] = f"The former Edge Function `{spec.former}`: the same endpoint as `{spec.path}`."
     operation["security"] = _SECURITY[spec.auth]
-    parameters = [{"name": name, "in": "path", "required": True,
-                   "schema": PATH_PARAMETERS.get(name, {"type": "string"})} for name in _PARAMETER.findall(path)]
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": PATH_PARAMETERS.get(name, {"type": "string"})}
+        for name in _PARAMETER.findall(path)
+    ]
     special = _SPECIAL.get(spec.name)
     if special is not None:
         parameters += special.parameters(method)
@@ -202,18 +238,23 @@ def _responses(document: _Document, spec: EndpointSpec, method: str, special: _S
 
 def _ok(document: _Document, spec: EndpointSpec) -> dict[str, Any]:
     if spec.streams:
-        return {"description": _STREAM_TEXT, "headers": dict(_REQUEST_ID),
-                "content": {"text/event-stream": {"schema": _stream_event(document)}}}
+        return {
+            "description": _STREAM_TEXT,
+            "headers": dict(_REQUEST_ID),
+            "content": {"text/event-stream": {"schema": _stream_event(document)}},
+        }
     ok: dict[str, Any] = {"description": "OK", "headers": dict(_REQUEST_ID)}
     if spec.response is not None:
         ok["content"] = document.json(spec.response)
     return ok
 
 
-_STREAM_TEXT = ("Server-Sent Events, one `data:` line each: `{\"content\": \"<delta>\"}` as the reply arrives, then "
-                "`{\"done\": true, \"message\": ..., \"detectedCompetencies\": [...], \"competencyCovered\": ...}` "
-                "(or `{\"error\": \"...\"}` when the model fails mid-reply), and last `[DONE]`. The schema "
-                "describes one event, as OpenAPI 3.1 tools read an event stream's schema.")
+_STREAM_TEXT = (
+    'Server-Sent Events, one `data:` line each: `{"content": "<delta>"}` as the reply arrives, then '
+    '`{"done": true, "message": ..., "detectedCompetencies": [...], "competencyCovered": ...}` '
+    '(or `{"error": "..."}` when the model fails mid-reply), and last `[DONE]`. The schema '
+    "describes one event, as OpenAPI 3.1 tools read an event stream's schema."
+)
 
 
 def _stream_event(document: _Document) -> dict[str, Any]:
@@ -223,11 +264,18 @@ def _stream_event(document: _Document) -> dict[str, Any]:
         return {"type": "string", "contentMediaType": _JSON, "contentSchema": document.ref(model)}
 
     return {
-        "type": "object", "required": ["data"],
+        "type": "object",
+        "required": ["data"],
         "properties": {
             "event": {"type": "string", "const": "message"},
-            "data": {"anyOf": [json_data(StreamDelta), json_data(StreamDone), json_data(StreamFailure),
-                               {"type": "string", "const": STREAM_END}]},
+            "data": {
+                "anyOf": [
+                    json_data(StreamDelta),
+                    json_data(StreamDone),
+                    json_data(StreamFailure),
+                    {"type": "string", "const": STREAM_END},
+                ]
+            },
         },
     }
 
@@ -235,18 +283,25 @@ def _stream_event(document: _Document) -> dict[str, Any]:
 def _scoring_accepted(document: _Document) -> dict[str, Any]:
     from shared.models.scoring import ScoringAccepted
 
-    return {"description": "Scoring still runs: poll `statusQueryGetUri` (also the Location header)",
-            "headers": {**_REQUEST_ID,
-                        "Location": {"description": "The status route, GET /api/ai/score/{interviewId}",
-                                     "required": True, "schema": {"type": "string", "format": "uri"}},
-                        "Retry-After": {**_RETRY_AFTER, "required": True}},
-            "content": document.json(ScoringAccepted)}
+    return {
+        "description": "Scoring still runs: poll `statusQueryGetUri` (also the Location header)",
+        "headers": {
+            **_REQUEST_ID,
+            "Location": {
+                "description": "The status route, GET /api/ai/score/{interviewId}",
+                "required": True,
+                "schema": {"type": "string", "format": "uri"},
+            },
+            "Retry-After": {**_RETRY_AFTER, "required": True},
+        },
+        "content": document.json(ScoringAccepted),
+    }
 
 
 class _Special:
     """What one endpoint does beyond its declaration (a body read by hand, its own answers)."""
 
-    security: list[dict[str, list]] | None = None
+    security: ClassVar[list[dict[str, list[str]]] | None] = None
 
     def parameters(self, method: str) -> list[dict[str, Any]]:
         return []
@@ -262,92 +317,171 @@ class _Special:
 
 
 class _Health(_Special):
-    def responses(self, document, method):
+    def responses(self, document: _Document, method: str) -> dict[str, Any]:
         from shared.services.health import HealthReport
 
         report = document.json(HealthReport)
-        return {"200": {"description": "Up, database reachable", "headers": dict(_REQUEST_ID), "content": report},
-                "503": {"description": "Degraded: the database cannot be reached",
-                        "headers": dict(_REQUEST_ID), "content": report}}
+        return {
+            "200": {"description": "Up, database reachable", "headers": dict(_REQUEST_ID), "content": report},
+            "503": {
+                "description": "Degraded: the database cannot be reached",
+                "headers": dict(_REQUEST_ID),
+                "content": report,
+            },
+        }
 
 
 class _OpenApi(_Special):
-    def responses(self, document, method):
-        return {"200": {"description": "This document", "headers": dict(_REQUEST_ID),
-                        "content": {_JSON: {"schema": {"type": "object", "required": ["openapi", "paths"]}}}}}
+    def responses(self, document: _Document, method: str) -> dict[str, Any]:
+        return {
+            "200": {
+                "description": "This document",
+                "headers": dict(_REQUEST_ID),
+                "content": {_JSON: {"schema": {"type": "object", "required": ["openapi", "paths"]}}},
+            }
+        }
 
 
 class _ParseResume(_Special):
-    def request_body(self, document):
+    def request_body(self, document: _Document) -> dict[str, Any] | None:
         from shared.models.resumes import ParseResumeRequest
 
-        upload = {"type": "object", "required": ["file"],
-                  "properties": {"file": {"type": "string", "format": "binary", "contentMediaType": "application/pdf",
-                                          "description": "The CV, a PDF of at most 10 MB"}}}
-        return {"required": True, "description": "The path of the caller's CV in CV storage, or the CV itself",
-                "content": {**document.json(ParseResumeRequest),
-                            "multipart/form-data": {"schema": upload}}}
+        upload = {
+            "type": "object",
+            "required": ["file"],
+            "properties": {
+                "file": {
+                    "type": "string",
+                    "format": "binary",
+                    "contentMediaType": "application/pdf",
+                    "description": "The CV, a PDF of at most 10 MB",
+                }
+            },
+        }
+        return {
+            "required": True,
+            "description": "The path of the caller's CV in CV storage, or the CV itself",
+            "content": {**document.json(ParseResumeRequest), "multipart/form-data": {"schema": upload}},
+        }
 
 
 class _AcsWebhook(_Special):
     # The validation handshakes need no secret; events do (401 without it).
-    security = [{"acsWebhookSecret": []}, {"acsWebhookSecretQuery": []}, {}]
+    security: ClassVar[list[dict[str, list[str]]] | None] = [
+        {"acsWebhookSecret": []},
+        {"acsWebhookSecretQuery": []},
+        {},
+    ]
 
-    def parameters(self, method):
+    def parameters(self, method: str) -> list[dict[str, Any]]:
         if method == "OPTIONS":
-            return [{"name": "WebHook-Request-Origin", "in": "header", "required": True,
-                     "description": "The sender of a CloudEvents abuse-protection handshake",
-                     "schema": {"type": "string", "minLength": 1, "maxLength": 255,
-                                "pattern": r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$"}}]
+            return [
+                {
+                    "name": "WebHook-Request-Origin",
+                    "in": "header",
+                    "required": True,
+                    "description": "The sender of a CloudEvents abuse-protection handshake",
+                    "schema": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 255,
+                        "pattern": r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$",
+                    },
+                }
+            ]
         return []
 
-    def request_body(self, document):
-        shapes = ("An Event Grid event (`id`, `eventType`, `subject`, `eventTime`, `data`, `dataVersion`) or a "
-                  "CloudEvent (`id`, `type`, `source`, `specversion`, `data`); a validation event "
-                  "(Microsoft.EventGrid.SubscriptionValidationEvent) is answered with its code. An item that "
-                  "is not a readable event is reported in `failed`; the others are processed.")
-        schema = {"anyOf": [{"type": "array", "minItems": 1, "description": "A batch of events. " + shapes},
-                            {"type": "object", "minProperties": 1, "description": "One CloudEvent. " + shapes}]}
-        example = [{"id": "1", "eventType": "Microsoft.EventGrid.SubscriptionValidationEvent", "subject": "",
-                    "eventTime": "2026-01-01T00:00:00Z", "dataVersion": "1",
-                    "data": {"validationCode": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6"}}]
+    def request_body(self, document: _Document) -> dict[str, Any] | None:
+        shapes = (
+            "An Event Grid event (`id`, `eventType`, `subject`, `eventTime`, `data`, `dataVersion`) or a "
+            "CloudEvent (`id`, `type`, `source`, `specversion`, `data`); a validation event "
+            "(Microsoft.EventGrid.SubscriptionValidationEvent) is answered with its code. An item that "
+            "is not a readable event is reported in `failed`; the others are processed."
+        )
+        schema = {
+            "anyOf": [
+                {"type": "array", "minItems": 1, "description": "A batch of events. " + shapes},
+                {"type": "object", "minProperties": 1, "description": "One CloudEvent. " + shapes},
+            ]
+        }
+        example = [
+            {
+                "id": "1",
+                "eventType": "Microsoft.EventGrid.SubscriptionValidationEvent",
+                "subject": "",
+                "eventTime": "2026-01-01T00:00:00Z",
+                "dataVersion": "1",
+                "data": {"validationCode": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6"},
+            }
+        ]
         return {"required": True, "content": {_JSON: {"schema": schema, "example": example}}}
 
-    def statuses(self, method, statuses):
+    def statuses(self, method: str, statuses: set[int]) -> set[int]:
         if method == "OPTIONS":
             return {400, 500, 503}
         return statuses | {401}
 
-    def responses(self, document, method):
+    def responses(self, document: _Document, method: str) -> dict[str, Any]:
         from shared.models.calls import WebhookResponse
 
         if method == "OPTIONS":
             allowed = {"description": "The echoed origin", "required": True, "schema": {"type": "string"}}
-            return {"200": {"description": "The CloudEvents handshake: the sender is allowed",
-                            "headers": {**_REQUEST_ID, "WebHook-Allowed-Origin": allowed,
-                                        "WebHook-Allowed-Rate": {"required": True, "schema": {"type": "string"}}}}}
-        validation = {"type": "object", "required": ["validationResponse"],
-                      "properties": {"validationResponse": {"type": "string"}}}
-        return {"200": {"description": "Events processed, or the Event Grid validation handshake answered",
-                        "headers": dict(_REQUEST_ID),
-                        "content": {_JSON: {"schema": {"anyOf": [document.ref(WebhookResponse), validation]}}}}}
+            return {
+                "200": {
+                    "description": "The CloudEvents handshake: the sender is allowed",
+                    "headers": {
+                        **_REQUEST_ID,
+                        "WebHook-Allowed-Origin": allowed,
+                        "WebHook-Allowed-Rate": {"required": True, "schema": {"type": "string"}},
+                    },
+                }
+            }
+        validation = {
+            "type": "object",
+            "required": ["validationResponse"],
+            "properties": {"validationResponse": {"type": "string"}},
+        }
+        return {
+            "200": {
+                "description": "Events processed, or the Event Grid validation handshake answered",
+                "headers": dict(_REQUEST_ID),
+                "content": {_JSON: {"schema": {"anyOf": [document.ref(WebhookResponse), validation]}}},
+            }
+        }
 
 
 class _ApiDocsPage(_Special):
-    def responses(self, document, method):
-        return {"200": {"description": "The interactive API page", "headers": dict(_REQUEST_ID),
-                        "content": {"text/html": {"schema": {"type": "string"}}}}}
+    def responses(self, document: _Document, method: str) -> dict[str, Any]:
+        return {
+            "200": {
+                "description": "The interactive API page",
+                "headers": dict(_REQUEST_ID),
+                "content": {"text/html": {"schema": {"type": "string"}}},
+            }
+        }
 
 
 class _ApiDocsAsset(_Special):
-    def responses(self, document, method):
+    def responses(self, document: _Document, method: str) -> dict[str, Any]:
         text = {"schema": {"type": "string"}}
-        return {"200": {"description": "A static file of the API page", "headers": dict(_REQUEST_ID),
-                        "content": {"text/javascript": text, "text/css": text,
-                                    "image/png": {"schema": {"type": "string", "format": "binary"}}}}}
+        return {
+            "200": {
+                "description": "A static file of the API page",
+                "headers": dict(_REQUEST_ID),
+                "content": {
+                    "text/javascript": text,
+                    "text/css": text,
+                    "image/png": {"schema": {"type": "string", "format": "binary"}},
+                },
+            }
+        }
 
 
 _SPECIAL: dict[str, _Special] = {
-    "health": _Health(), "openapi": _OpenApi(), "parse_resume": _ParseResume(), "acs_webhook": _AcsWebhook(),
-    "api_docs_page": _ApiDocsPage(), "api_docs_asset": _ApiDocsAsset(),
+    "health": _Health(),
+    "openapi": _OpenApi(),
+    "parse_resume": _ParseResume(),
+    "acs_webhook": _AcsWebhook(),
+    "api_docs_page": _ApiDocsPage(),
+    "api_docs_asset": _ApiDocsAsset(),
 }

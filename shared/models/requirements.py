@@ -3,13 +3,15 @@ other requests carry."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, field_validator
 
 from shared.models import NOT_BLANK, ApiModel, Documented
 
-Item = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), Documented(pattern=NOT_BLANK)]
+Item = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), Documented(pattern=NOT_BLANK)
+]
 
 
 class RequirementLists(ApiModel):
@@ -23,7 +25,7 @@ class RequirementLists(ApiModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _null_is_empty(cls, value):
+    def _null_is_empty(cls, value: Any) -> Any:
         return [] if value is None else value
 
 

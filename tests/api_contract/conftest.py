@@ -31,8 +31,13 @@ AI_KEY = "sk-contract"
 RESEND_KEY = "re_contract_key"
 WEBHOOK_SECRET = "contract-webhook-secret-0123456789"
 CV_BUCKET = "cvs"
-EXTRACTED = {"skills": ["SQL"], "experience": ["3 years of analytics"], "qualifications": [],
-             "responsibilities": ["Reports"], "interviewQuestions": ["How do you test a query?"]}
+EXTRACTED = {
+    "skills": ["SQL"],
+    "experience": ["3 years of analytics"],
+    "qualifications": [],
+    "responsibilities": ["Reports"],
+    "interviewQuestions": ["How do you test a query?"],
+}
 
 
 def model_answers(body: dict) -> ScriptedReply:
@@ -44,11 +49,20 @@ def model_answers(body: dict) -> ScriptedReply:
         return scoring_answer(body)
     if name == shortlist.TOOL_NAME:
         ids = [c["applicationId"] for c in json.loads(body["messages"][1]["content"])["candidates"]]
-        return tool_call_reply(name, {"rankings": [
-            {"applicationId": i, "matchScore": 90 - n, "matchReasons": ["Relevant experience"]}
-            for n, i in enumerate(ids)]})
-    answers = {competencies.TOOL_NAME: {"detectedCompetencies": ["communication"]},
-               requirements.TOOL_NAME: EXTRACTED, resume.TOOL_NAME: PARSED}
+        return tool_call_reply(
+            name,
+            {
+                "rankings": [
+                    {"applicationId": i, "matchScore": 90 - n, "matchReasons": ["Relevant experience"]}
+                    for n, i in enumerate(ids)
+                ]
+            },
+        )
+    answers = {
+        competencies.TOOL_NAME: {"detectedCompetencies": ["communication"]},
+        requirements.TOOL_NAME: EXTRACTED,
+        resume.TOOL_NAME: PARSED,
+    }
     return tool_call_reply(name, answers[name])
 
 
@@ -70,11 +84,14 @@ class Seeded:
 
 @pytest.fixture(scope="session")
 def contract_doubles(azurite):
-    with (OpenAIDouble(api_key=AI_KEY, default_responder=model_answers) as model,
-          SupabaseDouble(service_role_key="service-role-contract") as supabase,
-          AcsIdentityDouble() as acs, SpeechTokenDouble() as speech, ResendDouble(api_key=RESEND_KEY) as resend):
-        yield {"model": model, "supabase": supabase, "acs": acs, "speech": speech, "resend": resend,
-               "azurite": azurite}
+    with (
+        OpenAIDouble(api_key=AI_KEY, default_responder=model_answers) as model,
+        SupabaseDouble(service_role_key="service-role-contract") as supabase,
+        AcsIdentityDouble() as acs,
+        SpeechTokenDouble() as speech,
+        ResendDouble(api_key=RESEND_KEY) as resend,
+    ):
+        yield {"model": model, "supabase": supabase, "acs": acs, "speech": speech, "resend": resend, "azurite": azurite}
 
 
 @pytest.fixture(scope="session")
@@ -101,21 +118,26 @@ async def seeded(contract_database, contract_doubles) -> Seeded:
         await add_profile(db, candidate, skills=["SQL", "Python"])
         interview = await create_interview(db, application, status="completed")
         for turn in TRANSCRIPT:
-            await db.execute("insert into transcript_segments (interview_id, speaker, content, start_time_ms) "
-                             "values (%s, %s, %s, %s)",
-                             (interview, turn["speaker"], turn["content"], turn["start_time_ms"]))
+            await db.execute(
+                "insert into transcript_segments (interview_id, speaker, content, start_time_ms) "
+                "values (%s, %s, %s, %s)",
+                (interview, turn["speaker"], turn["content"], turn["start_time_ms"]),
+            )
         own_application, _ = await create_application(db, role, candidate=user)
         own_interview = await create_interview(db, own_application, status="in_progress")
         server_call_id = f"contract-call-{uuid.uuid4().hex[:8]}"
-        await db.execute("update interviews set metadata = %s::jsonb where id = %s",
-                         (json.dumps({"serverCallId": server_call_id}), own_interview))
+        await db.execute(
+            "update interviews set metadata = %s::jsonb where id = %s",
+            (json.dumps({"serverCallId": server_call_id}), own_interview),
+        )
         # Retention has something to do: a recording past its organisation's retention, a deletion request.
         async with BlobServiceClient.from_connection_string(contract_doubles["azurite"]) as blobs:
             await blobs.get_container_client(CONTAINER).create_container()
             await db.execute("update organisations set recording_retention_days = 30 where id = %s", (org,))
             await recorded_interview(db, blobs, org, role_id=role, ended_days_ago=45)
-        await db.execute("insert into data_deletion_requests (user_id, request_type) values (%s, 'recording_only')",
-                         (candidate,))
+        await db.execute(
+            "insert into data_deletion_requests (user_id, request_type) values (%s, 'recording_only')", (candidate,)
+        )
         cv_path = f"{user}/resume.pdf"
         contract_doubles["supabase"].put_object(CV_BUCKET, cv_path, pdfs.cv_pdf())
         yield Seeded(user, org, role, application, interview, own_interview, cv_path, server_call_id)
@@ -126,23 +148,37 @@ async def seeded(contract_database, contract_doubles) -> Seeded:
 @pytest.fixture(scope="session")
 def contract_host(devhosts, contract_database, contract_doubles, seeded) -> str:
     d = contract_doubles
-    return devhosts.start({
-        "DATABASE_URL": contract_database, "RATE_LIMIT_ENABLED": "false",
-        "AI_BASE_URL": d["model"].url + "/v1", "AI_API_KEY": AI_KEY, "AI_MODEL": "gpt-contract",
-        "AI_SCORING_MODEL": "gpt-contract-scoring", "AI_TIMEOUT_SECONDS": "10",
-        "SCORE_WAIT_SECONDS": "10", "SCORE_RETRY_ATTEMPTS": "2", "SCORE_RETRY_INTERVAL_SECONDS": "0.05",
-        "SUPABASE_URL": d["supabase"].url, "SUPABASE_SERVICE_ROLE_KEY": d["supabase"].service_role_key,
-        "CV_BUCKET": CV_BUCKET,
-        "ACS_CONNECTION_STRING": d["acs"].connection_string, "ACS_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "AZURE_SPEECH_KEY": d["speech"].subscription_key, "AZURE_SPEECH_REGION": d["speech"].region,
-        "AZURE_SPEECH_TOKEN_ENDPOINT": d["speech"].token_url,
-        "RESEND_API_KEY": RESEND_KEY, "RESEND_API_URL": d["resend"].url,
-        "RECORDINGS_STORAGE_CONNECTION_STRING": d["azurite"], "AUTO_SCORE_ON_CALL_END": "false",
-    })
+    return devhosts.start(
+        {
+            "DATABASE_URL": contract_database,
+            "RATE_LIMIT_ENABLED": "false",
+            "AI_BASE_URL": d["model"].url + "/v1",
+            "AI_API_KEY": AI_KEY,
+            "AI_MODEL": "gpt-contract",
+            "AI_SCORING_MODEL": "gpt-contract-scoring",
+            "AI_TIMEOUT_SECONDS": "10",
+            "SCORE_WAIT_SECONDS": "10",
+            "SCORE_RETRY_ATTEMPTS": "2",
+            "SCORE_RETRY_INTERVAL_SECONDS": "0.05",
+            "SUPABASE_URL": d["supabase"].url,
+            "SUPABASE_SERVICE_ROLE_KEY": d["supabase"].service_role_key,
+            "CV_BUCKET": CV_BUCKET,
+            "ACS_CONNECTION_STRING": d["acs"].connection_string,
+            "ACS_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "AZURE_SPEECH_KEY": d["speech"].subscription_key,
+            "AZURE_SPEECH_REGION": d["speech"].region,
+            "AZURE_SPEECH_TOKEN_ENDPOINT": d["speech"].token_url,
+            "RESEND_API_KEY": RESEND_KEY,
+            "RESEND_API_URL": d["resend"].url,
+            "RECORDINGS_STORAGE_CONNECTION_STRING": d["azurite"],
+            "AUTO_SCORE_ON_CALL_END": "false",
+        }
+    )
 
 
 @pytest.fixture(scope="session")
 def credentials(contract_doubles, seeded) -> dict[str, str]:
-    token = mint_hs256(DEV_JWT_SECRET, str(seeded.user), supabase_url=contract_doubles["supabase"].url,
-                       exp=int(time.time()) + 6 * 3600)  # outlives the run
+    token = mint_hs256(
+        DEV_JWT_SECRET, str(seeded.user), supabase_url=contract_doubles["supabase"].url, exp=int(time.time()) + 6 * 3600
+    )  # outlives the run
     return {"token": token, "service_key": DEV_SERVICE_KEY, "webhook_secret": WEBHOOK_SECRET}

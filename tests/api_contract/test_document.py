@@ -22,13 +22,15 @@ async def test_a_real_stream_sends_the_documented_events(contract_host, credenti
 
     body = {"messages": [{"role": "assistant", "content": "Why data?"}, {"role": "user", "content": "I like it."}]}
     data = []
-    async with httpx.AsyncClient(base_url=contract_host, timeout=30) as client:
-        async with client.stream("POST", "/api/ai/interviewer/stream", json=body,
-                                 headers={"authorization": f"Bearer {credentials['token']}"}) as response:
-            assert response.status_code == 200
-            async for line in response.aiter_lines():
-                if line.startswith("data: "):
-                    data.append(line[len("data: "):])
+    headers = {"authorization": f"Bearer {credentials['token']}"}
+    async with (
+        httpx.AsyncClient(base_url=contract_host, timeout=30) as client,
+        client.stream("POST", "/api/ai/interviewer/stream", json=body, headers=headers) as response,
+    ):
+        assert response.status_code == 200
+        async for line in response.aiter_lines():
+            if line.startswith("data: "):
+                data.append(line.removeprefix("data: "))
     assert data[-1] == STREAM_END and len(data) >= 3
     events = [json.loads(item) for item in data[:-1]]
     for event in events[:-1]:
@@ -40,12 +42,16 @@ async def test_a_real_stream_sends_the_documented_events(contract_host, credenti
 
 async def test_a_nul_character_in_a_body_is_a_400(contract_host, credentials):
     async with httpx.AsyncClient(base_url=contract_host, timeout=30) as client:
-        response = await client.post("/api/organisations", content='{"name": "Acme\\u0000"}',
-                                     headers={"authorization": f"Bearer {credentials['token']}",
-                                              "content-type": "application/json"})
+        response = await client.post(
+            "/api/organisations",
+            content='{"name": "Acme\\u0000"}',
+            headers={"authorization": f"Bearer {credentials['token']}", "content-type": "application/json"},
+        )
         assert response.status_code == 400 and "NUL" in response.json()["error"]
         # An escaped backslash before "u0000" is plain text, not a NUL.
-        response = await client.post("/api/organisations", content='{"name": "Acme \\\\u0000"}',
-                                      headers={"authorization": f"Bearer {credentials['token']}",
-                                               "content-type": "application/json"})
+        response = await client.post(
+            "/api/organisations",
+            content='{"name": "Acme \\\\u0000"}',
+            headers={"authorization": f"Bearer {credentials['token']}", "content-type": "application/json"},
+        )
         assert response.status_code == 200 and response.json()["organisation"]["name"] == "Acme \\u0000"

@@ -28,8 +28,16 @@ EXPLAINED = {
 def project_files(target: Path) -> Path:
     """The project as a clone has it (tracked and new files, nothing git ignores): the
     doctor reads every file under its path, and .local/ alone holds hundreds of MB."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                            capture_output=True, check=True).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, listed):
         source = ROOT / name
         if source.is_file():
@@ -44,8 +52,14 @@ def test_doctor_finds_no_failure_and_only_explained_warnings(tmp_path):
     doctor = Path(sys.executable).parent / "azure-functions-doctor"
     # The tests run inside the project's virtual environment; say so as activation would.
     env = {**os.environ, "VIRTUAL_ENV": str(Path(sys.prefix))}
-    run = subprocess.run([str(doctor), "doctor", "--path", str(app), "--format", "json", "--output", str(report)],
-                         cwd=app, env=env, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [str(doctor), "doctor", "--path", str(app), "--format", "json", "--output", str(report)],
+        cwd=app,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     items = [item for section in json.loads(report.read_text())["results"] for item in section["items"]]
     failed = [(item["rule_id"], item["value"]) for item in items if item["status"] == "fail"]

@@ -24,36 +24,66 @@ MAX_TIME_SECONDS = 180  # the whole run's budget (CI has 90 minutes for everythi
 SEED = 20261130
 # Operations that must have answered 2xx at least once: the run reached past
 # validation, auth and lookups into the service.
-DEEP = ("POST /api/organisations", "POST /api/ai/interviewer", "POST /api/ai/interviewer/stream",
-        "POST /api/ai/extract-requirements", "POST /api/ai/parse-resume", "POST /api/ai/generate-shortlist",
-        "POST /api/ai/score", "GET /api/ai/score/{interviewId}", "POST /api/acs/token", "POST /api/acs/webhook",
-        "GET /api/azure/speech-token", "POST /api/invitations/send", "POST /api/admin/data-cleanup",
-        "POST /functions/v1/score-interview", "POST /functions/v1/parse-resume")
+DEEP = (
+    "POST /api/organisations",
+    "POST /api/ai/interviewer",
+    "POST /api/ai/interviewer/stream",
+    "POST /api/ai/extract-requirements",
+    "POST /api/ai/parse-resume",
+    "POST /api/ai/generate-shortlist",
+    "POST /api/ai/score",
+    "GET /api/ai/score/{interviewId}",
+    "POST /api/acs/token",
+    "POST /api/acs/webhook",
+    "GET /api/azure/speech-token",
+    "POST /api/invitations/send",
+    "POST /api/admin/data-cleanup",
+    "POST /functions/v1/score-interview",
+    "POST /functions/v1/parse-resume",
+)
 REPORT_DIR = ROOT / ".local" / "schemathesis"
 
 
 def seeded_examples(seeded) -> dict[str, dict]:
     """Request bodies (by operationId, without the `_former` suffix) naming the seeded rows."""
-    call_started = {"id": str(uuid.uuid4()), "eventType": "Microsoft.Communication.CallStarted",
-                    "subject": f"call/{seeded.server_call_id}", "eventTime": "2026-11-30T10:00:00Z",
-                    "dataVersion": "1.0", "data": {"serverCallId": seeded.server_call_id,
-                                                   "correlationId": str(uuid.uuid4()), "group": {"id": "g1"}}}
+    call_started = {
+        "id": str(uuid.uuid4()),
+        "eventType": "Microsoft.Communication.CallStarted",
+        "subject": f"call/{seeded.server_call_id}",
+        "eventTime": "2026-11-30T10:00:00Z",
+        "dataVersion": "1.0",
+        "data": {"serverCallId": seeded.server_call_id, "correlationId": str(uuid.uuid4()), "group": {"id": "g1"}},
+    }
     return {
-        "organisations": {"name": "Contract Org", "website": "https://example.test", "industry": "Analytics",
-                          "billing_email": "billing@example.test"},
-        "ai_interviewer": {"messages": [{"role": "assistant", "content": "Why this role?"},
-                                        {"role": "user", "content": "I like building data products."}],
-                           "interviewId": str(seeded.own_interview), "isPractice": False},
+        "organisations": {
+            "name": "Contract Org",
+            "website": "https://example.test",
+            "industry": "Analytics",
+            "billing_email": "billing@example.test",
+        },
+        "ai_interviewer": {
+            "messages": [
+                {"role": "assistant", "content": "Why this role?"},
+                {"role": "user", "content": "I like building data products."},
+            ],
+            "interviewId": str(seeded.own_interview),
+            "isPractice": False,
+        },
         "extract_requirements": {"jobDescription": "Analyst: SQL, dashboards, reports.", "jobTitle": "Analyst"},
         "parse_resume": {"filePath": seeded.cv_path, "userId": str(seeded.user)},
         "generate_shortlist": {"roleId": str(seeded.role), "limit": 5},
         "score_interview": {"interviewId": str(seeded.scored_interview)},
         "acs_token": {"scopes": ["voip"]},
         "acs_webhook": [call_started],
-        "invitations_send": {"applicationId": str(seeded.application), "candidateEmail": "candidate@example.test",
-                             "expiresInDays": 7},
-        "data_cleanup": [{"action": "cleanup_recordings", "organisationId": str(seeded.organisation)},
-                         {"action": "process_deletion_requests", "organisationId": str(seeded.organisation)}],
+        "invitations_send": {
+            "applicationId": str(seeded.application),
+            "candidateEmail": "candidate@example.test",
+            "expiresInDays": 7,
+        },
+        "data_cleanup": [
+            {"action": "cleanup_recordings", "organisationId": str(seeded.organisation)},
+            {"action": "process_deletion_requests", "organisationId": str(seeded.organisation)},
+        ],
     }
 
 
@@ -97,13 +127,13 @@ enabled = true
 negative_data_rejection.enabled = true
 
 [auth.openapi.supabaseToken]
-bearer = "{credentials['token']}"
+bearer = "{credentials["token"]}"
 
 [auth.openapi.serviceKey]
-api_key = "{credentials['service_key']}"
+api_key = "{credentials["service_key"]}"
 
 [auth.openapi.acsWebhookSecret]
-api_key = "{credentials['webhook_secret']}"
+api_key = "{credentials["webhook_secret"]}"
 
 # A multipart upload of arbitrary bytes is a well-formed request whose file is not
 # a PDF: 422, as the contract says.
@@ -122,11 +152,25 @@ async def test_schemathesis_finds_nothing(contract_host, seeded, credentials, tm
     config.write_text(config_toml(credentials))
     REPORT_DIR.mkdir(parents=True, exist_ok=True)
     events, har = REPORT_DIR / "events.ndjson", REPORT_DIR / "exchanges.har"
-    command = [str(Path(sys.executable).parent / "schemathesis"), "--config-file", str(config), "--no-color", "run",
-               str(schema), "--url", contract_host, "--report", "ndjson,har",
-               "--report-ndjson-path", str(events), "--report-har-path", str(har)]
-    run = await asyncio.to_thread(subprocess.run, command, cwd=tmp_path, capture_output=True, text=True,
-                                  timeout=MAX_TIME_SECONDS + 300)
+    command = [
+        str(Path(sys.executable).parent / "schemathesis"),
+        "--config-file",
+        str(config),
+        "--no-color",
+        "run",
+        str(schema),
+        "--url",
+        contract_host,
+        "--report",
+        "ndjson,har",
+        "--report-ndjson-path",
+        str(events),
+        "--report-har-path",
+        str(har),
+    ]
+    run = await asyncio.to_thread(
+        subprocess.run, command, cwd=tmp_path, capture_output=True, text=True, timeout=MAX_TIME_SECONDS + 300
+    )
     (REPORT_DIR / "output.txt").write_text(run.stdout + run.stderr)
     summary = summarise(events, har, document)
     (REPORT_DIR / "summary.json").write_text(json.dumps(summary, indent=1))
@@ -138,6 +182,7 @@ async def test_schemathesis_finds_nothing(contract_host, seeded, credentials, tm
     unreached = [label for label in DEEP if not summary["ok_by_operation"].get(label)]
     assert not unreached, f"never answered 2xx: {unreached}"
     assert not any(status.startswith("5") for counts in summary["statuses"].values() for status in counts)
+
 
 def summarise(events: Path, har: Path, document: dict) -> dict:
     """Totals of the run: requests sent (from the HAR log, every exchange), operations,
@@ -151,20 +196,35 @@ def summarise(events: Path, har: Path, document: dict) -> dict:
             for checks in (finished.get("recorder") or {}).get("checks", {}).values():
                 failures.update(check["name"] for check in checks if check["status"] == "failure")
         errors += "NonFatalError" in event
-    operations = [(method.upper(), re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"), f"{method.upper()} {path}")
-                  for path, item in document["paths"].items() for method in item]
+    operations = [
+        (method.upper(), re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"), f"{method.upper()} {path}")
+        for path, item in document["paths"].items()
+        for method in item
+    ]
     statuses: dict[str, Counter] = defaultdict(Counter)
     entries = json.loads(har.read_text())["log"]["entries"]
     for entry in entries:
         path = urlsplit(entry["request"]["url"]).path
-        label = next((label for method, pattern, label in operations
-                      if method == entry["request"]["method"] and pattern.match(path)), None)
+        label = next(
+            (
+                label
+                for method, pattern, label in operations
+                if method == entry["request"]["method"] and pattern.match(path)
+            ),
+            None,
+        )
         if label is None:  # the unsupported_method check's probes (405 expected), or a stray path
             known = any(pattern.match(path) for _, pattern, _ in operations)
             label = "(other method of a documented path)" if known else "(undocumented path)"
         statuses[label][str(entry["response"]["status"])] += 1
-    return {"requests": len(entries), "operations": len([label for label in statuses if not label.startswith("(")]),
-            "failures": dict(failures), "errors": errors,
-            "statuses": {label: dict(sorted(counts.items())) for label, counts in sorted(statuses.items())},
-            "ok_by_operation": {label: sum(n for status, n in counts.items() if status.startswith("2"))
-                                for label, counts in statuses.items()}}
+    return {
+        "requests": len(entries),
+        "operations": len([label for label in statuses if not label.startswith("(")]),
+        "failures": dict(failures),
+        "errors": errors,
+        "statuses": {label: dict(sorted(counts.items())) for label, counts in sorted(statuses.items())},
+        "ok_by_operation": {
+            label: sum(n for status, n in counts.items() if status.startswith("2"))
+            for label, counts in statuses.items()
+        },
+    }

@@ -31,8 +31,9 @@ async def test_openapi_covers_every_http_function_with_its_models():
 
     http_functions = {name for name, f in function_host().functions.items() if f.is_http_function()}
     assert set(ENDPOINTS) == http_functions - {"former_functions", "unknown_route"}  # routing, not endpoints
-    published = {spec.path for spec in ENDPOINTS.values()} | {spec.former_path for spec in ENDPOINTS.values()
-                                                               if spec.former_path}
+    published = {spec.path for spec in ENDPOINTS.values()} | {
+        spec.former_path for spec in ENDPOINTS.values() if spec.former_path
+    }
     assert published == set(document["paths"])
     assert "/functions/v1/create-organisation" in document["paths"]
     create = document["paths"]["/api/organisations"]["post"]
@@ -47,14 +48,16 @@ async def test_openapi_states_what_each_operation_answers():
     operations = {op["operationId"]: op for item in document["paths"].values() for op in item.values()}
     assert len(operations) == sum(len(item) for item in document["paths"].values())  # ids are distinct
     status = document["paths"]["/api/ai/score/{interviewId}"]["get"]
-    assert status["parameters"] == [{"name": "interviewId", "in": "path", "required": True,
-                                     "schema": {"type": "string", "format": "uuid"}}]
+    assert status["parameters"] == [
+        {"name": "interviewId", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+    ]
     for operation_id in ("score_interview", "score_interview_former", "score_interview_status"):
         accepted = operations[operation_id]["responses"]["202"]
         assert accepted["headers"]["Location"]["required"] and accepted["headers"]["Retry-After"]["required"]
     # 503: an unconfigured upstream or an unavailable database; only the document itself needs neither.
     assert {op_id for op_id, op in operations.items() if "503" not in op["responses"]} == {"openapi"} | {
-        op_id for op_id in operations if op_id.startswith("api_docs")}
+        op_id for op_id in operations if op_id.startswith("api_docs")
+    }
     assert all(op["responses"]["200"]["headers"]["x-request-id"]["required"] for op in operations.values())
     # A body whose fields are all optional may be left out (it reads as {}).
     assert operations["acs_token"]["requestBody"]["required"] is False
