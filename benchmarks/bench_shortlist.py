@@ -8,9 +8,11 @@ moved into PostgreSQL, interleaved in one run so both see the same machine:
 - after: `rank_applicants` (role, membership, one ranking statement returning
   the leading 20 with their details).
 
-Reports medians and p99 of load + rank, the statement count (which must not
-grow with the applicants) and checks that both name the same leaders with the
-same scores. Targets: 5,000 applicants < 250 ms, 50,000 < 2 s.
+Reports medians and p99 of load + rank, the median CPU time per call (this
+process plus the PostgreSQL process serving it: the figure least moved by
+other load on the machine), the statement count (which must not grow with the
+applicants) and checks that both name the same leaders with the same scores.
+Targets: 5,000 applicants < 250 ms, 50,000 < 2 s.
 
     .venv/bin/python -m benchmarks.bench_shortlist [--sizes 5000,50000] [--repeats 7] [--no-before]
 """
@@ -19,10 +21,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import time
 import uuid
+from contextlib import asynccontextmanager
 from datetime import date
 
 from benchmarks.common import bench_database
@@ -73,6 +77,40 @@ async def seed_role(db, organisation, applicants: int):
     return role["id"]
 
 
+class Measured:
+    """Counts statements (as tests.ai.counting does) and the CPU time the server
+    process spends on them (/proc/<pid>/schedstat: local servers only, else 0).
+    CPU time, client plus server, is the figure least moved by other load."""
+
+    def __init__(self, db):
+        from tests.ai.counting import CountingDatabase
+
+        self.counting = CountingDatabase(db)
+        self.server_cpu_ms = 0.0
+
+    @property
+    def queries(self) -> int:
+        return self.counting.queries
+
+    @asynccontextmanager
+    async def connection(self):
+        async with self.counting.connection() as conn:
+            pid = conn.info.backend_pid
+            before = _cpu_ms(pid)
+            try:
+                yield conn
+            finally:
+                self.server_cpu_ms += _cpu_ms(pid) - before
+
+
+def _cpu_ms(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/schedstat") as stat:
+            return int(stat.read().split()[0]) / 1e6
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def _median_p99(values: list[float]) -> tuple[float, float]:
     ordered = sorted(values)
     return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
@@ -81,7 +119,6 @@ def _median_p99(values: list[float]) -> tuple[float, float]:
 async def run(url: str, sizes: tuple[int, ...], repeats: int, before: bool) -> dict:
     from shared.db import Database
     from shared.services.shortlist import rank_applicants
-    from tests.ai.counting import CountingDatabase
     from tests.shortlist import reference
 
     db = Database(url, min_size=1, max_size=4)
@@ -94,55 +131,62 @@ async def run(url: str, sizes: tuple[int, ...], repeats: int, before: bool) -> d
                          (organisation, recruiter))
         for size in sizes:
             role_id = await seed_role(db, organisation, size)
+            print(f"{size:,} applicants seeded; load average {os.getloadavg()[0]:.1f}", flush=True)
             await db.execute("vacuum analyze")  # the steady state autovacuum keeps: statistics, visibility map
             today = date.today()
-            old_load, old_rank, old_total, new_total = [], [], [], []
+            old_load, old_rank, old_total, new_total, old_cpu, new_cpu = [], [], [], [], [], []
             statements = {"before": set(), "after": set()}
             same_leaders = True
             ranked_count = 0
             for attempt in range(repeats + 2):
                 if before:
-                    counting = CountingDatabase(db)
-                    started = time.perf_counter()
-                    role, applicants = await reference.load_applicants(counting, recruiter, role_id)
+                    measured = Measured(db)
+                    started, cpu_started = time.perf_counter(), time.process_time()
+                    role, applicants = await reference.load_applicants(measured, recruiter, role_id)
                     loaded_at = time.perf_counter()
                     expected = reference.pre_rank(role, applicants, today)[:LEADERS]
-                    finished = time.perf_counter()
-                    statements["before"].add(counting.queries)
+                    finished, cpu_finished = time.perf_counter(), time.process_time()
+                    statements["before"].add(measured.queries)
                     if attempt >= 2:  # two warm-up runs
                         old_load.append((loaded_at - started) * 1000)
                         old_rank.append((finished - loaded_at) * 1000)
                         old_total.append((finished - started) * 1000)
-                counting = CountingDatabase(db)
-                started = time.perf_counter()
-                ranking = await rank_applicants(counting, recruiter, role_id, top=LEADERS, today=today)
-                finished = time.perf_counter()
-                statements["after"].add(counting.queries)
+                        old_cpu.append((cpu_finished - cpu_started) * 1000 + measured.server_cpu_ms)
+                measured = Measured(db)
+                started, cpu_started = time.perf_counter(), time.process_time()
+                ranking = await rank_applicants(measured, recruiter, role_id, top=LEADERS, today=today)
+                finished, cpu_finished = time.perf_counter(), time.process_time()
+                statements["after"].add(measured.queries)
                 ranked_count = ranking.applicants
                 if attempt >= 2:
                     new_total.append((finished - started) * 1000)
+                    new_cpu.append((cpu_finished - cpu_started) * 1000 + measured.server_cpu_ms)
                 if before:
                     same_leaders &= ([(a.application_id, a.score) for a in ranking.leaders]
                                      == [(a.application_id, a.score) for a in expected])
             new_median, new_p99 = _median_p99(new_total)
             result = {"applicants_seeded": size, "applicants_ranked": ranked_count,
                       "after_median_ms": new_median, "after_p99_ms": new_p99,
+                      "after_cpu_median_ms": statistics.median(new_cpu),
                       "after_statements": sorted(statements["after"])}
             line = (f"{size:>6,} applicants ({ranked_count:,} not paused): after median {new_median:.1f} ms "
-                    f"(p99 {new_p99:.1f}), statements {result['after_statements']}")
+                    f"(p99 {new_p99:.1f}; CPU {result['after_cpu_median_ms']:.1f}), statements "
+                    f"{result['after_statements']}")
             if before:
                 old_median, old_p99 = _median_p99(old_total)
                 result.update(before_load_median_ms=statistics.median(old_load),
                               before_rank_median_ms=statistics.median(old_rank),
                               before_median_ms=old_median, before_p99_ms=old_p99,
+                              before_cpu_median_ms=statistics.median(old_cpu),
                               before_statements=sorted(statements["before"]), same_leaders=same_leaders,
                               ratio=new_median / old_median)
                 line += (f"; before median {old_median:.1f} ms (load {result['before_load_median_ms']:.1f} + rank "
-                         f"{result['before_rank_median_ms']:.1f}; p99 {old_p99:.1f}), statements "
+                         f"{result['before_rank_median_ms']:.1f}; p99 {old_p99:.1f}; CPU "
+                         f"{result['before_cpu_median_ms']:.1f}), statements "
                          f"{result['before_statements']}; after/before {result['ratio']:.3f}; "
                          f"same leaders and scores: {same_leaders}")
             results[size] = result
-            print(line, flush=True)
+            print(line + f"; load average {os.getloadavg()[0]:.1f}", flush=True)
     finally:
         await db.close()
     for size, result in results.items():
