@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Mapping
 
 from shared.logs import log_event
 
@@ -46,6 +46,39 @@ class ResendEmail:
         self.sender = sender
         self.api_url = (api_url or DEFAULT_RESEND_URL).rstrip("/")
         self.timeout_seconds = timeout_seconds
+        self._http: Any = None  # one connection pool for every send (built on first use)
+
+    def _http_client(self) -> Any:
+        """The SDK's own client opens a new httpx client, TLS context included, for
+        every email; this one keeps a pool (and its connections to Resend)."""
+        if self._http is None:
+            import httpx
+            from resend.http_client_async import AsyncHTTPClient
+
+            pool = httpx.AsyncClient(timeout=self.timeout_seconds)
+
+            class PooledClient(AsyncHTTPClient):
+                async def request(self, method: str, url: str, headers: Mapping[str, str],
+                                  json: dict[str, object] | list[object] | None = None,
+                                  files: dict[str, Any] | None = None,
+                                  data: dict[str, str] | None = None) -> tuple[bytes, int, Mapping[str, str]]:
+                    try:
+                        response = await pool.request(method, url, headers=headers, files=files, data=data,
+                                                      json=json if data is None and files is None else None)
+                    except httpx.RequestError as exc:  # the SDK turns this into a ResendError
+                        raise RuntimeError(f"Request failed: {exc}") from exc
+                    return response.content, response.status_code, response.headers
+
+                async def aclose(self) -> None:
+                    await pool.aclose()
+
+            self._http = PooledClient()
+        return self._http
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
 
     async def send(self, message: EmailMessage, idempotency_key: str | None = None) -> str:
         """Send `message`; returns the provider's id or raises EmailError."""
@@ -56,8 +89,7 @@ class ResendEmail:
         # built, before its first await, so setting them here is safe per call.
         resend.api_key = self.api_key
         resend.api_url = self.api_url
-        # httpx takes fractional seconds; the SDK's hint says int.
-        resend.default_async_http_client = resend.HTTPXClient(timeout=self.timeout_seconds)  # type: ignore[arg-type]
+        resend.default_async_http_client = self._http_client()
         params: resend.Emails.SendParams = {"from": self.sender, "to": [message.to], "subject": message.subject,
                                             "html": message.html, "text": message.text}
         options: resend.Emails.SendOptions | None = {"idempotency_key": idempotency_key} if idempotency_key else None
