@@ -111,5 +111,3 @@ class AnswerAssessment(ApiModel):
         default_factory=list,
         description="Keys of the competencies the candidate's last answer showed; empty when none.")
 
-
-Speaker = Literal["candidate", "ai"]

@@ -19,8 +19,6 @@ DEFAULT_TOTAL_QUESTIONS = 6
 MAX_DESCRIPTION_CHARS = 6_000  # enough for any real job ad; keeps every turn's prompt small
 JOINED_CUE = "[The candidate has joined the session and is waiting for you to begin.]"
 
-PHASES = ("introduction", "technical", "behavioural", "closing")
-
 _COMMON_RULES = """You are Talenti's AI interviewer, speaking with a job candidate in a live voice interview.
 
 Rules you always follow:

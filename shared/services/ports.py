@@ -21,12 +21,6 @@ T = TypeVar("T", bound=BaseModel)
 Params = Sequence[Any] | dict[str, Any] | None
 
 
-class Connection(Protocol):
-    """A psycopg async connection, as the queries in shared/db use it."""
-
-    async def execute(self, query: Any, params: Params = None) -> Any: ...
-
-
 class Database(Protocol):
     def connection(self) -> AbstractAsyncContextManager[Any]: ...
 
@@ -41,9 +35,6 @@ class Database(Protocol):
 
 class AIModel(Protocol):
     timeout: float  # the default per-call timeout, seconds
-
-    @property
-    def model_name(self) -> str: ...
 
     @property
     def scoring_model_name(self) -> str: ...

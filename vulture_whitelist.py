@@ -1,0 +1,27 @@
+"""Names vulture cannot see used: called by a framework, a host or the tests.
+Read by `vulture` (pyproject.toml) as uses of these names; never imported or run."""
+
+# Settings the Functions host reads itself (log level, the timer's %RETENTION_SCHEDULE%);
+# pydantic and pydantic-settings read model_config.
+LOG_LEVEL, RETENTION_SCHEDULE, model_config
+
+# Called by the tests, the benchmarks and the parity tool.
+running_azurite, start_devhost, stop, answer_spec
+
+# The embedded model server's request handler: http.server calls and reads these.
+protocol_version, log_message, do_GET, do_POST, close_connection, daemon_threads
+
+# Set on the resend module for its SDK to use.
+default_async_http_client
+
+# The Durable runtime's background task, kept so that it is not garbage-collected.
+runner
+
+# Keys of JSON documents typed as TypedDicts (read by the orchestrator, the health answer).
+database, transient, firstRetryIntervalMs, maxAttempts
+
+# Protocol parameters (ports.py) and adapters reached by name (Services.optional).
+orchestration_function_name, client_input, supabase_admin
+
+# The tests replace the process's services.
+set_services
