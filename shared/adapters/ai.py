@@ -98,6 +98,10 @@ class AIClient:
         self.strict_tools = strict_tools
 
     @property
+    def model_name(self) -> str:
+        return self._model
+
+    @property
     def scoring_model_name(self) -> str:
         return self._scoring_model
 
