@@ -134,7 +134,7 @@ async def load(port: int, make_request, connections: int, seconds: float) -> Win
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if ordered else float("nan")
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
 
 
 # -- the two servers ---------------------------------------------------------------
@@ -146,9 +146,14 @@ def start_peer(env: dict[str, str]) -> tuple[subprocess.Popen, int]:
     from devhost.launch import free_port
 
     port = free_port()
-    log = open(Path(ROOT) / ".local" / f"peer-{port}.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "benchmarks.peer_app", "--port", str(port)], cwd=ROOT,
-                               env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+    with open(Path(ROOT) / ".local" / f"peer-{port}.log", "wb") as log:  # the child keeps its own handle
+        process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.peer_app", "--port", str(port)],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -168,7 +173,9 @@ async def create_users(database_url: str, count: int) -> list[uuid.UUID]:
     users = [uuid.uuid4() for _ in range(count)]
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
         for user in users:
-            await conn.execute("insert into auth.users (id, email) values (%s, %s)", (user, f"{user.hex[:8]}@bench.test"))
+            await conn.execute(
+                "insert into auth.users (id, email) values (%s, %s)", (user, f"{user.hex[:8]}@bench.test")
+            )
     return users
 
 
@@ -179,38 +186,53 @@ def requests_for(tokens: list[str]):
         return health, 200
 
     def organisation_request(index: int):
-        body = json.dumps({"name": f"Peer bench {uuid.uuid4().hex[:8]}", "industry": "Software",
-                           "website": "https://bench.example", "billing_email": "billing@bench.example"}).encode()
-        return raw_request("POST", "/api/organisations", {"authorization": f"Bearer {tokens[index % len(tokens)]}",
-                                                          "content-type": "application/json"}, body), 200
+        body = json.dumps(
+            {
+                "name": f"Peer bench {uuid.uuid4().hex[:8]}",
+                "industry": "Software",
+                "website": "https://bench.example",
+                "billing_email": "billing@bench.example",
+            }
+        ).encode()
+        return raw_request(
+            "POST",
+            "/api/organisations",
+            {"authorization": f"Bearer {tokens[index % len(tokens)]}", "content-type": "application/json"},
+            body,
+        ), 200
 
     return {"GET /api/health": health_request, "POST /api/organisations": organisation_request}
 
 
-async def side_by_side(ports: dict[str, int], tokens: list[str], *, seconds: float, rounds: int,
-                       connections: int) -> dict:
+async def side_by_side(
+    ports: dict[str, int], tokens: list[str], *, seconds: float, rounds: int, connections: int
+) -> dict:
     requests = requests_for(tokens)
     windows: dict[tuple[str, str], list[Window]] = {(s, e): [] for s in ports for e in requests}
-    for server, port in ports.items():  # warm-up: pools filled, code paths compiled
+    for port in ports.values():  # warm-up: pools filled, code paths compiled
         for make in requests.values():
             await load(port, make, connections, 1.0)
     order = list(ports)
     for round_no in range(rounds):
         for endpoint, make in requests.items():
-            for server in (order if round_no % 2 == 0 else order[::-1]):
+            for server in order if round_no % 2 == 0 else order[::-1]:
                 windows[(server, endpoint)].append(await load(ports[server], make, connections, seconds))
     figures = {}
     for endpoint in requests:  # each round's app/peer pair saw the same background load
-        pairs = zip(windows[("app", endpoint)], windows[("peer", endpoint)])
-        figures[("paired", endpoint)] = sorted(len(a.latencies_ms) / a.seconds / (len(b.latencies_ms) / b.seconds)
-                                               for a, b in pairs)
+        pairs = zip(windows[("app", endpoint)], windows[("peer", endpoint)], strict=True)
+        figures[("paired", endpoint)] = sorted(
+            len(a.latencies_ms) / a.seconds / (len(b.latencies_ms) / b.seconds) for a, b in pairs
+        )
     for (server, endpoint), runs in list(windows.items()):
         latencies = [x for w in runs for x in w.latencies_ms]
         total_seconds = sum(w.seconds for w in runs)
         figures[(server, endpoint)] = {
-            "requests": len(latencies), "errors": sum(w.errors for w in runs),
-            "throughput": len(latencies) / total_seconds, "p50": percentile(latencies, 0.50),
-            "p99": percentile(latencies, 0.99)}
+            "requests": len(latencies),
+            "errors": sum(w.errors for w in runs),
+            "throughput": len(latencies) / total_seconds,
+            "p50": percentile(latencies, 0.50),
+            "p99": percentile(latencies, 0.99),
+        }
     return figures
 
 
@@ -220,8 +242,16 @@ async def side_by_side(ports: dict[str, int], tokens: list[str], *, seconds: flo
 async def in_process(database_url: str, token: str, user: uuid.UUID, count: int) -> dict:
     """CPU per request with no HTTP server: the app's function as the worker calls it,
     the peer's FastAPI app through ASGI, and the two statements alone."""
-    os.environ.update({"APP_ENV": "test", "DATABASE_URL": database_url, "DB_AUTO_MIGRATE": "false",
-                       "SUPABASE_URL": SUPABASE_URL, "LOG_LEVEL": "WARNING", "RATE_LIMITS": UNLIMITED})
+    os.environ.update(
+        {
+            "APP_ENV": "test",
+            "DATABASE_URL": database_url,
+            "DB_AUTO_MIGRATE": "false",
+            "SUPABASE_URL": SUPABASE_URL,
+            "LOG_LEVEL": "WARNING",
+            "RATE_LIMITS": UNLIMITED,
+        }
+    )
     from shared.config import DEV_JWT_SECRET, reset_settings
     from shared.db import Database, jsonb
     from shared.db.orgs import CREATE_ORGANISATION_SQL
@@ -232,8 +262,13 @@ async def in_process(database_url: str, token: str, user: uuid.UUID, count: int)
     headers = {"authorization": f"Bearer {token}"}
 
     def body() -> dict:
-        return {"name": f"In process {uuid.uuid4().hex[:8]}", "industry": "Software",
-                "website": "https://bench.example", "description": None, "billing_email": "billing@bench.example"}
+        return {
+            "name": f"In process {uuid.uuid4().hex[:8]}",
+            "industry": "Software",
+            "website": "https://bench.example",
+            "description": None,
+            "billing_email": "billing@bench.example",
+        }
 
     async def app_health() -> bool:
         return (await call_function("health", "GET")).status == 200
@@ -249,10 +284,14 @@ async def in_process(database_url: str, token: str, user: uuid.UUID, count: int)
     async def sql_organisation() -> bool:
         values = body()
         async with db.connection() as conn:
-            await (await conn.execute(_CHECK_SQL, {"keys": [f"organisations|user:{user}", "organisations|ip:x"],
-                                                   "seconds": 60})).fetchall()
-            cur = await conn.execute(CREATE_ORGANISATION_SQL, {**values, "user_id": user, "ip_address": "x",
-                                                                "new_values": jsonb(values)})
+            await (
+                await conn.execute(
+                    _CHECK_SQL, {"keys": [f"organisations|user:{user}", "organisations|ip:x"], "seconds": 60}
+                )
+            ).fetchall()
+            cur = await conn.execute(
+                CREATE_ORGANISATION_SQL, {**values, "user_id": user, "ip_address": "x", "new_values": jsonb(values)}
+            )
             return (await cur.fetchone()) is not None
 
     async def sql_organisation_before() -> bool:
@@ -260,8 +299,11 @@ async def in_process(database_url: str, token: str, user: uuid.UUID, count: int)
         values = body()
         params = {**values, "user_id": user, "ip_address": "x", "new_values": jsonb(values)}
         async with db.connection() as conn:
-            await (await conn.execute(_CHECK_SQL, {"keys": [f"organisations|user:{user}", "organisations|ip:x"],
-                                                   "seconds": 60})).fetchall()
+            await (
+                await conn.execute(
+                    _CHECK_SQL, {"keys": [f"organisations|user:{user}", "organisations|ip:x"], "seconds": 60}
+                )
+            ).fetchall()
             async with conn.transaction():
                 params["org"] = (await (await conn.execute(BEFORE_ONE_STATEMENT[0], params)).fetchone())["id"]
                 for statement in BEFORE_ONE_STATEMENT[1:]:
@@ -275,10 +317,20 @@ async def in_process(database_url: str, token: str, user: uuid.UUID, count: int)
 
     async def asgi(target, method: str, path: str, headers, payload: bytes) -> int:
         """One request through an ASGI app, no server: what the app adds above uvicorn."""
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-                 "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
-                 "headers": [*headers, (b"content-length", str(len(payload)).encode())],
-                 "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80)}
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "root_path": "",
+            "query_string": b"",
+            "headers": [*headers, (b"content-length", str(len(payload)).encode())],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 80),
+        }
         sent, status = False, 0
 
         async def receive():
@@ -316,12 +368,17 @@ async def in_process(database_url: str, token: str, user: uuid.UUID, count: int)
     async def peer_organisation() -> bool:
         return await asgi(peer, "POST", "/api/organisations", peer_headers, json.dumps(body()).encode()) == 200
 
-    cases = {"app: health": app_health, "app: organisations": app_organisation,
-             "app through the local host's ASGI app: health": host_health,
-             "app through the local host's ASGI app: organisations": host_organisation,
-             "peer: health": peer_health, "peer: organisations": peer_organisation,
-             "SQL alone: health": sql_health, "SQL alone: organisations": sql_organisation,
-             "SQL alone: organisations before (6 round trips)": sql_organisation_before}
+    cases = {
+        "app: health": app_health,
+        "app: organisations": app_organisation,
+        "app through the local host's ASGI app: health": host_health,
+        "app through the local host's ASGI app: organisations": host_organisation,
+        "peer: health": peer_health,
+        "peer: organisations": peer_organisation,
+        "SQL alone: health": sql_health,
+        "SQL alone: organisations": sql_organisation,
+        "SQL alone: organisations before (6 round trips)": sql_organisation_before,
+    }
     results = {name: {"cpu": [], "wall": []} for name in cases}
     async with peer.router.lifespan_context(peer):
         for case in cases.values():  # warm-up
@@ -338,8 +395,10 @@ async def in_process(database_url: str, token: str, user: uuid.UUID, count: int)
     from shared.wiring import get_services
 
     await get_services().close()
-    return {name: {"cpu_ms": statistics.mean(r["cpu"]), "wall_ms": statistics.median(r["wall"])}
-            for name, r in results.items()}
+    return {
+        name: {"cpu_ms": statistics.mean(r["cpu"]), "wall_ms": statistics.median(r["wall"])}
+        for name, r in results.items()
+    }
 
 
 # -- the run -------------------------------------------------------------------------
@@ -360,22 +419,32 @@ def main(argv: list[str] | None = None) -> dict:
     with bench_database() as url:
         users = asyncio.run(create_users(url, args.connections))
         tokens = [mint_hs256(DEV_JWT_SECRET, str(u), supabase_url=SUPABASE_URL) for u in users]
-        env = {"APP_ENV": "test", "DATABASE_URL": url, "DB_AUTO_MIGRATE": "false", "LOG_LEVEL": "WARNING",
-               "SUPABASE_URL": SUPABASE_URL, "SUPABASE_JWT_SECRET": DEV_JWT_SECRET, "SUPABASE_JWT_ISSUER": ISSUER,
-               "RATE_LIMITS": UNLIMITED}
+        env = {
+            "APP_ENV": "test",
+            "DATABASE_URL": url,
+            "DB_AUTO_MIGRATE": "false",
+            "LOG_LEVEL": "WARNING",
+            "SUPABASE_URL": SUPABASE_URL,
+            "SUPABASE_JWT_SECRET": DEV_JWT_SECRET,
+            "SUPABASE_JWT_ISSUER": ISSUER,
+            "RATE_LIMITS": UNLIMITED,
+        }
         app_process, app_base = start_devhost(env)
         peer_process, peer_port = start_peer(env)
         try:
             ports = {"app": int(app_base.rsplit(":", 1)[1]), "peer": peer_port}
-            figures = asyncio.run(side_by_side(ports, tokens, seconds=args.seconds, rounds=args.rounds,
-                                               connections=args.connections))
+            figures = asyncio.run(
+                side_by_side(ports, tokens, seconds=args.seconds, rounds=args.rounds, connections=args.connections)
+            )
         finally:
             stop(app_process)
             stop(peer_process)
         costs = asyncio.run(in_process(url, tokens[0], users[0], args.in_process))
 
-    print(f"side by side: {args.rounds} rounds x {args.seconds:g} s windows per server and endpoint, "
-          f"{args.connections} keep-alive connections, raw asyncio client")
+    print(
+        f"side by side: {args.rounds} rounds x {args.seconds:g} s windows per server and endpoint, "
+        f"{args.connections} keep-alive connections, raw asyncio client"
+    )
     print(f"{'endpoint':<26}{'server':<6}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
     summary: dict = {"load": {}, "ratios": {}, "in_process": costs}
     for endpoint in ("GET /api/health", "POST /api/organisations"):
@@ -385,12 +454,18 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"{endpoint:<26}{server:<6}{f['throughput']:8.1f}{f['p50']:9.2f}{f['p99']:9.2f}{f['errors']:8d}")
         app, peer = figures[("app", endpoint)], figures[("peer", endpoint)]
         paired = figures[("paired", endpoint)]
-        ratios = {"throughput": app["throughput"] / peer["throughput"], "p99": app["p99"] / peer["p99"],
-                  "throughput_per_round_median": statistics.median(paired),
-                  "throughput_per_round_range": (paired[0], paired[-1])}
+        ratios = {
+            "throughput": app["throughput"] / peer["throughput"],
+            "p99": app["p99"] / peer["p99"],
+            "throughput_per_round_median": statistics.median(paired),
+            "throughput_per_round_range": (paired[0], paired[-1]),
+        }
         summary["ratios"][endpoint] = ratios
-        print(f"  app/peer: throughput x{ratios['throughput']:.2f} (per round: median x{statistics.median(paired):.2f}, "
-              f"x{paired[0]:.2f} to x{paired[-1]:.2f}), p99 x{ratios['p99']:.2f}")
+        print(
+            f"  app/peer: throughput x{ratios['throughput']:.2f} "
+            f"(per round: median x{statistics.median(paired):.2f}, "
+            f"x{paired[0]:.2f} to x{paired[-1]:.2f}), p99 x{ratios['p99']:.2f}"
+        )
     print("in process, one request at a time (mean CPU of this process, median wall):")
     for name, c in costs.items():
         print(f"  {name:<54} cpu {c['cpu_ms']:6.2f} ms   wall {c['wall_ms']:6.2f} ms")

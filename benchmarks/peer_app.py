@@ -86,8 +86,14 @@ def create_app(database_url: str, jwt_secret: str, issuer: str, pool_max: int = 
         from psycopg.rows import dict_row
         from psycopg_pool import AsyncConnectionPool
 
-        pool = AsyncConnectionPool(database_url, min_size=1, max_size=pool_max, open=False, timeout=15,
-                                   kwargs={"prepare_threshold": None, "row_factory": dict_row, "autocommit": True})
+        pool = AsyncConnectionPool(
+            database_url,
+            min_size=1,
+            max_size=pool_max,
+            open=False,
+            timeout=15,
+            kwargs={"prepare_threshold": None, "row_factory": dict_row, "autocommit": True},
+        )
         await pool.open(wait=True)
         state["pool"] = pool
         yield
@@ -100,8 +106,15 @@ def create_app(database_url: str, jwt_secret: str, issuer: str, pool_max: int = 
         if credentials is None:
             raise HTTPException(401, "Missing bearer token")
         try:
-            claims = jwt.decode(credentials.credentials, jwt_secret, algorithms=["HS256"], audience="authenticated",
-                                issuer=issuer, leeway=30, options={"require": ["exp", "sub", "aud"]})
+            claims = jwt.decode(
+                credentials.credentials,
+                jwt_secret,
+                algorithms=["HS256"],
+                audience="authenticated",
+                issuer=issuer,
+                leeway=30,
+                options={"require": ["exp", "sub", "aud"]},
+            )
             return uuid.UUID(claims["sub"])
         except (jwt.PyJWTError, ValueError):
             raise HTTPException(401, "Invalid token") from None
@@ -122,8 +135,10 @@ def create_app(database_url: str, jwt_secret: str, issuer: str, pool_max: int = 
             rows = await (await conn.execute(RATE_LIMIT_SQL, {"keys": keys, "seconds": seconds})).fetchall()
             if any(row["count"] > count for row in rows):
                 return JSONResponse({"error": "Rate limit exceeded"}, 429)
-            cur = await conn.execute(CREATE_ORGANISATION_SQL, {**values, "user_id": user_id, "ip_address": ip,
-                                                               "new_values": json.dumps(values, default=str)})
+            cur = await conn.execute(
+                CREATE_ORGANISATION_SQL,
+                {**values, "user_id": user_id, "ip_address": ip, "new_values": json.dumps(values, default=str)},
+            )
             row = await cur.fetchone()
         return {"organisation": row}
 
@@ -136,8 +151,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=7072)
     args = parser.parse_args()
-    app = create_app(os.environ["DATABASE_URL"], os.environ["SUPABASE_JWT_SECRET"], os.environ["SUPABASE_JWT_ISSUER"],
-                     int(os.environ.get("DB_POOL_MAX", "10")))
+    app = create_app(
+        os.environ["DATABASE_URL"],
+        os.environ["SUPABASE_JWT_SECRET"],
+        os.environ["SUPABASE_JWT_ISSUER"],
+        int(os.environ.get("DB_POOL_MAX", "10")),
+    )
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 

@@ -21,13 +21,14 @@ import random
 import time
 import uuid
 from collections import Counter, defaultdict
+from pathlib import Path
 
 import gevent
 from locust import HttpUser, between, events, task
 from locust.exception import StopUser
 from requests.adapters import HTTPAdapter
 
-FIXTURE = json.loads(open(os.environ["LOADTEST_FIXTURE"]).read()) if os.environ.get("LOADTEST_FIXTURE") else {}
+FIXTURE = json.loads(Path(os.environ["LOADTEST_FIXTURE"]).read_text()) if os.environ.get("LOADTEST_FIXTURE") else {}
 STATUSES: dict[str, Counter] = defaultdict(Counter)  # endpoint -> status -> count
 BUCKETS: dict[str, Counter] = defaultdict(Counter)  # burst: bucket -> status -> count
 _mix_index = itertools.count()
@@ -62,12 +63,23 @@ def expect(response, name: str, *ok: int) -> None:
 
 
 def turn_body(person: dict, stream_note: str = "") -> dict:
-    return {"interviewId": person["interview"], "jobTitle": "Senior Frontend Engineer", "companyName": "Acme",
-            "currentQuestionIndex": 2, "totalQuestions": 6,
-            "competenciesToCover": ["communication", "technical_skills"],
-            "messages": [{"role": "assistant", "content": "Tell me about a project you are proud of."},
-                         {"role": "user", "content": "I led our move to React and TypeScript" + stream_note
-                                                     + ", mentoring two juniors along the way."}]}
+    return {
+        "interviewId": person["interview"],
+        "jobTitle": "Senior Frontend Engineer",
+        "companyName": "Acme",
+        "currentQuestionIndex": 2,
+        "totalQuestions": 6,
+        "competenciesToCover": ["communication", "technical_skills"],
+        "messages": [
+            {"role": "assistant", "content": "Tell me about a project you are proud of."},
+            {
+                "role": "user",
+                "content": "I led our move to React and TypeScript"
+                + stream_note
+                + ", mentoring two juniors along the way.",
+            },
+        ],
+    }
 
 
 class MixUser(HttpUser):
@@ -82,8 +94,9 @@ class MixUser(HttpUser):
         self.headers = {"authorization": f"Bearer {self.person['token']}"}
 
     def post(self, path: str, body: dict, *ok: int, name: str | None = None):
-        with self.client.post(path, json=body, headers=self.headers, name=name or path,
-                              catch_response=True) as response:
+        with self.client.post(
+            path, json=body, headers=self.headers, name=name or path, catch_response=True
+        ) as response:
             expect(response, name or path, *ok)
         return response
 
@@ -95,18 +108,32 @@ class MixUser(HttpUser):
     def interviewer_stream(self) -> None:
         name = "/api/ai/interviewer/stream"
         started = time.perf_counter()
-        with self.client.post(name, json=turn_body(self.person, " (streamed)"), headers=self.headers, name=name,
-                              stream=True, catch_response=True) as response:
+        with self.client.post(
+            name,
+            json=turn_body(self.person, " (streamed)"),
+            headers=self.headers,
+            name=name,
+            stream=True,
+            catch_response=True,
+        ) as response:
             events_seen = [line for line in response.iter_lines() if line.startswith(b"data: ")]
-            complete = response.status_code == 200 and events_seen[-1:] == [b"data: [DONE]"] and \
-                b'"done": true' in (events_seen[-2] if len(events_seen) > 1 else b"")
+            complete = (
+                response.status_code == 200
+                and events_seen[-1:] == [b"data: [DONE]"]
+                and b'"done": true' in (events_seen[-2] if len(events_seen) > 1 else b"")
+            )
             expect(response, name, 200)
             if response.status_code == 200 and not complete:
                 response.failure(f"stream ended without its final events: {events_seen[-2:]}")
         # Locust times a streamed request to its headers; the whole stream is reported apart.
-        events.request.fire(request_type="POST", name=name + " (whole stream)",
-                            response_time=(time.perf_counter() - started) * 1000, response_length=0,
-                            exception=None if complete else RuntimeError("incomplete stream"), context={})
+        events.request.fire(
+            request_type="POST",
+            name=name + " (whole stream)",
+            response_time=(time.perf_counter() - started) * 1000,
+            response_length=0,
+            exception=None if complete else RuntimeError("incomplete stream"),
+            context={},
+        )
 
     @task(2)
     def acs_token(self) -> None:
@@ -136,13 +163,17 @@ class MixUser(HttpUser):
     @task(1)
     def invitation(self) -> None:
         application = random.choice(self.person["applications"])
-        self.post("/api/invitations/send", {"applicationId": application["id"],
-                                            "candidateEmail": application["email"]}, 200)
+        self.post(
+            "/api/invitations/send", {"applicationId": application["id"], "candidateEmail": application["email"]}, 200
+        )
 
     @task(1)
     def organisation(self) -> None:
-        self.post("/api/organisations", {"name": f"Load {uuid.uuid4().hex[:8]}", "industry": "Software",
-                                         "website": "https://load.example"}, 200)
+        self.post(
+            "/api/organisations",
+            {"name": f"Load {uuid.uuid4().hex[:8]}", "industry": "Software", "website": "https://load.example"},
+            200,
+        )
 
 
 class BurstUser(HttpUser):
@@ -163,8 +194,9 @@ class BurstUser(HttpUser):
         gevent.sleep(max(0.0, _burst_start[0] - time.time()))
 
     def fire(self, method: str, path: str, token: str, bucket: str, name: str, body: dict | None = None) -> None:
-        with self.client.request(method, path, json=body, headers={"authorization": f"Bearer {token}"}, name=name,
-                                 catch_response=True) as response:
+        with self.client.request(
+            method, path, json=body, headers={"authorization": f"Bearer {token}"}, name=name, catch_response=True
+        ) as response:
             expect(response, name, 200, 429)
             BUCKETS[bucket][response.status_code] += 1
 
@@ -173,11 +205,22 @@ class BurstUser(HttpUser):
         burst = FIXTURE["burst"]
         # First the shared bucket, every user at once: the counter's atomicity under contention.
         for _ in range(burst["shared_requests"]):
-            self.fire("GET", "/api/azure/speech-token", burst["shared_token"], "shared",
-                      "/api/azure/speech-token (burst, one shared user)")
+            self.fire(
+                "GET",
+                "/api/azure/speech-token",
+                burst["shared_token"],
+                "shared",
+                "/api/azure/speech-token (burst, one shared user)",
+            )
         for i in range(burst["own_requests"]):
-            self.fire("POST", "/api/organisations", self.person["token"], f"user {self.person['user']}",
-                      "/api/organisations (burst)", {"name": f"Burst {i}"})
+            self.fire(
+                "POST",
+                "/api/organisations",
+                self.person["token"],
+                f"user {self.person['user']}",
+                "/api/organisations (burst)",
+                {"name": f"Burst {i}"},
+            )
         if next(_burst_done) == len(burst["users"]):
             self.environment.runner.quit()
         raise StopUser()
@@ -188,6 +231,11 @@ def write_counts(environment, **_kwargs) -> None:
     path = os.environ.get("LOADTEST_COUNTS")
     if path:
         with open(path, "w") as out:
-            json.dump({"statuses": {k: dict(v) for k, v in STATUSES.items()},
-                       "buckets": {k: dict(v) for k, v in BUCKETS.items()},
-                       "burst_started_at": _burst_start[0] if _burst_start else None}, out)
+            json.dump(
+                {
+                    "statuses": {k: dict(v) for k, v in STATUSES.items()},
+                    "buckets": {k: dict(v) for k, v in BUCKETS.items()},
+                    "burst_started_at": _burst_start[0] if _burst_start else None,
+                },
+                out,
+            )

@@ -28,8 +28,13 @@ def resend():
 @pytest.fixture(scope="module")
 def base(devhosts, resend):
     # A burst and its resends from one recruiter and one address: the limit is not under test here.
-    return devhosts.start({"RESEND_API_KEY": API_KEY, "RESEND_API_URL": resend.url,
-                           "RATE_LIMITS": json.dumps({"invitations/send": "1000/60"})})
+    return devhosts.start(
+        {
+            "RESEND_API_KEY": API_KEY,
+            "RESEND_API_URL": resend.url,
+            "RATE_LIMITS": json.dumps({"invitations/send": "1000/60"}),
+        }
+    )
 
 
 async def burst_of_applications(db, count: int):
@@ -48,17 +53,24 @@ async def burst_of_applications(db, count: int):
 async def send_all(base: str, recruiter, applications: dict) -> dict:
     """POST /api/invitations/send for every application at once; answers by application."""
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+
         async def send(application, address):
-            return await client.post("/api/invitations/send", headers=auth_headers(recruiter),
-                                     json={"applicationId": str(application), "candidateEmail": address})
+            return await client.post(
+                "/api/invitations/send",
+                headers=auth_headers(recruiter),
+                json={"applicationId": str(application), "candidateEmail": address},
+            )
 
         answers = await asyncio.gather(*(send(a, e) for a, e in applications.items()))
-    return dict(zip(applications, answers))
+    return dict(zip(applications, answers, strict=True))
 
 
 async def invitation_rows(db, applications) -> dict:
-    rows = await db.fetch_all("select id, application_id, status, sent_at from invitations "
-                              "where application_id = any(%s) order by created_at", (list(applications),))
+    rows = await db.fetch_all(
+        "select id, application_id, status, sent_at from invitations "
+        "where application_id = any(%s) order by created_at",
+        (list(applications),),
+    )
     by_application = {a: [] for a in applications}
     for row in rows:
         by_application[row["application_id"]].append(row)
@@ -86,8 +98,9 @@ async def test_failed_sends_stay_pending_and_are_all_resent_once_resend_is_back(
 
     failed = {a: r for a, r in answers.items() if r.status_code == 502}
     sent = {a: r for a, r in answers.items() if r.status_code == 200}
-    assert len(failed) == expected_failures and len(sent) == BURST - expected_failures, \
-        {str(a): (r.status_code, r.text) for a, r in answers.items()}
+    assert len(failed) == expected_failures and len(sent) == BURST - expected_failures, {
+        str(a): (r.status_code, r.text) for a, r in answers.items()
+    }
     rows = await invitation_rows(db, applications)
     for application, answer in failed.items():
         body = answer.json()

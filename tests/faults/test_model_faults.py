@@ -32,9 +32,15 @@ def model():
 
 @pytest.fixture(scope="module")
 def base(devhosts, model):
-    return devhosts.start({"AI_BASE_URL": model.url + "/v1", "AI_API_KEY": API_KEY, "AI_MODEL": "gpt-fault",
-                           "AI_TIMEOUT_SECONDS": str(TIMEOUT_SECONDS),
-                           "RATE_LIMITS": json.dumps({"ai/interviewer": "1000/60"})})
+    return devhosts.start(
+        {
+            "AI_BASE_URL": model.url + "/v1",
+            "AI_API_KEY": API_KEY,
+            "AI_MODEL": "gpt-fault",
+            "AI_TIMEOUT_SECONDS": str(TIMEOUT_SECONDS),
+            "RATE_LIMITS": json.dumps({"ai/interviewer": "1000/60"}),
+        }
+    )
 
 
 def answering(model: OpenAIDouble, *, stall: float) -> None:
@@ -42,8 +48,9 @@ def answering(model: OpenAIDouble, *, stall: float) -> None:
 
     def respond(body):
         if body.get("tools"):
-            return tool_call_reply(competency_prompt.TOOL_NAME, {"detectedCompetencies": ["communication"]},
-                                   delay=stall)
+            return tool_call_reply(
+                competency_prompt.TOOL_NAME, {"detectedCompetencies": ["communication"]}, delay=stall
+            )
         return ScriptedReply(content=REPLY, delay=stall, chunks=4)
 
     model.reset()
@@ -58,21 +65,29 @@ async def candidate_interview(db):
 
 
 def turn(interview) -> dict:
-    return {"interviewId": str(interview), "jobTitle": "Data Engineer", "companyName": "Stall Co",
-            "messages": [{"role": "assistant", "content": "How did you speed up the nightly load?"},
-                         {"role": "user", "content": "I partitioned the table by day and loaded in parallel."}],
-            "competenciesToCover": ["communication", "technical_skills"]}
+    return {
+        "interviewId": str(interview),
+        "jobTitle": "Data Engineer",
+        "companyName": "Stall Co",
+        "messages": [
+            {"role": "assistant", "content": "How did you speed up the nightly load?"},
+            {"role": "user", "content": "I partitioned the table by day and loaded in parallel."},
+        ],
+        "competenciesToCover": ["communication", "technical_skills"],
+    }
 
 
 async def transcript(db, interview) -> list[dict]:
-    return await db.fetch_all("select speaker, content from transcript_segments where interview_id = %s "
-                              "order by start_time_ms, speaker", (interview,))
+    return await db.fetch_all(
+        "select speaker, content from transcript_segments where interview_id = %s order by start_time_ms, speaker",
+        (interview,),
+    )
 
 
 async def streamed(client, body, headers) -> tuple[int, list[str], str]:
     async with client.stream("POST", "/api/ai/interviewer/stream", json=body, headers=headers) as response:
         text = (await response.aread()).decode()
-    lines = [line[len("data: "):] for line in text.splitlines() if line.startswith("data: ")]
+    lines = [line[len("data: ") :] for line in text.splitlines() if line.startswith("data: ")]
     return response.status_code, lines, text
 
 
@@ -82,15 +97,20 @@ async def test_stalled_model_gives_prompt_502_writes_nothing_and_the_next_turn_s
     async with httpx.AsyncClient(base_url=base, timeout=STALL_SECONDS * 2) as client:
         # A practice turn first (saves nothing): the host has loaded the model SDK before the clock starts.
         answering(model, stall=0)
-        practice = await client.post("/api/ai/interviewer", json={**turn(interview), "interviewId": None,
-                                                                  "isPractice": True}, headers=headers)
+        practice = await client.post(
+            "/api/ai/interviewer", json={**turn(interview), "interviewId": None, "isPractice": True}, headers=headers
+        )
         assert practice.status_code == 200, practice.text
 
         answering(model, stall=STALL_SECONDS)
         started = time.monotonic()
-        answers = await asyncio.gather(*(client.post("/api/ai/interviewer", json=turn(interview), headers=headers)
-                                         for _ in range(CONCURRENT_TURNS)),
-                                       streamed(client, turn(interview), headers))
+        answers = await asyncio.gather(
+            *(
+                client.post("/api/ai/interviewer", json=turn(interview), headers=headers)
+                for _ in range(CONCURRENT_TURNS)
+            ),
+            streamed(client, turn(interview), headers),
+        )
         elapsed = time.monotonic() - started
         *json_turns, (stream_status, stream_events, stream_body) = answers
         for answer in json_turns:
