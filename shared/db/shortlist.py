@@ -41,9 +41,11 @@ def words_sql(text: str) -> str:
 
 def without_js_sql(squashed: str) -> str:
     """A squashed name without a trailing 'js' when longer than four ('reactjs' -> 'react', 'ejs' kept)."""
-    return f"(case when right({squashed}, 2) = 'js' and length({squashed}) > 4 then left({squashed}, -2) else {squashed} end)"
+    return (f"(case when right({squashed}, 2) = 'js' and length({squashed}) > 4 then left({squashed}, -2)"
+            f" else {squashed} end)")
 
 
+# Paused ones included: their rows are dropped with them when features meet applications.
 _ROLE_CANDIDATES = "select candidate_id from public.applications where job_role_id = %(role)s"
 
 # Each CTE's job, in order: the required skills' match keys; the role's applicants'

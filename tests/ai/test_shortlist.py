@@ -250,8 +250,8 @@ async def rank_alone(db, title, requirements, applicants, today=None):
 
 
 async def test_skill_names_match_across_spellings_and_inside_requirement_phrases(db):
-    role, _, [ranked] = await rank_alone(db, "Data Engineer", {"skills": ["React.js", "Experience with Node.js", "C++"]},
-                                         [(1, ["ReactJS", "node", "c++"], [], None)])
+    requirements = {"skills": ["React.js", "Experience with Node.js", "C++"]}
+    role, _, [ranked] = await rank_alone(db, "Data Engineer", requirements, [(1, ["ReactJS", "node", "c++"], [], None)])
     assert shortlist.reasons(ranked, shortlist.required_skills(role))[0] == "Has 3 of 3 required skills: React.js, Experience with Node.js, C++"
 
 

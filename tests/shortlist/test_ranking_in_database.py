@@ -205,7 +205,7 @@ async def test_text_rules_equal_pythons_for_every_character(db):
     ("---", "", []), ("\u0130stanbul", "istanbul", ["i", "stanbul"]), ("\u212aubernetes", "kubernetes", ["kubernetes"]),
 ])
 async def test_text_rules_on_whole_texts(db, text, squashed, words):
-    row = await db.fetch_one(f"select {queries.squashed_sql('%(t)s::text')} as s, {queries.words_sql('%(t)s::text')} as w",
-                             {"t": text})
+    row = await db.fetch_one(
+        f"select {queries.squashed_sql('%(t)s::text')} as s, {queries.words_sql('%(t)s::text')} as w", {"t": text})
     assert (row["s"], row["w"]) == (squashed, words)
     assert (reference._NON_WORD.sub("", text.lower()), list(reference.words(text))) == (squashed, words)
