@@ -2,6 +2,7 @@
 API.md exactly, so a model reads like the contract it implements."""
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, GetJsonSchemaHandler
@@ -74,10 +75,27 @@ def _check_email(value: str) -> str:
     return value
 
 
-Email = Annotated[str, AfterValidator(_check_email),
-                  Documented(format="email", pattern=_EMAIL.pattern.replace(r"\s", PY_SPACES), maxLength=320)]
+# The document shows the pattern, which is the check itself (JSON Schema's e-mail format is another one).
+Email = Annotated[
+    str,
+    AfterValidator(_check_email),
+    Documented(pattern=_EMAIL.pattern.replace(r"\s", PY_SPACES), maxLength=320, description="An e-mail address"),
+]
+
+
+class NullAllowed:
+    """For `Annotated[...]` of a field that reads null as its default: the document
+    lists null beside the type. Documentation only."""
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> Any:
+        return {"anyOf": [handler(core_schema), {"type": "null"}]}
+
+
+@dataclass(frozen=True)
+class _NullMeans(BeforeValidator, NullAllowed):
+    pass
 
 
 def null_means(default: Any) -> BeforeValidator:
     """For `Annotated[...]`: a field the frontend may send as null, read as `default`."""
-    return BeforeValidator(lambda value: default if value is None else value)
+    return _NullMeans(lambda value: default if value is None else value)

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints, field_validator
 
-from shared.models import ApiModel
+from shared.models import ApiModel, NullAllowed
 from shared.models.answers import ESSENTIAL, Clamp, Vocabulary
 
 DEFAULT_LIMIT = 10
@@ -17,7 +17,7 @@ MODEL_GROUP_MAX = 20  # the model ranks at most this many leading candidates
 
 class ShortlistRequest(ApiModel):
     roleId: UUID
-    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    limit: Annotated[int, NullAllowed()] = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 
     @field_validator("limit", mode="before")
     @classmethod

