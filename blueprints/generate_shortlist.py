@@ -14,4 +14,4 @@ bp = func.Blueprint()
      rate_limit=Bucket.AI_GENERATE_SHORTLIST, former="generate-shortlist")
 async def generate_shortlist(call: Call) -> ShortlistResponse:
     """Rank a role's applicants; the model explains the leading group."""
-    return await rank_applicants(call.services.db, lambda: call.services.ai, call.user, call.body)
+    return await rank_applicants(call.services.db, call.services.optional("ai"), call.user, call.body)

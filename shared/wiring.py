@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, overload
 
 from shared.db import Database, resolve_database_url
 from shared.errors import NotConfigured
@@ -40,11 +40,22 @@ class Services:
 
         self.settings = settings or get_settings()
 
-    def optional(self, name: OptionalAdapter) -> AIClient | SupabaseCvStorage | BlobCvStorage | RecordingStore \
-            | SupabaseAdmin | None:
+    @overload
+    def optional(self, name: Literal["ai"]) -> AIClient | None: ...
+
+    @overload
+    def optional(self, name: Literal["cv_storage"]) -> SupabaseCvStorage | BlobCvStorage | None: ...
+
+    @overload
+    def optional(self, name: Literal["recordings"]) -> RecordingStore | None: ...
+
+    @overload
+    def optional(self, name: Literal["supabase_admin"]) -> SupabaseAdmin | None: ...
+
+    def optional(self, name: OptionalAdapter) -> object:
         """The adapter, or None when its settings are missing: for services that can do without it."""
         try:
-            return getattr(self, name)  # type: ignore[no-any-return]
+            return getattr(self, name)
         except NotConfigured:
             return None
 

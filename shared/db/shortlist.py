@@ -11,7 +11,9 @@ applied once per distinct skill name or job title, not once per row.
 
 from __future__ import annotations
 
-from shared.db import fetch_all, fetch_one
+from datetime import date
+
+from shared.db import Conn, Id, Row, fetch_all, fetch_one
 
 
 # --- text rules, as SQL expressions ---------------------------------------------------
@@ -147,7 +149,7 @@ select l.id as application_id, l.candidate_id, l.created_at, l.best_score, l.pos
  order by l.score desc, coalesce(l.best_score, -1) desc, l.created_at, l.id"""
 
 
-async def role(conn, role_id) -> dict | None:
+async def role(conn: Conn, role_id: Id) -> Row | None:
     return await fetch_one(
         conn,
         """select id, organisation_id, title, description, requirements, location, work_type
@@ -156,8 +158,9 @@ async def role(conn, role_id) -> dict | None:
     )
 
 
-async def ranked_applicants(conn, role_id, *, required: list[str], title: str, title_noise: list[str],
-                            weights: dict[str, float], neutral: float, full_years: int, today, top: int) -> list[dict]:
+async def ranked_applicants(conn: Conn, role_id: Id, *, required: list[str], title: str, title_noise: list[str],
+                            weights: dict[str, float], neutral: float, full_years: int, today: date,
+                            top: int) -> list[Row]:
     """The `top` best applicants, best first, each with `applicants` (how many were
     ranked), score, features (`positions`: 1-based indexes into `required`) and
     details: profile fields, skills by name, positions current and most recent

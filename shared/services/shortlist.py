@@ -31,6 +31,7 @@ from shared.logs import log_event
 from shared.models.shortlist import (MODEL_GROUP_MAX, ShortlistMatch, ShortlistRanking, ShortlistRequest,
                                      ShortlistResponse)
 from shared.prompts import shortlist as prompt
+from shared.services.ports import AIModel, Database
 
 WEIGHTS = {"skills": 0.45, "interview": 0.25, "experience": 0.20, "title": 0.10}
 NEUTRAL = 0.5  # a factor with no data (no required skills, no interview yet) neither helps nor hurts
@@ -47,7 +48,7 @@ class Applicant:
     candidate_id: UUID
     created_at: datetime
     skills: list[str]
-    jobs: list[dict]
+    jobs: list[dict[str, Any]]
     best_score: int | None
     availability: str | None
     work_mode: str | None
@@ -60,23 +61,24 @@ class Applicant:
 
 @dataclass
 class Ranking:
-    role: dict
+    role: dict[str, Any]
     applicants: int  # how many were ranked (paused profiles left out)
     leaders: list[Applicant]  # the best `top`, best first
 
 
-async def generate_shortlist(db, get_ai: Callable[[], Any], user_id, request: ShortlistRequest) -> ShortlistResponse:
-    """`get_ai()` returns the AI client (it may raise NotConfigured): it is only
-    asked when there is someone to rank."""
+async def generate_shortlist(db: Database, ai: AIModel | None, user_id: UUID,
+                             request: ShortlistRequest) -> ShortlistResponse:
+    """`ai` is None when no model is configured: the rules' ranking is answered then."""
     ranking = await rank_applicants(db, user_id, request.roleId, top=max(request.limit, MODEL_GROUP_MAX))
     role = ranking.role
-    matches, ranked_by = await _rank_leaders(get_ai, role, ranking.leaders, request.limit)
+    matches, ranked_by = await _rank_leaders(ai, role, ranking.leaders, request.limit)
     log_event("shortlist.generated", roleId=str(role["id"]), applicants=ranking.applicants, rankedBy=ranked_by,
               returned=len(matches))
     return ShortlistResponse(matches=matches, roleTitle=role["title"], rankedBy=ranked_by)
 
 
-async def rank_applicants(db, user_id, role_id, *, top: int, today: date | None = None) -> Ranking:
+async def rank_applicants(db: Database, user_id: UUID, role_id: UUID, *, top: int,
+                          today: date | None = None) -> Ranking:
     """The role (404 if missing, 403 unless the caller is a member) and its `top`
     best applicants, scored and ordered by PostgreSQL."""
     async with db.connection() as conn:
@@ -101,7 +103,7 @@ async def rank_applicants(db, user_id, role_id, *, top: int, today: date | None 
     return Ranking(role=role, applicants=rows[0]["applicants"] if rows else 0, leaders=leaders)
 
 
-def _job(job: dict) -> dict:
+def _job(job: dict[str, Any]) -> dict[str, Any]:
     """A position as read (JSON): its dates back to dates."""
     return {**job, "start_date": _date(job["start_date"]), "end_date": _date(job["end_date"])}
 
@@ -110,7 +112,7 @@ def _date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-def required_skills(role: dict) -> list[str]:
+def required_skills(role: dict[str, Any]) -> list[str]:
     requirements = role.get("requirements") or {}
     return [s for s in (requirements.get("skills") or []) if isinstance(s, str) and s.strip()]
 
@@ -144,12 +146,14 @@ def reasons(applicant: Applicant, required: list[str]) -> list[str]:
 # --- the model's ranking of the leading group -----------------------------------------
 
 
-async def _rank_leaders(get_ai, role: dict, ranked: list[Applicant], limit: int) -> tuple[list[ShortlistMatch], str]:
+async def _rank_leaders(ai: AIModel | None, role: dict[str, Any], ranked: list[Applicant],
+                        limit: int) -> tuple[list[ShortlistMatch], str]:
     leaders = ranked[:MODEL_GROUP_MAX]
     if not leaders:
         return [], "rules"
     try:
-        ai = get_ai()
+        if ai is None:
+            raise NotConfigured("The AI model is not configured")
         ranking = await ai.structured(
             purpose="shortlist", prompt_version=prompt.VERSION,
             messages=prompt.shortlist_messages(role=role, candidates=[_for_model(a) for a in leaders]),
