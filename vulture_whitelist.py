@@ -25,3 +25,7 @@ orchestration_function_name, client_input, supabase_admin
 
 # The tests replace the process's services.
 set_services
+
+# A deletion request type named beside its siblings (every request deletes recordings, so
+# recording_only needs no branch of its own); an applicant's field the ranking tests compare.
+RECORDING_ONLY, created_at
