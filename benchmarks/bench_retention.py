@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import glob
+import itertools
 import os
 import subprocess
 import threading
@@ -293,10 +294,10 @@ async def main(sizes: list[int], azurite_sizes: list[int], azurite_on_disk: bool
         print(f"{r['target']:<14} {r['size']:>10} {r['blobs']:>7} {r['seconds']:>8.1f} "
               f"{r['processed'] / r['seconds']:>13.0f} {cpu_text:>22} "
               f"{_mb(r['traced_peak']):>12} {_mb(r['rss_growth']):>11} "
-              f"{str((r['blobs_left'], r['rows_left'])):>19}")
+              f"{(r['blobs_left'], r['rows_left'])!s:>19}")
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
     doubles = [r for r in results if r["target"] == "batch double"]
-    for small, large in zip(doubles, doubles[1:]):
+    for small, large in itertools.pairwise(doubles):
         traced = (f", traced peak x{large['traced_peak'] / small['traced_peak']:.2f}"
                   if large["traced_peak"] and small["traced_peak"] else "")
         print(f"ratios {large['size']}/{small['size']} (batch double, x{large['size'] / small['size']:g} the work): "

@@ -16,7 +16,8 @@ the same questions with `HAS_RECORDING_SQL` and `MAY_HAVE_RECORDING_SQL`.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 KEY = "recordings"
 DOCUMENT_ID = "documentId"
@@ -27,31 +28,47 @@ BLOB_KEYS = (CONTENT_LOCATION, METADATA_LOCATION)  # blobs in our container
 LOCATION_KEYS = (*BLOB_KEYS, DELETE_LOCATION)  # removed once the recording is gone
 
 
-def new_entry(*, document_id: str, index: int | None, end_reason: str | None, content_location: str | None,
-              metadata_location: str | None, delete_location: str | None, server_call_id: str | None,
-              start_time: str | None, duration_ms: int | None, content_type: str | None,
-              format_type: str | None) -> dict:
+def new_entry(
+    *,
+    document_id: str,
+    index: int | None,
+    end_reason: str | None,
+    content_location: str | None,
+    metadata_location: str | None,
+    delete_location: str | None,
+    server_call_id: str | None,
+    start_time: str | None,
+    duration_ms: int | None,
+    content_type: str | None,
+    format_type: str | None,
+) -> dict[str, Any]:
     """One chunk's entry, as the ACS events handler stores it."""
     return {
-        DOCUMENT_ID: document_id, "index": index, "endReason": end_reason,
-        CONTENT_LOCATION: content_location, METADATA_LOCATION: metadata_location,
-        DELETE_LOCATION: delete_location, "serverCallId": server_call_id,
-        "recordingStartTime": start_time, "recordingDurationMs": duration_ms,
-        "contentType": content_type, "formatType": format_type,
+        DOCUMENT_ID: document_id,
+        "index": index,
+        "endReason": end_reason,
+        CONTENT_LOCATION: content_location,
+        METADATA_LOCATION: metadata_location,
+        DELETE_LOCATION: delete_location,
+        "serverCallId": server_call_id,
+        "recordingStartTime": start_time,
+        "recordingDurationMs": duration_ms,
+        "contentType": content_type,
+        "formatType": format_type,
     }
 
 
-def entries(metadata: Any) -> list[dict]:
+def entries(metadata: Any) -> list[dict[str, Any]]:
     """The entries of a metadata value (anything malformed is ignored)."""
     value = metadata.get(KEY) if isinstance(metadata, dict) else None
     return [entry for entry in value if isinstance(entry, dict)] if isinstance(value, list) else []
 
 
-def document_ids(metadata: Any) -> set:
+def document_ids(metadata: Any) -> set[Any]:
     return {entry.get(DOCUMENT_ID) for entry in entries(metadata)}
 
 
-def with_entries(metadata: dict, new: Iterable[dict]) -> dict:
+def with_entries(metadata: dict[str, Any], new: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """`metadata` (changed in place) with its well-formed entries followed by `new`."""
     metadata[KEY] = [*entries(metadata), *new]
     return metadata
@@ -70,7 +87,7 @@ def without_locations(metadata: Any, keep: Iterable[str] = ()) -> Any:
         return metadata
     kept = set(keep)
 
-    def cleared(entry):
+    def cleared(entry: Any) -> Any:
         if not isinstance(entry, dict):
             return entry
         keeps = {key for key in BLOB_KEYS if entry.get(key) in kept}

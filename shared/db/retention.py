@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from shared.db import fetch_all, fetch_one, jsonb
 from shared.db import recording_metadata as recording
@@ -121,7 +120,7 @@ async def clear_recordings(conn, cleared: list[tuple[dict, list[str]]]) -> None:
         changes.append((row["id"], url, None if metadata is None else jsonb(metadata), not kept))
     if not changes:
         return
-    ids, urls, metadata, deleted = (list(column) for column in zip(*changes))
+    ids, urls, metadata, deleted = (list(column) for column in zip(*changes, strict=True))
     await conn.execute(
         """update public.interviews i
               set recording_deleted_at = case when m.deleted then now() else i.recording_deleted_at end,
@@ -152,7 +151,8 @@ _REQUEST_DUE = f"""(d.status = 'pending'
     or (d.status = 'processing' and d.processed_at < now() - interval '{STALE_PROCESSING}'))"""
 
 
-async def claim_deletion_request(conn, *, run_started: datetime, processed_by: str, organisation_id=None) -> dict | None:
+async def claim_deletion_request(conn, *, run_started: datetime, processed_by: str,
+                                 organisation_id=None) -> dict | None:
     """Atomically move one due request to 'processing' (processed_at = when it
     was claimed); rows another run is claiming are skipped."""
     return await fetch_one(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,8 +33,14 @@ from shared.db import audit, orgs, recording_metadata
 from shared.db import retention as queries
 from shared.errors import BadRequest, NotConfigured, NotFound, UpstreamError
 from shared.logs import log_event
-from shared.models.retention import (CLEANUP_RECORDINGS, PROCESS_DELETION_REQUESTS, CleanupRecordingsResponse,
-                                     DeletionRequestResult, OrganisationResult, ProcessDeletionRequestsResponse)
+from shared.models.retention import (
+    CLEANUP_RECORDINGS,
+    PROCESS_DELETION_REQUESTS,
+    CleanupRecordingsResponse,
+    DeletionRequestResult,
+    OrganisationResult,
+    ProcessDeletionRequestsResponse,
+)
 from shared.services.cv_paths import is_own_cv_path
 
 PAGE_SIZE = 100  # interviews per transaction: up to about 400 blobs, two batches side by side
@@ -200,7 +206,7 @@ async def cleanup_recordings(db, store, *, caller: Caller, organisation_id=None,
     retention cut-off. With dry_run, report what would be processed and change nothing."""
     if store is None:
         raise NotConfigured(RECORDINGS_NOT_CONFIGURED)
-    run_at = datetime.now(timezone.utc)
+    run_at = datetime.now(UTC)
     tallies: dict[Any, _Tally] = {}
     if organisation_id is not None:
         organisation = await _organisation(db, organisation_id)

@@ -17,12 +17,20 @@ import json
 import random
 import uuid
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
-from tests.calls.conftest import WEBHOOK_SECRET, call_data, chunk, grid_event, new_call, recording_data, recording_subject
+from tests.calls.conftest import (
+    WEBHOOK_SECRET,
+    call_data,
+    chunk,
+    grid_event,
+    new_call,
+    recording_data,
+    recording_subject,
+)
 from tests.support import create_user
 
 INTERVIEWS = 100
@@ -31,7 +39,7 @@ DUPLICATES = 200
 SENDERS = 16  # deliveries in flight at once
 MAX_BATCH = 8
 MAX_ATTEMPTS = 20  # per batch, as Event Grid retries; far more than needed
-T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 CALL = timedelta(minutes=30)
 EVENTGRID = "/runtime/webhooks/eventgrid?functionName=acs_events"
 
@@ -45,17 +53,27 @@ def host(devhosts):
 async def interviews(db):
     """INTERVIEWS scheduled interviews, each linked to its call; removed afterwards."""
     org = (await db.fetch_one("insert into organisations (name) values ('Storm Co') returning id"))["id"]
-    role = (await db.fetch_one("insert into job_roles (organisation_id, title) values (%s, 'Engineer') returning id",
-                               (org,)))["id"]
+    role = (
+        await db.fetch_one(
+            "insert into job_roles (organisation_id, title) values (%s, 'Engineer') returning id", (org,)
+        )
+    )["id"]
     users, seeded = [], []
     for _ in range(INTERVIEWS):
         user = await create_user(db)
-        application = (await db.fetch_one(
-            "insert into applications (job_role_id, candidate_id) values (%s, %s) returning id", (role, user)))["id"]
+        application = (
+            await db.fetch_one(
+                "insert into applications (job_role_id, candidate_id) values (%s, %s) returning id", (role, user)
+            )
+        )["id"]
         call = new_call()
-        interview = (await db.fetch_one(
-            "insert into interviews (application_id, status, metadata) values (%s, 'scheduled', %s::jsonb) "
-            "returning id", (application, json.dumps(call))))["id"]
+        interview = (
+            await db.fetch_one(
+                "insert into interviews (application_id, status, metadata) values (%s, 'scheduled', %s::jsonb) "
+                "returning id",
+                (application, json.dumps(call)),
+            )
+        )["id"]
         users.append(user)
         seeded.append((interview, call))
     yield seeded
@@ -67,24 +85,41 @@ async def interviews(db):
 def call_events(call: dict) -> tuple[list[dict], dict]:
     """The 8 events of one call, and what they should leave behind."""
     ended = T0 + CALL
-    people = [("8:acs:candidate_" + uuid.uuid4().hex, "Casey Candidate"), ("8:acs:recruiter_" + uuid.uuid4().hex,
-                                                                            "Robin Recruiter")]
+    people = [
+        ("8:acs:candidate_" + uuid.uuid4().hex, "Casey Candidate"),
+        ("8:acs:recruiter_" + uuid.uuid4().hex, "Robin Recruiter"),
+    ]
     chunks = [chunk(0), chunk(1)]
     subject = recording_subject(call["serverCallId"])
-    events = [grid_event("CallStarted", call_data(call), at=T0),
-              grid_event("CallEnded", call_data(call, durationOfCall=CALL.total_seconds()), at=ended)]
+    events = [
+        grid_event("CallStarted", call_data(call), at=T0),
+        grid_event("CallEnded", call_data(call, durationOfCall=CALL.total_seconds()), at=ended),
+    ]
     for n, (raw_id, name) in enumerate(people):
-        data = call_data(call, user={"communicationIdentifier": {"rawId": raw_id}}, displayName=name,
-                         participantId=f"p-{n}")
-        events += [grid_event("CallParticipantAdded", data, at=T0 + timedelta(seconds=n + 1)),
-                   grid_event("CallParticipantRemoved", data, at=ended - timedelta(seconds=n + 1))]
+        data = call_data(
+            call, user={"communicationIdentifier": {"rawId": raw_id}}, displayName=name, participantId=f"p-{n}"
+        )
+        events += [
+            grid_event("CallParticipantAdded", data, at=T0 + timedelta(seconds=n + 1)),
+            grid_event("CallParticipantRemoved", data, at=ended - timedelta(seconds=n + 1)),
+        ]
     for n, piece in enumerate(chunks):
-        events.append(grid_event("RecordingFileStatusUpdated", recording_data([piece]), subject=subject,
-                                 at=ended + timedelta(seconds=n + 1)))
-    expected = {"participants": {f"p-{n}": (raw_id, T0 + timedelta(seconds=n + 1), ended - timedelta(seconds=n + 1))
-                                 for n, (raw_id, _) in enumerate(people)},
-                "documents": {piece["documentId"]: piece["contentLocation"] for piece in chunks},
-                "last_event": ended + timedelta(seconds=len(chunks))}
+        events.append(
+            grid_event(
+                "RecordingFileStatusUpdated",
+                recording_data([piece]),
+                subject=subject,
+                at=ended + timedelta(seconds=n + 1),
+            )
+        )
+    expected = {
+        "participants": {
+            f"p-{n}": (raw_id, T0 + timedelta(seconds=n + 1), ended - timedelta(seconds=n + 1))
+            for n, (raw_id, _) in enumerate(people)
+        },
+        "documents": {piece["documentId"]: piece["contentLocation"] for piece in chunks},
+        "last_event": ended + timedelta(seconds=len(chunks)),
+    }
     return events, expected
 
 
@@ -99,22 +134,25 @@ class Sender:
     async def deliver(self, path: str, batch: list[dict]) -> None:
         for attempt in range(MAX_ATTEMPTS):
             if path == "webhook":
-                response = await self.client.post("/api/acs/webhook", json=batch,
-                                                  headers={"x-acs-webhook-secret": WEBHOOK_SECRET})
+                response = await self.client.post(
+                    "/api/acs/webhook", json=batch, headers={"x-acs-webhook-secret": WEBHOOK_SECRET}
+                )
                 acknowledged = response.status_code == 200
                 if acknowledged:
                     assert "failed" not in response.json(), response.text  # nothing rejected as malformed
             else:
-                response = await self.client.post(EVENTGRID, content=json.dumps(batch),
-                                                  headers={"aeg-event-type": "Notification",
-                                                           "content-type": "application/json"})
+                response = await self.client.post(
+                    EVENTGRID,
+                    content=json.dumps(batch),
+                    headers={"aeg-event-type": "Notification", "content-type": "application/json"},
+                )
                 acknowledged = response.status_code == 202
             self.answers[(path, response.status_code)] += 1
             assert response.status_code < 500 or response.status_code in (500, 503)  # retryable, never a crash page
             if acknowledged:
                 return
             self.redelivered += 1
-            await asyncio.sleep(min(0.1 * 2 ** attempt, 2))
+            await asyncio.sleep(min(0.1 * 2**attempt, 2))
         raise AssertionError(f"a batch was never acknowledged: {self.answers}")
 
 
@@ -130,7 +168,7 @@ async def test_an_event_storm_ends_in_the_right_states(db, host, interviews):
     batches, start = [], 0
     while start < len(deliveries):
         size = rng.randint(1, MAX_BATCH)
-        batches.append((rng.choice(["webhook", "eventgrid"]), deliveries[start:start + size]))
+        batches.append((rng.choice(["webhook", "eventgrid"]), deliveries[start : start + size]))
         start += size
 
     async with httpx.AsyncClient(base_url=host, timeout=60) as client:
@@ -148,7 +186,8 @@ async def test_an_event_storm_ends_in_the_right_states(db, host, interviews):
 
     ids = [interview_id for interview_id, _ in interviews]
     processed = await db.fetch_all(
-        "select event_id, event_type, interview_id from app.processed_events where interview_id = any(%s)", (ids,))
+        "select event_id, event_type, interview_id from app.processed_events where interview_id = any(%s)", (ids,)
+    )
     assert sorted(row["event_id"] for row in processed) == sorted(event["id"] for event in distinct)  # once each
     per_interview = Counter((row["interview_id"], row["event_type"].rsplit(".", 1)[-1]) for row in processed)
     for interview_id in ids:
@@ -157,17 +196,24 @@ async def test_an_event_storm_ends_in_the_right_states(db, host, interviews):
 
     rows = await db.fetch_all(
         "select id, status::text as status, started_at, ended_at, duration_seconds, recording_url, metadata "
-        "from interviews where id = any(%s)", (ids,))
+        "from interviews where id = any(%s)",
+        (ids,),
+    )
     assert len(rows) == INTERVIEWS
     for row in rows:
         want = expected[row["id"]]
-        assert (row["status"], row["started_at"], row["ended_at"], row["duration_seconds"]) == \
-            ("completed", T0, T0 + CALL, CALL.total_seconds())
+        assert (row["status"], row["started_at"], row["ended_at"], row["duration_seconds"]) == (
+            "completed",
+            T0,
+            T0 + CALL,
+            CALL.total_seconds(),
+        )
         participants = row["metadata"]["participants"]
         assert len(participants) == len(want["participants"])  # each listed once
-        assert {p["participantId"]: (p["rawId"], datetime.fromisoformat(p["joinedAt"]),
-                                     datetime.fromisoformat(p["leftAt"])) for p in participants} == \
-            want["participants"]
+        assert {
+            p["participantId"]: (p["rawId"], datetime.fromisoformat(p["joinedAt"]), datetime.fromisoformat(p["leftAt"]))
+            for p in participants
+        } == want["participants"]
         recordings = row["metadata"]["recordings"]
         assert sorted(r["documentId"] for r in recordings) == sorted(want["documents"])  # each chunk once
         assert row["recording_url"] in want["documents"].values()  # the first chunk to arrive names it
@@ -181,12 +227,21 @@ def test_a_join_delivered_after_later_events_is_kept():
 
     call = new_call()
     data = call_data(call, user={"communicationIdentifier": {"rawId": "8:acs:late"}}, participantId="p-0")
-    interview = {"id": uuid.uuid4(), "status": "completed", "started_at": T0, "ended_at": T0 + CALL,
-                 "duration_seconds": 1800, "recording_url": None, "recording_deleted_at": None}
+    interview = {
+        "id": uuid.uuid4(),
+        "status": "completed",
+        "started_at": T0,
+        "ended_at": T0 + CALL,
+        "duration_seconds": 1800,
+        "recording_url": None,
+        "recording_deleted_at": None,
+    }
     stored = json.dumps(call)  # the column: only what plan_change says to write is kept
-    for raw in (grid_event("CallParticipantRemoved", data, at=T0 + CALL),
-                grid_event("CallEnded", call_data(call), at=T0 + CALL + timedelta(seconds=5)),
-                grid_event("CallParticipantAdded", data, at=T0)):
+    for raw in (
+        grid_event("CallParticipantRemoved", data, at=T0 + CALL),
+        grid_event("CallEnded", call_data(call), at=T0 + CALL + timedelta(seconds=5)),
+        grid_event("CallParticipantAdded", data, at=T0),
+    ):
         event = event_from_envelope(raw)
         columns, _ = plan_change(event, parse_event_data(event), {**interview, "metadata": json.loads(stored)}, T0)
         if "metadata" in columns:

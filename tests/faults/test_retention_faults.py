@@ -52,8 +52,9 @@ class StopsAzuriteMidRun:
             self.outer.deletes += 1
             if self.outer.deletes != self.outer.at:
                 return await self.session.delete(names)
-            deleted, _ = await asyncio.gather(self.session.delete(names), asyncio.to_thread(self.outer.stop),
-                                              return_exceptions=True)
+            deleted, _ = await asyncio.gather(
+                self.session.delete(names), asyncio.to_thread(self.outer.stop), return_exceptions=True
+            )
             if isinstance(deleted, BaseException):
                 raise deleted
             return deleted
@@ -63,7 +64,9 @@ async def marked(db, org) -> set:
     rows = await db.fetch_all(
         """select i.id from interviews i join applications a on a.id = i.application_id
              join job_roles r on r.id = a.job_role_id
-            where r.organisation_id = %s and i.recording_deleted_at is not null""", (org,))
+            where r.organisation_id = %s and i.recording_deleted_at is not null""",
+        (org,),
+    )
     return {row["id"] for row in rows}
 
 
@@ -71,12 +74,12 @@ async def deletion_entries(db, interview_ids) -> dict:
     rows = await db.fetch_all(
         """select entity_id, count(*) as n from audit_log
             where action = 'interview.recording_deleted' and entity_id = any(%s) group by entity_id""",
-        (list(interview_ids),))
+        (list(interview_ids),),
+    )
     return {row["entity_id"]: row["n"] for row in rows}
 
 
-async def test_azurite_stopped_mid_run_marks_nothing_undeleted_and_the_next_run_finishes(db, tmp_path,
-                                                                                         monkeypatch):
+async def test_azurite_stopped_mid_run_marks_nothing_undeleted_and_the_next_run_finishes(db, tmp_path, monkeypatch):
     from azure.storage.blob.aio import BlobServiceClient
 
     from shared.adapters.recordings import RecordingStore
@@ -91,8 +94,10 @@ async def test_azurite_stopped_mid_run_marks_nothing_undeleted_and_the_next_run_
             await service.get_container_client(CONTAINER).create_container()
             org = await org_with_retention(db, 30, name="Outage Co")
             role = await create_role(db, org, title="Engineer")
-            recorded = [await recorded_interview(db, service, org, ended_days_ago=31, chunks=1, role_id=role)
-                        for _ in range(INTERVIEWS)]
+            recorded = [
+                await recorded_interview(db, service, org, ended_days_ago=31, chunks=1, role_id=role)
+                for _ in range(INTERVIEWS)
+            ]
         blobs_of = {r.interview_id: r.blobs for r in recorded}
         store = RecordingStore(CONTAINER, connection_string=connection_string)
         stopping = StopsAzuriteMidRun(store, azurite.close, STOP_AT_DELETE)  # close: SIGTERM, waited for

@@ -8,8 +8,14 @@ from shared.auth import SERVICE_CALLER
 from shared.errors import NotConfigured, NotFound
 from shared.services import retention
 from shared.services.retention import cleanup_recordings
-from tests.retention.seed import (OTHER_CONTAINER, audit_entries, existing_blobs, interview, org_with_retention,
-                                  recorded_interview)
+from tests.retention.seed import (
+    OTHER_CONTAINER,
+    audit_entries,
+    existing_blobs,
+    interview,
+    org_with_retention,
+    recorded_interview,
+)
 
 
 def assert_cleared(row):

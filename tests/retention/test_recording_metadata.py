@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from shared.db import recording_metadata as shape
 from shared.db import retention as queries
@@ -23,22 +23,32 @@ def entry(**locations):
 
 
 def test_recording_urls_are_the_url_and_every_blob_location_once():
-    metadata = {"recordings": [entry(contentLocation=OURS, metadataLocation=OURS_META, deleteLocation="https://acs/x"),
-                               entry(contentLocation=THEIRS), "not an entry", entry(contentLocation=7)],
-                "serverCallId": "c"}
+    metadata = {
+        "recordings": [
+            entry(contentLocation=OURS, metadataLocation=OURS_META, deleteLocation="https://acs/x"),
+            entry(contentLocation=THEIRS),
+            "not an entry",
+            entry(contentLocation=7),
+        ],
+        "serverCallId": "c",
+    }
     assert shape.recording_urls(OURS, metadata) == [OURS, OURS_META, THEIRS]  # deleteLocation is not a blob
     assert shape.recording_urls(None, {"recordings": {"contentLocation": OURS}}) == []  # not an array: nothing
     assert shape.recording_urls(None, None) == []
 
 
 def test_without_locations_keeps_only_the_urls_asked_for():
-    ours, theirs = entry(contentLocation=OURS, metadataLocation=OURS_META, deleteLocation="https://acs/1"), \
-        entry(contentLocation=THEIRS, deleteLocation="https://acs/2")
+    ours, theirs = (
+        entry(contentLocation=OURS, metadataLocation=OURS_META, deleteLocation="https://acs/1"),
+        entry(contentLocation=THEIRS, deleteLocation="https://acs/2"),
+    )
     metadata = {"recordings": [ours, theirs], "serverCallId": "c"}
 
     cleared = shape.without_locations(metadata)
-    assert cleared["recordings"] == [{"documentId": ours["documentId"], "index": 0},
-                                     {"documentId": theirs["documentId"], "index": 0}]
+    assert cleared["recordings"] == [
+        {"documentId": ours["documentId"], "index": 0},
+        {"documentId": theirs["documentId"], "index": 0},
+    ]
     assert cleared["serverCallId"] == "c" and metadata["recordings"][0]["contentLocation"] == OURS  # a copy
 
     kept = shape.without_locations(metadata, keep=[THEIRS])
@@ -49,9 +59,19 @@ def test_without_locations_keeps_only_the_urls_asked_for():
 
 def test_entries_are_written_and_found_by_document_id():
     metadata = {"recordings": [entry(contentLocation=OURS), "junk"]}
-    new = shape.new_entry(document_id="d-2", index=1, end_reason=None, content_location=THEIRS,
-                          metadata_location=None, delete_location=None, server_call_id="c", start_time=None,
-                          duration_ms=None, content_type=None, format_type=None)
+    new = shape.new_entry(
+        document_id="d-2",
+        index=1,
+        end_reason=None,
+        content_location=THEIRS,
+        metadata_location=None,
+        delete_location=None,
+        server_call_id="c",
+        start_time=None,
+        duration_ms=None,
+        content_type=None,
+        format_type=None,
+    )
     shape.with_entries(metadata, [new])
     assert [e["documentId"] for e in metadata["recordings"]][1:] == ["d-2"]
     assert "d-2" in shape.document_ids(metadata) and len(metadata["recordings"]) == 2
@@ -65,14 +85,21 @@ def test_the_index_predicate_is_the_sql_the_page_query_repeats():
 
 
 async def test_has_recording_sql_agrees_with_python(db):
-    cases = [(None, None), (OURS, None), (None, {"recordings": []}), (None, {"recordings": [entry()]}),
-             (None, {"recordings": [entry(deleteLocation="https://acs/x")]}),
-             (None, {"recordings": [entry(contentLocation=THEIRS)]}), (None, {"recordings": {"contentLocation": OURS}}),
-             (None, {"recordings": ["x", 1]})]
+    cases = [
+        (None, None),
+        (OURS, None),
+        (None, {"recordings": []}),
+        (None, {"recordings": [entry()]}),
+        (None, {"recordings": [entry(deleteLocation="https://acs/x")]}),
+        (None, {"recordings": [entry(contentLocation=THEIRS)]}),
+        (None, {"recordings": {"contentLocation": OURS}}),
+        (None, {"recordings": ["x", 1]}),
+    ]
     for url, metadata in cases:
         row = await db.fetch_one(
             f"select {shape.HAS_RECORDING_SQL} as has from (select %s::text as recording_url, %s::jsonb as metadata) i",
-            (url, None if metadata is None else json.dumps(metadata)))
+            (url, None if metadata is None else json.dumps(metadata)),
+        )
         python = bool(url) or any(set(shape.LOCATION_KEYS) & set(e) for e in shape.entries(metadata))
         assert row["has"] is python, (url, metadata)
 
@@ -88,9 +115,11 @@ async def test_each_page_reads_the_index_and_starts_from_the_ids_never_the_organ
         await conn.execute("set local enable_seqscan = off")  # tiny tables: show what the index allows
         candidates = await plan(conn, queries._CANDIDATES, {"after": queries.FIRST_ID, "limit": 100})
         assert "interviews_recording_pending_idx" in candidates
-        due = await plan(conn, queries._DUE_AMONG + " for update of i skip locked",
-                         {"ids": [uuid.uuid4() for _ in range(100)], "now": datetime.now(timezone.utc),
-                          "organisation": organisation})
+        due = await plan(
+            conn,
+            queries._DUE_AMONG + " for update of i skip locked",
+            {"ids": [uuid.uuid4() for _ in range(100)], "now": datetime.now(UTC), "organisation": organisation},
+        )
     assert "interviews_pkey" in due
     # Never the path that made runs quadratic: the organisation's roles, then all its applications.
     assert "idx_applications_job_role_id" not in due and "idx_job_roles_organisation_id" not in due
