@@ -13,6 +13,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Fixtures every feature's tests may use: the AI model's wire double and clients on it.
+pytest_plugins = ["tests.ai.fixtures"]
+
 # Settings for every test: set before the app is imported anywhere.
 os.environ["APP_ENV"] = "test"
 os.environ.setdefault("SUPABASE_URL", "http://127.0.0.1:9")  # nothing listens: no accidental calls

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from shared.adapters.ai import ai_from_settings, retry_after_seconds
 from shared.errors import NotConfigured, PaymentRequired, RateLimited, UpstreamError
-from tests.ai.conftest import MODEL, SCORING_MODEL, ai_settings
+from tests.ai.fixtures import MODEL, SCORING_MODEL, ai_settings
 from tests.doubles.openai_server import ScriptedReply, ToolCall
 
 

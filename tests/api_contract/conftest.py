@@ -16,7 +16,7 @@ from shared.config import DEV_JWT_SECRET, DEV_SERVICE_KEY
 from shared.prompts import competencies, requirements, resume, scoring, shortlist
 from tests.ai import pdfs
 from tests.ai.seed import add_profile, create_application, create_interview, create_org, create_role
-from tests.ai.test_parse_resume import PARSED
+from tests.resumes.test_parse_resume import PARSED
 from tests.conftest import ROOT
 from tests.doubles.acs_identity_server import AcsIdentityDouble
 from tests.doubles.openai_server import OpenAIDouble, ScriptedReply, tool_call_reply

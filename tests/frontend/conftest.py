@@ -18,9 +18,9 @@ from shared.prompts import resume as resume_prompt
 from shared.prompts import scoring as scoring_prompt
 from shared.prompts import shortlist as shortlist_prompt
 from tests.ai import pdfs
-from tests.ai.conftest import API_KEY, CV_BUCKET, MODEL, SCORING_MODEL, openai_double  # noqa: F401 (fixture)
+from tests.ai.fixtures import API_KEY, CV_BUCKET, MODEL, SCORING_MODEL
 from tests.ai.seed import add_profile, create_application, create_interview, create_org, create_role
-from tests.ai.test_parse_resume import PARSED
+from tests.resumes.test_parse_resume import PARSED
 from tests.calls.conftest import acs_double, speech_double  # noqa: F401 (fixtures)
 from tests.doubles.openai_server import ScriptedReply, tool_call_reply
 from tests.doubles.resend_server import ResendDouble

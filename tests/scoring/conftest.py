@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.ai.conftest import ai_settings, model_double, openai_double  # noqa: F401 (fixtures reused here)
+from tests.ai.fixtures import ai_settings
 from tests.ai.seed import create_application, create_interview, create_org, create_role
 from tests.doubles.openai_server import tool_call_reply
 from tests.support import create_user

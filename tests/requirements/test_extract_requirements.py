@@ -7,7 +7,7 @@ import json
 import pytest
 
 from shared.prompts import requirements as prompt
-from tests.ai.conftest import MODEL
+from tests.ai.fixtures import MODEL
 from tests.support import auth_headers, call_function, create_user
 
 pytestmark = pytest.mark.usefixtures("ai_services")

@@ -12,9 +12,9 @@ from shared.prompts import competencies as competency_prompt
 from shared.prompts import requirements as requirements_prompt
 from shared.prompts import resume as resume_prompt
 from tests.ai import pdfs
-from tests.ai.conftest import API_KEY, CV_BUCKET, MODEL, route_replies
+from tests.ai.fixtures import API_KEY, CV_BUCKET, MODEL, route_replies
 from tests.ai.seed import add_profile, create_application, create_org, create_role
-from tests.ai.test_parse_resume import PARSED, multipart
+from tests.resumes.test_parse_resume import PARSED, multipart
 from tests.doubles.openai_server import ScriptedReply, tool_call_reply
 from tests.support import ISSUER, auth_headers, create_user
 

@@ -11,7 +11,7 @@ import pytest
 
 from shared.prompts import shortlist as prompt
 from shared.services import shortlist
-from tests.ai.conftest import MODEL
+from tests.ai.fixtures import MODEL
 from tests.ai.counting import CountingDatabase
 from tests.ai.seed import add_profile, add_score, create_application, create_org, create_role, years_ago
 from tests.doubles.openai_server import tool_call_reply

@@ -11,7 +11,7 @@ import pytest
 from shared.prompts import resume as prompt
 from shared.services.pdf_text import MAX_PAGES
 from tests.ai import pdfs
-from tests.ai.conftest import CV_BUCKET, MODEL
+from tests.ai.fixtures import CV_BUCKET, MODEL
 from tests.support import auth_headers, call_function, create_user
 
 pytestmark = pytest.mark.usefixtures("cv_services")

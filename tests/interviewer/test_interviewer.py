@@ -11,7 +11,7 @@ import pytest
 
 from shared.prompts import competencies as competency_prompt
 from shared.prompts import interviewer as interviewer_prompt
-from tests.ai.conftest import MODEL, route_replies
+from tests.ai.fixtures import MODEL, route_replies
 from tests.ai.seed import create_application, create_interview, create_org, create_role
 from tests.doubles.openai_server import ScriptedReply, tool_call_reply
 from tests.support import auth_headers, call_function, create_user, clear_of_window_edge
