@@ -17,7 +17,8 @@ What the server understands of the Chat Completions API:
 
 llama.cpp is not thread-safe per model instance: each request takes one of
 `--parallel` loaded instances (the weights are small; two let the
-interviewer's reply and its competency assessment run side by side).
+interviewer's reply and its competency assessment run side by side), each
+computing on one thread.
 """
 
 from __future__ import annotations
@@ -28,23 +29,26 @@ import json
 import logging
 import os
 import queue
+import select
+import socket
 import subprocess
 import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = ROOT / "requirements-model.txt"
 NO_DEPS_MARKER = "# --no-deps"
 DEFAULT_PORT = 7072
 CONTEXT_TOKENS = 8192  # SmolLM2's training context
-MAX_TOKENS_TEXT = 320
-MAX_TOKENS_TOOL = 1024
+MAX_TOKENS_TEXT = 160  # an interviewer's turn is a few sentences
+MAX_TOKENS_TOOL = 2048
 MAX_BODY = 4 * 1024 * 1024
 
 log = logging.getLogger("devhost.local_model")
@@ -70,8 +74,9 @@ def _requirement_groups() -> tuple[list[str], list[str]]:
 
 def _pip(args: list[str], label: str) -> bool:
     """Runs pip, printing a line every 30 s so a long native build visibly progresses."""
-    env = {**os.environ, "CMAKE_BUILD_PARALLEL_LEVEL": os.environ.get("CMAKE_BUILD_PARALLEL_LEVEL",
-                                                                      str(os.cpu_count() or 2))}
+    # The multimodal library (mtmd, about a third of the C++ units) is only loaded for image chat: not built.
+    env = {**os.environ, "CMAKE_ARGS": os.environ.get("CMAKE_ARGS", "-DLLAVA_BUILD=OFF"),
+           "CMAKE_BUILD_PARALLEL_LEVEL": os.environ.get("CMAKE_BUILD_PARALLEL_LEVEL", str(os.cpu_count() or 2))}
     started = time.monotonic()
     process = subprocess.Popen([sys.executable, "-m", "pip", "install", "--disable-pip-version-check",
                                 "--progress-bar", "off", *args], env=env, stdout=subprocess.PIPE,
@@ -129,7 +134,9 @@ class Engine:
         self.path = path
         self.context = context
         self.instances: queue.Queue = queue.Queue()
-        threads = threads or max(1, os.cpu_count() or 1)
+        # One thread per instance: llama.cpp's threads spin at every barrier, which collapses
+        # (minutes per reply, measured) on a busy machine; instances give the parallelism.
+        threads = threads or 1
         for _ in range(max(1, parallel)):
             self.instances.put(Llama(model_path=str(path), n_ctx=context, n_threads=threads,
                                      n_threads_batch=threads, verbose=False))
@@ -137,35 +144,48 @@ class Engine:
     def _borrow(self):
         return self.instances.get()
 
-    def complete(self, body: dict) -> dict:
-        """A Chat Completions response (non-streamed)."""
+    def complete(self, body: dict, gone=lambda: False) -> dict:
+        """A Chat Completions response (non-streamed). Generation stops early when
+        `gone()` says the client has left (a caller's timeout must not leave the
+        CPU busy for the next request)."""
         tool = _forced_tool(body)
         llm = self._borrow()
         try:
-            messages, max_tokens = self._fit(llm, _plain_messages(body, tool), body, tool)
-            if tool is None:
-                result = llm.create_chat_completion(messages=messages, max_tokens=max_tokens,
-                                                    temperature=_temperature(body, 0.7), top_p=0.9,
-                                                    repeat_penalty=1.15)
-                message = result["choices"][0]["message"]
-                return _response(content=message.get("content") or "", usage=result.get("usage"),
-                                 finish=result["choices"][0].get("finish_reason") or "stop")
-            grammar = _grammar(json.dumps(tool.get("parameters") or {"type": "object"}, sort_keys=True))
-            result = llm.create_chat_completion(messages=messages, max_tokens=max_tokens, grammar=grammar,
-                                                temperature=_temperature(body, 0.2), top_p=0.9,
-                                                repeat_penalty=1.05)
+            messages, max_tokens, prompt_tokens = self._fit(llm, _plain_messages(body, tool), body, tool)
+            options = {"temperature": _temperature(body, 0.7), "repeat_penalty": 1.15}
+            if tool is not None:
+                schema = grammar_schema(tool.get("parameters") or {"type": "object"})
+                options = {"temperature": _temperature(body, 0.2), "repeat_penalty": 1.1,
+                           "grammar": _grammar(json.dumps(schema, sort_keys=True))}
+            parts, finish = [], "stop"
+            for count, chunk in enumerate(llm.create_chat_completion(messages=messages, max_tokens=max_tokens,
+                                                                     top_p=0.9, stream=True, **options)):
+                choice = chunk["choices"][0]
+                parts.append((choice.get("delta") or {}).get("content") or "")
+                finish = choice.get("finish_reason") or finish
+                if count % 8 == 7 and gone():
+                    raise ClientGone()
         finally:
             self.instances.put(llm)
-        arguments = result["choices"][0]["message"].get("content") or ""
+        text = "".join(parts)
+        produced = max(0, len(parts) - 2)  # one chunk per token, less the role and the end chunks
+        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": produced,
+                 "total_tokens": prompt_tokens + produced}
+        if tool is None:
+            return _response(content=text, usage=usage, finish=finish)
+        try:  # the grammar lets raw control characters into strings; send standard JSON as providers do
+            text = json.dumps(json.loads(text, strict=False), ensure_ascii=False)
+        except ValueError:
+            pass  # cut short at max_tokens: the adapter reports it and retries
         call = {"id": f"call_{uuid.uuid4().hex[:24]}", "type": "function",
-                "function": {"name": tool["name"], "arguments": arguments}}
-        return _response(tool_calls=[call], usage=result.get("usage"), finish="tool_calls")
+                "function": {"name": tool["name"], "arguments": text}}
+        return _response(tool_calls=[call], usage=usage, finish="tool_calls")
 
     def stream(self, body: dict) -> Iterator[dict]:
         """Chat Completions chunks for a text reply (tools are not streamed)."""
         llm = self._borrow()
         try:
-            messages, max_tokens = self._fit(llm, _plain_messages(body, None), body, None)
+            messages, max_tokens, _ = self._fit(llm, _plain_messages(body, None), body, None)
             ident, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
             for chunk in llm.create_chat_completion(messages=messages, max_tokens=max_tokens, stream=True,
                                                     temperature=_temperature(body, 0.7), top_p=0.9,
@@ -177,7 +197,7 @@ class Engine:
         finally:
             self.instances.put(llm)
 
-    def _fit(self, llm, messages: list[dict], body: dict, tool: dict | None) -> tuple[list[dict], int]:
+    def _fit(self, llm, messages: list[dict], body: dict, tool: dict | None) -> tuple[list[dict], int, int]:
         """Keeps prompt + answer inside the context: the longest message is cut in its
         middle (a CV of 40,000 characters does not fit a small model's window)."""
         wanted = body.get("max_tokens") or body.get("max_completion_tokens")
@@ -193,7 +213,8 @@ class Engine:
             head = keep_chars * 2 // 3
             messages[longest] = {**messages[longest],
                                  "content": text[:head] + "\n[...]\n" + text[len(text) - (keep_chars - head):]}
-        return messages, max_tokens
+        prompt_tokens = min(sum(sizes), budget) + 5 * len(messages)  # about: the template adds a few per message
+        return messages, max_tokens, prompt_tokens
 
 
 def _temperature(body: dict, default: float) -> float:
@@ -251,6 +272,51 @@ def _plain_messages(body: dict, tool: dict | None) -> list[dict]:
     return plain
 
 
+GRAMMAR_MAX_STRING = 120  # characters: a small model fills a long field by repeating itself
+GRAMMAR_MAX_ITEMS = 3  # the same for lists; both keep an answer inside MAX_TOKENS_TOOL
+KEYED_LIST_MAX = 25
+
+
+def grammar_schema(schema: Any) -> Any:
+    """The tool's schema, only tightened for decoding, so every answer the grammar
+    allows is valid against the original:
+    - long strings and lists are capped (shorter is still valid);
+    - a field described as a YYYY-MM-DD date is held to that form;
+    - a keyed list (objects whose required key is a closed vocabulary: rubric
+      dimensions, applicants) becomes one entry per key, in the given order, which
+      is what the app's checks ask for and what a small model gets wrong."""
+    if isinstance(schema, list):
+        return [grammar_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: grammar_schema(value) if key not in ("enum", "const", "required") else value
+           for key, value in schema.items()}
+    types = out.get("type") if isinstance(out.get("type"), list) else [out.get("type")]
+    if "string" in types and "enum" not in out and "const" not in out:
+        out["maxLength"] = max(min(out.get("maxLength", GRAMMAR_MAX_STRING), GRAMMAR_MAX_STRING),
+                               out.get("minLength", 0))
+        if str(out.get("description", "")).startswith("YYYY-MM-DD") and "pattern" not in out:
+            out["pattern"] = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+    if "array" in types and isinstance(out.get("items"), dict):
+        key, values = _vocabulary_key(out["items"])
+        if key and len(values) <= KEYED_LIST_MAX:
+            item = out.pop("items")
+            out["prefixItems"] = [{**item, "properties": {**item["properties"], key: {"const": value}}}
+                                  for value in values]
+            out["minItems"] = out["maxItems"] = len(values)
+        else:
+            out["maxItems"] = max(min(out.get("maxItems", GRAMMAR_MAX_ITEMS), GRAMMAR_MAX_ITEMS),
+                                  out.get("minItems", 0))
+    return out
+
+
+def _vocabulary_key(item: dict) -> tuple[str | None, list]:
+    for name, node in (item.get("properties") or {}).items():
+        if name in (item.get("required") or ()) and isinstance(node, dict) and isinstance(node.get("enum"), list):
+            return name, node["enum"]
+    return None, []
+
+
 @lru_cache(maxsize=64)
 def _grammar(schema_json: str):
     """A GBNF grammar for a JSON schema (cached: the app sends the same few schemas)."""
@@ -287,16 +353,35 @@ class BadRequest(ValueError):
     pass
 
 
-def make_handler(engine: Engine):
+class ClientGone(Exception):
+    """The caller closed the connection (its timeout): the answer is not wanted."""
+
+
+class Loading:
+    """The engine once loaded: the port opens at once and requests wait for the model."""
+
+    def __init__(self):
+        self.ready = threading.Event()
+        self.engine: Engine | None = None
+        self.failure: str | None = None
+
+    def get(self, timeout: float = 300) -> Engine:
+        if not self.ready.wait(timeout) or self.engine is None:
+            raise RuntimeError(self.failure or "the model is still loading")
+        return self.engine
+
+
+def make_handler(loading: Loading):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        def log_message(self, format, *args):
             log.debug(format, *args)
 
         def do_GET(self):
             if self.path in ("/health", "/v1/health"):
-                self._json(200, {"status": "ok", "model": _model_name(), "file": engine.path.name})
+                state = "failed" if loading.failure else "ok" if loading.ready.is_set() else "loading"
+                self._json(200, {"status": state, "model": _model_name()})
             elif self.path == "/v1/models":
                 self._json(200, {"object": "list", "data": [{"id": _model_name(), "object": "model",
                                                               "owned_by": "local"}]})
@@ -319,13 +404,14 @@ def make_handler(engine: Engine):
                 if body.get("stream"):
                     if _forced_tool(body) is not None:
                         raise BadRequest("tool calls are not streamed by this server")
-                    self._stream(engine.stream(body))
+                    self._stream(loading.get().stream(body))
                     return
-                answer = engine.complete(body)
+                answer = loading.get().complete(body, gone=self._client_gone)
             except (BadRequest, json.JSONDecodeError) as exc:
                 self._json(400, _error(str(exc)))
                 return
-            except BrokenPipeError:
+            except (BrokenPipeError, ClientGone):
+                self.close_connection = True
                 return
             except Exception as exc:  # the model failed: an upstream error, like a provider's 500
                 log.exception("local_model: completion failed")
@@ -336,6 +422,13 @@ def make_handler(engine: Engine):
                      usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0),
                      time.perf_counter() - started)
             self._json(200, answer)
+
+        def _client_gone(self) -> bool:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            try:
+                return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+            except OSError:
+                return True
 
         def _json(self, status: int, payload: dict) -> None:
             data = json.dumps(payload).encode()
@@ -391,15 +484,22 @@ def serve(port: int, *, host: str = "127.0.0.1", parallel: int = 2, threads: int
     path = model_file()
     if path is None:
         raise SystemExit(unavailable_message())
-    started = time.perf_counter()
-    engine = Engine(path, parallel=parallel, threads=threads)
-    server = ThreadingHTTPServer((host, port), make_handler(engine))
+    loading = Loading()
+    server = ThreadingHTTPServer((host, port), make_handler(loading))
     server.daemon_threads = True
     if parent:
         threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-    print(f"local model {path.name} loaded in {time.perf_counter() - started:.1f} s; "
-          f"serving http://{host}:{port}/v1", flush=True)
-    server.serve_forever()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(f"local model server on http://{host}:{port}/v1, loading {path.name}", flush=True)
+    started = time.perf_counter()
+    try:
+        loading.engine = Engine(path, parallel=parallel, threads=threads)
+    except Exception as exc:
+        loading.failure = f"the local model could not be loaded: {exc}"
+        log.exception("local_model: load failed")
+    loading.ready.set()
+    print(f"local model loaded in {time.perf_counter() - started:.1f} s", flush=True)
+    threading.Event().wait()  # serve until ended
 
 
 # --- for the local host --------------------------------------------------------------
@@ -470,7 +570,7 @@ def main() -> None:
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=DEFAULT_PORT)
     run.add_argument("--parallel", type=int, default=2, help="model instances (concurrent requests)")
-    run.add_argument("--threads", type=int, default=None, help="CPU threads per request (default: all cores)")
+    run.add_argument("--threads", type=int, default=None, help="CPU threads per instance (default 1)")
     run.add_argument("--parent", type=int, default=None, help=argparse.SUPPRESS)
     commands.add_parser("install", help="install llama-cpp-python and the model (make model)")
     commands.add_parser("status", help="say whether the model is installed")

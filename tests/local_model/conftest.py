@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -29,8 +30,24 @@ def local_model_host(devhosts) -> str:
         if os.environ.get("CI"):
             pytest.fail(f"{reason}; `make test` installs it, so under CI this is a failure")
         pytest.skip(reason)
-    return devhosts.start({"AI_PROVIDER": "local", "LOG_LEVEL": "INFO", "SCORE_WAIT_SECONDS": "220",
+    base = devhosts.start({"AI_PROVIDER": "local", "LOG_LEVEL": "INFO", "SCORE_WAIT_SECONDS": "220",
                            "RATE_LIMIT_ENABLED": "false"})
+    wait_for_model(ROOT / ".local" / f"local-model-{base.rsplit(':', 1)[1]}.log")
+    return base
+
+
+def wait_for_model(log_path: Path, timeout: float = 300) -> None:
+    """The model server opens its port at once and loads the weights behind it; the
+    tests start once it has, so loading competes with no request."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = log_path.read_text(errors="replace") if log_path.exists() else ""
+        if "loaded in" in text:
+            return
+        if "could not be loaded" in text or "Traceback" in text:
+            break
+        time.sleep(0.5)
+    pytest.fail(f"the local model server did not load:\n{log_path.read_text()[-2000:] if log_path.exists() else ''}")
 
 
 def host_log(base_url: str) -> Path:
@@ -57,15 +74,17 @@ def ai_events(base_url: str) -> list[dict]:
 
 
 def answer_report(events: list[dict]) -> dict:
-    """Per purpose: model calls, answers that needed a retry (`ai.invalid_answer`), answers
-    that failed their retry too, repaired fields (`ai.repaired`); and the repairs made."""
+    """Per purpose: model calls, calls without an answer (timeouts: the interviewer's
+    competency assessment has 10 s), answers that needed a retry (`ai.invalid_answer`),
+    answers that failed their retry too, repaired fields (`ai.repaired`); the repairs made."""
     calls = Counter(e["purpose"] for e in events if e["event"] == "ai.call")
+    unanswered = Counter(e["purpose"] for e in events if e["event"] == "ai.call" and e.get("outcome") != "ok")
     invalid = Counter(e["purpose"] for e in events if e["event"] == "ai.invalid_answer")
     failed_twice = Counter(e["purpose"] for e in events if e["event"] == "ai.invalid_answer" and e.get("attempt") == 2)
     repaired = Counter(e["purpose"] for e in events if e["event"] == "ai.repaired")
     actions = Counter(f'{e["purpose"]}: {e.get("field")}: {e.get("action")}' for e in events
                       if e["event"] == "ai.repaired")
-    report = {purpose: {"calls": calls[purpose], "retried": invalid[purpose], "failedTwice": failed_twice[purpose],
-                        "repairedFields": repaired[purpose]}
+    report = {purpose: {"calls": calls[purpose], "unanswered": unanswered[purpose], "retried": invalid[purpose],
+                        "failedTwice": failed_twice[purpose], "repairedFields": repaired[purpose]}
               for purpose in sorted(set(calls) | set(invalid) | set(repaired))}
     return {"purposes": report, "repairs": dict(actions.most_common(40))}
