@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from shared.db import Conn, Database, Id, Row, fetch_one, jsonb
+from shared.db import Conn, Id, Row, fetch_one, jsonb
 
 INTERVIEW_CALL_COLUMNS = ("id, status::text as status, started_at, ended_at, duration_seconds, recording_url, "
                           "recording_deleted_at, metadata")
@@ -86,7 +86,8 @@ async def claim_event(conn: Conn, event_id: str, event_type: str, interview_id: 
     return row is not None
 
 
-async def purge_processed_events(db: Database, keep_days: int = 7) -> int:
+async def purge_processed_events(conn: Conn, keep_days: int = 7) -> int:
     """Forget event ids older than Event Grid redelivers (24 hours), with margin."""
-    return await db.execute("delete from app.processed_events where processed_at < now() - make_interval(days => %s)",
-                            (keep_days,))
+    cur = await conn.execute("delete from app.processed_events where processed_at < now() - make_interval(days => %s)",
+                             (keep_days,))
+    return cur.rowcount

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.db import fetch_all, fetch_one, jsonb
+from shared.db import Conn, Id, Row, fetch_all, fetch_one, jsonb
 from shared.db import recording_metadata as recording
 
 DEFAULT_RETENTION_DAYS = 60
@@ -24,7 +24,7 @@ _INTERVIEW_RECORDING_COLUMNS = "i.id, i.recording_url, i.metadata, r.organisatio
 
 @dataclass
 class DuePage:
-    rows: list[dict]  # due interviews, by id
+    rows: list[Row]  # due interviews, by id
     next_after: uuid.UUID | None  # where the next page starts; None: nothing left to look at
 
 
@@ -58,7 +58,7 @@ _DUE_AMONG = f"""select {_INTERVIEW_RECORDING_COLUMNS}, r.organisation_name, r.r
      order by i.id"""
 
 
-async def due_interviews(conn, *, now: datetime, after: uuid.UUID, limit: int, organisation_id=None,
+async def due_interviews(conn: Conn, *, now: datetime, after: uuid.UUID, limit: int, organisation_id: Id | None = None,
                          lock: bool) -> DuePage:
     """The next page (by id, after `after`) of interviews whose recordings are
     past their organisation's retention period. With `lock`, the rows stay
@@ -74,7 +74,7 @@ async def due_interviews(conn, *, now: datetime, after: uuid.UUID, limit: int, o
     return DuePage(rows, ids[-1])
 
 
-async def organisation_retention(conn, organisation_id) -> dict | None:
+async def organisation_retention(conn: Conn, organisation_id: Id) -> Row | None:
     return await fetch_one(
         conn,
         f"""select id, name, coalesce(recording_retention_days, {DEFAULT_RETENTION_DAYS}) as retention_days
@@ -83,7 +83,7 @@ async def organisation_retention(conn, organisation_id) -> dict | None:
     )
 
 
-async def candidate_interviews_with_recordings(conn, user_id) -> list[dict]:
+async def candidate_interviews_with_recordings(conn: Conn, user_id: Id) -> list[Row]:
     """The candidate's interviews that still have a recording, row-locked
     (waiting for a cleanup run that holds one, which then no longer matches)."""
     return await fetch_all(
@@ -99,7 +99,7 @@ async def candidate_interviews_with_recordings(conn, user_id) -> list[dict]:
     )
 
 
-async def candidate_cv_path(conn, user_id) -> str | None:
+async def candidate_cv_path(conn: Conn, user_id: Id) -> str | None:
     """The candidate's stored CV path, with the profile row locked until the
     transaction ends (the file is deleted, then the row cleared, under that lock)."""
     row = await fetch_one(conn, "select cv_file_path from public.candidate_profiles where user_id = %s for update",
@@ -107,7 +107,7 @@ async def candidate_cv_path(conn, user_id) -> str | None:
     return row["cv_file_path"] if row else None
 
 
-async def clear_recordings(conn, cleared: list[tuple[dict, list[str]]]) -> None:
+async def clear_recordings(conn: Conn, cleared: list[tuple[Row, list[str]]]) -> None:
     """For each (interview, URLs kept): clear recording_url and the chunk
     locations except the kept URLs (recordings outside our storage, which were
     not deleted). recording_deleted_at is set only when nothing is kept."""
@@ -151,8 +151,8 @@ _REQUEST_DUE = f"""(d.status = 'pending'
     or (d.status = 'processing' and d.processed_at < now() - interval '{STALE_PROCESSING}'))"""
 
 
-async def claim_deletion_request(conn, *, run_started: datetime, processed_by: str,
-                                 organisation_id=None) -> dict | None:
+async def claim_deletion_request(conn: Conn, *, run_started: datetime, processed_by: str,
+                                 organisation_id: Id | None = None) -> Row | None:
     """Atomically move one due request to 'processing' (processed_at = when it
     was claimed); rows another run is claiming are skipped."""
     return await fetch_one(
@@ -169,7 +169,7 @@ async def claim_deletion_request(conn, *, run_started: datetime, processed_by: s
     )
 
 
-async def due_deletion_requests(conn, *, run_started: datetime, organisation_id=None) -> list[dict]:
+async def due_deletion_requests(conn: Conn, *, run_started: datetime, organisation_id: Id | None = None) -> list[Row]:
     """What a run would claim (dry runs)."""
     return await fetch_all(
         conn,
@@ -180,7 +180,7 @@ async def due_deletion_requests(conn, *, run_started: datetime, organisation_id=
     )
 
 
-async def finish_deletion_request(conn, request_id, *, status: str, notes: str, processed_by: str) -> None:
+async def finish_deletion_request(conn: Conn, request_id: Id, *, status: str, notes: str, processed_by: str) -> None:
     """Record the outcome. After a full deletion in production the row may
     already be gone (it cascades from auth.users); that is fine."""
     await conn.execute(
@@ -240,16 +240,16 @@ _ANONYMISE_CANDIDATE = (
 )
 
 
-async def delete_candidate_data(conn, user_id) -> dict[str, int]:
+async def delete_candidate_data(conn: Conn, user_id: Id) -> dict[str, int]:
     """Delete the candidate's rows (not their auth user); rows affected per table."""
     return await _run_each(conn, _DELETE_CANDIDATE_DATA, user_id)
 
 
-async def anonymise_candidate(conn, user_id) -> dict[str, int]:
+async def anonymise_candidate(conn: Conn, user_id: Id) -> dict[str, int]:
     return await _run_each(conn, _ANONYMISE_CANDIDATE, user_id)
 
 
-async def _run_each(conn, statements, user_id) -> dict[str, int]:
+async def _run_each(conn: Conn, statements: tuple[tuple[str, str], ...], user_id: Id) -> dict[str, int]:
     counts = {}
     for table, sql in statements:
         cur = await conn.execute(sql, {"user": user_id})

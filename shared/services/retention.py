@@ -22,12 +22,14 @@ import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from uuid import UUID
 from urllib.parse import urlsplit
 
 from shared.adapters.cv_storage import NOT_CONFIGURED as CV_STORAGE_NOT_CONFIGURED
 from shared.adapters.recordings import NOT_CONFIGURED as RECORDINGS_NOT_CONFIGURED
-from shared.adapters.supabase_admin import AuthAdminError
+from shared.adapters.recordings import RecordingSession, RecordingStore
+from shared.adapters.supabase_admin import AuthAdminError, SupabaseAdmin
 from shared.auth import ORG_ADMIN_ROLES, Caller, require_role
 from shared.db import audit, orgs, recording_metadata
 from shared.db import retention as queries
@@ -42,13 +44,18 @@ from shared.models.retention import (
     ProcessDeletionRequestsResponse,
 )
 from shared.services.cv_paths import is_own_cv_path
+from shared.services.ports import CvStore, Database
+
+if TYPE_CHECKING:
+    from shared.db import Conn
+    from shared.rate_limit import RateLimiter
 
 PAGE_SIZE = 100  # interviews per transaction: up to about 400 blobs, two batches side by side
 
 
 # --- Entry points -------------------------------------------------------------------
 
-async def authorise(db, caller: Caller, organisation_id) -> None:
+async def authorise(db: Database, caller: Caller, organisation_id: UUID | None) -> None:
     """The service key may act on every organisation; a user only as an admin of
     the one organisation they name."""
     if caller.is_service:
@@ -57,28 +64,38 @@ async def authorise(db, caller: Caller, organisation_id) -> None:
         raise BadRequest("organisationId is required unless the service key is used",
                          details=[{"field": "organisationId", "message": "Field required"}])
     async with db.connection() as conn:
-        role = await orgs.member_role(conn, organisation_id, caller.user_id)
+        role = await orgs.member_role(conn, organisation_id, caller.user_id) if caller.user_id else None
     require_role(role, ORG_ADMIN_ROLES, "this organisation")
 
 
-async def run_action(services, caller: Caller, action: str, *, organisation_id=None, dry_run: bool = False):
+@dataclass(frozen=True)
+class Storage:
+    """Where retention deletes; each is None when its settings are missing (a step that
+    needs it then fails with the reason, or the action answers 503)."""
+
+    recordings: RecordingStore | None
+    auth_admin: SupabaseAdmin | None
+    cv_storage: CvStore | None
+
+
+async def run_action(db: Database, storage: Storage, caller: Caller, action: str, *,
+                     organisation_id: UUID | None = None,
+                     dry_run: bool = False) -> CleanupRecordingsResponse | ProcessDeletionRequestsResponse:
     if action == CLEANUP_RECORDINGS:
-        return await cleanup_recordings(services.db, services.recordings, caller=caller,
-                                        organisation_id=organisation_id, dry_run=dry_run)
-    return await process_deletion_requests(
-        services.db, optional_adapter(services, "recordings"), optional_adapter(services, "supabase_admin"),
-        cv_storage=optional_adapter(services, "cv_storage"), caller=caller, organisation_id=organisation_id,
-        dry_run=dry_run)
+        return await cleanup_recordings(db, storage.recordings, caller=caller, organisation_id=organisation_id,
+                                        dry_run=dry_run)
+    return await process_deletion_requests(db, storage.recordings, storage.auth_admin, cv_storage=storage.cv_storage,
+                                           caller=caller, organisation_id=organisation_id, dry_run=dry_run)
 
 
-async def run_scheduled(services, caller: Caller) -> None:
+async def run_scheduled(db: Database, storage: Storage, rate_limiter: RateLimiter, caller: Caller) -> None:
     """The timer: both actions for every organisation, then old rate-limit
     windows and processed event ids. Every step runs even if an earlier one failed; failures are raised
     at the end so the host records the run as failed."""
     failures = []
     for action in (CLEANUP_RECORDINGS, PROCESS_DELETION_REQUESTS):
         try:
-            result = await run_action(services, caller, action)
+            result = await run_action(db, storage, caller, action)
             log_event("retention.scheduled", action=action, result=result.model_dump(mode="json"))
         except NotConfigured as exc:
             log_event("retention.skipped", level=logging.WARNING, action=action, reason=exc.message)
@@ -87,8 +104,12 @@ async def run_scheduled(services, caller: Caller) -> None:
             failures.append(f"{action}: {type(exc).__name__}")
     from shared.db.call_events import purge_processed_events
 
-    housekeeping = {"purge_rate_limits": services.rate_limiter.purge_expired,
-                    "purge_processed_events": lambda: purge_processed_events(services.db)}
+    async def purge_events() -> int:
+        async with db.connection() as conn:
+            return await purge_processed_events(conn)
+
+    housekeeping: dict[str, Callable[[], Awaitable[int]]] = {"purge_rate_limits": rate_limiter.purge_expired,
+                                                             "purge_processed_events": purge_events}
     for name, purge in housekeeping.items():
         try:
             log_event(f"retention.{name}", rows=await purge())
@@ -99,19 +120,11 @@ async def run_scheduled(services, caller: Caller) -> None:
         raise RuntimeError("Scheduled retention run failed: " + "; ".join(failures))
 
 
-def optional_adapter(services, name: str):
-    """An adapter, or None when its settings are missing (the caller decides)."""
-    try:
-        return getattr(services, name)
-    except NotConfigured:
-        return None
-
-
 # --- Deleting an interview's recordings -----------------------------------------------
 
 @dataclass
 class RecordingPlan:
-    interview: dict
+    interview: dict[str, Any]
     blobs: list[str] = field(default_factory=list)  # names in our container
     unmanaged: list[str] = field(default_factory=list)  # other URLs: never deleted, reported, kept on the row
 
@@ -120,7 +133,7 @@ class RecordingPlan:
         return [redact_url(url) for url in self.unmanaged]
 
 
-def plan_recordings(interview: dict, store) -> RecordingPlan:
+def plan_recordings(interview: dict[str, Any], store: RecordingStore) -> RecordingPlan:
     plan = RecordingPlan(interview)
     for url in recording_metadata.recording_urls(interview.get("recording_url"), interview.get("metadata")):
         name = store.blob_name(url)
@@ -147,14 +160,15 @@ class DeleteOutcome:
     failed: list[RecordingPlan]  # a blob of ours could not be deleted: untouched, for the next run
 
 
-def sort_plans(plans: list[RecordingPlan], failed_names: set[str] = frozenset()) -> DeleteOutcome:
+def sort_plans(plans: list[RecordingPlan], failed_names: frozenset[str] | set[str] = frozenset()) -> DeleteOutcome:
     ok = [plan for plan in plans if failed_names.isdisjoint(plan.blobs)]
     return DeleteOutcome(deleted=[plan for plan in ok if not plan.unmanaged],
                          unmanaged=[plan for plan in ok if plan.unmanaged],
                          failed=[plan for plan in plans if not failed_names.isdisjoint(plan.blobs)])
 
 
-async def delete_recordings(conn, session, plans: list[RecordingPlan], *, user_id, reason: dict) -> DeleteOutcome:
+async def delete_recordings(conn: Conn, session: RecordingSession, plans: list[RecordingPlan], *,
+                            user_id: UUID | None, reason: dict[str, Any]) -> DeleteOutcome:
     """Delete the plans' blobs; then, for every interview whose blobs are all
     gone, clear what pointed at them and write an audit entry (in `conn`'s
     transaction). An interview is marked deleted only when no location outside
@@ -166,7 +180,7 @@ async def delete_recordings(conn, session, plans: list[RecordingPlan], *, user_i
     await queries.clear_recordings(conn, [(plan.interview, plan.unmanaged)
                                           for plan in outcome.deleted + outcome.unmanaged])
 
-    def entry(plan: RecordingPlan, action: str, **values) -> dict:
+    def entry(plan: RecordingPlan, action: str, **values: Any) -> dict[str, Any]:
         return {"action": action, "entity_type": "interview", "entity_id": plan.interview["id"],
                 "user_id": user_id, "organisation_id": plan.interview["organisation_id"],
                 "new_values": {**reason, **_retention_days(plan.interview), "blobsDeleted": len(plan.blobs),
@@ -185,7 +199,7 @@ async def delete_recordings(conn, session, plans: list[RecordingPlan], *, user_i
     return outcome
 
 
-def _retention_days(interview: dict) -> dict:
+def _retention_days(interview: dict[str, Any]) -> dict[str, Any]:
     return {"retentionDays": interview["retention_days"]} if "retention_days" in interview else {}
 
 
@@ -200,7 +214,8 @@ class _Tally:
     unmanaged: int = 0
 
 
-async def cleanup_recordings(db, store, *, caller: Caller, organisation_id=None,
+async def cleanup_recordings(db: Database, store: RecordingStore | None, *, caller: Caller,
+                             organisation_id: UUID | None = None,
                              dry_run: bool = False) -> CleanupRecordingsResponse:
     """Delete the recordings of interviews that ended before their organisation's
     retention cut-off. With dry_run, report what would be processed and change nothing."""
@@ -212,7 +227,7 @@ async def cleanup_recordings(db, store, *, caller: Caller, organisation_id=None,
         organisation = await _organisation(db, organisation_id)
         tallies[organisation["id"]] = _Tally(organisation["name"], organisation["retention_days"])
     blobs = 0
-    after = queries.FIRST_ID
+    after: UUID | None = queries.FIRST_ID
     async with AsyncExitStack() as stack:
         session = None if dry_run else await stack.enter_async_context(store.open())
         while after is not None:
@@ -223,7 +238,7 @@ async def cleanup_recordings(db, store, *, caller: Caller, organisation_id=None,
                 plans = [plan_recordings(row, store) for row in page.rows]
                 if dry_run:
                     outcome = sort_plans(plans)
-                elif plans:
+                elif plans and session is not None:
                     outcome = await delete_recordings(conn, session, plans, user_id=caller.user_id,
                                                       reason={"reason": "retention"})
                 else:
@@ -247,7 +262,7 @@ async def cleanup_recordings(db, store, *, caller: Caller, organisation_id=None,
                              for t in tallies.values()])
 
 
-async def _organisation(db, organisation_id) -> dict:
+async def _organisation(db: Database, organisation_id: UUID) -> dict[str, Any]:
     async with db.connection() as conn:
         organisation = await queries.organisation_retention(conn, organisation_id)
     if organisation is None:
@@ -274,25 +289,28 @@ class _Request:
     organisation_id: Any
 
     @property
-    def actor_id(self):
+    def actor_id(self) -> UUID | None:
         # audit_log.user_id references auth.users, and the subject's user may be
         # gone: the subject is named in the values instead.
         return self.caller.user_id if self.caller.user_id != self.user_id else None
 
-    def audit(self, action: str, **values) -> dict:
+    def audit(self, action: str, **values: Any) -> dict[str, Any]:
         return {"action": f"data_deletion_request.{action}", "entity_type": "data_deletion_request",
                 "entity_id": self.id, "user_id": self.actor_id, "organisation_id": self.organisation_id,
                 "new_values": {"subjectUserId": self.user_id, "requestType": self.kind, **values}}
 
 
-async def process_deletion_requests(db, store, auth_admin, *, cv_storage, caller: Caller, organisation_id=None,
+async def process_deletion_requests(db: Database, store: RecordingStore | None, auth_admin: SupabaseAdmin | None, *,
+                                    cv_storage: CvStore | None, caller: Caller, organisation_id: UUID | None = None,
                                     dry_run: bool = False) -> ProcessDeletionRequestsResponse:
     """Claim and fulfil due requests one at a time: pending ones, ones that
     failed in an earlier run, and ones abandoned in 'processing'. `store`,
     `auth_admin` and `cv_storage` may be None (not configured): a request that
     needs one then fails with the reason."""
     processed_by = "service" if caller.is_service else str(caller.user_id)
-    run_started = (await db.fetch_one("select clock_timestamp() as at"))["at"]
+    started = await db.fetch_one("select clock_timestamp() as at")
+    assert started is not None
+    run_started = started["at"]
     if organisation_id is not None:
         await _organisation(db, organisation_id)
     if dry_run:
@@ -327,7 +345,8 @@ _CANDIDATE_STEPS = {
 }
 
 
-async def _fulfil(db, store, session, cv_storage, auth_admin, request: _Request) -> str:
+async def _fulfil(db: Database, store: RecordingStore | None, session: RecordingSession | None,
+                  cv_storage: CvStore | None, auth_admin: SupabaseAdmin | None, request: _Request) -> str:
     notes: list[str] = []
     try:
         notes.append(await _delete_candidate_recordings(db, store, session, request))
@@ -356,12 +375,13 @@ async def _fulfil(db, store, session, cv_storage, auth_admin, request: _Request)
     return status
 
 
-async def _delete_candidate_recordings(db, store, session, request: _Request) -> str:
+async def _delete_candidate_recordings(db: Database, store: RecordingStore | None,
+                                       session: RecordingSession | None, request: _Request) -> str:
     async with db.transaction() as conn:
         rows = await queries.candidate_interviews_with_recordings(conn, request.user_id)
         if not rows:
             return ""
-        if store is None:
+        if store is None or session is None:
             raise StepFailed(f"{len(rows)} interviews have recordings: {RECORDINGS_NOT_CONFIGURED}")
         plans = [plan_recordings(row, store) for row in rows]
         outcome = await delete_recordings(conn, session, plans, user_id=request.actor_id,
@@ -381,7 +401,7 @@ async def _delete_candidate_recordings(db, store, session, request: _Request) ->
     return note
 
 
-async def _delete_cv_file(conn, cv_storage, request: _Request) -> str:
+async def _delete_cv_file(conn: Conn, cv_storage: CvStore | None, request: _Request) -> str:
     """Delete the candidate's CV file, in `conn`'s transaction (which then changes
     the profile row, locked here) so the row keeps pointing at the file until it is gone."""
     path = await queries.candidate_cv_path(conn, request.user_id)
@@ -403,7 +423,7 @@ async def _delete_cv_file(conn, cv_storage, request: _Request) -> str:
     return "CV file deleted" if existed else "CV file already deleted"
 
 
-async def _delete_auth_user(db, auth_admin, request: _Request) -> str:
+async def _delete_auth_user(db: Database, auth_admin: SupabaseAdmin | None, request: _Request) -> str:
     if auth_admin is None:
         raise StepFailed("auth user not deleted: Supabase Auth admin is not configured (SUPABASE_SERVICE_ROLE_KEY)")
     try:
