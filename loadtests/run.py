@@ -56,7 +56,7 @@ def realistic_model():
     """Latencies of a hosted chat model (time to first token 0.3-0.8 s, about 40
     tokens/s for a short interviewer turn; structured answers 0.3-4 s by size)."""
     from shared.prompts import competencies, resume, shortlist
-    from tests.ai.test_parse_resume import PARSED
+    from tests.resumes.test_parse_resume import PARSED
     from tests.doubles.openai_server import OpenAIDouble, ScriptedReply, tool_call_reply
     from tests.scoring.conftest import scoring_answer
 
