@@ -10,9 +10,22 @@ import azure.durable_functions as df
 import azure.functions as func
 import azurefunctions.extensions.http.fastapi  # noqa: F401  (enables HTTP streaming)
 
-from blueprints import (acs_events, acs_token, ai_interviewer, api_docs, data_retention, extract_requirements,
-                        generate_shortlist, health, organisations, parse_resume, routing, score_interview,
-                        send_invitation, speech_token)
+from blueprints import (
+    acs_events,
+    acs_token,
+    ai_interviewer,
+    api_docs,
+    data_retention,
+    extract_requirements,
+    generate_shortlist,
+    health,
+    organisations,
+    parse_resume,
+    routing,
+    score_interview,
+    send_invitation,
+    speech_token,
+)
 from shared.services.scoring import orchestration as scoring_orchestration
 
 if os.environ.get("APP_ENV") == "production":
@@ -23,7 +36,21 @@ if os.environ.get("APP_ENV") == "production":
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-for blueprint in (health.bp, organisations.bp, ai_interviewer.bp, extract_requirements.bp, parse_resume.bp,
-                  generate_shortlist.bp, score_interview.bp, scoring_orchestration.bp, acs_token.bp, acs_events.bp,
-                  speech_token.bp, send_invitation.bp, data_retention.bp, api_docs.bp, routing.bp):
+for blueprint in (
+    health.bp,
+    organisations.bp,
+    ai_interviewer.bp,
+    extract_requirements.bp,
+    parse_resume.bp,
+    generate_shortlist.bp,
+    score_interview.bp,
+    scoring_orchestration.bp,
+    acs_token.bp,
+    acs_events.bp,
+    speech_token.bp,
+    send_invitation.bp,
+    data_retention.bp,
+    api_docs.bp,
+    routing.bp,
+):
     app.register_functions(blueprint)

@@ -9,13 +9,19 @@ from __future__ import annotations
 import asyncio
 import json
 
-
 from benchmarks.common import bench_database, interleaved, local_client, local_host, report, signed_in
 
-BODY = {"messages": [{"role": "assistant", "content": "Tell me about a project you are proud of."},
-                     {"role": "user", "content": "I led our move to React and TypeScript, mentoring two juniors."}],
-        "jobTitle": "Senior Frontend Engineer", "companyName": "Acme", "currentQuestionIndex": 2,
-        "totalQuestions": 6, "competenciesToCover": ["communication", "technical_skills"]}
+BODY = {
+    "messages": [
+        {"role": "assistant", "content": "Tell me about a project you are proud of."},
+        {"role": "user", "content": "I led our move to React and TypeScript, mentoring two juniors."},
+    ],
+    "jobTitle": "Senior Frontend Engineer",
+    "companyName": "Acme",
+    "currentQuestionIndex": 2,
+    "totalQuestions": 6,
+    "competenciesToCover": ["communication", "technical_skills"],
+}
 
 
 def instant_model():
@@ -37,6 +43,7 @@ def instant_model():
 async def run(base: str, database_url: str, rounds: int) -> dict:
     headers = await signed_in(database_url)
     async with local_client(base) as client:
+
         async def health() -> bool:
             return (await client.get("/api/health")).status_code == 200
 
@@ -49,9 +56,15 @@ async def run(base: str, database_url: str, rounds: int) -> dict:
                 lines = [line async for line in stream.aiter_lines() if line.startswith("data: ")]
             return stream.status_code == 200 and lines[-1] == "data: [DONE]" and '"done": true' in lines[-2]
 
-        series = await interleaved({"GET /api/health": health, "POST /api/ai/interviewer": turn,
-                                    "POST /api/ai/interviewer/stream": streamed_turn},
-                                   rounds=rounds, concurrency=4)
+        series = await interleaved(
+            {
+                "GET /api/health": health,
+                "POST /api/ai/interviewer": turn,
+                "POST /api/ai/interviewer/stream": streamed_turn,
+            },
+            rounds=rounds,
+            concurrency=4,
+        )
     figures = report(series, "POST /api/ai/interviewer", "GET /api/health", target="< 3")
     stream_ratio = series["POST /api/ai/interviewer/stream"].median / series["GET /api/health"].median
     print(f"median ratio stream / health = {stream_ratio:.2f}")
@@ -60,8 +73,13 @@ async def run(base: str, database_url: str, rounds: int) -> dict:
 
 def main(rounds: int = 300) -> dict:
     with instant_model() as model, bench_database() as url:
-        env = {"DATABASE_URL": url, "AI_BASE_URL": model.url + "/v1", "AI_API_KEY": "sk-bench",
-               "AI_MODEL": "gpt-bench", "RATE_LIMITS": json.dumps({"ai/interviewer": "1000000/60"})}
+        env = {
+            "DATABASE_URL": url,
+            "AI_BASE_URL": model.url + "/v1",
+            "AI_API_KEY": "sk-bench",
+            "AI_MODEL": "gpt-bench",
+            "RATE_LIMITS": json.dumps({"ai/interviewer": "1000000/60"}),
+        }
         with local_host(env) as base:
             return asyncio.run(run(base, url, rounds))
 

@@ -25,9 +25,14 @@ UPSTREAM_DELAY = 0.05
 
 
 def participant_event(call: dict) -> dict:
-    return {"id": str(uuid.uuid4()), "subject": "call/x", "eventType": "Microsoft.Communication.CallParticipantAdded",
-            "dataVersion": "1.0", "eventTime": "2026-11-20T09:00:00Z",
-            "data": {**call, "participantId": uuid.uuid4().hex[:8], "user": {"rawId": "8:acs:bench"}}}
+    return {
+        "id": str(uuid.uuid4()),
+        "subject": "call/x",
+        "eventType": "Microsoft.Communication.CallParticipantAdded",
+        "dataVersion": "1.0",
+        "eventTime": "2026-11-20T09:00:00Z",
+        "data": {**call, "participantId": uuid.uuid4().hex[:8], "user": {"rawId": "8:acs:bench"}},
+    }
 
 
 async def seed_call(database_url: str) -> dict:
@@ -65,9 +70,17 @@ async def request_costs(base: str, database_url: str, token: str, rounds: int) -
         async def duplicate() -> bool:
             return (await client.post("/api/acs/webhook", json=[redelivered], headers=hook)).status_code == 200
 
-        series = await interleaved({"GET /api/health": health, "speech-token (cached)": speech,
-                                    "acs/token (known identity)": acs, "webhook, 1 new event": new_event,
-                                    "webhook, 1 redelivered": duplicate}, rounds=rounds, concurrency=4)
+        series = await interleaved(
+            {
+                "GET /api/health": health,
+                "speech-token (cached)": speech,
+                "acs/token (known identity)": acs,
+                "webhook, 1 new event": new_event,
+                "webhook, 1 redelivered": duplicate,
+            },
+            rounds=rounds,
+            concurrency=4,
+        )
 
         # Batches: 100 events in one post against 100 posts of one event.
         events = [participant_event(call) for _ in range(100)]
@@ -83,11 +96,14 @@ async def request_costs(base: str, database_url: str, token: str, rounds: int) -
     health_median = series["GET /api/health"].median
     for s in series.values():
         print(f"{s.line()}  ratio to health {s.median / health_median:5.2f}")
-    print(f"webhook batch of 100: {batch_ms / 100:.2f} ms per event; 100 single posts: {singles_ms / 100:.2f} ms "
-          f"per event (ratio {singles_ms / batch_ms:.2f})")
-    return {name: {"median_ms": s.median, "p99_ms": s.p99, "ratio_to_health": s.median / health_median}
-            for name, s in series.items()} | {"batch_ms_per_event": batch_ms / 100,
-                                              "single_ms_per_event": singles_ms / 100}
+    print(
+        f"webhook batch of 100: {batch_ms / 100:.2f} ms per event; 100 single posts: {singles_ms / 100:.2f} ms "
+        f"per event (ratio {singles_ms / batch_ms:.2f})"
+    )
+    return {
+        name: {"median_ms": s.median, "p99_ms": s.p99, "ratio_to_health": s.median / health_median}
+        for name, s in series.items()
+    } | {"batch_ms_per_event": batch_ms / 100, "single_ms_per_event": singles_ms / 100}
 
 
 async def single_flight(speech_double) -> dict:
@@ -109,11 +125,12 @@ async def single_flight(speech_double) -> dict:
         await fresh.get()
         await fresh.close()
     uncached_ms = (time.perf_counter() - started) * 1000
-    print(f"50 simultaneous cold requests: {shared_calls} upstream call(s), {shared_ms:.0f} ms; "
-          f"50 uncached: {speech_double.tokens_issued} upstream calls, {uncached_ms:.0f} ms "
-          f"(ratio {uncached_ms / shared_ms:.1f})")
-    return {"single_flight_upstream_calls": shared_calls, "single_flight_ms": shared_ms,
-            "uncached_ms": uncached_ms}
+    print(
+        f"50 simultaneous cold requests: {shared_calls} upstream call(s), {shared_ms:.0f} ms; "
+        f"50 uncached: {speech_double.tokens_issued} upstream calls, {uncached_ms:.0f} ms "
+        f"(ratio {uncached_ms / shared_ms:.1f})"
+    )
+    return {"single_flight_upstream_calls": shared_calls, "single_flight_ms": shared_ms, "uncached_ms": uncached_ms}
 
 
 def main(rounds: int = 300) -> dict:
@@ -122,10 +139,16 @@ def main(rounds: int = 300) -> dict:
 
     with bench_database() as url, AcsIdentityDouble() as acs, SpeechTokenDouble() as speech:
         speech.delay_seconds = UPSTREAM_DELAY
-        env = {"DATABASE_URL": url, "ACS_CONNECTION_STRING": acs.connection_string,
-               "AZURE_SPEECH_KEY": speech.subscription_key, "AZURE_SPEECH_REGION": speech.region,
-               "AZURE_SPEECH_TOKEN_ENDPOINT": speech.token_url, "ACS_WEBHOOK_SECRET": SECRET,
-               "AUTO_SCORE_ON_CALL_END": "false", "RATE_LIMIT_ENABLED": "false"}
+        env = {
+            "DATABASE_URL": url,
+            "ACS_CONNECTION_STRING": acs.connection_string,
+            "AZURE_SPEECH_KEY": speech.subscription_key,
+            "AZURE_SPEECH_REGION": speech.region,
+            "AZURE_SPEECH_TOKEN_ENDPOINT": speech.token_url,
+            "ACS_WEBHOOK_SECRET": SECRET,
+            "AUTO_SCORE_ON_CALL_END": "false",
+            "RATE_LIMIT_ENABLED": "false",
+        }
         with local_host(env) as base:
             from scripts.dev_token import main as mint_token
 

@@ -29,15 +29,21 @@ STATEMENTS = {
     "interpreter": "pass",
     "floor": "import azure.functions, azure.durable_functions, azurefunctions.extensions.http.fastapi",
     "app": "import function_app",
-    "sdks": ("import openai, supabase, azure.storage.blob.aio, azure.identity.aio, "
-             "azure.communication.identity.aio, azure.eventgrid, resend, pypdf, psycopg, psycopg_pool"),
+    "sdks": (
+        "import openai, supabase, azure.storage.blob.aio, azure.identity.aio, "
+        "azure.communication.identity.aio, azure.eventgrid, resend, pypdf, psycopg, psycopg_pool"
+    ),
 }
 
 
 def time_import(statement: str) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", statement], cwd=ROOT, check=True,
-                   env={"PATH": "/usr/bin:/bin", "APP_ENV": "development", "PYTHONDONTWRITEBYTECODE": "1"})
+    subprocess.run(
+        [sys.executable, "-c", statement],
+        cwd=ROOT,
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "APP_ENV": "development", "PYTHONDONTWRITEBYTECODE": "1"},
+    )
     return time.perf_counter() - started
 
 

@@ -14,16 +14,22 @@ from benchmarks.common import bench_database, interleaved, local_client, local_h
 async def run(base: str, database_url: str, rounds: int) -> dict:
     headers = await signed_in(database_url)
     async with local_client(base) as client:
+
         async def health() -> bool:
             return (await client.get("/api/health")).status_code == 200
 
         async def create_organisation() -> bool:
-            body = {"name": f"Bench {uuid.uuid4().hex[:8]}", "industry": "Software",
-                    "website": "https://bench.example", "billing_email": "billing@bench.example"}
+            body = {
+                "name": f"Bench {uuid.uuid4().hex[:8]}",
+                "industry": "Software",
+                "website": "https://bench.example",
+                "billing_email": "billing@bench.example",
+            }
             return (await client.post("/api/organisations", json=body, headers=headers)).status_code == 200
 
-        series = await interleaved({"GET /api/health": health, "POST /api/organisations": create_organisation},
-                                   rounds=rounds, concurrency=4)
+        series = await interleaved(
+            {"GET /api/health": health, "POST /api/organisations": create_organisation}, rounds=rounds, concurrency=4
+        )
     return report(series, "POST /api/organisations", "GET /api/health", target="< 3")
 
 

@@ -52,8 +52,11 @@ async def seed(db, base_url: str, upload, size: int) -> tuple[uuid.UUID, int]:
     from shared.db import jsonb
 
     org = (await db.fetch_one("insert into organisations (name) values (%s) returning id", (f"Bench {size}",)))["id"]
-    role = (await db.fetch_one("insert into job_roles (organisation_id, title) values (%s, 'Engineer') returning id",
-                               (org,)))["id"]
+    role = (
+        await db.fetch_one(
+            "insert into job_roles (organisation_id, title) values (%s, 'Engineer') returning id", (org,)
+        )
+    )["id"]
     names, rows = [], []
     for _ in range(size):
         user, application, interview = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
@@ -62,9 +65,15 @@ async def seed(db, base_url: str, upload, size: int) -> tuple[uuid.UUID, int]:
             document = uuid.uuid4().hex
             content, meta = f"{interview}/{document}/content.mp4", f"{interview}/{document}/metadata.json"
             names += [content, meta]
-            chunks.append({"documentId": document, "index": index, "contentLocation": f"{base_url}/{content}",
-                           "metadataLocation": f"{base_url}/{meta}",
-                           "deleteLocation": f"https://us-storage.asm.skype.com/v1/objects/{document}"})
+            chunks.append(
+                {
+                    "documentId": document,
+                    "index": index,
+                    "contentLocation": f"{base_url}/{content}",
+                    "metadataLocation": f"{base_url}/{meta}",
+                    "deleteLocation": f"https://us-storage.asm.skype.com/v1/objects/{document}",
+                }
+            )
         rows.append((user, application, interview, chunks))
     async with db.transaction() as conn, conn.cursor() as cur:
         async with cur.copy("copy auth.users (id, email) from stdin") as copy:
@@ -73,12 +82,21 @@ async def seed(db, base_url: str, upload, size: int) -> tuple[uuid.UUID, int]:
         async with cur.copy("copy applications (id, job_role_id, candidate_id, status) from stdin") as copy:
             for user, application, *_ in rows:
                 await copy.write_row((application, role, user, "interviewed"))
-        async with cur.copy("copy interviews (id, application_id, status, started_at, ended_at, recording_url, "
-                            "metadata) from stdin") as copy:
+        async with cur.copy(
+            "copy interviews (id, application_id, status, started_at, ended_at, recording_url, metadata) from stdin"
+        ) as copy:
             for _, application, interview, chunks in rows:
-                await copy.write_row((interview, application, "completed", "2020-01-01 10:00+00",
-                                      "2020-01-01 10:30+00", chunks[0]["contentLocation"],
-                                      jsonb({"recordings": chunks})))
+                await copy.write_row(
+                    (
+                        interview,
+                        application,
+                        "completed",
+                        "2020-01-01 10:00+00",
+                        "2020-01-01 10:30+00",
+                        chunks[0]["contentLocation"],
+                        jsonb({"recordings": chunks}),
+                    )
+                )
     await upload(names)
     return org, len(names)
 
@@ -150,8 +168,11 @@ class CpuMeter:
         self.database, self.double_pid = database, double_pid
 
     def read(self) -> dict:
-        return {"app": time.process_time(), "double": cpu_seconds([self.double_pid] if self.double_pid else []),
-                "db": cpu_seconds(backends_of(self.database))}
+        return {
+            "app": time.process_time(),
+            "double": cpu_seconds([self.double_pid] if self.double_pid else []),
+            "db": cpu_seconds(backends_of(self.database)),
+        }
 
 
 async def cleanup(db, store, org, meter: CpuMeter) -> tuple[int, float, int, dict]:
@@ -173,8 +194,15 @@ async def measure(db, store, seed_org, size: int, blobs_left, meter: CpuMeter, *
     (tracemalloc slows Python down, so it never runs during the timed run)."""
     org, blobs = await seed_org(size)
     processed, seconds, rss_growth, cpu = await cleanup(db, store, org, meter)
-    result = {"size": size, "blobs": blobs, "processed": processed, "seconds": seconds, "rss_growth": rss_growth,
-              "cpu": cpu, "traced_peak": None}
+    result = {
+        "size": size,
+        "blobs": blobs,
+        "processed": processed,
+        "seconds": seconds,
+        "rss_growth": rss_growth,
+        "cpu": cpu,
+        "traced_peak": None,
+    }
     if traced:
         org, _ = await seed_org(size)
         tracemalloc.start()
@@ -185,7 +213,8 @@ async def measure(db, store, seed_org, size: int, blobs_left, meter: CpuMeter, *
         """select count(*) as n from interviews i join applications a on a.id = i.application_id
            join job_roles r on r.id = a.job_role_id
            where r.organisation_id in (select id from organisations where name like 'Bench %%')
-             and i.recording_deleted_at is null""")
+             and i.recording_deleted_at is null"""
+    )
     return {**result, "blobs_left": await blobs_left(), "rows_left": remaining["n"]}
 
 
@@ -194,12 +223,16 @@ def batch_double():
     """The Blob batch double in its own process; yields (its connection string, its pid)."""
     import sys
 
-    process = subprocess.Popen([sys.executable, "-m", "benchmarks.blob_batch_double"], cwd=ROOT,
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.blob_batch_double"], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     try:
         port = int(process.stdout.readline())
-        yield (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
-               f"BlobEndpoint=http://127.0.0.1:{port}/{ACCOUNT};", process.pid)
+        yield (
+            f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+            f"BlobEndpoint=http://127.0.0.1:{port}/{ACCOUNT};",
+            process.pid,
+        )
     finally:
         process.terminate()
         process.wait(10)
@@ -229,14 +262,18 @@ async def run_on_azurite(db, database: str, size: int, on_disk: bool = False) ->
             async def seed_org(n: int):
                 started = time.perf_counter()
                 seeded = await seed(db, container.url, upload, n)
-                print(f"azurite: seeded {n} interviews, {seeded[1]} blobs in {time.perf_counter() - started:.0f} s",
-                      flush=True)
+                print(
+                    f"azurite: seeded {n} interviews, {seeded[1]} blobs in {time.perf_counter() - started:.0f} s",
+                    flush=True,
+                )
                 return seeded
 
             store = RecordingStore(CONTAINER, connection_string=connection_string)
             meter = CpuMeter(database, None)  # Azurite's own CPU is not ours
-            return {"target": "Azurite disk" if on_disk else "Azurite",
-                    **await measure(db, store, seed_org, size, blobs_left, meter, traced=False)}
+            return {
+                "target": "Azurite disk" if on_disk else "Azurite",
+                **await measure(db, store, seed_org, size, blobs_left, meter, traced=False),
+            }
 
 
 async def run_on_double(db, database: str, sizes: list[int], trace_max: int) -> list[dict]:
@@ -251,6 +288,7 @@ async def run_on_double(db, database: str, sizes: list[int], trace_max: int) -> 
         origin = endpoint.rsplit("/", 1)[0]
         store = RecordingStore(CONTAINER, connection_string=connection_string)
         async with httpx.AsyncClient(base_url=origin, timeout=60) as client:
+
             async def upload(names) -> None:
                 (await client.post("/_seed", content="\n".join(names))).raise_for_status()
 
@@ -262,15 +300,19 @@ async def run_on_double(db, database: str, sizes: list[int], trace_max: int) -> 
 
             await measure(db, store, seed_org, 20, blobs_left, meter)  # warm-up: imports and first connections
             for size in sizes:
-                results.append({"target": "batch double",
-                                **await measure(db, store, seed_org, size, blobs_left, meter,
-                                                traced=size <= trace_max)})
+                results.append(
+                    {
+                        "target": "batch double",
+                        **await measure(db, store, seed_org, size, blobs_left, meter, traced=size <= trace_max),
+                    }
+                )
                 print(f"double: {size} interviews done", flush=True)
     return results
 
 
-async def main(sizes: list[int], azurite_sizes: list[int], azurite_on_disk: bool = False,
-               trace_max: int = 10_000) -> None:
+async def main(
+    sizes: list[int], azurite_sizes: list[int], azurite_on_disk: bool = False, trace_max: int = 10_000
+) -> None:
     from psycopg.conninfo import conninfo_to_dict
 
     from shared.db import Database
@@ -286,24 +328,33 @@ async def main(sizes: list[int], azurite_sizes: list[int], azurite_on_disk: bool
         await db.close()
 
     print()
-    print(f"{'storage':<14} {'interviews':>10} {'blobs':>7} {'seconds':>8} {'interviews/s':>13} "
-          f"{'CPU s (app+double+db)':>22} {'traced peak':>12} {'RSS growth':>11} {'left (blobs, rows)':>19}")
+    print(
+        f"{'storage':<14} {'interviews':>10} {'blobs':>7} {'seconds':>8} {'interviews/s':>13} "
+        f"{'CPU s (app+double+db)':>22} {'traced peak':>12} {'RSS growth':>11} {'left (blobs, rows)':>19}"
+    )
     for r in results:
         cpu = r["cpu"]
         cpu_text = f"{sum(cpu.values()):.1f} ({cpu['app']:.1f}+{cpu['double']:.1f}+{cpu['db']:.1f})"
-        print(f"{r['target']:<14} {r['size']:>10} {r['blobs']:>7} {r['seconds']:>8.1f} "
-              f"{r['processed'] / r['seconds']:>13.0f} {cpu_text:>22} "
-              f"{_mb(r['traced_peak']):>12} {_mb(r['rss_growth']):>11} "
-              f"{(r['blobs_left'], r['rows_left'])!s:>19}")
+        print(
+            f"{r['target']:<14} {r['size']:>10} {r['blobs']:>7} {r['seconds']:>8.1f} "
+            f"{r['processed'] / r['seconds']:>13.0f} {cpu_text:>22} "
+            f"{_mb(r['traced_peak']):>12} {_mb(r['rss_growth']):>11} "
+            f"{(r['blobs_left'], r['rows_left'])!s:>19}"
+        )
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
     doubles = [r for r in results if r["target"] == "batch double"]
     for small, large in itertools.pairwise(doubles):
-        traced = (f", traced peak x{large['traced_peak'] / small['traced_peak']:.2f}"
-                  if large["traced_peak"] and small["traced_peak"] else "")
-        print(f"ratios {large['size']}/{small['size']} (batch double, x{large['size'] / small['size']:g} the work): "
-              f"time x{large['seconds'] / small['seconds']:.1f}, "
-              f"CPU x{sum(large['cpu'].values()) / sum(small['cpu'].values()):.1f}{traced}, "
-              f"RSS growth {_mb(small['rss_growth'])} -> {_mb(large['rss_growth'])}")
+        traced = (
+            f", traced peak x{large['traced_peak'] / small['traced_peak']:.2f}"
+            if large["traced_peak"] and small["traced_peak"]
+            else ""
+        )
+        print(
+            f"ratios {large['size']}/{small['size']} (batch double, x{large['size'] / small['size']:g} the work): "
+            f"time x{large['seconds'] / small['seconds']:.1f}, "
+            f"CPU x{sum(large['cpu'].values()) / sum(small['cpu'].values()):.1f}{traced}, "
+            f"RSS growth {_mb(small['rss_growth'])} -> {_mb(large['rss_growth'])}"
+        )
 
 
 def _mb(value) -> str:
@@ -312,13 +363,27 @@ def _mb(value) -> str:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000],
-                        help="interviews per run against the batch double")
-    parser.add_argument("--azurite-sizes", type=int, nargs="*", default=[250, 1000],
-                        help="interviews per run against Azurite (none: skip)")
-    parser.add_argument("--azurite-on-disk", action="store_true",
-                        help="Azurite keeps blobs on disk (faster deletes at scale) instead of in memory")
-    parser.add_argument("--trace-max", type=int, default=10_000,
-                        help="trace Python allocations (a second run) for sizes up to this one")
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=[1000, 10000, 100000],
+        help="interviews per run against the batch double",
+    )
+    parser.add_argument(
+        "--azurite-sizes",
+        type=int,
+        nargs="*",
+        default=[250, 1000],
+        help="interviews per run against Azurite (none: skip)",
+    )
+    parser.add_argument(
+        "--azurite-on-disk",
+        action="store_true",
+        help="Azurite keeps blobs on disk (faster deletes at scale) instead of in memory",
+    )
+    parser.add_argument(
+        "--trace-max", type=int, default=10_000, help="trace Python allocations (a second run) for sizes up to this one"
+    )
     arguments = parser.parse_args()
     asyncio.run(main(arguments.sizes, arguments.azurite_sizes, arguments.azurite_on_disk, arguments.trace_max))

@@ -19,13 +19,14 @@ import statistics
 import time
 import uuid
 
-
 from benchmarks.common import bench_database, interleaved, local_client, local_host, report, signed_in
 
-TRANSCRIPT = [("ai", "Tell me about a system you built."),
-              ("candidate", "I led the migration of our payments platform to an event-driven design."),
-              ("ai", "How did you keep it reliable?"),
-              ("candidate", "We added idempotency keys and replayed every event in staging first.")]
+TRANSCRIPT = [
+    ("ai", "Tell me about a system you built."),
+    ("candidate", "I led the migration of our payments platform to an event-driven design."),
+    ("ai", "How did you keep it reliable?"),
+    ("candidate", "We added idempotency keys and replayed every event in staging first."),
+]
 
 
 def replay_costs(rounds: int = 2000) -> dict:
@@ -34,13 +35,18 @@ def replay_costs(rounds: int = 2000) -> dict:
     from tests.support import function_host
 
     orchestrator = function_host().functions[ORCHESTRATOR].get_user_function()
-    job = {"interviewId": str(uuid.uuid4()), "overrides": {}, "retry": {"firstRetryIntervalMs": 1000,
-                                                                         "maxAttempts": 3}}
+    job = {"interviewId": str(uuid.uuid4()), "overrides": {}, "retry": {"firstRetryIntervalMs": 1000, "maxAttempts": 3}}
     first = History(ORCHESTRATOR, job).context_json()
     ok = {"ok": True, "value": {"interviewId": job["interviewId"], "overall_score": 75}}
-    finished = (History(ORCHESTRATOR, job).scheduled(0, LOAD_ACTIVITY).completed(0, ok)
-                .scheduled(1, SCORE_ACTIVITY).completed(1, ok).scheduled(2, SAVE_ACTIVITY).completed(2, ok)
-                ).context_json()
+    finished = (
+        History(ORCHESTRATOR, job)
+        .scheduled(0, LOAD_ACTIVITY)
+        .completed(0, ok)
+        .scheduled(1, SCORE_ACTIVITY)
+        .completed(1, ok)
+        .scheduled(2, SAVE_ACTIVITY)
+        .completed(2, ok)
+    ).context_json()
     timings: dict[str, list[float]] = {"first episode": [], "finished run": []}
     for _ in range(rounds):  # alternated, so both see the same noise
         for name, context in (("first episode", first), ("finished run", finished)):
@@ -66,21 +72,30 @@ def seed(database_url: str, recruiter: uuid.UUID, count: int) -> list[str]:
 
     with psycopg.connect(database_url, autocommit=True) as conn:
         org = conn.execute("insert into organisations (name) values ('Bench') returning id").fetchone()[0]
-        conn.execute("insert into org_users (organisation_id, user_id, role) values (%s, %s, 'recruiter')",
-                     (org, recruiter))
-        role = conn.execute("insert into job_roles (organisation_id, title) values (%s, 'Engineer') returning id",
-                            (org,)).fetchone()[0]
+        conn.execute(
+            "insert into org_users (organisation_id, user_id, role) values (%s, %s, 'recruiter')", (org, recruiter)
+        )
+        role = conn.execute(
+            "insert into job_roles (organisation_id, title) values (%s, 'Engineer') returning id", (org,)
+        ).fetchone()[0]
         interviews = []
         for _ in range(count):
-            candidate = conn.execute("insert into auth.users (id, email) values (gen_random_uuid(), "
-                                     "gen_random_uuid()::text || '@bench.test') returning id").fetchone()[0]
-            application = conn.execute("insert into applications (job_role_id, candidate_id) values (%s, %s) "
-                                       "returning id", (role, candidate)).fetchone()[0]
-            interview = conn.execute("insert into interviews (application_id) values (%s) returning id",
-                                     (application,)).fetchone()[0]
+            candidate = conn.execute(
+                "insert into auth.users (id, email) values (gen_random_uuid(), "
+                "gen_random_uuid()::text || '@bench.test') returning id"
+            ).fetchone()[0]
+            application = conn.execute(
+                "insert into applications (job_role_id, candidate_id) values (%s, %s) returning id", (role, candidate)
+            ).fetchone()[0]
+            interview = conn.execute(
+                "insert into interviews (application_id) values (%s) returning id", (application,)
+            ).fetchone()[0]
             for index, (speaker, content) in enumerate(TRANSCRIPT):
-                conn.execute("insert into transcript_segments (interview_id, speaker, content, start_time_ms) "
-                             "values (%s, %s, %s, %s)", (interview, speaker, content, index * 5000))
+                conn.execute(
+                    "insert into transcript_segments (interview_id, speaker, content, start_time_ms) "
+                    "values (%s, %s, %s, %s)",
+                    (interview, speaker, content, index * 5000),
+                )
             interviews.append(str(interview))
     return interviews
 
@@ -90,6 +105,7 @@ async def run(base: str, database_url: str, rounds: int) -> dict:
     headers = await signed_in(database_url, recruiter)
     interviews = seed(database_url, recruiter, rounds + 20)
     async with local_client(base) as client:
+
         async def health() -> bool:
             return (await client.get("/api/health")).status_code == 200
 
@@ -97,8 +113,9 @@ async def run(base: str, database_url: str, rounds: int) -> dict:
             response = await client.post("/api/ai/score", json={"interviewId": interviews.pop()}, headers=headers)
             return response.status_code == 200 and response.json()["overall_score"] == 75
 
-        series = await interleaved({"GET /api/health": health, "POST /api/ai/score": score},
-                                   rounds=rounds, concurrency=4, warmup=10)
+        series = await interleaved(
+            {"GET /api/health": health, "POST /api/ai/score": score}, rounds=rounds, concurrency=4, warmup=10
+        )
     return report(series, "POST /api/ai/score", "GET /api/health")
 
 
@@ -106,8 +123,13 @@ def main(rounds: int = 100) -> dict:
     os.environ.setdefault("APP_ENV", "test")
     results = {"replay": replay_costs()}
     with instant_model() as model, bench_database() as url:
-        env = {"DATABASE_URL": url, "AI_BASE_URL": model.url + "/v1", "AI_API_KEY": "sk-bench",
-               "AI_MODEL": "gpt-bench", "RATE_LIMITS": json.dumps({"ai/score": "1000000/60"})}
+        env = {
+            "DATABASE_URL": url,
+            "AI_BASE_URL": model.url + "/v1",
+            "AI_API_KEY": "sk-bench",
+            "AI_MODEL": "gpt-bench",
+            "RATE_LIMITS": json.dumps({"ai/score": "1000000/60"}),
+        }
         with local_host(env) as base:
             results["http"] = asyncio.run(run(base, url, rounds))
     return results

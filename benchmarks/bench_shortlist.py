@@ -70,7 +70,9 @@ async def seed_role(db, organisation, applicants: int):
         """insert into public.job_roles (organisation_id, title, requirements, status)
            values (%s, 'Senior Frontend Engineer',
                    '{"skills": ["React", "TypeScript", "GraphQL", "Accessibility"]}'::jsonb, 'active')
-           returning id""", (organisation,))
+           returning id""",
+        (organisation,),
+    )
     async with db.transaction() as conn:
         for statement in filter(str.strip, SEED.split(";\n")):
             await conn.execute(statement, {"n": applicants, "role": role["id"]})
@@ -126,9 +128,13 @@ async def run(url: str, sizes: tuple[int, ...], repeats: int, before: bool) -> d
     try:
         recruiter = uuid.uuid4()
         await db.execute("insert into auth.users (id, email) values (%s, 'recruiter@bench.test')", (recruiter,))
-        organisation = (await db.fetch_one("insert into public.organisations (name) values ('Bench') returning id"))["id"]
-        await db.execute("insert into public.org_users (organisation_id, user_id, role) values (%s, %s, 'recruiter')",
-                         (organisation, recruiter))
+        organisation = (await db.fetch_one("insert into public.organisations (name) values ('Bench') returning id"))[
+            "id"
+        ]
+        await db.execute(
+            "insert into public.org_users (organisation_id, user_id, role) values (%s, %s, 'recruiter')",
+            (organisation, recruiter),
+        )
         for size in sizes:
             role_id = await seed_role(db, organisation, size)
             print(f"{size:,} applicants seeded; load average {os.getloadavg()[0]:.1f}", flush=True)
@@ -162,29 +168,42 @@ async def run(url: str, sizes: tuple[int, ...], repeats: int, before: bool) -> d
                     new_total.append((finished - started) * 1000)
                     new_cpu.append((cpu_finished - cpu_started) * 1000 + measured.server_cpu_ms)
                 if before:
-                    same_leaders &= ([(a.application_id, a.score) for a in ranking.leaders]
-                                     == [(a.application_id, a.score) for a in expected])
+                    same_leaders &= [(a.application_id, a.score) for a in ranking.leaders] == [
+                        (a.application_id, a.score) for a in expected
+                    ]
             new_median, new_p99 = _median_p99(new_total)
-            result = {"applicants_seeded": size, "applicants_ranked": ranked_count,
-                      "after_median_ms": new_median, "after_p99_ms": new_p99,
-                      "after_cpu_median_ms": statistics.median(new_cpu),
-                      "after_statements": sorted(statements["after"])}
-            line = (f"{size:>6,} applicants ({ranked_count:,} not paused): after median {new_median:.1f} ms "
-                    f"(p99 {new_p99:.1f}; CPU {result['after_cpu_median_ms']:.1f}), statements "
-                    f"{result['after_statements']}")
+            result = {
+                "applicants_seeded": size,
+                "applicants_ranked": ranked_count,
+                "after_median_ms": new_median,
+                "after_p99_ms": new_p99,
+                "after_cpu_median_ms": statistics.median(new_cpu),
+                "after_statements": sorted(statements["after"]),
+            }
+            line = (
+                f"{size:>6,} applicants ({ranked_count:,} not paused): after median {new_median:.1f} ms "
+                f"(p99 {new_p99:.1f}; CPU {result['after_cpu_median_ms']:.1f}), statements "
+                f"{result['after_statements']}"
+            )
             if before:
                 old_median, old_p99 = _median_p99(old_total)
-                result.update(before_load_median_ms=statistics.median(old_load),
-                              before_rank_median_ms=statistics.median(old_rank),
-                              before_median_ms=old_median, before_p99_ms=old_p99,
-                              before_cpu_median_ms=statistics.median(old_cpu),
-                              before_statements=sorted(statements["before"]), same_leaders=same_leaders,
-                              ratio=new_median / old_median)
-                line += (f"; before median {old_median:.1f} ms (load {result['before_load_median_ms']:.1f} + rank "
-                         f"{result['before_rank_median_ms']:.1f}; p99 {old_p99:.1f}; CPU "
-                         f"{result['before_cpu_median_ms']:.1f}), statements "
-                         f"{result['before_statements']}; after/before {result['ratio']:.3f}; "
-                         f"same leaders and scores: {same_leaders}")
+                result.update(
+                    before_load_median_ms=statistics.median(old_load),
+                    before_rank_median_ms=statistics.median(old_rank),
+                    before_median_ms=old_median,
+                    before_p99_ms=old_p99,
+                    before_cpu_median_ms=statistics.median(old_cpu),
+                    before_statements=sorted(statements["before"]),
+                    same_leaders=same_leaders,
+                    ratio=new_median / old_median,
+                )
+                line += (
+                    f"; before median {old_median:.1f} ms (load {result['before_load_median_ms']:.1f} + rank "
+                    f"{result['before_rank_median_ms']:.1f}; p99 {old_p99:.1f}; CPU "
+                    f"{result['before_cpu_median_ms']:.1f}), statements "
+                    f"{result['before_statements']}; after/before {result['ratio']:.3f}; "
+                    f"same leaders and scores: {same_leaders}"
+                )
             results[size] = result
             print(line + f"; load average {os.getloadavg()[0]:.1f}", flush=True)
     finally:

@@ -72,9 +72,11 @@ def main() -> None:
             parts = []
             for index, status in enumerate(results):
                 reason = "Accepted" if status == 202 else "The specified blob does not exist."
-                parts.append(f"--{boundary}\r\nContent-Type: application/http\r\nContent-ID: {index}\r\n\r\n"
-                             f"HTTP/1.1 {status} {reason}\r\nx-ms-version: 2025-01-05\r\n"
-                             f"x-ms-request-id: {uuid.uuid4()}\r\nContent-Length: 0\r\n\r\n")
+                parts.append(
+                    f"--{boundary}\r\nContent-Type: application/http\r\nContent-ID: {index}\r\n\r\n"
+                    f"HTTP/1.1 {status} {reason}\r\nx-ms-version: 2025-01-05\r\n"
+                    f"x-ms-request-id: {uuid.uuid4()}\r\nContent-Length: 0\r\n\r\n"
+                )
             payload = ("".join(parts) + f"--{boundary}--\r\n").encode()
             self._reply(202, payload, f"multipart/mixed; boundary={boundary}")
 

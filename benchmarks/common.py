@@ -8,9 +8,9 @@ import os
 import statistics
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Iterator
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -66,15 +66,18 @@ class Series:
     @property
     def p99(self) -> float:
         ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+        return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
 
     def line(self) -> str:
-        return (f"{self.name:<28} n={len(self.latencies_ms):<5} median={self.median:7.2f} ms  "
-                f"p99={self.p99:7.2f} ms  errors={self.errors}")
+        return (
+            f"{self.name:<28} n={len(self.latencies_ms):<5} median={self.median:7.2f} ms  "
+            f"p99={self.p99:7.2f} ms  errors={self.errors}"
+        )
 
 
-async def interleaved(operations: dict[str, Callable[[], Awaitable[bool]]], rounds: int,
-                      concurrency: int = 4, warmup: int = 20) -> dict[str, Series]:
+async def interleaved(
+    operations: dict[str, Callable[[], Awaitable[bool]]], rounds: int, concurrency: int = 4, warmup: int = 20
+) -> dict[str, Series]:
     """Run every operation `rounds` times, interleaved (A, B, A, B...) across
     `concurrency` workers, so each sees the same machine load. An operation
     returns True on success."""
@@ -106,8 +109,9 @@ def local_client(base: str):
     """An HTTP client for the local host: keep-alive, enough connections for the workers."""
     import httpx
 
-    return httpx.AsyncClient(base_url=base, timeout=30,
-                             limits=httpx.Limits(max_connections=8, max_keepalive_connections=8))
+    return httpx.AsyncClient(
+        base_url=base, timeout=30, limits=httpx.Limits(max_connections=8, max_keepalive_connections=8)
+    )
 
 
 async def signed_in(database_url: str, user_id: uuid.UUID | None = None) -> dict[str, str]:
@@ -126,4 +130,5 @@ def report(series: dict[str, Series], measured: str, baseline: str, target: str 
     ratio = series[measured].median / series[baseline].median
     print(f"median ratio {measured} / {baseline} = {ratio:.2f}" + (f" (target {target})" if target else ""))
     return {name: {"median_ms": s.median, "p99_ms": s.p99, "errors": s.errors} for name, s in series.items()} | {
-        "ratio": ratio}
+        "ratio": ratio
+    }

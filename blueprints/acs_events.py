@@ -9,8 +9,13 @@ from azurefunctions.extensions.http.fastapi import Response
 
 from shared.http import ANONYMOUS, ONE_MB, Call, api, json_response, read_json
 from shared.models.calls import WebhookResponse
-from shared.services.call_events import (events_in, handle_trigger_event, receive_webhook, webhook_origin,
-                                         webhook_secrets)
+from shared.services.call_events import (
+    events_in,
+    handle_trigger_event,
+    receive_webhook,
+    webhook_origin,
+    webhook_secrets,
+)
 from shared.wiring import get_services
 
 bp = func.Blueprint()
@@ -27,8 +32,15 @@ async def acs_events(event: func.EventGridEvent, client: str) -> None:
     await handle_trigger_event(get_services(), event, client)
 
 
-@api(bp, "acs/webhook", methods=("POST", "OPTIONS"), auth=ANONYMOUS, response=WebhookResponse,
-     durable_client=True, former="acs-webhook-handler")
+@api(
+    bp,
+    "acs/webhook",
+    methods=("POST", "OPTIONS"),
+    auth=ANONYMOUS,
+    response=WebhookResponse,
+    durable_client=True,
+    former="acs-webhook-handler",
+)
 async def acs_webhook(call: Call) -> Response:
     """ACS call and recording events pushed by an Event Grid webhook subscription."""
     request = call.request
@@ -44,8 +56,14 @@ async def acs_webhook(call: Call) -> Response:
     batch = reply.batch
     call.log_fields.update(processed=batch.processed, failed=len(batch.failed))
     if batch.retry:  # a temporary failure: Event Grid redelivers; processed events are skipped then
-        return json_response({"error": "Some events could not be processed now; redeliver",
-                              "processed": batch.processed, "failed": batch.failed}, 503)
+        return json_response(
+            {
+                "error": "Some events could not be processed now; redeliver",
+                "processed": batch.processed,
+                "failed": batch.failed,
+            },
+            503,
+        )
     answer: dict[str, Any] = {"success": True, "processed": batch.processed}
     if batch.failed:
         answer["failed"] = batch.failed

@@ -10,8 +10,15 @@ from shared.services.calls import issue_acs_token
 bp = func.Blueprint()
 
 
-@api(bp, "acs/token", auth=USER, body=AcsTokenRequest, response=AcsTokenResponse, rate_limit=Bucket.ACS_TOKEN,
-     former="acs-token-generator")
+@api(
+    bp,
+    "acs/token",
+    auth=USER,
+    body=AcsTokenRequest,
+    response=AcsTokenResponse,
+    rate_limit=Bucket.ACS_TOKEN,
+    former="acs-token-generator",
+)
 async def acs_token(call: Call) -> AcsTokenResponse:
     """Issue an ACS token for the caller's own ACS identity (created on first use)."""
     return await issue_acs_token(call.services.db, call.services.acs_identity, call.user, call.body.scopes)

@@ -30,5 +30,8 @@ async def api_docs_asset(call: Call) -> Response:
     if found is None:
         raise NotFound("Not found")
     content, media_type = found
-    return Response(content, media_type=media_type,
-                    headers={"cache-control": api_docs.ASSET_CACHE, "x-content-type-options": "nosniff"})
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"cache-control": api_docs.ASSET_CACHE, "x-content-type-options": "nosniff"},
+    )

@@ -10,8 +10,15 @@ from shared.services.shortlist import generate_shortlist as rank_applicants
 bp = func.Blueprint()
 
 
-@api(bp, "ai/generate-shortlist", auth=USER, body=ShortlistRequest, response=ShortlistResponse,
-     rate_limit=Bucket.AI_GENERATE_SHORTLIST, former="generate-shortlist")
+@api(
+    bp,
+    "ai/generate-shortlist",
+    auth=USER,
+    body=ShortlistRequest,
+    response=ShortlistResponse,
+    rate_limit=Bucket.AI_GENERATE_SHORTLIST,
+    former="generate-shortlist",
+)
 async def generate_shortlist(call: Call) -> ShortlistResponse:
     """Rank a role's applicants; the model explains the leading group."""
     return await rank_applicants(call.services.db, call.services.optional("ai"), call.user, call.body)

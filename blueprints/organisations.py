@@ -10,8 +10,15 @@ from shared.services.organisations import create_organisation
 bp = func.Blueprint()
 
 
-@api(bp, "organisations", auth=USER, body=CreateOrganisationRequest, response=OrganisationResponse,
-     rate_limit=Bucket.ORGANISATIONS, former="create-organisation")
+@api(
+    bp,
+    "organisations",
+    auth=USER,
+    body=CreateOrganisationRequest,
+    response=OrganisationResponse,
+    rate_limit=Bucket.ORGANISATIONS,
+    former="create-organisation",
+)
 async def organisations(call: Call) -> OrganisationResponse:
     """Create an organisation with the caller as its admin."""
     organisation = await create_organisation(call.services.db, call.user, call.body, call.client_ip)

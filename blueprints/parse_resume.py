@@ -10,8 +10,15 @@ from shared.services import resumes
 bp = func.Blueprint()
 
 
-@api(bp, "ai/parse-resume", auth=USER, response=ParseResumeResponse, rate_limit=Bucket.AI_PARSE_RESUME,
-     max_body=resumes.MAX_UPLOAD_BODY, former="parse-resume")
+@api(
+    bp,
+    "ai/parse-resume",
+    auth=USER,
+    response=ParseResumeResponse,
+    rate_limit=Bucket.AI_PARSE_RESUME,
+    max_body=resumes.MAX_UPLOAD_BODY,
+    former="parse-resume",
+)
 async def parse_resume(call: Call) -> ParseResumeResponse:
     """Read the caller's CV (stored, or uploaded as multipart `file`) into profile fields."""
     if media_type(call.request) == "multipart/form-data":

@@ -6,7 +6,6 @@ import uuid
 from typing import Any
 
 import azure.functions as func
-from azurefunctions.extensions.http.fastapi import Response
 
 from shared.errors import NotFound
 from shared.http import USER_OR_SERVICE, Call, api, json_response
@@ -17,17 +16,33 @@ from shared.services.scoring.requests import ScoringOutcome, ScoringSettings, re
 bp = func.Blueprint()
 
 
-@api(bp, "ai/score", auth=USER_OR_SERVICE, body=ScoreRequest, response=ScoreResponse, rate_limit=Bucket.AI_SCORE,
-     durable_client=True, former="score-interview")
+@api(
+    bp,
+    "ai/score",
+    auth=USER_OR_SERVICE,
+    body=ScoreRequest,
+    response=ScoreResponse,
+    rate_limit=Bucket.AI_SCORE,
+    durable_client=True,
+    former="score-interview",
+)
 async def score_interview(call: Call) -> Any:
     """Score an interview against its rubric: 200 with the scores, or 202 while it runs."""
-    outcome = await request_scoring(call.services.db, call.durable_client, ScoringSettings.of(call.services.settings),
-                                    call.principal, call.body)
+    outcome = await request_scoring(
+        call.services.db, call.durable_client, ScoringSettings.of(call.services.settings), call.principal, call.body
+    )
     return answer(call, call.body.interviewId, outcome)
 
 
-@api(bp, "ai/score/{interviewId}", methods=("GET",), auth=USER_OR_SERVICE, response=ScoreResponse,
-     rate_limit=Bucket.AI_SCORE_STATUS, durable_client=True)
+@api(
+    bp,
+    "ai/score/{interviewId}",
+    methods=("GET",),
+    auth=USER_OR_SERVICE,
+    response=ScoreResponse,
+    rate_limit=Bucket.AI_SCORE_STATUS,
+    durable_client=True,
+)
 async def score_interview_status(call: Call) -> Any:
     """Poll a scoring run: 200 with the scores, 202 while it runs."""
     try:
@@ -43,6 +58,10 @@ def answer(call: Call, interview_id: object, outcome: ScoringOutcome) -> Any:
     if outcome.result is not None:
         return outcome.result
     status_url = f"{str(call.request.base_url).rstrip('/')}/api/ai/score/{interview_id}"
-    accepted = ScoringAccepted(id=outcome.instance_id, statusQueryGetUri=status_url,
-                               runtimeStatus=outcome.runtime_status, customStatus=outcome.custom_status)
+    accepted = ScoringAccepted(
+        id=outcome.instance_id,
+        statusQueryGetUri=status_url,
+        runtimeStatus=outcome.runtime_status,
+        customStatus=outcome.custom_status,
+    )
     return json_response(accepted, 202, headers={"Location": status_url, "Retry-After": "5"})

@@ -10,8 +10,15 @@ from shared.services.speech import speech_token as current_speech_token
 bp = func.Blueprint()
 
 
-@api(bp, "azure/speech-token", methods=("GET", "POST"), auth=USER, response=SpeechTokenResponse,
-     rate_limit=Bucket.SPEECH_TOKEN, former="azure-speech-token")
+@api(
+    bp,
+    "azure/speech-token",
+    methods=("GET", "POST"),
+    auth=USER,
+    response=SpeechTokenResponse,
+    rate_limit=Bucket.SPEECH_TOKEN,
+    former="azure-speech-token",
+)
 async def speech_token(call: Call) -> SpeechTokenResponse:
     """A Speech authorization token for the browser's Speech SDK (cached per instance)."""
     return await current_speech_token(call.services.speech_tokens)

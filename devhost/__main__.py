@@ -24,7 +24,6 @@ def create_app(base_url: str = "http://127.0.0.1:7071"):
     """The local host's app; `base_url` is where it listens (Durable's client URLs point there)."""
     sys.path.insert(0, str(ROOT))
     import function_app
-
     from devhost.durable import DurableRuntime
     from devhost.server import FunctionHost, build_app
     from shared.config import get_settings
@@ -32,8 +31,9 @@ def create_app(base_url: str = "http://127.0.0.1:7071"):
     host = FunctionHost(function_app.app)
     durable = DurableRuntime(host, base_url)
     host.binding_values = durable.binding_values
-    return build_app(function_app.app, cors_origins=get_settings().cors_origins, host=host,
-                     extra_routes=durable.routes())
+    return build_app(
+        function_app.app, cors_origins=get_settings().cors_origins, host=host, extra_routes=durable.routes()
+    )
 
 
 # Upstream services: (label, Services attribute, who answers 503 without it).
@@ -98,7 +98,7 @@ def banner(base_url: str, settings=None) -> str:
         f"  Database             {database_line(settings)}",
         "Upstream services:",
         *upstream_lines(settings),
-        "Token: TOKEN=$(make -s token); then -H \"Authorization: Bearer $TOKEN\"",
+        'Token: TOKEN=$(make -s token); then -H "Authorization: Bearer $TOKEN"',
     ]
     return "\n".join(lines)
 

@@ -9,9 +9,9 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from devhost.launch import free_port
 from devhost.server import ROOT
@@ -26,8 +26,13 @@ class AzuriteMissing(RuntimeError):
 
 
 @contextmanager
-def running_azurite(workspace_parent: Path | None = None, on_disk: bool = False, *, port: int | None = None,
-                    location: Path | None = None) -> Iterator[str]:
+def running_azurite(
+    workspace_parent: Path | None = None,
+    on_disk: bool = False,
+    *,
+    port: int | None = None,
+    location: Path | None = None,
+) -> Iterator[str]:
     """Yields a connection string for the development account; stops Azurite afterwards.
     `on_disk` keeps blobs in the workspace folder instead of memory (about twice as
     fast to delete from once it holds thousands of blobs). A given `location` (blobs
@@ -42,10 +47,22 @@ def running_azurite(workspace_parent: Path | None = None, on_disk: bool = False,
         Path(location).mkdir(parents=True, exist_ok=True)
     workspace = str(location) if location is not None else tempfile.mkdtemp(prefix="azurite-", dir=workspace_parent)
     process = subprocess.Popen(
-        [str(binary), "--blobHost", "127.0.0.1", "--blobPort", str(port),
-         *(["--location", workspace] if on_disk else ["--inMemoryPersistence"]),
-         "--disableTelemetry", "--skipApiVersionCheck", "--silent", "--loose"],
-        cwd=workspace, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            str(binary),
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(port),
+            *(["--location", workspace] if on_disk else ["--inMemoryPersistence"]),
+            "--disableTelemetry",
+            "--skipApiVersionCheck",
+            "--silent",
+            "--loose",
+        ],
+        cwd=workspace,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -55,10 +72,12 @@ def running_azurite(workspace_parent: Path | None = None, on_disk: bool = False,
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
                     process.kill()
-                    raise RuntimeError(f"Azurite did not start: {process.stderr.read().decode()[-2000:]}")
+                    raise RuntimeError(f"Azurite did not start: {process.stderr.read().decode()[-2000:]}") from None
                 time.sleep(0.1)
-        yield (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
-               f"BlobEndpoint=http://127.0.0.1:{port}/{ACCOUNT};")
+        yield (
+            f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+            f"BlobEndpoint=http://127.0.0.1:{port}/{ACCOUNT};"
+        )
     finally:
         process.terminate()
         try:

@@ -35,7 +35,7 @@ import logging
 import traceback
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import azure.functions as func
@@ -62,7 +62,7 @@ HTTP_STATUS = {"Pending": 202, "Running": 202, "Completed": 200, "Failed": 500, 
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _iso(moment: datetime) -> str:
@@ -87,10 +87,16 @@ class Instance:
     runner: asyncio.Task | None = None
 
     def status_json(self) -> dict:
-        return {"name": self.name, "instanceId": self.instance_id, "runtimeStatus": self.runtime_status,
-                "input": json.loads(self.input) if self.input is not None else None,
-                "customStatus": self.custom_status, "output": self.output,
-                "createdTime": _iso(self.created), "lastUpdatedTime": _iso(self.updated)}
+        return {
+            "name": self.name,
+            "instanceId": self.instance_id,
+            "runtimeStatus": self.runtime_status,
+            "input": json.loads(self.input) if self.input is not None else None,
+            "customStatus": self.custom_status,
+            "output": self.output,
+            "createdTime": _iso(self.created),
+            "lastUpdatedTime": _iso(self.updated),
+        }
 
 
 class OrchestratorFailed(Exception):
@@ -132,19 +138,20 @@ class DurableRuntime:
     def client_json(self) -> str:
         """The durable client binding as the worker passes it (a JSON string)."""
         query = f"taskHub={self.task_hub}&connection=Storage"
-        return json.dumps({
-            "taskHubName": self.task_hub,
-            "creationUrls": {
-                "createNewInstancePostUri": f"{self.webhook_url}/orchestrators/{{functionName}}[/{{instanceId}}]?{query}",
-                "createAndWaitOnNewInstancePostUri":
-                    f"{self.webhook_url}/orchestrators/{{functionName}}[/{{instanceId}}]?timeout={{timeoutInSeconds}}"
+        return json.dumps(
+            {
+                "taskHubName": self.task_hub,
+                "creationUrls": {
+                    "createNewInstancePostUri": f"{self.webhook_url}/orchestrators/{{functionName}}[/{{instanceId}}]?{query}",
+                    "createAndWaitOnNewInstancePostUri": f"{self.webhook_url}/orchestrators/{{functionName}}[/{{instanceId}}]?timeout={{timeoutInSeconds}}"
                     f"&pollingInterval={{intervalInSeconds}}&{query}",
-            },
-            "managementUrls": self.management_urls("INSTANCEID"),
-            "baseUrl": self.webhook_url,
-            "requiredQueryStringParameters": query,
-            "rpcBaseUrl": self.webhook_url + "/",
-        })
+                },
+                "managementUrls": self.management_urls("INSTANCEID"),
+                "baseUrl": self.webhook_url,
+                "requiredQueryStringParameters": query,
+                "rpcBaseUrl": self.webhook_url + "/",
+            }
+        )
 
     def binding_values(self, function_name: str, binding: dict) -> Any:
         """FunctionHost's hook for input bindings other than the trigger."""
@@ -214,7 +221,7 @@ class DurableRuntime:
                     self._finish(instance, "Completed")
                     return
                 actions = list(_flatten(state.get("actions") or []))
-                for action in actions[instance.actions_done:]:
+                for action in actions[instance.actions_done :]:
                     self._carry_out(instance, action)
                 instance.actions_done = len(actions)
                 self._append(instance, ORCHESTRATOR_COMPLETED)
@@ -233,11 +240,17 @@ class DurableRuntime:
 
     async def _replay(self, instance: Instance) -> dict:
         """One call of the orchestrator's replay entry point, as the worker makes it."""
-        context = {"history": instance.history, "instanceId": instance.instance_id,
-                   "isReplaying": any(e["IsPlayed"] for e in instance.history), "parentInstanceId": None,
-                   "input": instance.input, "upperSchemaVersion": REPLAY_SCHEMA}
-        trigger = OrchestrationTriggerConverter.decode(func.meta.Datum(json.dumps(context), "string"),
-                                                       trigger_metadata={})
+        context = {
+            "history": instance.history,
+            "instanceId": instance.instance_id,
+            "isReplaying": any(e["IsPlayed"] for e in instance.history),
+            "parentInstanceId": None,
+            "input": instance.input,
+            "upperSchemaVersion": REPLAY_SCHEMA,
+        }
+        trigger = OrchestrationTriggerConverter.decode(
+            func.meta.Datum(json.dumps(context), "string"), trigger_metadata={}
+        )
         try:
             return json.loads(await self.host.invoke(instance.name, trigger))
         except Exception as error:
@@ -258,8 +271,9 @@ class DurableRuntime:
         log.info("orchestration %s %s", instance.instance_id, runtime_status.lower())
 
     def _append(self, instance: Instance, event_type: int, event_id: int = -1, **fields: Any) -> None:
-        instance.history.append({"EventType": event_type, "EventId": event_id, "IsPlayed": False,
-                                 "Timestamp": _iso(_now()), **fields})
+        instance.history.append(
+            {"EventType": event_type, "EventId": event_id, "IsPlayed": False, "Timestamp": _iso(_now()), **fields}
+        )
         instance.updated = _now()
 
     def _new_id(self, instance: Instance) -> int:
@@ -277,8 +291,9 @@ class DurableRuntime:
         else:
             raise NotImplementedError(f"action type {kind} is not supported by the local Durable runtime")
 
-    def _schedule_activity(self, instance: Instance, name: str, payload: str | None, retry: dict | None,
-                           attempt: int) -> None:
+    def _schedule_activity(
+        self, instance: Instance, name: str, payload: str | None, retry: dict | None, attempt: int
+    ) -> None:
         task_id = self._new_id(instance)
         self._append(instance, TASK_SCHEDULED, task_id, Name=name, Input=payload)
         if retry is not None:
@@ -303,16 +318,20 @@ class DurableRuntime:
         try:
             if name not in self._of_type("activityTrigger"):
                 raise LookupError(f"The function '{name}' doesn't exist or is not an activity function.")
-            value = ActivityTriggerConverter.decode(func.meta.Datum(payload if payload is not None else "null", "json"),
-                                                    trigger_metadata={})
+            value = ActivityTriggerConverter.decode(
+                func.meta.Datum(payload if payload is not None else "null", "json"), trigger_metadata={}
+            )
             result = await self.host.invoke(name, value)
             encoded = ActivityTriggerConverter.encode(result, expected_type=None).value
             event = {"EventType": TASK_COMPLETED, "TaskScheduledId": task_id, "Result": encoded}
         except Exception as error:
             log.warning("activity %s of %s failed: %s", name, instance.instance_id, error)
-            event = {"EventType": TASK_FAILED, "TaskScheduledId": task_id,
-                     "Reason": f"Activity function '{name}' failed: {error}",
-                     "Details": "".join(traceback.format_exception_only(type(error), error)).strip()}
+            event = {
+                "EventType": TASK_FAILED,
+                "TaskScheduledId": task_id,
+                "Reason": f"Activity function '{name}' failed: {error}",
+                "Details": "".join(traceback.format_exception_only(type(error), error)).strip(),
+            }
         instance.inbox.put_nowait(event)
 
     def _record_completion(self, instance: Instance, event: dict) -> None:
@@ -328,8 +347,9 @@ class DurableRuntime:
         elif kind == TIMER_FIRED and event["TimerId"] in instance.retries:
             retry = instance.retries.pop(event["TimerId"])
             if retry["attempt"] < retry["options"]["maxNumberOfAttempts"]:
-                self._schedule_activity(instance, retry["name"], retry["input"], retry["options"],
-                                        attempt=retry["attempt"] + 1)
+                self._schedule_activity(
+                    instance, retry["name"], retry["input"], retry["options"], attempt=retry["attempt"] + 1
+                )
 
 
 def _flatten(actions: list) -> Any:

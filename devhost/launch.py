@@ -21,16 +21,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_devhost(env: dict[str, str], *, port: int | None = None, log_path: Path | None = None,
-                  timeout: float = 60) -> tuple[subprocess.Popen, str]:
+def start_devhost(
+    env: dict[str, str], *, port: int | None = None, log_path: Path | None = None, timeout: float = 60
+) -> tuple[subprocess.Popen, str]:
     """Returns the process and its base URL once /api/health answers."""
     port = port or free_port()
     full_env = {**os.environ, **env}
     log_path = log_path or ROOT / ".local" / f"devhost-{port}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "devhost", "--port", str(port)], cwd=ROOT,
-                                   env=full_env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "devhost", "--port", str(port)],
+            cwd=ROOT,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while True:

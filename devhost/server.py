@@ -18,8 +18,9 @@ import asyncio
 import inspect
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import azure.functions as func
 from azure.functions.eventgrid import EventGridEventInConverter
@@ -30,7 +31,6 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("devhost")
@@ -68,9 +68,11 @@ class FunctionHost:
     @staticmethod
     def _input_bindings(function) -> list[tuple[str, bool, dict]]:
         """(argument name, is the trigger, binding) for each input the user function takes."""
-        return [(binding["name"], binding["type"].endswith("Trigger"), binding)
-                for binding in function.get_bindings_dict()["bindings"]
-                if binding["direction"] != "out" and binding["name"] != "$return"]
+        return [
+            (binding["name"], binding["type"].endswith("Trigger"), binding)
+            for binding in function.get_bindings_dict()["bindings"]
+            if binding["direction"] != "out" and binding["name"] != "$return"
+        ]
 
     def kwargs_for(self, name: str, trigger_value: Any) -> dict[str, Any]:
         kwargs = {}
@@ -91,9 +93,14 @@ class FunctionHost:
         return {n: f for n, f in self.functions.items() if f.get_trigger().type == trigger_type}
 
 
-def build_app(app: func.FunctionApp, *, cors_origins: list[str] | None = None,
-              binding_values: Callable[[str, dict], Any] | None = None,
-              extra_routes: list[Route] | None = None, host: FunctionHost | None = None) -> Starlette:
+def build_app(
+    app: func.FunctionApp,
+    *,
+    cors_origins: list[str] | None = None,
+    binding_values: Callable[[str, dict], Any] | None = None,
+    extra_routes: list[Route] | None = None,
+    host: FunctionHost | None = None,
+) -> Starlette:
     host = host or FunctionHost(app, binding_values)  # pass one to share it (get_functions runs once per app)
     prefix = route_prefix()
     routes: list[Route] = []
@@ -119,7 +126,8 @@ def build_app(app: func.FunctionApp, *, cors_origins: list[str] | None = None,
         if function.get_trigger().type != "timerTrigger":
             return JSONResponse({"error": f"{name} is not a timer function"}, status_code=400)
         timer = TimerRequestConverter.decode(
-            func.meta.Datum(json.dumps({"IsPastDue": False}), "json"), trigger_metadata={})
+            func.meta.Datum(json.dumps({"IsPastDue": False}), "json"), trigger_metadata={}
+        )
         await host.invoke(name, timer)
         return Response(status_code=202)
 
@@ -140,8 +148,7 @@ def build_app(app: func.FunctionApp, *, cors_origins: list[str] | None = None,
             return JSONResponse({"error": "aeg-event-type must be Notification"}, status_code=400)
         failures = 0
         for event in events:
-            value = EventGridEventInConverter.decode(
-                func.meta.Datum(json.dumps(event), "json"), trigger_metadata={})
+            value = EventGridEventInConverter.decode(func.meta.Datum(json.dumps(event), "json"), trigger_metadata={})
             try:
                 await host.invoke(name, value)
             except Exception:  # the real host logs the failure and retries delivery
@@ -155,16 +162,32 @@ def build_app(app: func.FunctionApp, *, cors_origins: list[str] | None = None,
 
     middleware = [Middleware(BodyDeadline, seconds=BODY_DEADLINE_SECONDS)]
     if cors_origins:
-        middleware.append(Middleware(CORSMiddleware, allow_origins=cors_origins, allow_methods=["*"],
-                                     allow_headers=CORS_ALLOWED_HEADERS, max_age=600,
-                                     expose_headers=["x-request-id", "Retry-After", "Location"]))
-    return Starlette(routes=routes, middleware=middleware,
-                     exception_handlers={404: _json_error, 405: _json_error})
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=cors_origins,
+                allow_methods=["*"],
+                allow_headers=CORS_ALLOWED_HEADERS,
+                max_age=600,
+                expose_headers=["x-request-id", "Retry-After", "Location"],
+            )
+        )
+    return Starlette(routes=routes, middleware=middleware, exception_handlers={404: _json_error, 405: _json_error})
 
 
 # What supabase-js's FunctionsClient and the app's own clients send (browsers preflight them).
-CORS_ALLOWED_HEADERS = ["authorization", "apikey", "x-client-info", "content-type", "x-request-id",
-                        "x-service-key", "x-retry-count", "traceparent", "tracestate", "baggage"]
+CORS_ALLOWED_HEADERS = [
+    "authorization",
+    "apikey",
+    "x-client-info",
+    "content-type",
+    "x-request-id",
+    "x-service-key",
+    "x-retry-count",
+    "traceparent",
+    "tracestate",
+    "baggage",
+]
 BODY_DEADLINE_SECONDS = 30.0  # a client may not hold a request body open longer than this
 
 

@@ -56,8 +56,8 @@ def realistic_model():
     """Latencies of a hosted chat model (time to first token 0.3-0.8 s, about 40
     tokens/s for a short interviewer turn; structured answers 0.3-4 s by size)."""
     from shared.prompts import competencies, resume, shortlist
-    from tests.resumes.test_parse_resume import PARSED
     from tests.doubles.openai_server import OpenAIDouble, ScriptedReply, tool_call_reply
+    from tests.resumes.test_parse_resume import PARSED
     from tests.scoring.conftest import scoring_answer
 
     reply_text = (
@@ -381,7 +381,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=USERS, help="concurrent users (at most 50 addresses seeded)")
     # A pool opened full, as an instance that takes bursts should run (docs/RELIABILITY.md): a pool
     # growing one connection at a time on a loaded machine can outlast the 3 s pool wait.
-    parser.add_argument("--pool-min", type=int, default=10, help="DB_POOL_MIN for the host (default: 10, the pool's max)")
+    parser.add_argument(
+        "--pool-min", type=int, default=10, help="DB_POOL_MIN for the host (default: 10, the pool's max)"
+    )
     parser.add_argument("--no-profile", action="store_true")
     args = parser.parse_args(argv)
     seconds, users = min(args.seconds, 600), min(args.users, USERS)

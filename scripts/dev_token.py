@@ -23,13 +23,21 @@ async def main(user_id: uuid.UUID) -> str:
         raise SystemExit("refusing to mint tokens in production")
     services = Services(settings)
     try:
-        await services.db.execute("insert into auth.users (id, email) values (%s, %s) on conflict do nothing",
-                                  (user_id, f"dev-{user_id.hex[:8]}@talenti.local"))
+        await services.db.execute(
+            "insert into auth.users (id, email) values (%s, %s) on conflict do nothing",
+            (user_id, f"dev-{user_id.hex[:8]}@talenti.local"),
+        )
     finally:
         await services.close()
     now = int(time.time())
-    claims = {"sub": str(user_id), "aud": "authenticated", "role": "authenticated", "iss": settings.jwt_issuer,
-              "iat": now, "exp": now + 12 * 3600}
+    claims = {
+        "sub": str(user_id),
+        "aud": "authenticated",
+        "role": "authenticated",
+        "iss": settings.jwt_issuer,
+        "iat": now,
+        "exp": now + 12 * 3600,
+    }
     return jwt.encode(claims, settings.SUPABASE_JWT_SECRET, algorithm="HS256")
 
 

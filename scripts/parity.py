@@ -57,6 +57,7 @@ PARITY_NEW_TOKEN (defaults to the old token: both backends accept the same
 Supabase tokens), PARITY_NEW_SERVICE_KEY, PARITY_OLD_SERVICE_KEY,
 PARITY_OLD_APIKEY.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -169,15 +170,15 @@ def compare_shapes(
                 diffs.append(f"{child}: missing in new")
             else:
                 diffs.extend(
-                    compare_shapes(old[key], new[key], child, strict_null=strict_null,
-                                   allow_extra_keys=allow_extra_keys)
+                    compare_shapes(
+                        old[key], new[key], child, strict_null=strict_null, allow_extra_keys=allow_extra_keys
+                    )
                 )
         if not allow_extra_keys:
             diffs.extend(f"{path}.{key}: missing in old" for key in new if key not in old)
     elif old_type == "array" and old and new:
         diffs.extend(
-            compare_shapes(old[0], new[0], f"{path}[0]", strict_null=strict_null,
-                           allow_extra_keys=allow_extra_keys)
+            compare_shapes(old[0], new[0], f"{path}[0]", strict_null=strict_null, allow_extra_keys=allow_extra_keys)
         )
     return diffs
 
@@ -241,12 +242,14 @@ def load_corpus(directory: Path) -> list[Entry]:
 
 def fill_placeholders(value: Any, variables: dict[str, str], missing: set[str]) -> Any:
     if isinstance(value, str):
+
         def replace(match: re.Match[str]) -> str:
             name = match.group(1)
             if name in variables:
                 return variables[name]
             missing.add(name)
             return match.group(0)
+
         return PLACEHOLDER.sub(replace, value)
     if isinstance(value, list):
         return [fill_placeholders(item, variables, missing) for item in value]
@@ -343,8 +346,9 @@ def decode(response: httpx.Response) -> Any:
     return {"$non_json": content_type or "empty"}
 
 
-def send(client: httpx.Client, side: Side, entry: Entry, target: tuple[str, str], headers: dict[str, str],
-         body: Any) -> Answer:
+def send(
+    client: httpx.Client, side: Side, entry: Entry, target: tuple[str, str], headers: dict[str, str], body: Any
+) -> Answer:
     base, path = target
     request_headers = {
         key.lower(): value
@@ -378,8 +382,9 @@ def run_entry(
     new_base, new_path = new.target(former, route)
     # The Edge Functions answer former names only: an app-only route is checked on the new side alone.
     old_path = former
-    result = Result(entry.endpoint, entry.name, entry.method, old_path, new_path,
-                    known_difference=entry.known_difference)
+    result = Result(
+        entry.endpoint, entry.name, entry.method, old_path, new_path, known_difference=entry.known_difference
+    )
     if entry.mutates and not include_mutating:
         result.skipped = "mutates data (use --include-mutating)"
         return result
@@ -414,8 +419,9 @@ def run_entry(
     result.status_match = old_answer.status == new_answer.status
     if not result.status_match:
         result.differences.append(f"status {old_answer.status} (old) vs {new_answer.status} (new)")
-    shape_diffs = compare_shapes(old_answer.value, new_answer.value,
-                                 strict_null=strict_null, allow_extra_keys=allow_extra_keys)
+    shape_diffs = compare_shapes(
+        old_answer.value, new_answer.value, strict_null=strict_null, allow_extra_keys=allow_extra_keys
+    )
     result.shape_match = not shape_diffs
     result.differences.extend(shape_diffs)
     if shape_diffs:
@@ -437,8 +443,16 @@ def run(
 ) -> list[Result]:
     with httpx.Client(timeout=timeout, follow_redirects=False, transport=transport) as client:
         return [
-            run_entry(client, old, new, entry, variables, include_mutating=include_mutating,
-                      strict_null=strict_null, allow_extra_keys=allow_extra_keys)
+            run_entry(
+                client,
+                old,
+                new,
+                entry,
+                variables,
+                include_mutating=include_mutating,
+                strict_null=strict_null,
+                allow_extra_keys=allow_extra_keys,
+            )
             for entry in entries
         ]
 
@@ -464,15 +478,17 @@ def format_table(results: list[Result]) -> str:
             verdict = f"known difference: {r.known_difference}"
         else:
             verdict = "MISMATCH"
-        rows.append((
-            r.endpoint,
-            r.name,
-            "-" if r.old_status is None else str(r.old_status),
-            "-" if r.new_status is None else str(r.new_status),
-            _mark(r.status_match),
-            _mark(r.shape_match),
-            verdict,
-        ))
+        rows.append(
+            (
+                r.endpoint,
+                r.name,
+                "-" if r.old_status is None else str(r.old_status),
+                "-" if r.new_status is None else str(r.new_status),
+                _mark(r.status_match),
+                _mark(r.shape_match),
+                verdict,
+            )
+        )
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(headers)]
     widths[-1] = len(headers[-1])  # last column is free text
 
@@ -513,39 +529,70 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Compare the old (Supabase Edge Functions) and new (Azure Functions) backends.",
     )
-    parser.add_argument("--old", default=env("PARITY_OLD_BASE"),
-                        help="old base URL, e.g. https://<project>.supabase.co/functions/v1")
-    parser.add_argument("--new", default=env("PARITY_NEW_BASE"),
-                        help="new functions URL, e.g. https://<app>.azurewebsites.net/functions/v1")
-    parser.add_argument("--new-api", default=env("PARITY_NEW_API"),
-                        help="the app's /api base for routes with no former name "
-                             "(default: --new with /functions/v1 replaced by /api)")
-    parser.add_argument("--new-paths", choices=("former", "api"), default="former",
-                        help="'former': the app is called by the former names like the frontend (default); "
-                             "'api': by its /api routes")
+    parser.add_argument(
+        "--old", default=env("PARITY_OLD_BASE"), help="old base URL, e.g. https://<project>.supabase.co/functions/v1"
+    )
+    parser.add_argument(
+        "--new",
+        default=env("PARITY_NEW_BASE"),
+        help="new functions URL, e.g. https://<app>.azurewebsites.net/functions/v1",
+    )
+    parser.add_argument(
+        "--new-api",
+        default=env("PARITY_NEW_API"),
+        help="the app's /api base for routes with no former name (default: --new with /functions/v1 replaced by /api)",
+    )
+    parser.add_argument(
+        "--new-paths",
+        choices=("former", "api"),
+        default="former",
+        help="'former': the app is called by the former names like the frontend (default); 'api': by its /api routes",
+    )
     parser.add_argument("--old-token", default=env("PARITY_OLD_TOKEN"), help="bearer token for the old side")
-    parser.add_argument("--new-token", default=env("PARITY_NEW_TOKEN"),
-                        help="bearer token for the new side (default: the old token)")
-    parser.add_argument("--new-service-key", default=env("PARITY_NEW_SERVICE_KEY"),
-                        help="x-service-key for 'service' entries on the new side")
-    parser.add_argument("--old-service-key", default=env("PARITY_OLD_SERVICE_KEY"),
-                        help="x-service-key for 'service' entries on the old side (with --old-backend app)")
-    parser.add_argument("--old-backend", choices=("edge", "app"), default="edge",
-                        help="'edge': the old side is the Supabase Edge Functions (default); "
-                             "'app': another instance of the function app (its functions URL)")
-    parser.add_argument("--old-apikey", default=env("PARITY_OLD_APIKEY"),
-                        help="Supabase anon key sent as 'apikey' to the old side")
+    parser.add_argument(
+        "--new-token", default=env("PARITY_NEW_TOKEN"), help="bearer token for the new side (default: the old token)"
+    )
+    parser.add_argument(
+        "--new-service-key",
+        default=env("PARITY_NEW_SERVICE_KEY"),
+        help="x-service-key for 'service' entries on the new side",
+    )
+    parser.add_argument(
+        "--old-service-key",
+        default=env("PARITY_OLD_SERVICE_KEY"),
+        help="x-service-key for 'service' entries on the old side (with --old-backend app)",
+    )
+    parser.add_argument(
+        "--old-backend",
+        choices=("edge", "app"),
+        default="edge",
+        help="'edge': the old side is the Supabase Edge Functions (default); "
+        "'app': another instance of the function app (its functions URL)",
+    )
+    parser.add_argument(
+        "--old-apikey", default=env("PARITY_OLD_APIKEY"), help="Supabase anon key sent as 'apikey' to the old side"
+    )
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="corpus folder")
-    parser.add_argument("--endpoint", action="append", default=[],
-                        help="only this endpoint (former function name or new route); repeatable")
-    parser.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
-                        help="fill {{NAME}} placeholders; repeatable (or PARITY_VAR_NAME)")
-    parser.add_argument("--include-mutating", action="store_true",
-                        help="also send entries that write data or send email")
-    parser.add_argument("--strict-null", action="store_true",
-                        help="treat null vs another type as a shape mismatch")
-    parser.add_argument("--allow-extra-keys", action="store_true",
-                        help="keys only the new side returns are not a mismatch")
+    parser.add_argument(
+        "--endpoint",
+        action="append",
+        default=[],
+        help="only this endpoint (former function name or new route); repeatable",
+    )
+    parser.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="fill {{NAME}} placeholders; repeatable (or PARITY_VAR_NAME)",
+    )
+    parser.add_argument(
+        "--include-mutating", action="store_true", help="also send entries that write data or send email"
+    )
+    parser.add_argument("--strict-null", action="store_true", help="treat null vs another type as a shape mismatch")
+    parser.add_argument(
+        "--allow-extra-keys", action="store_true", help="keys only the new side returns are not a mismatch"
+    )
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
@@ -562,9 +609,7 @@ def api_base_of(functions_url: str) -> str:
 
 
 def collect_variables(pairs: list[str]) -> dict[str, str]:
-    variables = {
-        key[len("PARITY_VAR_"):]: value for key, value in os.environ.items() if key.startswith("PARITY_VAR_")
-    }
+    variables = {key[len("PARITY_VAR_") :]: value for key, value in os.environ.items() if key.startswith("PARITY_VAR_")}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
@@ -597,13 +642,32 @@ def main(argv: list[str] | None = None, *, transport: httpx.BaseTransport | None
     if not entries:
         print("parity: no corpus entries selected", file=sys.stderr)
         return 2
-    old = Side(args.old, token=args.old_token, service_key=args.old_service_key, apikey=args.old_apikey,
-               app=args.old_backend == "app")
-    new = Side(args.new, token=args.new_token or args.old_token, service_key=args.new_service_key, app=True,
-               api_base=args.new_api or api_base_of(args.new), paths=args.new_paths)
-    results = run(entries, old, new, variables, include_mutating=args.include_mutating,
-                  strict_null=args.strict_null, allow_extra_keys=args.allow_extra_keys,
-                  timeout=args.timeout, transport=transport)
+    old = Side(
+        args.old,
+        token=args.old_token,
+        service_key=args.old_service_key,
+        apikey=args.old_apikey,
+        app=args.old_backend == "app",
+    )
+    new = Side(
+        args.new,
+        token=args.new_token or args.old_token,
+        service_key=args.new_service_key,
+        app=True,
+        api_base=args.new_api or api_base_of(args.new),
+        paths=args.new_paths,
+    )
+    results = run(
+        entries,
+        old,
+        new,
+        variables,
+        include_mutating=args.include_mutating,
+        strict_null=args.strict_null,
+        allow_extra_keys=args.allow_extra_keys,
+        timeout=args.timeout,
+        transport=transport,
+    )
     if args.json:
         report = {
             "old": args.old,

@@ -12,9 +12,9 @@ import asyncio
 import hmac
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from shared.errors import Forbidden, Unauthorized
 
@@ -90,8 +90,8 @@ class JwksCache:
             for jwk in document.get("keys", []):
                 try:
                     parsed = PyJWK(jwk)
-                except Exception:
-                    continue  # a key type we do not use (e.g. oct)
+                except Exception:  # noqa: S112  a key type we do not use (e.g. oct): skipped on purpose
+                    continue
                 keys[jwk.get("kid")] = (jwk.get("kty"), parsed.key)
             self._keys = keys
             self._fetched_at = now
@@ -108,8 +108,9 @@ async def _fetch_json(url: str) -> dict[str, Any]:
 
 
 class TokenVerifier:
-    def __init__(self, *, jwt_secret: str | None, issuer: str | None, jwks: JwksCache | None,
-                 audience: str = "authenticated"):
+    def __init__(
+        self, *, jwt_secret: str | None, issuer: str | None, jwks: JwksCache | None, audience: str = "authenticated"
+    ):
         self.jwt_secret = jwt_secret
         self.issuer = issuer
         self.jwks = jwks
@@ -133,8 +134,13 @@ class TokenVerifier:
             raise Unauthorized("Invalid token: unsupported algorithm")
         try:
             claims = jwt.decode(
-                token, key, algorithms=[alg], audience=self.audience, issuer=self.issuer,
-                leeway=LEEWAY_SECONDS, options={"require": ["exp", "sub", "aud"]},
+                token,
+                key,
+                algorithms=[alg],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["exp", "sub", "aud"]},
             )
         except jwt.ExpiredSignatureError:
             raise Unauthorized("Token has expired") from None
@@ -151,8 +157,14 @@ class TokenVerifier:
         return Caller(user_id=user_id, claims=claims)
 
 
-async def authenticate(headers: Mapping[str, str], verifier: TokenVerifier, service_key: str | None, *,
-                       allow_user: bool, allow_service: bool) -> Caller:
+async def authenticate(
+    headers: Mapping[str, str],
+    verifier: TokenVerifier,
+    service_key: str | None,
+    *,
+    allow_user: bool,
+    allow_service: bool,
+) -> Caller:
     """Identify the caller from request headers, or raise 401."""
     presented_key = headers.get("x-service-key")
     if allow_service and presented_key is not None:

@@ -131,10 +131,20 @@ class Settings(BaseSettings):
 
         return {k: (None if unset(k, v) else v) for k, v in values.items()}
 
-    @field_validator("DATABASE_URL", "AI_BASE_URL", "AZURE_OPENAI_ENDPOINT", "RESEND_API_KEY",
-                     "AI_API_KEY", "ACS_CONNECTION_STRING", "SUPABASE_JWT_SECRET",
-                     "SERVICE_API_KEY", "SUPABASE_SERVICE_ROLE_KEY", "AI_PROVIDER", "LOCAL_MODEL_URL",
-                     mode="before")
+    @field_validator(
+        "DATABASE_URL",
+        "AI_BASE_URL",
+        "AZURE_OPENAI_ENDPOINT",
+        "RESEND_API_KEY",
+        "AI_API_KEY",
+        "ACS_CONNECTION_STRING",
+        "SUPABASE_JWT_SECRET",
+        "SERVICE_API_KEY",
+        "SUPABASE_SERVICE_ROLE_KEY",
+        "AI_PROVIDER",
+        "LOCAL_MODEL_URL",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value

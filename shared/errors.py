@@ -13,8 +13,14 @@ class ApiError(Exception):
     status = 500
     default_message = "Internal server error"
 
-    def __init__(self, message: str | None = None, *, details: list[dict[str, str]] | None = None,
-                 headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        details: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ):
         self.message = message or self.default_message
         self.details = details
         self.headers = headers or {}
@@ -74,8 +80,7 @@ class RateLimited(ApiError):
 
     def __init__(self, retry_after: int, message: str | None = None):
         retry_after = max(1, int(retry_after))
-        super().__init__(message, headers={"Retry-After": str(retry_after)},
-                         extra={"retryAfter": retry_after})
+        super().__init__(message, headers={"Retry-After": str(retry_after)}, extra={"retryAfter": retry_after})
 
 
 class UpstreamError(ApiError):

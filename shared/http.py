@@ -19,8 +19,9 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import azure.functions as func
 from azurefunctions.extensions.http.fastapi import JSONResponse, Request, Response
@@ -28,8 +29,16 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect
 
 from shared.auth import Caller, authenticate
-from shared.errors import (ApiError, BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge, RequestTimeout,
-                           Unauthorized, UnsupportedMediaType)
+from shared.errors import (
+    ApiError,
+    BadRequest,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    RequestTimeout,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from shared.logs import log_event
 from shared.rate_limit import Bucket
 
@@ -122,10 +131,20 @@ ENDPOINTS: dict[str, EndpointSpec] = {}
 FORMER_ENDPOINTS: dict[str, Endpoint] = {}  # former name -> the endpoint serving it
 
 
-def api(bp: func.Blueprint, route: str, *, methods: tuple[str, ...] = ("POST",), auth: Auth = USER,
-        body: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
-        rate_limit: Bucket | None = None, max_body: int = ONE_MB, streams: bool = False,
-        durable_client: bool = False, former: str | None = None) -> Callable[[Handler], Handler]:
+def api(
+    bp: func.Blueprint,
+    route: str,
+    *,
+    methods: tuple[str, ...] = ("POST",),
+    auth: Auth = USER,
+    body: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    rate_limit: Bucket | None = None,
+    max_body: int = ONE_MB,
+    streams: bool = False,
+    durable_client: bool = False,
+    former: str | None = None,
+) -> Callable[[Handler], Handler]:
     """Register `handler` as the HTTP function for `/api/<route>` (and `/functions/v1/<former>`).
 
     The function accepts every method so that a wrong one gets the contract's
@@ -136,10 +155,17 @@ def api(bp: func.Blueprint, route: str, *, methods: tuple[str, ...] = ("POST",),
 
     def decorate(handler: Handler) -> Handler:
         spec = EndpointSpec(
-            name=handler.__name__, route=route, methods=tuple(m.upper() for m in methods), auth=auth,
-            body=body, response=response, rate_limit=rate_limit, max_body=max_body,
+            name=handler.__name__,
+            route=route,
+            methods=tuple(m.upper() for m in methods),
+            auth=auth,
+            body=body,
+            response=response,
+            rate_limit=rate_limit,
+            max_body=max_body,
             summary=(handler.__doc__ or "").strip().splitlines()[0] if handler.__doc__ else "",
-            streams=streams, former=former,
+            streams=streams,
+            former=former,
         )
         if spec.name in ENDPOINTS or (former and former in FORMER_ENDPOINTS):
             raise ValueError(f"endpoint {spec.name} ({former}) is declared twice")
@@ -148,12 +174,14 @@ def api(bp: func.Blueprint, route: str, *, methods: tuple[str, ...] = ("POST",),
             FORMER_ENDPOINTS[former] = Endpoint(spec, handler)
 
         if durable_client:
+
             async def entry_with_client(req: Request, client: Any) -> Response:
                 return await serve(spec, handler, req, durable_client=client)
 
             entry_with_client.__name__ = spec.name
             function: Any = bp.durable_client_input(client_name="client")(entry_with_client)
         else:
+
             async def entry(req: Request) -> Response:
                 return await serve(spec, handler, req)
 
@@ -179,8 +207,9 @@ def not_found(request: Request, message: str = "Not found") -> Response:
     request_id = _request_id(request)
     response = error_response(NotFound(message))
     response.headers["x-request-id"] = request_id
-    log_event("request", requestId=request_id, function=None, method=request.method, status=404,
-              path=request.url.path[:200])
+    log_event(
+        "request", requestId=request_id, function=None, method=request.method, status=404, path=request.url.path[:200]
+    )
     return response
 
 
@@ -191,22 +220,33 @@ async def serve(spec: EndpointSpec, handler: Handler, request: Request, durable_
     started = time.perf_counter()
     request_id = _request_id(request)
     services = get_services()
-    call = Call(request=request, request_id=request_id, spec=spec, services=services,
-                client_ip=client_ip(request, services.settings.proxy_hops), durable_client=durable_client)
+    call = Call(
+        request=request,
+        request_id=request_id,
+        spec=spec,
+        services=services,
+        client_ip=client_ip(request, services.settings.proxy_hops),
+        durable_client=durable_client,
+    )
     try:
         method = request.method.upper()
         if method not in spec.methods:
-            raise MethodNotAllowed(f"Method {request.method} is not allowed; use {', '.join(spec.methods)}",
-                                   headers={"Allow": ", ".join(spec.methods)})
+            raise MethodNotAllowed(
+                f"Method {request.method} is not allowed; use {', '.join(spec.methods)}",
+                headers={"Allow": ", ".join(spec.methods)},
+            )
         if spec.auth != ANONYMOUS:
             call.caller = await authenticate(
-                request.headers, services.verifier, services.settings.SERVICE_API_KEY,
+                request.headers,
+                services.verifier,
+                services.settings.SERVICE_API_KEY,
                 allow_user=spec.auth in (USER, USER_OR_SERVICE),
                 allow_service=spec.auth in (SERVICE, USER_OR_SERVICE),
             )
         if spec.rate_limit is not None:
-            await services.rate_limiter.check(spec.rate_limit, user_key=call.caller.rate_key if call.caller else None,
-                                              ip_key=f"ip:{call.client_ip}")
+            await services.rate_limiter.check(
+                spec.rate_limit, user_key=call.caller.rate_key if call.caller else None, ip_key=f"ip:{call.client_ip}"
+            )
         if spec.body is not None and method != "GET":
             call.body = await read_model(request, spec.body, spec.max_body)
         response = to_response(await handler(call))
@@ -217,9 +257,16 @@ async def serve(spec: EndpointSpec, handler: Handler, request: Request, durable_
         logging.getLogger("talenti").exception("unhandled error in %s (request %s)", spec.name, request_id)
         response = error_response(ApiError("Internal server error", extra={"requestId": request_id}))
     response.headers["x-request-id"] = request_id
-    log_event("request", requestId=request_id, function=spec.name, method=request.method,
-              status=response.status_code, durationMs=round((time.perf_counter() - started) * 1000, 1),
-              userId=str(call.user_id) if call.user_id else None, **call.log_fields)
+    log_event(
+        "request",
+        requestId=request_id,
+        function=spec.name,
+        method=request.method,
+        status=response.status_code,
+        durationMs=round((time.perf_counter() - started) * 1000, 1),
+        userId=str(call.user_id) if call.user_id else None,
+        **call.log_fields,
+    )
     return response
 
 

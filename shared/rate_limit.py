@@ -70,8 +70,9 @@ returning c.key, c.count,
 _PURGE_SQL = "delete from app.rate_limit_counters where window_start < now() - interval '1 day'"
 
 
-def allowances(bucket: Bucket, count: int, ip_multiplier: int, *, user_key: str | None,
-               ip_key: str | None) -> dict[str, int]:
+def allowances(
+    bucket: Bucket, count: int, ip_multiplier: int, *, user_key: str | None, ip_key: str | None
+) -> dict[str, int]:
     """Counter key -> requests allowed in the window: the user's budget, the address's multiple of it."""
     allowed = {}
     if user_key is not None:
@@ -86,13 +87,13 @@ def refusal(rows: list[dict[str, Any]], allowed: dict[str, int]) -> tuple[int, i
     over = [row for row in rows if row["count"] > allowed[row["key"]]]
     if not over:
         return None
-    return (min(allowed[row["key"]] for row in over),
-            max(1, max(math.ceil(float(row["remaining"])) for row in over)))
+    return (min(allowed[row["key"]] for row in over), max(1, max(math.ceil(float(row["remaining"])) for row in over)))
 
 
 class RateLimiter:
-    def __init__(self, db: Database, limits: dict[Bucket, tuple[int, int]], enabled: bool = True,
-                 ip_multiplier: int = 5):
+    def __init__(
+        self, db: Database, limits: dict[Bucket, tuple[int, int]], enabled: bool = True, ip_multiplier: int = 5
+    ):
         self.db = db
         self.limits = limits
         self.enabled = enabled
@@ -110,8 +111,10 @@ class RateLimiter:
         refused = refusal(rows, allowed)
         if refused is not None:
             limit, retry_after = refused
-            raise RateLimited(retry_after, f"Rate limit exceeded: at most {limit} requests per "
-                                           f"{seconds} seconds. Please try again later.")
+            raise RateLimited(
+                retry_after,
+                f"Rate limit exceeded: at most {limit} requests per {seconds} seconds. Please try again later.",
+            )
 
     async def purge_expired(self) -> int:
         """Drop old windows (called by the scheduled retention run)."""

@@ -71,23 +71,34 @@ class Services:
                 migrate(url)
             return url
 
-        return Database(prepare, min_size=settings.DB_POOL_MIN, max_size=settings.DB_POOL_MAX,
-                        pool_timeout=settings.DB_POOL_TIMEOUT_SECONDS)
+        return Database(
+            prepare,
+            min_size=settings.DB_POOL_MIN,
+            max_size=settings.DB_POOL_MAX,
+            pool_timeout=settings.DB_POOL_TIMEOUT_SECONDS,
+        )
 
     @cached_property
     def verifier(self) -> TokenVerifier:
         from shared.auth import JwksCache, TokenVerifier
 
         settings = self.settings
-        return TokenVerifier(jwt_secret=settings.SUPABASE_JWT_SECRET, issuer=settings.jwt_issuer,
-                             jwks=JwksCache(settings.jwks_url, settings.JWKS_CACHE_SECONDS))
+        return TokenVerifier(
+            jwt_secret=settings.SUPABASE_JWT_SECRET,
+            issuer=settings.jwt_issuer,
+            jwks=JwksCache(settings.jwks_url, settings.JWKS_CACHE_SECONDS),
+        )
 
     @cached_property
     def rate_limiter(self) -> RateLimiter:
         from shared.rate_limit import RateLimiter
 
-        return RateLimiter(self.db, self.settings.rate_limits(), self.settings.RATE_LIMIT_ENABLED,
-                           ip_multiplier=self.settings.RATE_LIMIT_IP_MULTIPLIER)
+        return RateLimiter(
+            self.db,
+            self.settings.rate_limits(),
+            self.settings.RATE_LIMIT_ENABLED,
+            ip_multiplier=self.settings.RATE_LIMIT_IP_MULTIPLIER,
+        )
 
     @cached_property
     def ai(self) -> AIClient:
@@ -139,8 +150,16 @@ class Services:
 
     async def close(self) -> None:
         """Close what was built (cached properties never built are skipped)."""
-        for name in ("ai", "cv_storage", "acs_identity", "speech_tokens", "email", "recordings",
-                     "supabase_admin", "db"):
+        for name in (
+            "ai",
+            "cv_storage",
+            "acs_identity",
+            "speech_tokens",
+            "email",
+            "recordings",
+            "supabase_admin",
+            "db",
+        ):
             adapter = self.__dict__.get(name)
             if adapter is not None and hasattr(adapter, "close"):
                 await adapter.close()

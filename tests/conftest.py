@@ -19,8 +19,16 @@ pytest_plugins = ["tests.ai.fixtures"]
 # Settings for every test: set before the app is imported anywhere.
 os.environ["APP_ENV"] = "test"
 os.environ.setdefault("SUPABASE_URL", "http://127.0.0.1:9")  # nothing listens: no accidental calls
-for _name in ("AI_API_KEY", "AI_BASE_URL", "AI_MODEL", "AZURE_OPENAI_ENDPOINT", "ACS_CONNECTION_STRING",
-              "AZURE_SPEECH_KEY", "RESEND_API_KEY", "RECORDINGS_STORAGE_CONNECTION_STRING"):
+for _name in (
+    "AI_API_KEY",
+    "AI_BASE_URL",
+    "AI_MODEL",
+    "AZURE_OPENAI_ENDPOINT",
+    "ACS_CONNECTION_STRING",
+    "AZURE_SPEECH_KEY",
+    "RESEND_API_KEY",
+    "RECORDINGS_STORAGE_CONNECTION_STRING",
+):
     os.environ.pop(_name, None)
 
 
@@ -102,8 +110,13 @@ def unique_ip() -> str:
 @pytest.fixture(scope="session")
 def devhost_env(database_url) -> dict[str, str]:
     """Environment of the local host under test; doubles add their URLs here."""
-    return {"APP_ENV": "test", "DATABASE_URL": database_url, "DB_AUTO_MIGRATE": "false",
-            "SUPABASE_URL": os.environ["SUPABASE_URL"], "LOG_LEVEL": "WARNING"}
+    return {
+        "APP_ENV": "test",
+        "DATABASE_URL": database_url,
+        "DB_AUTO_MIGRATE": "false",
+        "SUPABASE_URL": os.environ["SUPABASE_URL"],
+        "LOG_LEVEL": "WARNING",
+    }
 
 
 class DevhostProcesses:
@@ -170,8 +183,12 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         folder = Path(str(item.fspath)).relative_to(ROOT / "tests").parts[0]
         fixtures = set(getattr(item, "fixturenames", ()))
-        io = (item.get_closest_marker("io") is not None or folder in IO_FOLDERS or fixtures & IO_FIXTURES
-              or any(name.endswith("_double") for name in fixtures))
+        io = (
+            item.get_closest_marker("io") is not None
+            or folder in IO_FOLDERS
+            or fixtures & IO_FIXTURES
+            or any(name.endswith("_double") for name in fixtures)
+        )
         item.add_marker(pytest.mark.io if io else pytest.mark.unit)
 
 

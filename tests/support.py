@@ -20,8 +20,15 @@ def user_token(user_id: uuid.UUID | str, *, secret: str = DEV_JWT_SECRET, **clai
     import jwt
 
     now = int(time.time())
-    payload = {"sub": str(user_id), "aud": "authenticated", "role": "authenticated", "iss": ISSUER,
-               "iat": now, "exp": now + 3600, **claims}
+    payload = {
+        "sub": str(user_id),
+        "aud": "authenticated",
+        "role": "authenticated",
+        "iss": ISSUER,
+        "iat": now,
+        "exp": now + 3600,
+        **claims,
+    }
     return jwt.encode(payload, secret, algorithm="HS256")
 
 
@@ -33,15 +40,20 @@ def auth_headers(user_id, **claims) -> dict[str, str]:
 def function_host():
     """The app's functions, read once from its metadata (get_functions caches)."""
     import function_app
-
     from devhost.server import FunctionHost
 
     return FunctionHost(function_app.app)
 
 
-def make_request(method: str, path: str, body: bytes | str | dict | list | None = None,
-                 headers: dict[str, str] | None = None, query: str = "",
-                 client_ip: str = "127.0.0.1", path_params: dict | None = None) -> Request:
+def make_request(
+    method: str,
+    path: str,
+    body: bytes | str | dict | list | None = None,
+    headers: dict[str, str] | None = None,
+    query: str = "",
+    client_ip: str = "127.0.0.1",
+    path_params: dict | None = None,
+) -> Request:
     headers = {k.lower(): v for k, v in (headers or {}).items()}
     if isinstance(body, (dict, list)):
         body = json.dumps(body)
@@ -51,10 +63,17 @@ def make_request(method: str, path: str, body: bytes | str | dict | list | None 
     body = body or b""
     headers.setdefault("content-length", str(len(body)))
     scope = {
-        "type": "http", "http_version": "1.1", "method": method.upper(), "scheme": "http",
-        "path": path, "raw_path": path.encode(), "root_path": "", "query_string": query.encode(),
+        "type": "http",
+        "http_version": "1.1",
+        "method": method.upper(),
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": query.encode(),
         "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
-        "client": (client_ip, 50000), "server": ("127.0.0.1", 7071),
+        "client": (client_ip, 50000),
+        "server": ("127.0.0.1", 7071),
         "path_params": path_params or {},  # the worker fills these from the route template
     }
     sent = False
@@ -82,9 +101,16 @@ class Result:
         return f"<Result {self.status} {self.raw[:300]!r}>"
 
 
-async def call_function(name: str, method: str = "POST", body=None, headers=None, query: str = "",
-                        client_ip: str = "127.0.0.1", path: str | None = None,
-                        path_params: dict | None = None) -> Result:
+async def call_function(
+    name: str,
+    method: str = "POST",
+    body=None,
+    headers=None,
+    query: str = "",
+    client_ip: str = "127.0.0.1",
+    path: str | None = None,
+    path_params: dict | None = None,
+) -> Result:
     """Invoke an HTTP function's user function as the worker does, with a real request."""
     request = make_request(method, path or f"/api/{name}", body, headers, query, client_ip, path_params)
     response = await function_host().invoke(name, request)
@@ -97,8 +123,10 @@ async def call_function(name: str, method: str = "POST", body=None, headers=None
 async def create_user(db, user_id: uuid.UUID | None = None, email: str | None = None) -> uuid.UUID:
     """A row in auth.users, as Supabase Auth would have."""
     user_id = user_id or uuid.uuid4()
-    await db.execute("insert into auth.users (id, email) values (%s, %s) on conflict do nothing",
-                     (user_id, email or f"{user_id.hex[:8]}@example.test"))
+    await db.execute(
+        "insert into auth.users (id, email) values (%s, %s) on conflict do nothing",
+        (user_id, email or f"{user_id.hex[:8]}@example.test"),
+    )
     return user_id
 
 

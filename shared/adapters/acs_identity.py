@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.errors import NotConfigured, UpstreamError
@@ -51,19 +51,29 @@ def _utc(expires_on: Any) -> datetime:
     Python 3.11's fromisoformat reads), or a datetime; normalise to aware UTC."""
     value = expires_on if isinstance(expires_on, datetime) else datetime.fromisoformat(str(expires_on))
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 class AcsIdentity:
     """Creates ACS users and issues their tokens; failures become 502."""
 
-    def __init__(self, endpoint: str, credential: Any, *, retry_total: int = 2,
-                 connection_timeout: float = 5, read_timeout: float = 15):
+    def __init__(
+        self,
+        endpoint: str,
+        credential: Any,
+        *,
+        retry_total: int = 2,
+        connection_timeout: float = 5,
+        read_timeout: float = 15,
+    ):
         self.endpoint = endpoint.rstrip("/")
         self._credential = credential
-        self._options = {"retry_total": retry_total, "connection_timeout": connection_timeout,
-                         "read_timeout": read_timeout}
+        self._options = {
+            "retry_total": retry_total,
+            "connection_timeout": connection_timeout,
+            "read_timeout": read_timeout,
+        }
         self._client: CommunicationIdentityClient | None = None
 
     @classmethod
@@ -111,8 +121,7 @@ async def _upstream_errors() -> AsyncIterator[None]:
         raise IdentityNotFound(str(error)) from None
     except AzureError as error:
         status = getattr(error, "status_code", None)
-        raise UpstreamError("Azure Communication Services failed"
-                            + (f" (status {status})" if status else "")) from None
+        raise UpstreamError("Azure Communication Services failed" + (f" (status {status})" if status else "")) from None
 
 
 def build_acs_identity(settings: Settings) -> AcsIdentity:

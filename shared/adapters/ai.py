@@ -46,9 +46,9 @@ import logging
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, AsyncGenerator, Any, AsyncIterator, Callable, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from pydantic import BaseModel
 
@@ -86,8 +86,15 @@ class AIClient:
     once, on first use, so building an AIClient imports nothing heavy.
     """
 
-    def __init__(self, *, client_factory: Callable[[], AsyncOpenAI], model: str, scoring_model: str | None = None,
-                 timeout: float = 30.0, strict_tools: bool = True):
+    def __init__(
+        self,
+        *,
+        client_factory: Callable[[], AsyncOpenAI],
+        model: str,
+        scoring_model: str | None = None,
+        timeout: float = 30.0,
+        strict_tools: bool = True,
+    ):
         """`strict_tools=False` sends no `strict` flag and keeps every length and range
         keyword in the schema (for a local server that builds a grammar from it)."""
         self._client_factory = client_factory
@@ -118,11 +125,20 @@ class AIClient:
 
     # --- structured answers -------------------------------------------------
 
-    async def structured(self, *, purpose: str, prompt_version: str, messages: list[dict[str, Any]],
-                         schema: type[T], tool_name: str, tool_description: str,
-                         model: str | None = None, timeout: float | None = None,
-                         check: Callable[[T], None] | None = None,
-                         vocabularies: Vocabularies | None = None) -> T:
+    async def structured(
+        self,
+        *,
+        purpose: str,
+        prompt_version: str,
+        messages: list[dict[str, Any]],
+        schema: type[T],
+        tool_name: str,
+        tool_description: str,
+        model: str | None = None,
+        timeout: float | None = None,
+        check: Callable[[T], None] | None = None,
+        vocabularies: Vocabularies | None = None,
+    ) -> T:
         """The model's answer as a validated `schema` instance (see the module docstring).
         `vocabularies` fills the answer model's Vocabulary(...) fields for this call."""
         model = model or self._model
@@ -136,9 +152,15 @@ class AIClient:
                 function["strict"] = True
             try:
                 completion = await self._create(
-                    purpose, prompt_version, model, timeout, attempt, messages=conversation,
+                    purpose,
+                    prompt_version,
+                    model,
+                    timeout,
+                    attempt,
+                    messages=conversation,
                     tools=[{"type": "function", "function": function}],
-                    tool_choice={"type": "function", "function": {"name": tool_name}})
+                    tool_choice={"type": "function", "function": {"name": tool_name}},
+                )
             except _StrictRefused:
                 self.strict_tools = False
                 log_event("ai.strict_refused", level=logging.WARNING, purpose=purpose, model=model)
@@ -147,8 +169,14 @@ class AIClient:
             try:
                 answer, repairs = _read_answer(message, tool_name, schema, spec, check)
             except AnswerRejected as problem:
-                log_event("ai.invalid_answer", purpose=purpose, promptVersion=prompt_version, model=model,
-                          attempt=attempt, problem=str(problem)[:500])
+                log_event(
+                    "ai.invalid_answer",
+                    purpose=purpose,
+                    promptVersion=prompt_version,
+                    model=model,
+                    attempt=attempt,
+                    problem=str(problem)[:500],
+                )
                 if attempt == 2:
                     raise UpstreamError(INVALID_ANSWER) from None
                 conversation += _correction(message, tool_name, problem)
@@ -159,28 +187,49 @@ class AIClient:
 
     # --- free text ------------------------------------------------------------
 
-    async def complete_text(self, *, purpose: str, prompt_version: str, messages: list[dict[str, Any]],
-                            model: str | None = None, timeout: float | None = None) -> str:
+    async def complete_text(
+        self,
+        *,
+        purpose: str,
+        prompt_version: str,
+        messages: list[dict[str, Any]],
+        model: str | None = None,
+        timeout: float | None = None,
+    ) -> str:
         model = model or self._model
         for attempt in (1, 2):
             completion = await self._create(purpose, prompt_version, model, timeout, attempt, messages=messages)
             text = (completion.choices[0].message.content or "").strip() if completion.choices else ""
             if text:
                 return text
-            log_event("ai.invalid_answer", purpose=purpose, promptVersion=prompt_version, model=model,
-                      attempt=attempt, problem="empty reply")
+            log_event(
+                "ai.invalid_answer",
+                purpose=purpose,
+                promptVersion=prompt_version,
+                model=model,
+                attempt=attempt,
+                problem="empty reply",
+            )
         raise UpstreamError("The AI model returned an empty answer")
 
-    async def stream_text(self, *, purpose: str, prompt_version: str, messages: list[dict[str, Any]],
-                          model: str | None = None, timeout: float | None = None) -> AsyncGenerator[str, None]:
+    async def stream_text(
+        self,
+        *,
+        purpose: str,
+        prompt_version: str,
+        messages: list[dict[str, Any]],
+        model: str | None = None,
+        timeout: float | None = None,
+    ) -> AsyncGenerator[str, None]:
         """Text deltas as the model produces them. `timeout` bounds the wait for the
         first and for each following chunk. Failures raise the mapped ApiError,
         also mid-stream (the caller has then already forwarded some text). A
         stream that ends without any text is asked for once more."""
         model = model or self._model
         for attempt in (1, 2):
-            stream = await self._create(purpose, prompt_version, model, timeout, attempt, messages=messages,
-                                        stream=True, log=False)
+            stream = await self._create(
+                purpose, prompt_version, model, timeout, attempt, messages=messages, stream=True, log=False
+            )
             started, produced, outcome = time.perf_counter(), 0, "ok"
             try:
                 async for chunk in stream:
@@ -194,28 +243,68 @@ class AIClient:
                 raise _map_error(exc) from None
             finally:
                 await stream.close()
-                log_event("ai.call", purpose=purpose, promptVersion=prompt_version, model=model, stream=True,
-                          attempt=attempt, latencyMs=round((time.perf_counter() - started) * 1000, 1),
-                          outcome=outcome, chars=produced)
+                log_event(
+                    "ai.call",
+                    purpose=purpose,
+                    promptVersion=prompt_version,
+                    model=model,
+                    stream=True,
+                    attempt=attempt,
+                    latencyMs=round((time.perf_counter() - started) * 1000, 1),
+                    outcome=outcome,
+                    chars=produced,
+                )
             if produced:
                 return
-            log_event("ai.invalid_answer", purpose=purpose, promptVersion=prompt_version, model=model,
-                      attempt=attempt, problem="empty reply")
+            log_event(
+                "ai.invalid_answer",
+                purpose=purpose,
+                promptVersion=prompt_version,
+                model=model,
+                attempt=attempt,
+                problem="empty reply",
+            )
 
     # --- one request, with the error mapping and the transient retry -------------
 
     @overload
-    async def _create(self, purpose: str, prompt_version: str, model: str, timeout: float | None,
-                      attempt: int, *, stream: Literal[True], log: bool = True,
-                      **request: Any) -> AsyncStream[ChatCompletionChunk]: ...
+    async def _create(
+        self,
+        purpose: str,
+        prompt_version: str,
+        model: str,
+        timeout: float | None,
+        attempt: int,
+        *,
+        stream: Literal[True],
+        log: bool = True,
+        **request: Any,
+    ) -> AsyncStream[ChatCompletionChunk]: ...
 
     @overload
-    async def _create(self, purpose: str, prompt_version: str, model: str, timeout: float | None,
-                      attempt: int, *, log: bool = True, **request: Any) -> ChatCompletion: ...
+    async def _create(
+        self,
+        purpose: str,
+        prompt_version: str,
+        model: str,
+        timeout: float | None,
+        attempt: int,
+        *,
+        log: bool = True,
+        **request: Any,
+    ) -> ChatCompletion: ...
 
-    async def _create(self, purpose: str, prompt_version: str, model: str, timeout: float | None,
-                      attempt: int, *, log: bool = True,
-                      **request: Any) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
+    async def _create(
+        self,
+        purpose: str,
+        prompt_version: str,
+        model: str,
+        timeout: float | None,
+        attempt: int,
+        *,
+        log: bool = True,
+        **request: Any,
+    ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
         import openai
 
         limit = timeout or self.timeout
@@ -242,9 +331,9 @@ class AIClient:
                 if log or outcome != "ok":
                     _log_call(purpose, prompt_version, model, started, outcome, attempt, usage)
 
-
-    async def _post_chat(self, model: str, limit: float,
-                         request: dict[str, Any]) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
+    async def _post_chat(
+        self, model: str, limit: float, request: dict[str, Any]
+    ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
         """POST /chat/completions with a plain JSON body through the SDK's documented
         generic `post`: the typed `chat.completions.create` re-walks every message
         against its TypedDicts first, about 4 ms of CPU per call for nothing here.
@@ -255,26 +344,54 @@ class AIClient:
         options: openai.RequestOptions = {"timeout": openai.Timeout(limit, connect=min(CONNECT_TIMEOUT, limit))}
         body = {"model": model, **request}
         if request.get("stream"):
-            return await self.client.post("/chat/completions", cast_to=ChatCompletion, body=body, options=options,
-                                          stream=True, stream_cls=openai.AsyncStream[ChatCompletionChunk])
+            return await self.client.post(
+                "/chat/completions",
+                cast_to=ChatCompletion,
+                body=body,
+                options=options,
+                stream=True,
+                stream_cls=openai.AsyncStream[ChatCompletionChunk],
+            )
         return await self.client.post("/chat/completions", cast_to=ChatCompletion, body=body, options=options)
 
 
-def _log_call(purpose: str, prompt_version: str, model: str, started: float, outcome: str, attempt: int,
-              usage: CompletionUsage | None) -> None:
-    log_event("ai.call", purpose=purpose, promptVersion=prompt_version, model=model, attempt=attempt,
-              latencyMs=round((time.perf_counter() - started) * 1000, 1), outcome=outcome,
-              promptTokens=getattr(usage, "prompt_tokens", None),
-              completionTokens=getattr(usage, "completion_tokens", None))
+def _log_call(
+    purpose: str,
+    prompt_version: str,
+    model: str,
+    started: float,
+    outcome: str,
+    attempt: int,
+    usage: CompletionUsage | None,
+) -> None:
+    log_event(
+        "ai.call",
+        purpose=purpose,
+        promptVersion=prompt_version,
+        model=model,
+        attempt=attempt,
+        latencyMs=round((time.perf_counter() - started) * 1000, 1),
+        outcome=outcome,
+        promptTokens=getattr(usage, "prompt_tokens", None),
+        completionTokens=getattr(usage, "completion_tokens", None),
+    )
 
 
 # --- reading and correcting a tool answer -------------------------------------------
 
 
-def _read_answer(message: ChatCompletionMessage | None, tool_name: str, schema: type[T], spec: dict[str, Any],
-                 check: Callable[[T], None] | None) -> tuple[T, list[Repair]]:
-    calls = [(call.function.name, call.function.arguments)
-             for call in (getattr(message, "tool_calls", None) or []) if getattr(call, "function", None)]
+def _read_answer(
+    message: ChatCompletionMessage | None,
+    tool_name: str,
+    schema: type[T],
+    spec: dict[str, Any],
+    check: Callable[[T], None] | None,
+) -> tuple[T, list[Repair]]:
+    calls = [
+        (call.function.name, call.function.arguments)
+        for call in (getattr(message, "tool_calls", None) or [])
+        if getattr(call, "function", None)
+    ]
     raw, repairs = read_arguments(tool_name, calls, getattr(message, "content", None), spec.get("properties", {}))
     answer, more = judge(schema, spec, raw)
     if check is not None:
@@ -289,8 +406,12 @@ def _log_repairs(repairs: list[Repair], **where: Any) -> None:
     for repair in repairs[:MAX_REPAIR_LOGS]:
         log_event("ai.repaired", **where, field=repair.field, action=repair.action)
     if len(repairs) > MAX_REPAIR_LOGS:
-        log_event("ai.repaired", **where, field="(answer)",
-                  action=f"{len(repairs) - MAX_REPAIR_LOGS} more repairs not logged one by one")
+        log_event(
+            "ai.repaired",
+            **where,
+            field="(answer)",
+            action=f"{len(repairs) - MAX_REPAIR_LOGS} more repairs not logged one by one",
+        )
 
 
 def _correction(message: ChatCompletionMessage | None, tool_name: str, problem: Exception) -> list[dict[str, Any]]:
@@ -300,14 +421,24 @@ def _correction(message: ChatCompletionMessage | None, tool_name: str, problem: 
     if calls:
         assert message is not None  # the calls are the message's
         return [
-            {"role": "assistant", "content": message.content,
-             "tool_calls": [{"id": c.id, "type": "function",
-                             "function": {"name": c.function.name, "arguments": c.function.arguments}}
-                            for c in calls]},
+            {
+                "role": "assistant",
+                "content": message.content,
+                "tool_calls": [
+                    {
+                        "id": c.id,
+                        "type": "function",
+                        "function": {"name": c.function.name, "arguments": c.function.arguments},
+                    }
+                    for c in calls
+                ],
+            },
             *({"role": "tool", "tool_call_id": c.id, "content": instruction} for c in calls),
         ]
-    return [{"role": "assistant", "content": getattr(message, "content", None) or ""},
-            {"role": "user", "content": instruction}]
+    return [
+        {"role": "assistant", "content": getattr(message, "content", None) or ""},
+        {"role": "user", "content": instruction},
+    ]
 
 
 # --- error mapping -------------------------------------------------------------------
@@ -376,8 +507,11 @@ def retry_after_seconds(headers: Mapping[str, str]) -> int:
                 seconds = parsedate_to_datetime(value).timestamp() - time.time()
         else:
             resets = [headers.get(name) for name in ("x-ratelimit-reset-requests", "x-ratelimit-reset-tokens")]
-            durations = [sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(r))
-                         for r in resets if r and _DURATION_PART.search(r)]
+            durations = [
+                sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(r))
+                for r in resets
+                if r and _DURATION_PART.search(r)
+            ]
             seconds = max(durations) if durations else None
     except (TypeError, ValueError, OverflowError):
         seconds = None
@@ -410,8 +544,7 @@ def ai_from_settings(settings: Settings) -> AIClient:
             return openai.AsyncOpenAI(api_key="local", base_url=base_url, max_retries=0, timeout=timeout)
 
         # No `strict` flag: the server builds a grammar from the whole schema, lengths included.
-        return AIClient(client_factory=local_client, model=local_model.MODEL_NAME, timeout=timeout,
-                        strict_tools=False)
+        return AIClient(client_factory=local_client, model=local_model.MODEL_NAME, timeout=timeout, strict_tools=False)
 
     if provider == "azure":
         endpoint = settings.AZURE_OPENAI_ENDPOINT
@@ -430,26 +563,42 @@ def ai_from_settings(settings: Settings) -> AIClient:
             else:  # managed identity (or a developer's az login)
                 from azure.identity.aio import DefaultAzureCredential, get_bearer_token_provider
 
-                credentials = {"azure_ad_token_provider": get_bearer_token_provider(DefaultAzureCredential(),
-                                                                                    AZURE_SCOPE)}
-            return openai.AsyncAzureOpenAI(azure_endpoint=endpoint,
-                                           api_version=settings.AZURE_OPENAI_API_VERSION,
-                                           max_retries=0, timeout=timeout, **credentials)
+                credentials = {
+                    "azure_ad_token_provider": get_bearer_token_provider(DefaultAzureCredential(), AZURE_SCOPE)
+                }
+            return openai.AsyncAzureOpenAI(
+                azure_endpoint=endpoint,
+                api_version=settings.AZURE_OPENAI_API_VERSION,
+                max_retries=0,
+                timeout=timeout,
+                **credentials,
+            )
 
-        return AIClient(client_factory=azure_client, model=deployment,
-                        scoring_model=settings.AI_SCORING_MODEL or deployment, timeout=timeout)
+        return AIClient(
+            client_factory=azure_client,
+            model=deployment,
+            scoring_model=settings.AI_SCORING_MODEL or deployment,
+            timeout=timeout,
+        )
 
     if not settings.AI_MODEL:
-        raise NotConfigured("The AI model is not configured: missing setting AI_MODEL "
-                            "(or AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_DEPLOYMENT)")
+        raise NotConfigured(
+            "The AI model is not configured: missing setting AI_MODEL "
+            "(or AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_DEPLOYMENT)"
+        )
     if not settings.AI_API_KEY:
         raise NotConfigured("The AI model is not configured: missing setting AI_API_KEY")
 
     def openai_client() -> AsyncOpenAI:
         import openai
 
-        return openai.AsyncOpenAI(api_key=settings.AI_API_KEY, base_url=settings.AI_BASE_URL or None,
-                                  max_retries=0, timeout=timeout)
+        return openai.AsyncOpenAI(
+            api_key=settings.AI_API_KEY, base_url=settings.AI_BASE_URL or None, max_retries=0, timeout=timeout
+        )
 
-    return AIClient(client_factory=openai_client, model=settings.AI_MODEL,
-                    scoring_model=settings.AI_SCORING_MODEL or settings.AI_MODEL, timeout=timeout)
+    return AIClient(
+        client_factory=openai_client,
+        model=settings.AI_MODEL,
+        scoring_model=settings.AI_SCORING_MODEL or settings.AI_MODEL,
+        timeout=timeout,
+    )

@@ -28,8 +28,10 @@ if TYPE_CHECKING:
 STORAGE_TIMEOUT_SECONDS = 15
 CV_NOT_FOUND = "CV file not found"
 STORAGE_FAILED = "CV storage is unavailable, please try again"
-NOT_CONFIGURED = ("CV storage is not configured: set SUPABASE_SERVICE_ROLE_KEY (CV_STORAGE=supabase) "
-                  "or CV_STORAGE_CONNECTION_STRING (CV_STORAGE=blob)")
+NOT_CONFIGURED = (
+    "CV storage is not configured: set SUPABASE_SERVICE_ROLE_KEY (CV_STORAGE=supabase) "
+    "or CV_STORAGE_CONNECTION_STRING (CV_STORAGE=blob)"
+)
 
 
 def _too_large(max_bytes: int) -> Unprocessable:
@@ -51,8 +53,9 @@ class SupabaseCvStorage:
             if self._client is None:
                 from supabase import AsyncClientOptions, create_async_client
 
-                options = AsyncClientOptions(storage_client_timeout=STORAGE_TIMEOUT_SECONDS,
-                                             auto_refresh_token=False, persist_session=False)
+                options = AsyncClientOptions(
+                    storage_client_timeout=STORAGE_TIMEOUT_SECONDS, auto_refresh_token=False, persist_session=False
+                )
                 self._client = await create_async_client(self.url, self.service_role_key, options=options)
         return self._client.storage
 
@@ -112,8 +115,12 @@ class BlobCvStorage:
             from azure.storage.blob.aio import BlobServiceClient
 
             self._service = BlobServiceClient.from_connection_string(
-                self.connection_string, max_single_get_size=self.FIRST_CHUNK_BYTES,
-                connection_timeout=5, read_timeout=STORAGE_TIMEOUT_SECONDS, retry_total=1)
+                self.connection_string,
+                max_single_get_size=self.FIRST_CHUNK_BYTES,
+                connection_timeout=5,
+                read_timeout=STORAGE_TIMEOUT_SECONDS,
+                retry_total=1,
+            )
         return self._service
 
     async def read(self, path: str, max_bytes: int) -> bytes:
@@ -158,5 +165,6 @@ def cv_storage_from_settings(settings: Settings) -> SupabaseCvStorage | BlobCvSt
         return BlobCvStorage(connection_string=settings.CV_STORAGE_CONNECTION_STRING, container=settings.CV_BUCKET)
     if not settings.SUPABASE_SERVICE_ROLE_KEY:
         raise NotConfigured("CV storage is not configured: missing setting SUPABASE_SERVICE_ROLE_KEY")
-    return SupabaseCvStorage(url=settings.SUPABASE_URL, service_role_key=settings.SUPABASE_SERVICE_ROLE_KEY,
-                             bucket=settings.CV_BUCKET)
+    return SupabaseCvStorage(
+        url=settings.SUPABASE_URL, service_role_key=settings.SUPABASE_SERVICE_ROLE_KEY, bucket=settings.CV_BUCKET
+    )

@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from shared.logs import log_event
 
@@ -40,8 +41,9 @@ class EmailError(Exception):
 
 
 class ResendEmail:
-    def __init__(self, api_key: str, sender: str, api_url: str | None = None,
-                 timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS):
+    def __init__(
+        self, api_key: str, sender: str, api_url: str | None = None, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    ):
         self.api_key = api_key
         self.sender = sender
         self.api_url = (api_url or DEFAULT_RESEND_URL).rstrip("/")
@@ -58,13 +60,24 @@ class ResendEmail:
             pool = httpx.AsyncClient(timeout=self.timeout_seconds)
 
             class PooledClient(AsyncHTTPClient):
-                async def request(self, method: str, url: str, headers: Mapping[str, str],
-                                  json: dict[str, object] | list[object] | None = None,
-                                  files: dict[str, Any] | None = None,
-                                  data: dict[str, str] | None = None) -> tuple[bytes, int, Mapping[str, str]]:
+                async def request(
+                    self,
+                    method: str,
+                    url: str,
+                    headers: Mapping[str, str],
+                    json: dict[str, object] | list[object] | None = None,
+                    files: dict[str, Any] | None = None,
+                    data: dict[str, str] | None = None,
+                ) -> tuple[bytes, int, Mapping[str, str]]:
                     try:
-                        response = await pool.request(method, url, headers=headers, files=files, data=data,
-                                                      json=json if data is None and files is None else None)
+                        response = await pool.request(
+                            method,
+                            url,
+                            headers=headers,
+                            files=files,
+                            data=data,
+                            json=json if data is None and files is None else None,
+                        )
                     except httpx.RequestError as exc:  # the SDK turns this into a ResendError
                         raise RuntimeError(f"Request failed: {exc}") from exc
                     return response.content, response.status_code, response.headers
@@ -90,15 +103,19 @@ class ResendEmail:
         resend.api_key = self.api_key
         resend.api_url = self.api_url
         resend.default_async_http_client = self._http_client()
-        params: resend.Emails.SendParams = {"from": self.sender, "to": [message.to], "subject": message.subject,
-                                            "html": message.html, "text": message.text}
+        params: resend.Emails.SendParams = {
+            "from": self.sender,
+            "to": [message.to],
+            "subject": message.subject,
+            "html": message.html,
+            "text": message.text,
+        }
         options: resend.Emails.SendOptions | None = {"idempotency_key": idempotency_key} if idempotency_key else None
         try:
-            sent = await asyncio.wait_for(resend.Emails.send_async(params, options),
-                                          self.timeout_seconds + 5)
+            sent = await asyncio.wait_for(resend.Emails.send_async(params, options), self.timeout_seconds + 5)
         except ResendError as exc:
             raise EmailError(f"Resend refused the email ({exc.code} {exc.error_type}): {exc.message}") from None
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise EmailError("Resend did not answer in time") from None
         return str(sent["id"])
 
@@ -117,15 +134,14 @@ class OutboxEmail:
         mime["From"] = self.sender
         mime["To"] = message.to
         mime["Subject"] = message.subject
-        mime["Date"] = datetime.now(timezone.utc).strftime("%a, %d %b %Y %H:%M:%S +0000")
+        mime["Date"] = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
         mime.set_content(message.text)
         mime.add_alternative(message.html, subtype="html")
         message_id = idempotency_key or uuid.uuid4().hex
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         path = self.directory / f"{stamp}-{_safe_name(message_id)}.eml"
         await asyncio.to_thread(_write, path, mime.as_bytes())
-        log_event("email.outbox", to=message.to, subject=message.subject,
-                  file=str(path), link=message.link)
+        log_event("email.outbox", to=message.to, subject=message.subject, file=str(path), link=message.link)
         return message_id
 
 

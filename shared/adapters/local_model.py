@@ -49,8 +49,12 @@ def unavailable_message() -> str:
     """The 503's text when AI_PROVIDER resolves to `local` but no model server is reachable."""
     missing = missing_parts()
     if missing:
-        return (f"The local AI model is not installed (missing {' and '.join(missing)}): {INSTALL_HINT}, "
-                "or configure a hosted model (AI_PROVIDER, AI_MODEL and AI_API_KEY)")
-    return ("The local AI model is installed but not running: `make run` starts it; under `func start` run "
-            "`.venv/bin/python -m devhost.local_model serve --port 7072` and set "
-            "LOCAL_MODEL_URL=http://127.0.0.1:7072/v1")
+        return (
+            f"The local AI model is not installed (missing {' and '.join(missing)}): {INSTALL_HINT}, "
+            "or configure a hosted model (AI_PROVIDER, AI_MODEL and AI_API_KEY)"
+        )
+    return (
+        "The local AI model is installed but not running: `make run` starts it; under `func start` run "
+        "`.venv/bin/python -m devhost.local_model serve --port 7072` and set "
+        "LOCAL_MODEL_URL=http://127.0.0.1:7072/v1"
+    )

@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, AsyncIterator, Iterable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from shared.errors import UpstreamError
@@ -25,8 +26,9 @@ if TYPE_CHECKING:
 
     from shared.config import Settings
 
-NOT_CONFIGURED = ("Recordings storage is not configured: set RECORDINGS_STORAGE_CONNECTION_STRING "
-                  "or RECORDINGS_ACCOUNT_URL")
+NOT_CONFIGURED = (
+    "Recordings storage is not configured: set RECORDINGS_STORAGE_CONNECTION_STRING or RECORDINGS_ACCOUNT_URL"
+)
 MAX_BATCH = 256  # the Blob service's limit of sub-requests per batch
 _GONE_OR_DELETED = (202, 404)  # 404: already gone, which is what we wanted
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -42,8 +44,9 @@ class RecordingsUnavailable(UpstreamError):
 class RecordingStore:
     """The configured recordings account and container."""
 
-    def __init__(self, container: str, *, connection_string: str | None = None,
-                 account_url: str | None = None, retries: int = 2):
+    def __init__(
+        self, container: str, *, connection_string: str | None = None, account_url: str | None = None, retries: int = 2
+    ):
         if not (connection_string or account_url):
             raise ValueError("a connection string or an account URL is required")
         self.container = container
@@ -69,14 +72,20 @@ class RecordingStore:
             port = parts.port
         except ValueError:
             return None
-        if (parts.scheme.lower() != self._scheme or "@" in parts.netloc or parts.query or parts.fragment
-                or "?" in url or "#" in url):
+        if (
+            parts.scheme.lower() != self._scheme
+            or "@" in parts.netloc
+            or parts.query
+            or parts.fragment
+            or "?" in url
+            or "#" in url
+        ):
             return None
         if parts.hostname != self._host or (port or _DEFAULT_PORTS.get(self._scheme)) != self._port:
             return None
         if not parts.path.startswith(self._prefix):
             return None
-        raw_name = parts.path[len(self._prefix):]
+        raw_name = parts.path[len(self._prefix) :]
         if "%2f" in raw_name.lower() or "%5c" in raw_name.lower():
             return None
         try:
@@ -96,8 +105,7 @@ class RecordingStore:
 
         credential = None
         # The SDK's default backoff (15 s, then 18 s...) would stall a run for minutes.
-        retry = ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=self.retries,
-                                 random_jitter_range=1)
+        retry = ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=self.retries, random_jitter_range=1)
         client_options: dict[str, Any] = {"connection_timeout": 10, "read_timeout": 60, "retry_policy": retry}
         if self.connection_string:
             service = BlobServiceClient.from_connection_string(self.connection_string, **client_options)
@@ -125,7 +133,7 @@ class RecordingSession:
         Returns the names that could NOT be deleted; a blob already gone counts
         as deleted. Raises RecordingsUnavailable when a whole batch fails."""
         unique = list(dict.fromkeys(names))
-        batches = [unique[start:start + MAX_BATCH] for start in range(0, len(unique), MAX_BATCH)]
+        batches = [unique[start : start + MAX_BATCH] for start in range(0, len(unique), MAX_BATCH)]
         failed: set[str] = set()
         for batch_failures in await asyncio.gather(*(self._delete_batch(batch) for batch in batches)):
             failed |= batch_failures
@@ -134,11 +142,16 @@ class RecordingSession:
     async def _delete_batch(self, batch: list[str]) -> set[str]:
         try:
             responses = await self.container_client.delete_blobs(
-                *batch, delete_snapshots="include", raise_on_any_failure=False)
+                *batch, delete_snapshots="include", raise_on_any_failure=False
+            )
             statuses: list[int | None] = [response.status_code async for response in responses]
         except Exception as exc:
-            log_event("recordings.batch_failed", level=logging.WARNING, blobs=len(batch),
-                      error=f"{type(exc).__name__}: {exc}"[:500])
+            log_event(
+                "recordings.batch_failed",
+                level=logging.WARNING,
+                blobs=len(batch),
+                error=f"{type(exc).__name__}: {exc}"[:500],
+            )
             raise RecordingsUnavailable(f"Recordings storage failed ({type(exc).__name__})") from None
         # Sub-responses come back in the order of the sub-requests.
         statuses += [None] * (len(batch) - len(statuses))
@@ -174,6 +187,8 @@ def build_recordings(settings: Settings) -> RecordingStore:
         from shared.errors import NotConfigured
 
         raise NotConfigured(NOT_CONFIGURED)
-    return RecordingStore(settings.RECORDINGS_CONTAINER,
-                          connection_string=settings.RECORDINGS_STORAGE_CONNECTION_STRING or None,
-                          account_url=settings.RECORDINGS_ACCOUNT_URL or None)
+    return RecordingStore(
+        settings.RECORDINGS_CONTAINER,
+        connection_string=settings.RECORDINGS_STORAGE_CONNECTION_STRING or None,
+        account_url=settings.RECORDINGS_ACCOUNT_URL or None,
+    )

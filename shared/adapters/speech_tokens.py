@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from shared.errors import NotConfigured, UpstreamError
 
@@ -43,8 +44,15 @@ def issue_token_url(region: str | None, endpoint: str | None) -> str:
 
 
 class SpeechTokens:
-    def __init__(self, key: str, region: str, *, token_url: str | None = None, timeout: float = 10,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        key: str,
+        region: str,
+        *,
+        token_url: str | None = None,
+        timeout: float = 10,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.region = region
         self.token_url = issue_token_url(region, token_url)
         self._key = key
@@ -77,8 +85,9 @@ class SpeechTokens:
             self._http = httpx.AsyncClient(timeout=self._timeout)
         issued_at = self._clock()
         try:
-            response = await self._http.post(self.token_url, headers={"Ocp-Apim-Subscription-Key": self._key},
-                                             content=b"")
+            response = await self._http.post(
+                self.token_url, headers={"Ocp-Apim-Subscription-Key": self._key}, content=b""
+            )
         except httpx.HTTPError:
             raise UpstreamError("The Speech token service could not be reached") from None
         token = response.text.strip()
@@ -98,5 +107,6 @@ def build_speech_tokens(settings: Settings) -> SpeechTokens:
     if missing:
         raise NotConfigured(f"Speech is not configured: set {' and '.join(missing)}")
     assert settings.AZURE_SPEECH_KEY and settings.AZURE_SPEECH_REGION  # checked just above
-    return SpeechTokens(settings.AZURE_SPEECH_KEY, settings.AZURE_SPEECH_REGION,
-                        token_url=settings.AZURE_SPEECH_TOKEN_ENDPOINT or None)
+    return SpeechTokens(
+        settings.AZURE_SPEECH_KEY, settings.AZURE_SPEECH_REGION, token_url=settings.AZURE_SPEECH_TOKEN_ENDPOINT or None
+    )

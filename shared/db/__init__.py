@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Sequence, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 from uuid import UUID
 
 from shared.errors import ServiceUnavailable
@@ -54,8 +55,9 @@ def resolve_database_url(settings: Settings) -> str:
 class Database:
     """Pooled async PostgreSQL access. Services receive one of these."""
 
-    def __init__(self, url: str | Callable[[], str], *, min_size: int = 1, max_size: int = 10,
-                 pool_timeout: float = 3.0):
+    def __init__(
+        self, url: str | Callable[[], str], *, min_size: int = 1, max_size: int = 10, pool_timeout: float = 3.0
+    ):
         # A callable is resolved in a worker thread on first use (it may start
         # an embedded server or run migrations, which block).
         self.url = url
@@ -83,8 +85,12 @@ class Database:
             url,
             min_size=self._min_size,
             max_size=self._max_size,
-            kwargs={"prepare_threshold": None, "row_factory": dict_row, "autocommit": True,
-                    "connect_timeout": CONNECT_TIMEOUT_SECONDS},
+            kwargs={
+                "prepare_threshold": None,
+                "row_factory": dict_row,
+                "autocommit": True,
+                "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+            },
             open=False,
             timeout=self._pool_timeout,
             reconnect_timeout=0,  # keep trying in the background while the server is down
@@ -115,9 +121,8 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Conn]:
         """A connection inside one transaction: all or nothing."""
-        async with self.connection() as conn:
-            async with conn.transaction():
-                yield conn
+        async with self.connection() as conn, conn.transaction():
+            yield conn
 
     async def fetch_one(self, sql: str, params: Params = None) -> Row | None:
         async with self.connection() as conn:

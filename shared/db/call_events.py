@@ -9,8 +9,9 @@ from uuid import UUID
 
 from shared.db import Conn, Id, Row, fetch_one, jsonb
 
-INTERVIEW_CALL_COLUMNS = ("id, status::text as status, started_at, ended_at, duration_seconds, recording_url, "
-                          "recording_deleted_at, metadata")
+INTERVIEW_CALL_COLUMNS = (
+    "id, status::text as status, started_at, ended_at, duration_seconds, recording_url, recording_deleted_at, metadata"
+)
 _CALL_UPDATABLE = frozenset({"status", "started_at", "ended_at", "duration_seconds", "recording_url", "metadata"})
 
 
@@ -31,8 +32,9 @@ async def interview_id_for_call(conn: Conn, server_call_id: str | None, correlat
 
 async def interview_for_update(conn: Conn, interview_id: Id) -> Row | None:
     """The interview's call fields, row-locked until the transaction ends."""
-    return await fetch_one(conn, f"select {INTERVIEW_CALL_COLUMNS} from public.interviews where id = %s for update",
-                           (interview_id,))
+    return await fetch_one(
+        conn, f"select {INTERVIEW_CALL_COLUMNS} from public.interviews where id = %s for update", (interview_id,)
+    )
 
 
 async def may_join_interview_call(conn: Conn, interview_id: Id, communication_user_id: str) -> bool:
@@ -64,10 +66,13 @@ async def update_interview_call(conn: Conn, interview_id: Id, changes: dict[str,
     if not changes:
         return
     assignments = ", ".join(
-        f"{name} = %({name})s::jsonb" if name == "metadata"
-        else f"{name} = %({name})s::public.interview_status" if name == "status"
+        f"{name} = %({name})s::jsonb"
+        if name == "metadata"
+        else f"{name} = %({name})s::public.interview_status"
+        if name == "status"
         else f"{name} = %({name})s"
-        for name in changes)
+        for name in changes
+    )
     values = {**changes, "interview_id": interview_id}
     if "metadata" in values:
         values["metadata"] = jsonb(values["metadata"])
@@ -88,6 +93,7 @@ async def claim_event(conn: Conn, event_id: str, event_type: str, interview_id: 
 
 async def purge_processed_events(conn: Conn, keep_days: int = 7) -> int:
     """Forget event ids older than Event Grid redelivers (24 hours), with margin."""
-    cur = await conn.execute("delete from app.processed_events where processed_at < now() - make_interval(days => %s)",
-                             (keep_days,))
+    cur = await conn.execute(
+        "delete from app.processed_events where processed_at < now() - make_interval(days => %s)", (keep_days,)
+    )
     return cur.rowcount

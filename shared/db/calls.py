@@ -6,8 +6,7 @@ from shared.db import Conn, Id, fetch_one
 
 
 async def acs_identity_of(conn: Conn, user_id: Id) -> str | None:
-    row = await fetch_one(conn, "select communication_user_id from app.acs_identities where user_id = %s",
-                          (user_id,))
+    row = await fetch_one(conn, "select communication_user_id from app.acs_identities where user_id = %s", (user_id,))
     return row["communication_user_id"] if row else None
 
 
@@ -32,5 +31,7 @@ async def store_acs_identity(conn: Conn, user_id: Id, communication_user_id: str
 
 async def forget_acs_identity(conn: Conn, user_id: Id, communication_user_id: str) -> None:
     """Drop a mapping ACS no longer knows (only if it still names that identity)."""
-    await conn.execute("delete from app.acs_identities where user_id = %s and communication_user_id = %s",
-                       (user_id, communication_user_id))
+    await conn.execute(
+        "delete from app.acs_identities where user_id = %s and communication_user_id = %s",
+        (user_id, communication_user_id),
+    )

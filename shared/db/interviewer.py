@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shared.db import Conn, Id, Row, fetch_one
 
+
 async def interview_candidate(conn: Conn, interview_id: Id) -> Row | None:
     """The interview's candidate (`candidate_id`) and `started_at`, or None."""
     return await fetch_one(
@@ -15,8 +16,9 @@ async def interview_candidate(conn: Conn, interview_id: Id) -> Row | None:
     )
 
 
-async def save_turn_transcript(conn: Conn, interview_id: Id, *, candidate_text: str | None, reply: str,
-                               turn_ms: int) -> None:
+async def save_turn_transcript(
+    conn: Conn, interview_id: Id, *, candidate_text: str | None, reply: str, turn_ms: int
+) -> None:
     """Append the candidate's answer (when there is one) and the interviewer's reply.
 
     Times are the database's clock: the reply at now(), the answer `turn_ms`

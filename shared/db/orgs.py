@@ -12,7 +12,8 @@ ORGANISATION_COLUMNS = "id, name, industry, website, description, billing_email,
 async def member_role(conn: Conn, organisation_id: Id, user_id: Id) -> str | None:
     """The user's org_users role in the organisation, or None if not a member."""
     row = await fetch_one(
-        conn, "select role from public.org_users where organisation_id = %s and user_id = %s",
+        conn,
+        "select role from public.org_users where organisation_id = %s and user_id = %s",
         (organisation_id, user_id),
     )
     return row["role"] if row else None

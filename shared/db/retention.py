@@ -22,6 +22,7 @@ _INTERVIEW_RECORDING_COLUMNS = "i.id, i.recording_url, i.metadata, r.organisatio
 
 # --- Recordings past retention ---------------------------------------------------
 
+
 @dataclass
 class DuePage:
     rows: list[Row]  # due interviews, by id
@@ -58,8 +59,9 @@ _DUE_AMONG = f"""select {_INTERVIEW_RECORDING_COLUMNS}, r.organisation_name, r.r
      order by i.id"""
 
 
-async def due_interviews(conn: Conn, *, now: datetime, after: uuid.UUID, limit: int, organisation_id: Id | None = None,
-                         lock: bool) -> DuePage:
+async def due_interviews(
+    conn: Conn, *, now: datetime, after: uuid.UUID, limit: int, organisation_id: Id | None = None, lock: bool
+) -> DuePage:
     """The next page (by id, after `after`) of interviews whose recordings are
     past their organisation's retention period. With `lock`, the rows stay
     locked until the transaction ends and rows another run holds are skipped,
@@ -69,8 +71,11 @@ async def due_interviews(conn: Conn, *, now: datetime, after: uuid.UUID, limit: 
     ids = [row["id"] for row in await fetch_all(conn, _CANDIDATES, {"after": after, "limit": limit})]
     if not ids:
         return DuePage([], None)
-    rows = await fetch_all(conn, _DUE_AMONG + (" for update of i skip locked" if lock else ""),
-                           {"ids": ids, "now": now, "organisation": organisation_id})
+    rows = await fetch_all(
+        conn,
+        _DUE_AMONG + (" for update of i skip locked" if lock else ""),
+        {"ids": ids, "now": now, "organisation": organisation_id},
+    )
     return DuePage(rows, ids[-1])
 
 
@@ -102,8 +107,9 @@ async def candidate_interviews_with_recordings(conn: Conn, user_id: Id) -> list[
 async def candidate_cv_path(conn: Conn, user_id: Id) -> str | None:
     """The candidate's stored CV path, with the profile row locked until the
     transaction ends (the file is deleted, then the row cleared, under that lock)."""
-    row = await fetch_one(conn, "select cv_file_path from public.candidate_profiles where user_id = %s for update",
-                          (user_id,))
+    row = await fetch_one(
+        conn, "select cv_file_path from public.candidate_profiles where user_id = %s for update", (user_id,)
+    )
     return row["cv_file_path"] if row else None
 
 
@@ -151,8 +157,9 @@ _REQUEST_DUE = f"""(d.status = 'pending'
     or (d.status = 'processing' and d.processed_at < now() - interval '{STALE_PROCESSING}'))"""
 
 
-async def claim_deletion_request(conn: Conn, *, run_started: datetime, processed_by: str,
-                                 organisation_id: Id | None = None) -> Row | None:
+async def claim_deletion_request(
+    conn: Conn, *, run_started: datetime, processed_by: str, organisation_id: Id | None = None
+) -> Row | None:
     """Atomically move one due request to 'processing' (processed_at = when it
     was claimed); rows another run is claiming are skipped."""
     return await fetch_one(
@@ -200,11 +207,13 @@ _CANDIDATE_INTERVIEWS = """select i.id from public.interviews i join public.appl
 _DELETE_CANDIDATE_DATA = (
     ("score_dimensions", f"delete from public.score_dimensions where interview_id in ({_CANDIDATE_INTERVIEWS})"),
     ("interview_scores", f"delete from public.interview_scores where interview_id in ({_CANDIDATE_INTERVIEWS})"),
-    ("transcript_segments",
-     f"delete from public.transcript_segments where interview_id in ({_CANDIDATE_INTERVIEWS})"),
+    ("transcript_segments", f"delete from public.transcript_segments where interview_id in ({_CANDIDATE_INTERVIEWS})"),
     ("interviews", f"delete from public.interviews where id in ({_CANDIDATE_INTERVIEWS})"),
-    ("invitations", """delete from public.invitations where application_id in
-                       (select id from public.applications where candidate_id = %(user)s)"""),
+    (
+        "invitations",
+        """delete from public.invitations where application_id in
+                       (select id from public.applications where candidate_id = %(user)s)""",
+    ),
     ("applications", "delete from public.applications where candidate_id = %(user)s"),
     ("candidate_dei", "delete from public.candidate_dei where user_id = %(user)s"),
     ("candidate_skills", "delete from public.candidate_skills where user_id = %(user)s"),
@@ -217,26 +226,37 @@ _DELETE_CANDIDATE_DATA = (
 # Anonymising keeps the scores and what aggregates are built from (skills, the
 # numeric scores, statuses) and removes what identifies or describes the person.
 _ANONYMISE_CANDIDATE = (
-    ("candidate_profiles", """update public.candidate_profiles
+    (
+        "candidate_profiles",
+        """update public.candidate_profiles
                                  set first_name = 'Anonymised', last_name = 'Candidate', email = null, phone = null,
                                      suburb = null, state = null, postcode = null, country = null,
                                      linkedin_url = null, portfolio_url = null, cv_file_path = null,
                                      cv_uploaded_at = null, updated_at = now()
-                               where user_id = %(user)s"""),
+                               where user_id = %(user)s""",
+    ),
     ("candidate_dei", "delete from public.candidate_dei where user_id = %(user)s"),
     ("education", "delete from public.education where user_id = %(user)s"),
     ("employment_history", "delete from public.employment_history where user_id = %(user)s"),
     ("practice_interviews", "delete from public.practice_interviews where user_id = %(user)s"),
-    ("transcript_segments",
-     f"delete from public.transcript_segments where interview_id in ({_CANDIDATE_INTERVIEWS})"),
-    ("interview_scores", f"""update public.interview_scores
+    ("transcript_segments", f"delete from public.transcript_segments where interview_id in ({_CANDIDATE_INTERVIEWS})"),
+    (
+        "interview_scores",
+        f"""update public.interview_scores
                                 set narrative_summary = null, candidate_feedback = null,
                                     human_override_reason = null, updated_at = now()
-                              where interview_id in ({_CANDIDATE_INTERVIEWS})"""),
-    ("score_dimensions", f"""update public.score_dimensions set evidence = null, cited_quotes = null
-                              where interview_id in ({_CANDIDATE_INTERVIEWS})"""),
-    ("interviews", f"""update public.interviews set anti_cheat_signals = null, updated_at = now()
-                        where id in ({_CANDIDATE_INTERVIEWS}) and anti_cheat_signals is not null"""),
+                              where interview_id in ({_CANDIDATE_INTERVIEWS})""",
+    ),
+    (
+        "score_dimensions",
+        f"""update public.score_dimensions set evidence = null, cited_quotes = null
+                              where interview_id in ({_CANDIDATE_INTERVIEWS})""",
+    ),
+    (
+        "interviews",
+        f"""update public.interviews set anti_cheat_signals = null, updated_at = now()
+                        where id in ({_CANDIDATE_INTERVIEWS}) and anti_cheat_signals is not null""",
+    ),
 )
 
 

@@ -8,13 +8,16 @@ from typing import Any
 
 from shared.db import Conn, Id, Row, fetch_all, fetch_one, jsonb
 
-SCORE_COLUMNS = ("overall_score, narrative_summary, candidate_feedback, anti_cheat_risk_level, scored_by, "
-                 "model_version, prompt_version, rubric_version, human_override")
+SCORE_COLUMNS = (
+    "overall_score, narrative_summary, candidate_feedback, anti_cheat_risk_level, scored_by, "
+    "model_version, prompt_version, rubric_version, human_override"
+)
 
 
 async def score_of(conn: Conn, interview_id: Id) -> Row | None:
-    return await fetch_one(conn, f"select {SCORE_COLUMNS} from public.interview_scores where interview_id = %s",
-                           (interview_id,))
+    return await fetch_one(
+        conn, f"select {SCORE_COLUMNS} from public.interview_scores where interview_id = %s", (interview_id,)
+    )
 
 
 async def dimensions_of(conn: Conn, interview_id: Id) -> list[Row]:

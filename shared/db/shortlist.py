@@ -15,7 +15,6 @@ from datetime import date
 
 from shared.db import Conn, Id, Row, fetch_all, fetch_one
 
-
 # --- text rules, as SQL expressions ---------------------------------------------------
 # Python's str.lower() followed by dropping everything but [a-z0-9+#]: only ASCII
 # capitals and two non-ASCII capitals (U+0130 becomes "i" plus a combining dot, U+212A
@@ -27,8 +26,10 @@ _NON_WORD = f"'[^{_WORD_CHARS}]+'"
 
 
 def _lowered(text: str) -> str:
-    return (f"translate(replace({text}, '\u0130', 'i\u0307'), "
-            "'ABCDEFGHIJKLMNOPQRSTUVWXYZ\u212a', 'abcdefghijklmnopqrstuvwxyzk')")
+    return (
+        f"translate(replace({text}, '\u0130', 'i\u0307'), "
+        "'ABCDEFGHIJKLMNOPQRSTUVWXYZ\u212a', 'abcdefghijklmnopqrstuvwxyzk')"
+    )
 
 
 def squashed_sql(text: str) -> str:
@@ -43,8 +44,10 @@ def words_sql(text: str) -> str:
 
 def without_js_sql(squashed: str) -> str:
     """A squashed name without a trailing 'js' when longer than four ('reactjs' -> 'react', 'ejs' kept)."""
-    return (f"(case when right({squashed}, 2) = 'js' and length({squashed}) > 4 then left({squashed}, -2)"
-            f" else {squashed} end)")
+    return (
+        f"(case when right({squashed}, 2) = 'js' and length({squashed}) > 4 then left({squashed}, -2)"
+        f" else {squashed} end)"
+    )
 
 
 # Paused ones included: their rows are dropped with them when features meet applications.
@@ -57,21 +60,21 @@ _ROLE_CANDIDATES = "select candidate_id from public.applications where job_role_
 # features and score per application (paused profiles left out); the leaders.
 _RANKED = f"""
 with required as (
-    select r.position, array[{without_js_sql('k.squashed')}]
-                       || array(select {without_js_sql('w')} from unnest({words_sql('r.skill')}) w) as keys
+    select r.position, array[{without_js_sql("k.squashed")}]
+                       || array(select {without_js_sql("w")} from unnest({words_sql("r.skill")}) w) as keys
       from unnest(%(required)s::text[]) with ordinality r(skill, position)
-     cross join lateral (select {squashed_sql('r.skill')} as squashed) k),
+     cross join lateral (select {squashed_sql("r.skill")} as squashed) k),
 skill as materialized (
     select s.user_id, s.skill_name
       from public.candidate_skills s
      where s.user_id in ({_ROLE_CANDIDATES})),
 skill_key as materialized (
-    select d.skill_name, {squashed_sql('d.skill_name')} as squashed
+    select d.skill_name, {squashed_sql("d.skill_name")} as squashed
       from (select distinct skill_name from skill) d),
 skill_position as (
     select k.skill_name, r.position
       from skill_key k
-      join required r on {without_js_sql('k.squashed')} = any(r.keys)),
+      join required r on {without_js_sql("k.squashed")} = any(r.keys)),
 matched as (
     select s.user_id, array_agg(distinct p.position) as positions
       from skill s
@@ -86,7 +89,7 @@ job as materialized (
              where user_id in ({_ROLE_CANDIDATES})) e),
 title_relevance as materialized (
     select d.job_title,
-           {words_sql('d.job_title')} && array(select w from unnest({words_sql('%(title)s::text')}) w
+           {words_sql("d.job_title")} && array(select w from unnest({words_sql("%(title)s::text")}) w
                                               where w <> all(%(title_noise)s::text[])) as related
       from (select distinct job_title from job) d),
 experience as (
@@ -158,16 +161,38 @@ async def role(conn: Conn, role_id: Id) -> Row | None:
     )
 
 
-async def ranked_applicants(conn: Conn, role_id: Id, *, required: list[str], title: str, title_noise: list[str],
-                            weights: dict[str, float], neutral: float, full_years: int, today: date,
-                            top: int) -> list[Row]:
+async def ranked_applicants(
+    conn: Conn,
+    role_id: Id,
+    *,
+    required: list[str],
+    title: str,
+    title_noise: list[str],
+    weights: dict[str, float],
+    neutral: float,
+    full_years: int,
+    today: date,
+    top: int,
+) -> list[Row]:
     """The `top` best applicants, best first, each with `applicants` (how many were
     ranked), score, features (`positions`: 1-based indexes into `required`) and
     details: profile fields, skills by name, positions current and most recent
     first (`jobs`, JSON: dates as ISO strings)."""
-    return await fetch_all(conn, _RANKED, {
-        "role": role_id, "required": required, "title": title, "title_noise": title_noise, "today": today,
-        "skills_weight": weights["skills"], "interview_weight": weights["interview"],
-        "experience_weight": weights["experience"], "title_weight": weights["title"],
-        "neutral": neutral, "full_years": full_years, "top": top,
-    })
+    return await fetch_all(
+        conn,
+        _RANKED,
+        {
+            "role": role_id,
+            "required": required,
+            "title": title,
+            "title_noise": title_noise,
+            "today": today,
+            "skills_weight": weights["skills"],
+            "interview_weight": weights["interview"],
+            "experience_weight": weights["experience"],
+            "title_weight": weights["title"],
+            "neutral": neutral,
+            "full_years": full_years,
+            "top": top,
+        },
+    )

@@ -63,9 +63,12 @@ class OrBlank:
         schema["anyOf"] = [*schema.get("anyOf", []), blank]
         return schema
 
+
 # A pragmatic email check (one @, a dotted domain, no spaces or angle brackets);
 # deliverability is the email provider's job.
-_EMAIL = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 
 
 def _check_email(value: str) -> str:

@@ -38,9 +38,10 @@ import copy
 import json
 import math
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -131,8 +132,11 @@ def _inline(node: Any, definitions: dict[str, Any], seen: tuple[str, ...]) -> An
         target = _inline(definitions[name], definitions, (*seen, name))
         extra = {key: value for key, value in node.items() if key != "$ref"}
         return {**target, **_inline(extra, definitions, seen)}
-    return {key: (value if key in ("enum", "default", "required", "x-aliases") else _inline(value, definitions, seen))
-            for key, value in node.items() if not (key == "title" and isinstance(value, str))}
+    return {
+        key: (value if key in ("enum", "default", "required", "x-aliases") else _inline(value, definitions, seen))
+        for key, value in node.items()
+        if not (key == "title" and isinstance(value, str))
+    }
 
 
 def answer_spec(model: type[BaseModel], vocabularies: Vocabularies | None = None) -> dict[str, Any]:
@@ -143,8 +147,9 @@ def answer_spec(model: type[BaseModel], vocabularies: Vocabularies | None = None
     return _spec(model, _frozen(vocabularies))
 
 
-def prepared(model: type[BaseModel], vocabularies: Vocabularies | None = None, *,
-             strict: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
+def prepared(
+    model: type[BaseModel], vocabularies: Vocabularies | None = None, *, strict: bool = True
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """(answer_spec, tool_schema) for a call, cached: both read only."""
     return _prepared(model, _frozen(vocabularies), strict)
 
@@ -168,8 +173,16 @@ def _frozen(vocabularies: Vocabularies | None) -> _Frozen:
     frozen: list[tuple[str, str, tuple[Any, ...]]] = []
     for name, entries in sorted((vocabularies or {}).items()):
         if isinstance(entries, Mapping):
-            frozen.append((name, "map", tuple((key, label if label is None or isinstance(label, str)
-                                               else tuple(label)) for key, label in entries.items())))
+            frozen.append(
+                (
+                    name,
+                    "map",
+                    tuple(
+                        (key, label if label is None or isinstance(label, str) else tuple(label))
+                        for key, label in entries.items()
+                    ),
+                )
+            )
         else:
             frozen.append((name, "list", tuple(entries)))
     return tuple(frozen)
@@ -187,8 +200,9 @@ def _fill(node: Any, vocabularies: Vocabularies) -> None:
         entries = vocabularies[name]
         if isinstance(entries, Mapping):
             keys = list(entries)
-            aliases = {key: ([label] if isinstance(label, str) else list(label or []))
-                       for key, label in entries.items()}
+            aliases = {
+                key: ([label] if isinstance(label, str) else list(label or [])) for key, label in entries.items()
+            }
         else:
             keys, aliases = list(entries), {}
         node["enum"] = keys
@@ -211,8 +225,20 @@ def _carry_essential(node: dict[str, Any]) -> bool:
 
 # Keywords Azure OpenAI's strict mode does not accept (its documented list; OpenAI
 # accepts some of them since 2025, see docs/AI.md): sent as description text instead.
-_DESCRIBED_ONLY = ("minLength", "maxLength", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
-                   "exclusiveMaximum", "multipleOf", "minItems", "maxItems", "uniqueItems")
+_DESCRIBED_ONLY = (
+    "minLength",
+    "maxLength",
+    "pattern",
+    "format",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+)
 
 
 def tool_schema(spec: dict[str, Any], *, strict: bool = True) -> dict[str, Any]:
@@ -259,8 +285,7 @@ def _simple_nullable(node: dict[str, Any]) -> dict[str, Any]:
         return node
     merged = {key: value for key, value in node.items() if key != "anyOf"}
     description = _sentences(merged.pop("description", ""), other.get("description", ""))
-    merged = {**{k: v for k, v in other.items() if k != "description"}, **merged,
-              "type": [other["type"], "null"]}
+    merged = {**{k: v for k, v in other.items() if k != "description"}, **merged, "type": [other["type"], "null"]}
     if description:
         merged["description"] = description
     return merged
@@ -307,8 +332,9 @@ _FENCE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\n?(.*?)```", re.DOTALL)
 _WRAPPERS = ("arguments", "parameters")
 
 
-def read_arguments(tool_name: str, calls: list[tuple[str, str | None]], content: str | None,
-                   expected: Iterable[str] = ()) -> tuple[dict[str, Any], list[Repair]]:
+def read_arguments(
+    tool_name: str, calls: list[tuple[str, str | None]], content: str | None, expected: Iterable[str] = ()
+) -> tuple[dict[str, Any], list[Repair]]:
     """The answer's JSON object: the first call of `tool_name`, else (when the model
     wrote the arguments as its message) the one JSON object in the text."""
     missing = f"No call to the tool {tool_name} was made"
@@ -377,8 +403,9 @@ def _object_in_prose(text: str, what: str, repairs: list[Repair]) -> Any:
         error = problem
     start = text.find("{")
     if start < 0:
-        raise AnswerRejected(f"{what} are not valid JSON: {error}" if what.endswith("s")
-                             else f"{what} is not valid JSON: {error}")
+        raise AnswerRejected(
+            f"{what} are not valid JSON: {error}" if what.endswith("s") else f"{what} is not valid JSON: {error}"
+        )
     decoder = json.JSONDecoder()
     try:
         found, end = decoder.raw_decode(text, start)
@@ -458,8 +485,11 @@ class _Reader:
             others = [option for option in options if option.get("type") != "null"]
             if len(others) != 1:
                 return value  # other unions: the model's validation decides
-            node = {**{k: v for k, v in node.items() if k != "anyOf"}, **others[0],
-                    **({"x-essential": True} if node.get("x-essential") else {})}
+            node = {
+                **{k: v for k, v in node.items() if k != "anyOf"},
+                **others[0],
+                **({"x-essential": True} if node.get("x-essential") else {}),
+            }
         if value is None:
             raise _Fault(path, "must not be null")
         if "enum" in node:
@@ -592,8 +622,11 @@ class _Reader:
     def boolean(self, value: Any, path: _Path) -> bool:
         if isinstance(value, bool):
             return value
-        read = {"true": True, "yes": True, "false": False, "no": False}.get(str(value).strip().lower()) \
-            if isinstance(value, str) else ({1: True, 0: False}.get(value) if isinstance(value, int) else None)
+        read = (
+            {"true": True, "yes": True, "false": False, "no": False}.get(str(value).strip().lower())
+            if isinstance(value, str)
+            else ({1: True, 0: False}.get(value) if isinstance(value, int) else None)
+        )
         if read is None:
             raise _Fault(path, "must be true or false")
         self.note(path, "true/false sent as text or a number read")
@@ -606,8 +639,11 @@ class _Reader:
         if isinstance(value, str):
             wanted = normal_name(value)
             hits = {option for option in allowed if isinstance(option, str) and normal_name(option) == wanted}
-            hits |= {option for option, names in node.get("x-aliases", {}).items()
-                     if option in allowed and any(normal_name(name) == wanted for name in names)}
+            hits |= {
+                option
+                for option, names in node.get("x-aliases", {}).items()
+                if option in allowed and any(normal_name(name) == wanted for name in names)
+            }
             if len(hits) == 1:
                 option = hits.pop()
                 self.note(path, f"mapped a variant spelling to {option!r}")
@@ -653,9 +689,9 @@ def _read_number(text: str, maximum: float | None) -> int | float | None:
     text = text.strip()
     if _NUMBER.match(text):
         number = float(text)
-    elif (match := _OUT_OF.match(text)) and maximum is not None and float(match.group(2)) == maximum:
-        number = float(match.group(1))
-    elif (match := _PERCENT.match(text)) and maximum == 100:
+    elif ((match := _OUT_OF.match(text)) and maximum is not None and float(match.group(2)) == maximum) or (
+        (match := _PERCENT.match(text)) and maximum == 100
+    ):
         number = float(match.group(1))
     else:
         return None
@@ -680,7 +716,7 @@ def _droppable(spec: dict[str, Any], loc: _Path) -> _Path | None:
             droppable = part not in node.get("required", ()) and not child.get("x-essential")
         else:
             break
-        trail.append((tuple(loc[:index + 1]), droppable))
+        trail.append((tuple(loc[: index + 1]), droppable))
         node = child
     return next((prefix for prefix, droppable in reversed(trail) if droppable), None)
 
@@ -692,7 +728,7 @@ def _unwrapped_nullable(node: dict[str, Any]) -> dict[str, Any]:
 
 def _outermost(targets: Iterable[_Path]) -> list[_Path]:
     targets = set(targets)
-    return [t for t in targets if not any(other != t and t[:len(other)] == other for other in targets)]
+    return [t for t in targets if not any(other != t and t[: len(other)] == other for other in targets)]
 
 
 def _sort_key(path: _Path) -> tuple[tuple[int, int, str], ...]:
@@ -710,5 +746,5 @@ def _dotted(path: Iterable[Any]) -> str:
 
 
 def _relative(fault: _Fault, path: _Path, name: Any) -> str:
-    inner = fault.path[len(path) + 1:]
+    inner = fault.path[len(path) + 1 :]
     return f"{_dotted(inner)}: {fault.message}" if inner else fault.message

@@ -51,6 +51,7 @@ class WebhookResponse(ApiModel):
 
 # --- ACS event data (the `data` of Microsoft.Communication.* events) ------------------------
 
+
 class EventData(BaseModel):
     """Unknown fields are ignored: ACS adds fields between versions."""
 

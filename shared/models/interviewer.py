@@ -62,8 +62,9 @@ class InterviewerRequest(ApiModel):
     @property
     def questions(self) -> list[str]:
         """The role's interview questions: top level, else inside `requirements`."""
-        return list(self.interviewQuestions or (self.requirements.interviewQuestions if self.requirements else None)
-                    or [])
+        return list(
+            self.interviewQuestions or (self.requirements.interviewQuestions if self.requirements else None) or []
+        )
 
     @property
     def last_candidate_answer(self) -> str | None:
@@ -106,8 +107,8 @@ class AnswerAssessment(ApiModel):
     call's `competencies` vocabulary; an unknown key is dropped (nothing is essential)."""
 
     detectedCompetencies: Annotated[
-        list[Annotated[str, StringConstraints(max_length=60), Vocabulary("competencies")]],
-        Field(max_length=8)] = Field(
+        list[Annotated[str, StringConstraints(max_length=60), Vocabulary("competencies")]], Field(max_length=8)
+    ] = Field(
         default_factory=list,
-        description="Keys of the competencies the candidate's last answer showed; empty when none.")
-
+        description="Keys of the competencies the candidate's last answer showed; empty when none.",
+    )

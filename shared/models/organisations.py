@@ -27,11 +27,17 @@ OptionalText = Annotated[str | None, StringConstraints(strip_whitespace=True, ma
 
 
 class CreateOrganisationRequest(ApiModel):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-                    Documented(pattern=NOT_BLANK)]
+    name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Documented(pattern=NOT_BLANK)
+    ]
     industry: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=200)] = None
-    website: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=2048),
-                       AfterValidator(_http_url), Documented(pattern=HTTP_URL_PATTERN), OrBlank()] = None
+    website: Annotated[
+        str | None,
+        StringConstraints(strip_whitespace=True, max_length=2048),
+        AfterValidator(_http_url),
+        Documented(pattern=HTTP_URL_PATTERN),
+        OrBlank(),
+    ] = None
     description: OptionalText = None
     billing_email: Annotated[Email | None, OrBlank()] = None
 
@@ -39,7 +45,6 @@ class CreateOrganisationRequest(ApiModel):
     @classmethod
     def _blank_is_null(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
-
 
 
 class Organisation(ApiModel):

@@ -30,8 +30,9 @@ class RequirementLists(ApiModel):
 
 
 class ExtractRequirementsRequest(ApiModel):
-    jobDescription: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50_000),
-                              Documented(pattern=NOT_BLANK)]
+    jobDescription: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50_000), Documented(pattern=NOT_BLANK)
+    ]
     jobTitle: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
 
 
@@ -44,15 +45,20 @@ class ExtractedRequirements(ApiModel):
 
     skills: Annotated[list[ExtractedItem], Field(max_length=25)] = Field(
         default_factory=list,
-        description="Specific skills, tools and technologies required, e.g. 'React', 'Stakeholder management'.")
+        description="Specific skills, tools and technologies required, e.g. 'React', 'Stakeholder management'.",
+    )
     experience: Annotated[list[ExtractedItem], Field(max_length=25)] = Field(
-        default_factory=list, description="Experience required, e.g. '5+ years building web applications'.")
+        default_factory=list, description="Experience required, e.g. '5+ years building web applications'."
+    )
     qualifications: Annotated[list[ExtractedItem], Field(max_length=25)] = Field(
-        default_factory=list, description="Degrees, certifications and licences required or preferred.")
+        default_factory=list, description="Degrees, certifications and licences required or preferred."
+    )
     responsibilities: Annotated[list[ExtractedItem], Field(max_length=25)] = Field(
-        default_factory=list, description="The main duties of the role.")
+        default_factory=list, description="The main duties of the role."
+    )
     interviewQuestions: Annotated[list[ExtractedItem], Field(max_length=12)] = Field(
-        default_factory=list, description="5 to 10 interview questions that test the requirements above.")
+        default_factory=list, description="5 to 10 interview questions that test the requirements above."
+    )
 
 
 class ExtractRequirementsResponse(ApiModel):

@@ -21,8 +21,9 @@ CV_PATH_PATTERN = r"^(?!/)(?!.*\.\.)(?!.*//)[^\\\x00-\x1f\x7f?#%]*\.[Pp][Dd][Ff]
 class ParseResumeRequest(ApiModel):
     # The document shows the path rules checked before storage is read (shared/services/cv_paths.py):
     # relative, no '..', '//', backslash, control character, '?', '#' or '%', a .pdf, at most 512.
-    filePath: Annotated[str, StringConstraints(min_length=1, max_length=2_000),
-                        Documented(maxLength=512, pattern=CV_PATH_PATTERN)]
+    filePath: Annotated[
+        str, StringConstraints(min_length=1, max_length=2_000), Documented(maxLength=512, pattern=CV_PATH_PATTERN)
+    ]
     userId: UUID | None = None
 
 
@@ -124,9 +125,10 @@ class Education(ApiModel):
 class Skill(ApiModel):
     skill_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     # The aliases are the prompt's own words for the two types.
-    skill_type: Annotated[Literal["hard", "soft"], Aliases({"hard": ("technical", "hard skill", "technical skill"),
-                                                            "soft": ("interpersonal", "soft skill")})] = Field(
-        description="hard: a technical or tool skill; soft: interpersonal")
+    skill_type: Annotated[
+        Literal["hard", "soft"],
+        Aliases({"hard": ("technical", "hard skill", "technical skill"), "soft": ("interpersonal", "soft skill")}),
+    ] = Field(description="hard: a technical or tool skill; soft: interpersonal")
 
 
 class ParsedResume(ApiModel):
@@ -136,7 +138,8 @@ class ParsedResume(ApiModel):
 
     personal: Personal = Field(default_factory=Personal)
     employment: Annotated[list[Employment], Field(max_length=30)] = Field(
-        default_factory=list, description="Most recent first.")
+        default_factory=list, description="Most recent first."
+    )
     education: Annotated[list[Education], Field(max_length=20)] = Field(default_factory=list)
     skills: Annotated[list[Skill], Field(max_length=100)] = Field(default_factory=list)
     summary: Annotated[Text, at_most(3_000)] = ""

@@ -19,9 +19,12 @@ def _organisation_named(schema: dict[str, Any]) -> None:
     # processed); a user must name theirs, so the document shows it as required.
     schema["required"] = ["action", "organisationId"]
     schema["properties"]["organisationId"] = {
-        "type": "string", "format": "uuid", "title": "Organisationid",
+        "type": "string",
+        "format": "uuid",
+        "title": "Organisationid",
         "description": "Required for a user (an admin of that organisation); the service key may leave it "
-                       "out to process every organisation"}
+        "out to process every organisation",
+    }
 
 
 class DataCleanupRequest(ApiModel):

@@ -17,8 +17,9 @@ RUBRIC_KEY = {"pattern": rf"^[^\x00-\x1f\x7f{PY_SPACES}][^\x00-\x1f\x7f]{{0,63}}
 
 
 class TranscriptTurn(ApiModel):
-    speaker: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32),
-                       Documented(pattern=NOT_BLANK)]
+    speaker: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32), Documented(pattern=NOT_BLANK)
+    ]
     content: Text
     start_time_ms: int | None = None
 
@@ -45,8 +46,9 @@ class ScoreRequest(ApiModel):
     jobDescription: Annotated[str, StringConstraints(max_length=50_000)] | None = None
     requirements: Requirements | None = None
     orgValues: list[ShortText] | None = Field(default=None, max_length=50)
-    scoringRubric: Annotated[dict[str, RubricEntry] | None,
-                             Documented(propertyNames=RUBRIC_KEY)] = Field(default=None, max_length=30)
+    scoringRubric: Annotated[dict[str, RubricEntry] | None, Documented(propertyNames=RUBRIC_KEY)] = Field(
+        default=None, max_length=30
+    )
     rescore: bool = False  # score again even when a finished score exists
 
 
@@ -92,14 +94,17 @@ class ScoringAccepted(ApiModel):
 class ModelDimension(ApiModel):
     # Essential: which dimension and its score. The prompt states the 0 to 10 scale.
     dimension: Annotated[str, ESSENTIAL, Vocabulary("rubric")] = Field(
-        description="The rubric dimension key, exactly as given")
+        description="The rubric dimension key, exactly as given"
+    )
     score: Annotated[float, Field(ge=0, le=10), ESSENTIAL, Clamp(1)] = Field(
-        description="0 (no evidence) to 10 (outstanding)")
-    evidence: str = Field(default="", max_length=4000,
-                          description="Why this score, from what the candidate said")
+        description="0 (no evidence) to 10 (outstanding)"
+    )
+    evidence: str = Field(default="", max_length=4000, description="Why this score, from what the candidate said")
     cited_quotes: list[Annotated[str, StringConstraints(max_length=1000)]] = Field(
-        default_factory=list, max_length=10,
-        description="Short verbatim quotes from the candidate's turns that support the score")
+        default_factory=list,
+        max_length=10,
+        description="Short verbatim quotes from the candidate's turns that support the score",
+    )
 
 
 class ModelScoring(ApiModel):
@@ -108,9 +113,9 @@ class ModelScoring(ApiModel):
 
     dimensions: list[ModelDimension] = Field(description="One entry per rubric dimension")
     narrative_summary: str = Field(default="", max_length=6000, description="A summary for the recruiter")
-    candidate_feedback: str = Field(default="", max_length=4000,
-                                    description="Constructive feedback for the candidate")
+    candidate_feedback: str = Field(default="", max_length=4000, description="Constructive feedback for the candidate")
     anti_cheat_risk_level: Literal["low", "medium", "high"] = Field(
         default=None,  # type: ignore[arg-type]  # None when unusable; typed without it so the tool's enum has no null
-        description="Risk that the answers were not the candidate's own (read aloud, assisted, pasted)")
+        description="Risk that the answers were not the candidate's own (read aloud, assisted, pasted)",
+    )
     anti_cheat_notes: str = Field(default="", max_length=2000, description="What the risk level is based on")

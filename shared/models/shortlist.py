@@ -49,11 +49,14 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 class RankedCandidate(ApiModel):
     # The ids are the call's `applicants` vocabulary; the prompt states the 0 to 100 scale.
     applicationId: Annotated[str, ESSENTIAL, Vocabulary("applicants")] = Field(
-        description="Exactly as given in the candidates list.")
+        description="Exactly as given in the candidates list."
+    )
     matchScore: Annotated[int, Field(ge=0, le=100), ESSENTIAL, Clamp(10)] = Field(
-        description="Fit for the role, 0 to 100.")
+        description="Fit for the role, 0 to 100."
+    )
     matchReasons: Annotated[list[Reason], Field(min_length=1, max_length=4)] = Field(
-        description="One to four short, factual reasons drawn from the candidate's data.")
+        description="One to four short, factual reasons drawn from the candidate's data."
+    )
 
 
 class ShortlistRanking(ApiModel):

@@ -52,5 +52,7 @@ def competency_messages(*, question: str | None, answer: str, keys: dict[str, st
         "interviewer_question": (question or "")[:2_000],
         "candidate_answer": answer,
     }
-    return [{"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": json.dumps(document, ensure_ascii=False)}]
+    return [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": json.dumps(document, ensure_ascii=False)},
+    ]

@@ -41,17 +41,17 @@ ask the next question."""
 
 _PHASE_GUIDANCE = {
     "introduction": "Phase: introduction. Greet the candidate warmly, introduce yourself as the AI "
-                    "interviewer for this role and company, say in one sentence how the interview works, "
-                    "then ask an opening question about their background.",
+    "interviewer for this role and company, say in one sentence how the interview works, "
+    "then ask an opening question about their background.",
     "technical": "Phase: technical. Ask about the skills, tools and domain knowledge the role requires. "
-                 "Prefer the role's own interview questions when one fits; otherwise probe a required skill "
-                 "or the candidate's relevant experience.",
+    "Prefer the role's own interview questions when one fits; otherwise probe a required skill "
+    "or the candidate's relevant experience.",
     "behavioural": "Phase: behavioural. Ask for a specific past situation (what happened, what they did, "
-                   "the result) that shows communication, teamwork, motivation or fit with the "
-                   "organisation's values. Prefer competencies not yet covered.",
+    "the result) that shows communication, teamwork, motivation or fit with the "
+    "organisation's values. Prefer competencies not yet covered.",
     "closing": "Phase: closing. Every question has been answered. Thank the candidate sincerely, tell them "
-               "the team will be in touch about next steps, and end the interview. Do not ask another "
-               "question.",
+    "the team will be in touch about next steps, and end the interview. Do not ask another "
+    "question.",
 }
 
 
@@ -72,12 +72,17 @@ def interviewer_messages(request: InterviewerRequest) -> list[dict[str, str]]:
     """The full message list for one interviewer turn (an InterviewerRequest)."""
     total = request.totalQuestions or len(request.questions) or DEFAULT_TOTAL_QUESTIONS
     phase = interview_phase(request.currentQuestionIndex, total)
-    system = "\n\n".join(filter(None, [
-        _COMMON_RULES,
-        _PRACTICE_RULES if request.practice else None,
-        _PHASE_GUIDANCE[phase],
-        "Interview context (JSON data):\n" + json.dumps(_context(request, phase, total), ensure_ascii=False),
-    ]))
+    system = "\n\n".join(
+        filter(
+            None,
+            [
+                _COMMON_RULES,
+                _PRACTICE_RULES if request.practice else None,
+                _PHASE_GUIDANCE[phase],
+                "Interview context (JSON data):\n" + json.dumps(_context(request, phase, total), ensure_ascii=False),
+            ],
+        )
+    )
     messages = [{"role": "system", "content": system}]
     for message in request.messages:
         if message.role == "user":
@@ -99,13 +104,22 @@ def _context(request: InterviewerRequest, phase: str, total: int) -> dict[str, A
     description = (request.jobDescription or "")[:MAX_DESCRIPTION_CHARS]
     return {
         "mode": "practice" if request.practice else "interview",
-        "role": {"title": request.jobTitle or "", "company": request.companyName or "",
-                 "description": description, "requirements": requirements},
+        "role": {
+            "title": request.jobTitle or "",
+            "company": request.companyName or "",
+            "description": description,
+            "requirements": requirements,
+        },
         "interview_questions": request.questions,
         "organisation_values": list(request.orgValues or []),
         "candidate_background": candidate,
-        "competencies": {"covered": list(request.competenciesCovered or []),
-                         "to_cover": list(request.competenciesToCover or [])},
-        "progress": {"question_number": (request.currentQuestionIndex or 0) + 1, "total_questions": total,
-                     "phase": phase},
+        "competencies": {
+            "covered": list(request.competenciesCovered or []),
+            "to_cover": list(request.competenciesToCover or []),
+        },
+        "progress": {
+            "question_number": (request.currentQuestionIndex or 0) + 1,
+            "total_questions": total,
+            "phase": phase,
+        },
     }

@@ -26,5 +26,7 @@ with your answer."""
 
 def requirements_messages(*, job_title: str | None, job_description: str) -> list[dict[str, str]]:
     document = {"job_title": job_title or "", "job_description": job_description}
-    return [{"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": json.dumps(document, ensure_ascii=False)}]
+    return [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": json.dumps(document, ensure_ascii=False)},
+    ]

@@ -29,5 +29,7 @@ the tool with what the CV says."""
 
 def resume_messages(cv_text: str) -> list[dict[str, str]]:
     document = {"cv_text": cv_text[:MAX_CV_CHARS]}
-    return [{"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": json.dumps(document, ensure_ascii=False)}]
+    return [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": json.dumps(document, ensure_ascii=False)},
+    ]

@@ -41,17 +41,24 @@ Without signs of this, say low.
 Call the tool with your assessment."""
 
 
-def scoring_messages(*, job_title: str | None, job_description: str | None, requirements: dict[str, Any] | None,
-                     org_values: list[str], rubric: list[dict[str, Any]],
-                     transcript: list[dict[str, Any]]) -> list[dict[str, str]]:
+def scoring_messages(
+    *,
+    job_title: str | None,
+    job_description: str | None,
+    requirements: dict[str, Any] | None,
+    org_values: list[str],
+    rubric: list[dict[str, Any]],
+    transcript: list[dict[str, Any]],
+) -> list[dict[str, str]]:
     """The chat messages for one scoring request."""
     document = {
-        "role": {"title": job_title or "", "description": job_description or "",
-                 "requirements": requirements or {}},
+        "role": {"title": job_title or "", "description": job_description or "", "requirements": requirements or {}},
         "organisation_values": org_values,
         "rubric": [{"key": d["dimension"], "label": d["label"], "weight": d["weight"]} for d in rubric],
-        "transcript": [{"turn": index, "speaker": turn["speaker"], "text": turn["content"]}
-                       for index, turn in enumerate(transcript, start=1)],
+        "transcript": [
+            {"turn": index, "speaker": turn["speaker"], "text": turn["content"]}
+            for index, turn in enumerate(transcript, start=1)
+        ],
     }
     return [
         {"role": "system", "content": SYSTEM_PROMPT},

@@ -31,11 +31,16 @@ the tool with your ranking."""
 
 def shortlist_messages(*, role: dict[str, Any], candidates: list[dict[str, Any]]) -> list[dict[str, str]]:
     document = {
-        "role": {"title": role.get("title") or "", "location": role.get("location") or "",
-                 "work_type": role.get("work_type") or "",
-                 "description": (role.get("description") or "")[:MAX_DESCRIPTION_CHARS],
-                 "requirements": role.get("requirements") or {}},
+        "role": {
+            "title": role.get("title") or "",
+            "location": role.get("location") or "",
+            "work_type": role.get("work_type") or "",
+            "description": (role.get("description") or "")[:MAX_DESCRIPTION_CHARS],
+            "requirements": role.get("requirements") or {},
+        },
         "candidates": candidates,
     }
-    return [{"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": json.dumps(document, ensure_ascii=False, default=str)}]
+    return [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": json.dumps(document, ensure_ascii=False, default=str)},
+    ]

@@ -10,7 +10,7 @@ Only that package's data files are used, not its FastAPI code.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -31,11 +31,17 @@ _PACKAGED = {
 
 # Scripts only from this origin (the page has no inline script); Swagger UI sets
 # inline styles, and "try it out" calls the same origin.
-CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                           "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
-                           "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-PAGE_HEADERS = {"content-security-policy": CONTENT_SECURITY_POLICY, "x-content-type-options": "nosniff",
-                "referrer-policy": "no-referrer", "cache-control": "no-store"}
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+PAGE_HEADERS = {
+    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "cache-control": "no-store",
+}
 ASSET_CACHE = "public, max-age=86400"
 
 _PAGE = f"""<!doctype html>
@@ -83,7 +89,7 @@ def page() -> str:
     return _PAGE
 
 
-@lru_cache(maxsize=None)
+@cache
 def asset(name: str) -> tuple[bytes, str] | None:
     """(content, media type) of a served file, or None for an unknown name."""
     if name == INIT_SCRIPT:

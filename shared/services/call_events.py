@@ -23,9 +23,10 @@ events (recordings carry only the server call id) find it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from pydantic import ValidationError
@@ -96,6 +97,7 @@ class BatchResult:
 
 
 # --- envelopes ----------------------------------------------------------------------------
+
 
 def event_from_envelope(raw: Any) -> AcsEvent:
     """Parse one event of a webhook body with azure-eventgrid's / azure-core's models."""
@@ -180,10 +182,11 @@ def _utc(value: Any) -> datetime | None:
             return None
     if not isinstance(value, datetime):
         return None
-    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 # --- the handler --------------------------------------------------------------------------
+
 
 class CallEvents:
     """Applies ACS events to interviews. `start_scoring(interview_id)` is called after a
@@ -205,8 +208,12 @@ class CallEvents:
             except EventRejected as rejected:
                 result.failed.append({"id": event_id, "error": str(rejected)})
             except Exception as error:  # temporary (database): redelivery will retry it
-                log_event("acs_event_failed", level=logging.ERROR, eventId=event_id,
-                          error=f"{type(error).__name__}: {error}"[:300])
+                log_event(
+                    "acs_event_failed",
+                    level=logging.ERROR,
+                    eventId=event_id,
+                    error=f"{type(error).__name__}: {error}"[:300],
+                )
                 result.failed.append({"id": event_id, "error": "Temporary failure; redeliver"})
                 result.retry = True
         return result
@@ -216,12 +223,18 @@ class CallEvents:
         if data is None:
             log_event("acs_event_ignored", eventId=event.id, eventType=event.type)
             return Outcome(event.id, event.type, "ignored")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         async with self.db.transaction() as conn:
             interview_id = await self._find_interview(conn, event, data)
             if interview_id is None:
-                log_event("acs_event_unknown_interview", level=logging.WARNING, eventId=event.id, eventType=event.type,
-                          serverCallId=_server_call_id(event, data), correlationId=getattr(data, "correlationId", None))
+                log_event(
+                    "acs_event_unknown_interview",
+                    level=logging.WARNING,
+                    eventId=event.id,
+                    eventType=event.type,
+                    serverCallId=_server_call_id(event, data),
+                    correlationId=getattr(data, "correlationId", None),
+                )
                 return Outcome(event.id, event.type, "unknown_interview")
             if not await queries.claim_event(conn, event.id, event.type, interview_id):
                 log_event("acs_event_duplicate", eventId=event.id, eventType=event.type, interviewId=interview_id)
@@ -233,8 +246,14 @@ class CallEvents:
         outcome = Outcome(event.id, event.type, "applied", interview_id, sorted(columns))
         if completed and self.auto_score:
             outcome.scoring_started = await self._start_scoring(interview_id)
-        log_event("acs_event_applied", eventId=event.id, eventType=event.type, interviewId=interview_id,
-                  changed=outcome.changed, scoringStarted=outcome.scoring_started)
+        log_event(
+            "acs_event_applied",
+            eventId=event.id,
+            eventType=event.type,
+            interviewId=interview_id,
+            changed=outcome.changed,
+            scoringStarted=outcome.scoring_started,
+        )
         return outcome
 
     async def _start_scoring(self, interview_id: UUID) -> bool:
@@ -246,8 +265,12 @@ class CallEvents:
             await self.start_scoring(interview_id)
             return True
         except Exception as error:
-            log_event("auto_score_failed", level=logging.ERROR, interviewId=interview_id,
-                      error=f"{type(error).__name__}: {error}"[:300])
+            log_event(
+                "auto_score_failed",
+                level=logging.ERROR,
+                interviewId=interview_id,
+                error=f"{type(error).__name__}: {error}"[:300],
+            )
             return False
 
     async def _find_interview(self, conn: Conn, event: AcsEvent, data: EventData) -> UUID | None:
@@ -257,22 +280,27 @@ class CallEvents:
         if interview_id is not None or not isinstance(data, CallEventData):
             return interview_id
         group_id = _as_uuid(data.group.id if data.group else None)
-        if group_id and data.started_by and \
-                await queries.may_join_interview_call(conn, group_id, data.started_by):
+        if group_id and data.started_by and await queries.may_join_interview_call(conn, group_id, data.started_by):
             return group_id
         return None
 
 
-async def handle_trigger_event(services: Services, event: func.EventGridEvent,
-                               durable_client: Any = None) -> Outcome | None:
+async def handle_trigger_event(
+    services: Services, event: func.EventGridEvent, durable_client: Any = None
+) -> Outcome | None:
     """The Event Grid trigger's work. The host invokes it once per event; raising makes
     Event Grid redeliver, which is right for a database outage and useless for a
     malformed event, so only the latter is caught (and logged)."""
     try:
         return await call_events_for(services, durable_client).handle(event_from_trigger(event))
     except EventRejected as rejected:
-        log_event("acs_event_rejected", level=logging.WARNING, eventId=getattr(event, "id", None),
-                  eventType=getattr(event, "event_type", None), error=str(rejected))
+        log_event(
+            "acs_event_rejected",
+            level=logging.WARNING,
+            eventId=getattr(event, "id", None),
+            eventType=getattr(event, "event_type", None),
+            error=str(rejected),
+        )
         return None
 
 
@@ -284,8 +312,9 @@ class WebhookReply:
     batch: BatchResult = field(default_factory=BatchResult)
 
 
-async def receive_webhook(services: Services, durable_client: Any, raws: list[Any],
-                          presented_secret: str | None) -> WebhookReply:
+async def receive_webhook(
+    services: Services, durable_client: Any, raws: list[Any], presented_secret: str | None
+) -> WebhookReply:
     """The webhook's work after the body is read. A validation event is answered
     before the secret check (docs/CALLS.md); then every event is handled."""
     secrets = webhook_secrets(services.settings)
@@ -298,8 +327,11 @@ async def receive_webhook(services: Services, durable_client: Any, raws: list[An
 
 def call_events_for(services: Services, durable_client: Any = None) -> CallEvents:
     """The handler as both entry points build it."""
-    return CallEvents(services.db, auto_score=services.settings.AUTO_SCORE_ON_CALL_END,
-                      start_scoring=scoring_starter(durable_client, ScoringSettings.of(services.settings)))
+    return CallEvents(
+        services.db,
+        auto_score=services.settings.AUTO_SCORE_ON_CALL_END,
+        start_scoring=scoring_starter(durable_client, ScoringSettings.of(services.settings)),
+    )
 
 
 def scoring_starter(durable_client: Any, settings: ScoringSettings) -> ScoringStarter | None:
@@ -314,6 +346,7 @@ def scoring_starter(durable_client: Any, settings: ScoringSettings) -> ScoringSt
 
 
 # --- parsing event data -------------------------------------------------------------------
+
 
 def parse_event_data(event: AcsEvent) -> EventData | None:
     """The typed data of an event we act on; None for types that are only logged."""
@@ -355,8 +388,10 @@ def _as_uuid(value: str | None) -> UUID | None:
 
 # --- the state change (pure) --------------------------------------------------------------
 
-def plan_change(event: AcsEvent, data: EventData, interview: dict[str, Any],
-                now: datetime) -> tuple[dict[str, Any], bool]:
+
+def plan_change(
+    event: AcsEvent, data: EventData, interview: dict[str, Any], now: datetime
+) -> tuple[dict[str, Any], bool]:
     """The interview columns to write for this event, and whether it completed the interview."""
     at = event.time or now
     status = interview["status"]
@@ -390,15 +425,16 @@ def plan_change(event: AcsEvent, data: EventData, interview: dict[str, Any],
         if duration is None and started_at is not None:
             duration = max(0.0, (ended_at - started_at).total_seconds())
         if interview["duration_seconds"] is None and duration is not None:
-            columns["duration_seconds"] = int(round(duration))
+            columns["duration_seconds"] = round(duration)
         if started_at is None and duration is not None:
             columns["started_at"] = ended_at - timedelta(seconds=duration)
     elif event.type in (PARTICIPANT_ADDED, PARTICIPANT_REMOVED) and isinstance(data, CallEventData):
         _record_participant(metadata, event, data, at)
     elif event.type == RECORDING_UPDATED and isinstance(data, RecordingEventData):
         if interview["recording_deleted_at"] is not None:
-            log_event("acs_recording_after_deletion", level=logging.WARNING, eventId=event.id,
-                      interviewId=interview["id"])
+            log_event(
+                "acs_recording_after_deletion", level=logging.WARNING, eventId=event.id, interviewId=interview["id"]
+            )
         else:
             first_location = _record_recording(metadata, event, data)
             if interview["recording_url"] is None and first_location:
@@ -443,11 +479,20 @@ def _record_recording(metadata: dict[str, Any], event: AcsEvent, data: Recording
         if chunk.documentId in known:
             continue
         known.add(chunk.documentId)
-        new.append(recording_metadata.new_entry(
-            document_id=chunk.documentId, index=chunk.index, end_reason=chunk.endReason,
-            content_location=chunk.contentLocation, metadata_location=chunk.metadataLocation,
-            delete_location=chunk.deleteLocation, server_call_id=_server_call_id(event, data),
-            start_time=data.recordingStartTime, duration_ms=data.recordingDurationMs,
-            content_type=data.recordingContentType, format_type=data.recordingFormatType))
+        new.append(
+            recording_metadata.new_entry(
+                document_id=chunk.documentId,
+                index=chunk.index,
+                end_reason=chunk.endReason,
+                content_location=chunk.contentLocation,
+                metadata_location=chunk.metadataLocation,
+                delete_location=chunk.deleteLocation,
+                server_call_id=_server_call_id(event, data),
+                start_time=data.recordingStartTime,
+                duration_ms=data.recordingDurationMs,
+                content_type=data.recordingContentType,
+                format_type=data.recordingFormatType,
+            )
+        )
     recording_metadata.with_entries(metadata, new)
     return next((c.contentLocation for c in chunks if c.contentLocation), None)

@@ -4,7 +4,7 @@ app.acs_identities, and reused; each request only issues a token for it."""
 from __future__ import annotations
 
 import logging
-from datetime import timezone
+from datetime import UTC
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 DEFAULT_SCOPES = ("voip",)
 
 
-async def issue_acs_token(db: Database, identity: AcsIdentities, user_id: UUID,
-                          scopes: list[str] | None) -> AcsTokenResponse:
+async def issue_acs_token(
+    db: Database, identity: AcsIdentities, user_id: UUID, scopes: list[str] | None
+) -> AcsTokenResponse:
     from shared.adapters.acs_identity import IdentityNotFound
 
     scopes = list(scopes or DEFAULT_SCOPES)
@@ -36,12 +37,12 @@ async def issue_acs_token(db: Database, identity: AcsIdentities, user_id: UUID,
             async with db.connection() as conn:
                 await calls_db.forget_acs_identity(conn, user_id, communication_user_id)
     communication_user_id, created_with = await _create_identity(db, identity, user_id, scopes)
-    return _response(communication_user_id,
-                     created_with or await identity.issue_token(communication_user_id, scopes))
+    return _response(communication_user_id, created_with or await identity.issue_token(communication_user_id, scopes))
 
 
-async def _create_identity(db: Database, identity: AcsIdentities, user_id: UUID,
-                           scopes: list[str]) -> tuple[str, AcsToken | None]:
+async def _create_identity(
+    db: Database, identity: AcsIdentities, user_id: UUID, scopes: list[str]
+) -> tuple[str, AcsToken | None]:
     """Under a per-user lock: of two simultaneous first requests only one creates an
     identity; the other waits and finds it (then gets a token of its own, outside)."""
     async with db.transaction() as conn:
@@ -58,6 +59,7 @@ async def _create_identity(db: Database, identity: AcsIdentities, user_id: UUID,
 
 
 def _response(communication_user_id: str, token: AcsToken) -> AcsTokenResponse:
-    expires_on = token.expires_on.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return AcsTokenResponse(token=token.token, expiresOn=expires_on,
-                            user=AcsUser(communicationUserId=communication_user_id))
+    expires_on = token.expires_on.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return AcsTokenResponse(
+        token=token.token, expiresOn=expires_on, user=AcsUser(communicationUserId=communication_user_id)
+    )

@@ -21,8 +21,9 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, AsyncGenerator, AsyncIterator
+from typing import Any
 from uuid import UUID
 
 from shared.db import interviewer as queries
@@ -65,8 +66,9 @@ async def answer_turn(db: Database, ai: AIModel, turn: Turn) -> InterviewerRespo
     """The next interviewer turn as one JSON answer."""
     assessment = asyncio.create_task(detect_competencies(ai, turn.request))
     try:
-        reply = await ai.complete_text(purpose="interviewer", prompt_version=interviewer_prompt.VERSION,
-                                       messages=turn.messages)
+        reply = await ai.complete_text(
+            purpose="interviewer", prompt_version=interviewer_prompt.VERSION, messages=turn.messages
+        )
     except BaseException:
         assessment.cancel()
         raise
@@ -80,8 +82,7 @@ async def open_stream(db: Database, ai: AIModel, turn: Turn) -> AsyncIterator[by
     before any text (402, 429, 502) is still answered with its HTTP status; then
     hand back the SSE byte stream."""
     assessment = asyncio.create_task(detect_competencies(ai, turn.request))
-    deltas = ai.stream_text(purpose="interviewer", prompt_version=interviewer_prompt.VERSION,
-                            messages=turn.messages)
+    deltas = ai.stream_text(purpose="interviewer", prompt_version=interviewer_prompt.VERSION, messages=turn.messages)
     try:
         first = await anext(deltas, "")
     except BaseException:
@@ -91,8 +92,9 @@ async def open_stream(db: Database, ai: AIModel, turn: Turn) -> AsyncIterator[by
     return _events(db, turn, first, deltas, assessment)
 
 
-async def _events(db: Database, turn: Turn, first: str, deltas: AsyncGenerator[str, None],
-                  assessment: asyncio.Task[list[str]]) -> AsyncIterator[bytes]:
+async def _events(
+    db: Database, turn: Turn, first: str, deltas: AsyncGenerator[str, None], assessment: asyncio.Task[list[str]]
+) -> AsyncIterator[bytes]:
     parts: list[str] = []
     try:
         if first:
@@ -132,14 +134,19 @@ async def detect_competencies(ai: AIModel, request: InterviewerRequest) -> list[
     question = next((m.content for m in reversed(request.messages[:-1]) if m.role == "assistant"), None)
     try:  # the keys are the schema's enum; a key outside them is dropped by the adapter
         assessment = await ai.structured(
-            purpose="interviewer.competencies", prompt_version=competency_prompt.VERSION,
+            purpose="interviewer.competencies",
+            prompt_version=competency_prompt.VERSION,
             messages=competency_prompt.competency_messages(question=question, answer=answer, keys=keys),
-            schema=AnswerAssessment, tool_name=competency_prompt.TOOL_NAME,
-            tool_description=competency_prompt.TOOL_DESCRIPTION, vocabularies={"competencies": list(keys)},
-            timeout=min(ASSESSMENT_TIMEOUT_CAP, ai.timeout))
+            schema=AnswerAssessment,
+            tool_name=competency_prompt.TOOL_NAME,
+            tool_description=competency_prompt.TOOL_DESCRIPTION,
+            vocabularies={"competencies": list(keys)},
+            timeout=min(ASSESSMENT_TIMEOUT_CAP, ai.timeout),
+        )
     except ApiError as error:
-        log_event("interviewer.competencies_unavailable", level=logging.WARNING, status=error.status,
-                  reason=error.message)
+        log_event(
+            "interviewer.competencies_unavailable", level=logging.WARNING, status=error.status, reason=error.message
+        )
         return []
     return list(dict.fromkeys(assessment.detectedCompetencies))  # once each, in the model's order
 
@@ -149,10 +156,12 @@ async def _save(db: Database, turn: Turn, reply: str) -> None:
         return
     turn_ms = round((time.monotonic() - turn.received) * 1000)
     async with db.transaction() as conn:
-        await queries.save_turn_transcript(conn, turn.save_to, candidate_text=turn.request.last_candidate_answer,
-                                              reply=reply, turn_ms=turn_ms)
+        await queries.save_turn_transcript(
+            conn, turn.save_to, candidate_text=turn.request.last_candidate_answer, reply=reply, turn_ms=turn_ms
+        )
 
 
 def _response(reply: str, detected: list[str]) -> InterviewerResponse:
-    return InterviewerResponse(message=reply, detectedCompetencies=detected,
-                               competencyCovered=detected[0] if detected else None)
+    return InterviewerResponse(
+        message=reply, detectedCompetencies=detected, competencyCovered=detected[0] if detected else None
+    )

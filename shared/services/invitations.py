@@ -12,8 +12,8 @@ from __future__ import annotations
 import html
 import re
 import secrets
+from datetime import UTC, datetime
 from uuid import UUID
-from datetime import datetime, timezone
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -30,18 +30,30 @@ TEMPLATE = "interview_invitation_v1"  # stored in invitations.email_template
 TOKEN_BYTES = 32
 
 
-async def send_invitation(db: Database, email: EmailSender, user_id: UUID, request: SendInvitationRequest, *, site_url: str,
-                          ip_address: str | None = None) -> SendInvitationResponse:
+async def send_invitation(
+    db: Database,
+    email: EmailSender,
+    user_id: UUID,
+    request: SendInvitationRequest,
+    *,
+    site_url: str,
+    ip_address: str | None = None,
+) -> SendInvitationResponse:
     async with db.connection() as conn:
         application = await invitations.application_for_invitation(conn, request.applicationId)
         if application is None:
             raise NotFound("Application not found")
-        require_role(await orgs.member_role(conn, application["organisation_id"], user_id),
-                     ORG_RECRUITER_ROLES, "the application's organisation")
+        require_role(
+            await orgs.member_role(conn, application["organisation_id"], user_id),
+            ORG_RECRUITER_ROLES,
+            "the application's organisation",
+        )
     recipient = request.candidateEmail or _valid_email(application["profile_email"])
     if recipient is None:
-        raise BadRequest("candidateEmail is required: the candidate has no valid email on their profile",
-                         details=[{"field": "candidateEmail", "message": "Field required"}])
+        raise BadRequest(
+            "candidateEmail is required: the candidate has no valid email on their profile",
+            details=[{"field": "candidateEmail", "message": "Field required"}],
+        )
     role_title = request.roleTitle or application["role_title"]
     company = request.companyName or application["organisation_name"]
 
@@ -50,30 +62,51 @@ async def send_invitation(db: Database, email: EmailSender, user_id: UUID, reque
         # The application's row lock serialises concurrent sends for it.
         if await invitations.application_for_invitation(conn, request.applicationId, lock=True) is None:
             raise NotFound("Application not found")
-        invitation = await invitations.insert_invitation(conn, request.applicationId, token,
-                                                         request.expiresInDays, TEMPLATE)
+        invitation = await invitations.insert_invitation(
+            conn, request.applicationId, token, request.expiresInDays, TEMPLATE
+        )
         await invitations.mark_application_invited(conn, request.applicationId)
-        await audit.record(conn, action="invitation.created", entity_type="invitation", entity_id=invitation["id"],
-                           user_id=user_id, organisation_id=application["organisation_id"], ip_address=ip_address,
-                           new_values={"applicationId": request.applicationId,
-                                       "expiresAt": invitation["expires_at"]})
+        await audit.record(
+            conn,
+            action="invitation.created",
+            entity_type="invitation",
+            entity_id=invitation["id"],
+            user_id=user_id,
+            organisation_id=application["organisation_id"],
+            ip_address=ip_address,
+            new_values={"applicationId": request.applicationId, "expiresAt": invitation["expires_at"]},
+        )
 
-    message = invitation_email(role_title=role_title, company=company, expires_at=invitation["expires_at"],
-                               link=f"{site_url.rstrip('/')}/invite/{token}", to=recipient)
+    message = invitation_email(
+        role_title=role_title,
+        company=company,
+        expires_at=invitation["expires_at"],
+        link=f"{site_url.rstrip('/')}/invite/{token}",
+        to=recipient,
+    )
     try:
         await email.send(message, idempotency_key=f"invitation-{invitation['id']}")
     except EmailError as exc:
         log_event("invitation.email_failed", invitationId=invitation["id"], error=str(exc))
-        raise UpstreamError("The invitation email could not be sent. The invitation was saved; please send it again.",
-                            extra={"invitationId": str(invitation["id"])}) from None
+        raise UpstreamError(
+            "The invitation email could not be sent. The invitation was saved; please send it again.",
+            extra={"invitationId": str(invitation["id"])},
+        ) from None
 
     async with db.transaction() as conn:
         await invitations.application_for_invitation(conn, request.applicationId, lock=True)
         if await invitations.mark_sent(conn, invitation["id"]):
             expired = await invitations.expire_unopened(conn, request.applicationId, invitation["id"])
-            await audit.record(conn, action="invitation.sent", entity_type="invitation", entity_id=invitation["id"],
-                               user_id=user_id, organisation_id=application["organisation_id"],
-                               ip_address=ip_address, new_values={"expiredInvitations": expired})
+            await audit.record(
+                conn,
+                action="invitation.sent",
+                entity_type="invitation",
+                entity_id=invitation["id"],
+                user_id=user_id,
+                organisation_id=application["organisation_id"],
+                ip_address=ip_address,
+                new_values={"expiredInvitations": expired},
+            )
     return SendInvitationResponse(invitationId=invitation["id"], expiresAt=invitation["expires_at"])
 
 
@@ -89,10 +122,14 @@ def _valid_email(value: str | None) -> str | None:
 def invitation_email(*, role_title: str, company: str, expires_at: datetime, link: str, to: str) -> EmailMessage:
     """The invitation's HTML and plain-text parts. Every interpolated value is
     escaped in the HTML: role titles and company names are user input."""
-    expires = expires_at.astimezone(timezone.utc).strftime("%-d %B %Y, %H:%M UTC")
+    expires = expires_at.astimezone(UTC).strftime("%-d %B %Y, %H:%M UTC")
     subject = _one_line(f"Interview invitation: {role_title} at {company}")
-    e = {"role": html.escape(role_title), "company": html.escape(company), "expires": html.escape(expires),
-         "link": html.escape(link, quote=True)}
+    e = {
+        "role": html.escape(role_title),
+        "company": html.escape(company),
+        "expires": html.escape(expires),
+        "link": html.escape(link, quote=True),
+    }
     body = f"""<!doctype html>
 <html lang="en">
 <body style="margin:0;padding:24px;background:#f5f6f8;font-family:Arial,Helvetica,sans-serif;color:#1f2933">
@@ -110,11 +147,13 @@ def invitation_email(*, role_title: str, company: str, expires_at: datetime, lin
 </body>
 </html>
 """
-    text = (f"{company} has invited you to an interview for the {role_title} role.\n\n"
-            f"The interview is conducted online by Talenti's AI interviewer. "
-            f"You can take it at any time before {expires}.\n\n"
-            f"Start your interview: {link}\n\n"
-            "If you weren't expecting this email, you can ignore it.\n")
+    text = (
+        f"{company} has invited you to an interview for the {role_title} role.\n\n"
+        f"The interview is conducted online by Talenti's AI interviewer. "
+        f"You can take it at any time before {expires}.\n\n"
+        f"Start your interview: {link}\n\n"
+        "If you weren't expecting this email, you can ignore it.\n"
+    )
     return EmailMessage(to=to, subject=subject, html=body, text=text, link=link)
 
 

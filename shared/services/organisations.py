@@ -10,8 +10,9 @@ from shared.models.organisations import CreateOrganisationRequest, Organisation
 from shared.services.ports import Database
 
 
-async def create_organisation(db: Database, user_id: UUID, request: CreateOrganisationRequest,
-                              ip_address: str | None = None) -> Organisation:
+async def create_organisation(
+    db: Database, user_id: UUID, request: CreateOrganisationRequest, ip_address: str | None = None
+) -> Organisation:
     """The organisation, the caller as its admin, the caller's org_admin app role
     and the audit entry: one statement, one round trip, all or nothing."""
     from psycopg.errors import ForeignKeyViolation

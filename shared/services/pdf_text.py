@@ -52,8 +52,7 @@ PYPDF_LIMITS: dict[str, Any] = {
 NOT_A_PDF = "The file is not a PDF; upload your CV as a PDF"
 UNREADABLE = "The PDF could not be read: the file is damaged or not a valid PDF"
 ENCRYPTED = "The PDF is password-protected; upload a copy without a password"
-NO_TEXT = ("The PDF contains no readable text (it may be a scanned image); "
-           "upload a PDF exported from a word processor")
+NO_TEXT = "The PDF contains no readable text (it may be a scanned image); upload a PDF exported from a word processor"
 TOO_COMPLEX = "The PDF is too large or complex to read; upload a simpler export of your CV"
 
 _semaphore: asyncio.Semaphore | None = None

@@ -7,8 +7,9 @@ local doubles. Nothing here imports an SDK.
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any, AsyncGenerator, Callable, Protocol, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -39,16 +40,40 @@ class AIModel(Protocol):
     @property
     def scoring_model_name(self) -> str: ...
 
-    async def structured(self, *, purpose: str, prompt_version: str, messages: list[dict[str, Any]],
-                         schema: type[T], tool_name: str, tool_description: str, model: str | None = None,
-                         timeout: float | None = None, check: Callable[[T], None] | None = None,
-                         vocabularies: dict[str, Any] | None = None) -> T: ...
+    async def structured(
+        self,
+        *,
+        purpose: str,
+        prompt_version: str,
+        messages: list[dict[str, Any]],
+        schema: type[T],
+        tool_name: str,
+        tool_description: str,
+        model: str | None = None,
+        timeout: float | None = None,
+        check: Callable[[T], None] | None = None,
+        vocabularies: dict[str, Any] | None = None,
+    ) -> T: ...
 
-    async def complete_text(self, *, purpose: str, prompt_version: str, messages: list[dict[str, Any]],
-                            model: str | None = None, timeout: float | None = None) -> str: ...
+    async def complete_text(
+        self,
+        *,
+        purpose: str,
+        prompt_version: str,
+        messages: list[dict[str, Any]],
+        model: str | None = None,
+        timeout: float | None = None,
+    ) -> str: ...
 
-    def stream_text(self, *, purpose: str, prompt_version: str, messages: list[dict[str, Any]],
-                    model: str | None = None, timeout: float | None = None) -> AsyncGenerator[str, None]: ...
+    def stream_text(
+        self,
+        *,
+        purpose: str,
+        prompt_version: str,
+        messages: list[dict[str, Any]],
+        model: str | None = None,
+        timeout: float | None = None,
+    ) -> AsyncGenerator[str, None]: ...
 
 
 class DurableClient(Protocol):
@@ -56,8 +81,9 @@ class DurableClient(Protocol):
 
     async def get_status(self, instance_id: str) -> Any: ...
 
-    async def start_new(self, orchestration_function_name: str, instance_id: str | None = None,
-                        client_input: Any = None) -> str: ...
+    async def start_new(
+        self, orchestration_function_name: str, instance_id: str | None = None, client_input: Any = None
+    ) -> str: ...
 
 
 class AcsIdentities(Protocol):

@@ -43,9 +43,14 @@ async def parse_stored(storage: CvStore, ai: AIModel, user_id: UUID, request: Pa
 
 async def parse_pdf(ai: AIModel, data: bytes) -> ParsedResume:
     text = await extract_pdf_text(data)
-    return await ai.structured(purpose="parse_resume", prompt_version=prompt.VERSION,
-                               messages=prompt.resume_messages(text), schema=ParsedResume,
-                               tool_name=prompt.TOOL_NAME, tool_description=prompt.TOOL_DESCRIPTION)
+    return await ai.structured(
+        purpose="parse_resume",
+        prompt_version=prompt.VERSION,
+        messages=prompt.resume_messages(text),
+        schema=ParsedResume,
+        tool_name=prompt.TOOL_NAME,
+        tool_description=prompt.TOOL_DESCRIPTION,
+    )
 
 
 def uploaded_file(content_type: str, body: bytes, field: str = UPLOAD_FIELD) -> bytes:

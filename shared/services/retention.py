@@ -19,12 +19,13 @@ Rules that keep it safe:
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
-from uuid import UUID
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+from uuid import UUID
 
 from shared.adapters.cv_storage import NOT_CONFIGURED as CV_STORAGE_NOT_CONFIGURED
 from shared.adapters.recordings import NOT_CONFIGURED as RECORDINGS_NOT_CONFIGURED
@@ -55,14 +56,17 @@ PAGE_SIZE = 100  # interviews per transaction: up to about 400 blobs, two batche
 
 # --- Entry points -------------------------------------------------------------------
 
+
 async def authorise(db: Database, caller: Caller, organisation_id: UUID | None) -> None:
     """The service key may act on every organisation; a user only as an admin of
     the one organisation they name."""
     if caller.is_service:
         return
     if organisation_id is None:
-        raise BadRequest("organisationId is required unless the service key is used",
-                         details=[{"field": "organisationId", "message": "Field required"}])
+        raise BadRequest(
+            "organisationId is required unless the service key is used",
+            details=[{"field": "organisationId", "message": "Field required"}],
+        )
     async with db.connection() as conn:
         role = await orgs.member_role(conn, organisation_id, caller.user_id) if caller.user_id else None
     require_role(role, ORG_ADMIN_ROLES, "this organisation")
@@ -78,14 +82,28 @@ class Storage:
     cv_storage: CvStore | None
 
 
-async def run_action(db: Database, storage: Storage, caller: Caller, action: str, *,
-                     organisation_id: UUID | None = None,
-                     dry_run: bool = False) -> CleanupRecordingsResponse | ProcessDeletionRequestsResponse:
+async def run_action(
+    db: Database,
+    storage: Storage,
+    caller: Caller,
+    action: str,
+    *,
+    organisation_id: UUID | None = None,
+    dry_run: bool = False,
+) -> CleanupRecordingsResponse | ProcessDeletionRequestsResponse:
     if action == CLEANUP_RECORDINGS:
-        return await cleanup_recordings(db, storage.recordings, caller=caller, organisation_id=organisation_id,
-                                        dry_run=dry_run)
-    return await process_deletion_requests(db, storage.recordings, storage.auth_admin, cv_storage=storage.cv_storage,
-                                           caller=caller, organisation_id=organisation_id, dry_run=dry_run)
+        return await cleanup_recordings(
+            db, storage.recordings, caller=caller, organisation_id=organisation_id, dry_run=dry_run
+        )
+    return await process_deletion_requests(
+        db,
+        storage.recordings,
+        storage.auth_admin,
+        cv_storage=storage.cv_storage,
+        caller=caller,
+        organisation_id=organisation_id,
+        dry_run=dry_run,
+    )
 
 
 async def run_scheduled(db: Database, storage: Storage, rate_limiter: RateLimiter, caller: Caller) -> None:
@@ -108,8 +126,10 @@ async def run_scheduled(db: Database, storage: Storage, rate_limiter: RateLimite
         async with db.connection() as conn:
             return await purge_processed_events(conn)
 
-    housekeeping: dict[str, Callable[[], Awaitable[int]]] = {"purge_rate_limits": rate_limiter.purge_expired,
-                                                             "purge_processed_events": purge_events}
+    housekeeping: dict[str, Callable[[], Awaitable[int]]] = {
+        "purge_rate_limits": rate_limiter.purge_expired,
+        "purge_processed_events": purge_events,
+    }
     for name, purge in housekeeping.items():
         try:
             log_event(f"retention.{name}", rows=await purge())
@@ -121,6 +141,7 @@ async def run_scheduled(db: Database, storage: Storage, rate_limiter: RateLimite
 
 
 # --- Deleting an interview's recordings -----------------------------------------------
+
 
 @dataclass
 class RecordingPlan:
@@ -162,13 +183,16 @@ class DeleteOutcome:
 
 def sort_plans(plans: list[RecordingPlan], failed_names: frozenset[str] | set[str] = frozenset()) -> DeleteOutcome:
     ok = [plan for plan in plans if failed_names.isdisjoint(plan.blobs)]
-    return DeleteOutcome(deleted=[plan for plan in ok if not plan.unmanaged],
-                         unmanaged=[plan for plan in ok if plan.unmanaged],
-                         failed=[plan for plan in plans if not failed_names.isdisjoint(plan.blobs)])
+    return DeleteOutcome(
+        deleted=[plan for plan in ok if not plan.unmanaged],
+        unmanaged=[plan for plan in ok if plan.unmanaged],
+        failed=[plan for plan in plans if not failed_names.isdisjoint(plan.blobs)],
+    )
 
 
-async def delete_recordings(conn: Conn, session: RecordingSession, plans: list[RecordingPlan], *,
-                            user_id: UUID | None, reason: dict[str, Any]) -> DeleteOutcome:
+async def delete_recordings(
+    conn: Conn, session: RecordingSession, plans: list[RecordingPlan], *, user_id: UUID | None, reason: dict[str, Any]
+) -> DeleteOutcome:
     """Delete the plans' blobs; then, for every interview whose blobs are all
     gone, clear what pointed at them and write an audit entry (in `conn`'s
     transaction). An interview is marked deleted only when no location outside
@@ -177,25 +201,47 @@ async def delete_recordings(conn: Conn, session: RecordingSession, plans: list[R
     names = [name for plan in plans for name in plan.blobs]
     failed_names = await session.delete(names) if names else set()
     outcome = sort_plans(plans, failed_names)
-    await queries.clear_recordings(conn, [(plan.interview, plan.unmanaged)
-                                          for plan in outcome.deleted + outcome.unmanaged])
+    await queries.clear_recordings(
+        conn, [(plan.interview, plan.unmanaged) for plan in outcome.deleted + outcome.unmanaged]
+    )
 
     def entry(plan: RecordingPlan, action: str, **values: Any) -> dict[str, Any]:
-        return {"action": action, "entity_type": "interview", "entity_id": plan.interview["id"],
-                "user_id": user_id, "organisation_id": plan.interview["organisation_id"],
-                "new_values": {**reason, **_retention_days(plan.interview), "blobsDeleted": len(plan.blobs),
-                               **values}}
+        return {
+            "action": action,
+            "entity_type": "interview",
+            "entity_id": plan.interview["id"],
+            "user_id": user_id,
+            "organisation_id": plan.interview["organisation_id"],
+            "new_values": {**reason, **_retention_days(plan.interview), "blobsDeleted": len(plan.blobs), **values},
+        }
 
-    await audit.record_many(conn, [entry(plan, "interview.recording_deleted") for plan in outcome.deleted] + [
-        entry(plan, "interview.recording_not_deleted", unmanagedUrls=plan.reported_urls,
-              why="outside the recordings storage")
-        for plan in outcome.unmanaged])
+    await audit.record_many(
+        conn,
+        [entry(plan, "interview.recording_deleted") for plan in outcome.deleted]
+        + [
+            entry(
+                plan,
+                "interview.recording_not_deleted",
+                unmanagedUrls=plan.reported_urls,
+                why="outside the recordings storage",
+            )
+            for plan in outcome.unmanaged
+        ],
+    )
     for plan in outcome.unmanaged:
-        log_event("retention.unmanaged_recording_url", level=logging.WARNING, interviewId=plan.interview["id"],
-                  urls=plan.reported_urls)
+        log_event(
+            "retention.unmanaged_recording_url",
+            level=logging.WARNING,
+            interviewId=plan.interview["id"],
+            urls=plan.reported_urls,
+        )
     for plan in outcome.failed:
-        log_event("retention.recording_delete_failed", level=logging.WARNING, interviewId=plan.interview["id"],
-                  blobs=[name for name in plan.blobs if name in failed_names])
+        log_event(
+            "retention.recording_delete_failed",
+            level=logging.WARNING,
+            interviewId=plan.interview["id"],
+            blobs=[name for name in plan.blobs if name in failed_names],
+        )
     return outcome
 
 
@@ -204,6 +250,7 @@ def _retention_days(interview: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- cleanup_recordings ----------------------------------------------------------------
+
 
 @dataclass
 class _Tally:
@@ -214,9 +261,14 @@ class _Tally:
     unmanaged: int = 0
 
 
-async def cleanup_recordings(db: Database, store: RecordingStore | None, *, caller: Caller,
-                             organisation_id: UUID | None = None,
-                             dry_run: bool = False) -> CleanupRecordingsResponse:
+async def cleanup_recordings(
+    db: Database,
+    store: RecordingStore | None,
+    *,
+    caller: Caller,
+    organisation_id: UUID | None = None,
+    dry_run: bool = False,
+) -> CleanupRecordingsResponse:
     """Delete the recordings of interviews that ended before their organisation's
     retention cut-off. With dry_run, report what would be processed and change nothing."""
     if store is None:
@@ -232,34 +284,54 @@ async def cleanup_recordings(db: Database, store: RecordingStore | None, *, call
         session = None if dry_run else await stack.enter_async_context(store.open())
         while after is not None:
             async with db.transaction() as conn:
-                page = await queries.due_interviews(conn, now=run_at, after=after, limit=PAGE_SIZE,
-                                                    organisation_id=organisation_id, lock=not dry_run)
+                page = await queries.due_interviews(
+                    conn, now=run_at, after=after, limit=PAGE_SIZE, organisation_id=organisation_id, lock=not dry_run
+                )
                 after = page.next_after
                 plans = [plan_recordings(row, store) for row in page.rows]
                 if dry_run:
                     outcome = sort_plans(plans)
                 elif plans and session is not None:
-                    outcome = await delete_recordings(conn, session, plans, user_id=caller.user_id,
-                                                      reason={"reason": "retention"})
+                    outcome = await delete_recordings(
+                        conn, session, plans, user_id=caller.user_id, reason={"reason": "retention"}
+                    )
                 else:
                     continue
-            for kind, done in (("processed", outcome.deleted), ("unmanaged", outcome.unmanaged),
-                               ("failed", outcome.failed)):
+            for kind, done in (
+                ("processed", outcome.deleted),
+                ("unmanaged", outcome.unmanaged),
+                ("failed", outcome.failed),
+            ):
                 for plan in done:
                     row = plan.interview
-                    tally = tallies.setdefault(row["organisation_id"],
-                                               _Tally(row["organisation_name"], row["retention_days"]))
+                    tally = tallies.setdefault(
+                        row["organisation_id"], _Tally(row["organisation_name"], row["retention_days"])
+                    )
                     setattr(tally, kind, getattr(tally, kind) + 1)
             blobs += sum(len(plan.blobs) for plan in outcome.deleted + outcome.unmanaged)
     total = sum(t.processed for t in tallies.values())
-    log_event("retention.cleanup_recordings", dryRun=dry_run, interviews=total, blobs=blobs,
-              unmanagedRecordings=sum(t.unmanaged for t in tallies.values()),
-              failed=sum(t.failed for t in tallies.values()), organisationId=organisation_id)
+    log_event(
+        "retention.cleanup_recordings",
+        dryRun=dry_run,
+        interviews=total,
+        blobs=blobs,
+        unmanagedRecordings=sum(t.unmanaged for t in tallies.values()),
+        failed=sum(t.failed for t in tallies.values()),
+        organisationId=organisation_id,
+    )
     return CleanupRecordingsResponse(
-        totalDeleted=total, processedAt=run_at,
-        organisationResults=[OrganisationResult(organisation=t.name, retentionDays=t.retention_days,
-                                                interviewsProcessed=t.processed, unmanagedRecordings=t.unmanaged)
-                             for t in tallies.values()])
+        totalDeleted=total,
+        processedAt=run_at,
+        organisationResults=[
+            OrganisationResult(
+                organisation=t.name,
+                retentionDays=t.retention_days,
+                interviewsProcessed=t.processed,
+                unmanagedRecordings=t.unmanaged,
+            )
+            for t in tallies.values()
+        ],
+    )
 
 
 async def _organisation(db: Database, organisation_id: UUID) -> dict[str, Any]:
@@ -295,14 +367,26 @@ class _Request:
         return self.caller.user_id if self.caller.user_id != self.user_id else None
 
     def audit(self, action: str, **values: Any) -> dict[str, Any]:
-        return {"action": f"data_deletion_request.{action}", "entity_type": "data_deletion_request",
-                "entity_id": self.id, "user_id": self.actor_id, "organisation_id": self.organisation_id,
-                "new_values": {"subjectUserId": self.user_id, "requestType": self.kind, **values}}
+        return {
+            "action": f"data_deletion_request.{action}",
+            "entity_type": "data_deletion_request",
+            "entity_id": self.id,
+            "user_id": self.actor_id,
+            "organisation_id": self.organisation_id,
+            "new_values": {"subjectUserId": self.user_id, "requestType": self.kind, **values},
+        }
 
 
-async def process_deletion_requests(db: Database, store: RecordingStore | None, auth_admin: SupabaseAdmin | None, *,
-                                    cv_storage: CvStore | None, caller: Caller, organisation_id: UUID | None = None,
-                                    dry_run: bool = False) -> ProcessDeletionRequestsResponse:
+async def process_deletion_requests(
+    db: Database,
+    store: RecordingStore | None,
+    auth_admin: SupabaseAdmin | None,
+    *,
+    cv_storage: CvStore | None,
+    caller: Caller,
+    organisation_id: UUID | None = None,
+    dry_run: bool = False,
+) -> ProcessDeletionRequestsResponse:
     """Claim and fulfil due requests one at a time: pending ones, ones that
     failed in an earlier run, and ones abandoned in 'processing'. `store`,
     `auth_admin` and `cv_storage` may be None (not configured): a request that
@@ -317,24 +401,32 @@ async def process_deletion_requests(db: Database, store: RecordingStore | None, 
         async with db.connection() as conn:
             due = await queries.due_deletion_requests(conn, run_started=run_started, organisation_id=organisation_id)
         return ProcessDeletionRequestsResponse(
-            requestsProcessed=len(due), processedAt=run_started,
-            results=[DeletionRequestResult(requestId=row["id"], status=row["status"]) for row in due])
+            requestsProcessed=len(due),
+            processedAt=run_started,
+            results=[DeletionRequestResult(requestId=row["id"], status=row["status"]) for row in due],
+        )
     results = []
     async with AsyncExitStack() as stack:
         session = await stack.enter_async_context(store.open()) if store is not None else None
         while True:
             async with db.transaction() as conn:
-                claimed = await queries.claim_deletion_request(conn, run_started=run_started, processed_by=processed_by,
-                                                               organisation_id=organisation_id)
+                claimed = await queries.claim_deletion_request(
+                    conn, run_started=run_started, processed_by=processed_by, organisation_id=organisation_id
+                )
                 if claimed is None:
                     break
-                request = _Request(claimed["id"], claimed["user_id"], claimed["request_type"], caller,
-                                   processed_by, organisation_id)
+                request = _Request(
+                    claimed["id"], claimed["user_id"], claimed["request_type"], caller, processed_by, organisation_id
+                )
                 await audit.record(conn, **request.audit("claimed"))
             status = await _fulfil(db, store, session, cv_storage, auth_admin, request)
             results.append(DeletionRequestResult(requestId=request.id, status=status))
-    log_event("retention.deletion_requests", processed=len(results),
-              failed=sum(r.status == "failed" for r in results), organisationId=organisation_id)
+    log_event(
+        "retention.deletion_requests",
+        processed=len(results),
+        failed=sum(r.status == "failed" for r in results),
+        organisationId=organisation_id,
+    )
     return ProcessDeletionRequestsResponse(requestsProcessed=len(results), results=results, processedAt=run_started)
 
 
@@ -345,8 +437,14 @@ _CANDIDATE_STEPS = {
 }
 
 
-async def _fulfil(db: Database, store: RecordingStore | None, session: RecordingSession | None,
-                  cv_storage: CvStore | None, auth_admin: SupabaseAdmin | None, request: _Request) -> str:
+async def _fulfil(
+    db: Database,
+    store: RecordingStore | None,
+    session: RecordingSession | None,
+    cv_storage: CvStore | None,
+    auth_admin: SupabaseAdmin | None,
+    request: _Request,
+) -> str:
     notes: list[str] = []
     try:
         notes.append(await _delete_candidate_recordings(db, store, session, request))
@@ -369,14 +467,16 @@ async def _fulfil(db: Database, store: RecordingStore | None, session: Recording
         notes.append("FAILED: internal error (see the logs); it is retried on the next run")
     text = "; ".join(note for note in notes if note)
     async with db.transaction() as conn:
-        await queries.finish_deletion_request(conn, request.id, status=status, notes=text,
-                                              processed_by=request.processed_by)
+        await queries.finish_deletion_request(
+            conn, request.id, status=status, notes=text, processed_by=request.processed_by
+        )
         await audit.record(conn, **request.audit(status, notes=text))
     return status
 
 
-async def _delete_candidate_recordings(db: Database, store: RecordingStore | None,
-                                       session: RecordingSession | None, request: _Request) -> str:
+async def _delete_candidate_recordings(
+    db: Database, store: RecordingStore | None, session: RecordingSession | None, request: _Request
+) -> str:
     async with db.transaction() as conn:
         rows = await queries.candidate_interviews_with_recordings(conn, request.user_id)
         if not rows:
@@ -384,20 +484,34 @@ async def _delete_candidate_recordings(db: Database, store: RecordingStore | Non
         if store is None or session is None:
             raise StepFailed(f"{len(rows)} interviews have recordings: {RECORDINGS_NOT_CONFIGURED}")
         plans = [plan_recordings(row, store) for row in rows]
-        outcome = await delete_recordings(conn, session, plans, user_id=request.actor_id,
-                                          reason={"reason": "deletion_request", "deletionRequestId": request.id})
-        await audit.record(conn, **request.audit(
-            "recordings_deleted", interviews=len(outcome.deleted), failed=len(outcome.failed),
-            blobs=sum(len(plan.blobs) for plan in outcome.deleted + outcome.unmanaged),
-            unmanagedInterviews=len(outcome.unmanaged),
-            unmanagedUrls=sum(len(plan.unmanaged) for plan in outcome.unmanaged)))
+        outcome = await delete_recordings(
+            conn,
+            session,
+            plans,
+            user_id=request.actor_id,
+            reason={"reason": "deletion_request", "deletionRequestId": request.id},
+        )
+        await audit.record(
+            conn,
+            **request.audit(
+                "recordings_deleted",
+                interviews=len(outcome.deleted),
+                failed=len(outcome.failed),
+                blobs=sum(len(plan.blobs) for plan in outcome.deleted + outcome.unmanaged),
+                unmanagedInterviews=len(outcome.unmanaged),
+                unmanagedUrls=sum(len(plan.unmanaged) for plan in outcome.unmanaged),
+            ),
+        )
     if outcome.failed:
-        raise StepFailed(f"the recordings of {len(outcome.failed)} interviews could not be deleted; "
-                         "retried on the next run")
+        raise StepFailed(
+            f"the recordings of {len(outcome.failed)} interviews could not be deleted; retried on the next run"
+        )
     note = f"recordings of {len(outcome.deleted)} interviews deleted"
     if outcome.unmanaged:
-        note += (f"; {len(outcome.unmanaged)} interviews have recordings outside our recordings storage, "
-                 "reported, not deleted")
+        note += (
+            f"; {len(outcome.unmanaged)} interviews have recordings outside our recordings storage, "
+            "reported, not deleted"
+        )
     return note
 
 
@@ -410,8 +524,9 @@ async def _delete_cv_file(conn: Conn, cv_storage: CvStore | None, request: _Requ
     if not is_own_cv_path(path, request.user_id):
         reported = path[:300]
         log_event("retention.unmanaged_cv_path", level=logging.WARNING, deletionRequestId=request.id, path=reported)
-        await audit.record(conn, **request.audit("cv_not_deleted", unmanagedCvPath=reported,
-                                                 reason="outside the candidate's folder"))
+        await audit.record(
+            conn, **request.audit("cv_not_deleted", unmanagedCvPath=reported, reason="outside the candidate's folder")
+        )
         return "CV path outside the candidate's folder was reported, not deleted"
     if cv_storage is None:
         raise StepFailed(f"the CV file could not be deleted: {CV_STORAGE_NOT_CONFIGURED}")

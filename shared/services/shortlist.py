@@ -19,17 +19,23 @@ reason is logged.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any
 from uuid import UUID
 
 from shared.db import orgs
 from shared.db import shortlist as queries
 from shared.errors import Forbidden, NotConfigured, NotFound, PaymentRequired, RateLimited, UpstreamError
 from shared.logs import log_event
-from shared.models.shortlist import (MODEL_GROUP_MAX, ShortlistMatch, ShortlistRanking, ShortlistRequest,
-                                     ShortlistResponse)
+from shared.models.shortlist import (
+    MODEL_GROUP_MAX,
+    ShortlistMatch,
+    ShortlistRanking,
+    ShortlistRequest,
+    ShortlistResponse,
+)
 from shared.prompts import shortlist as prompt
 from shared.services.ports import AIModel, Database
 
@@ -38,8 +44,35 @@ NEUTRAL = 0.5  # a factor with no data (no required skills, no interview yet) ne
 FULL_EXPERIENCE_YEARS = 10
 MODEL_UNAVAILABLE = (NotConfigured, PaymentRequired, RateLimited, UpstreamError)
 # Words of the role's title that say nothing about the field ("Senior", "of"...).
-TITLE_NOISE = sorted("senior junior lead principal staff head chief mid level graduate intern associate "
-                     "the of and a an for in at to with i ii iii".split())
+TITLE_NOISE = sorted(
+    [
+        "senior",
+        "junior",
+        "lead",
+        "principal",
+        "staff",
+        "head",
+        "chief",
+        "mid",
+        "level",
+        "graduate",
+        "intern",
+        "associate",
+        "the",
+        "of",
+        "and",
+        "a",
+        "an",
+        "for",
+        "in",
+        "at",
+        "to",
+        "with",
+        "i",
+        "ii",
+        "iii",
+    ]
+)
 
 
 @dataclass
@@ -66,19 +99,26 @@ class Ranking:
     leaders: list[Applicant]  # the best `top`, best first
 
 
-async def generate_shortlist(db: Database, ai: AIModel | None, user_id: UUID,
-                             request: ShortlistRequest) -> ShortlistResponse:
+async def generate_shortlist(
+    db: Database, ai: AIModel | None, user_id: UUID, request: ShortlistRequest
+) -> ShortlistResponse:
     """`ai` is None when no model is configured: the rules' ranking is answered then."""
     ranking = await rank_applicants(db, user_id, request.roleId, top=max(request.limit, MODEL_GROUP_MAX))
     role = ranking.role
     matches, ranked_by = await _rank_leaders(ai, role, ranking.leaders, request.limit)
-    log_event("shortlist.generated", roleId=str(role["id"]), applicants=ranking.applicants, rankedBy=ranked_by,
-              returned=len(matches))
+    log_event(
+        "shortlist.generated",
+        roleId=str(role["id"]),
+        applicants=ranking.applicants,
+        rankedBy=ranked_by,
+        returned=len(matches),
+    )
     return ShortlistResponse(matches=matches, roleTitle=role["title"], rankedBy=ranked_by)
 
 
-async def rank_applicants(db: Database, user_id: UUID, role_id: UUID, *, top: int,
-                          today: date | None = None) -> Ranking:
+async def rank_applicants(
+    db: Database, user_id: UUID, role_id: UUID, *, top: int, today: date | None = None
+) -> Ranking:
     """The role (404 if missing, 403 unless the caller is a member) and its `top`
     best applicants, scored and ordered by PostgreSQL."""
     async with db.connection() as conn:
@@ -89,15 +129,33 @@ async def rank_applicants(db: Database, user_id: UUID, role_id: UUID, *, top: in
             raise Forbidden("You are not a member of this role's organisation")
         required = required_skills(role)
         rows = await queries.ranked_applicants(
-            conn, role_id, required=required, title=role.get("title") or "", title_noise=TITLE_NOISE,
-            weights=WEIGHTS, neutral=NEUTRAL, full_years=FULL_EXPERIENCE_YEARS, today=today or date.today(),
-            top=top)
+            conn,
+            role_id,
+            required=required,
+            title=role.get("title") or "",
+            title_noise=TITLE_NOISE,
+            weights=WEIGHTS,
+            neutral=NEUTRAL,
+            full_years=FULL_EXPERIENCE_YEARS,
+            today=today or date.today(),
+            top=top,
+        )
     leaders = [
-        Applicant(application_id=row["application_id"], candidate_id=row["candidate_id"],
-                  created_at=row["created_at"], skills=row["skills"], jobs=[_job(j) for j in row["jobs"] or []],
-                  best_score=row["best_score"], availability=row["availability"], work_mode=row["work_mode"],
-                  location=row["state"] or row["suburb"], years=row["years"], score=row["score"],
-                  matched=[required[p - 1] for p in sorted(row["positions"])], related=row["related"])
+        Applicant(
+            application_id=row["application_id"],
+            candidate_id=row["candidate_id"],
+            created_at=row["created_at"],
+            skills=row["skills"],
+            jobs=[_job(j) for j in row["jobs"] or []],
+            best_score=row["best_score"],
+            availability=row["availability"],
+            work_mode=row["work_mode"],
+            location=row["state"] or row["suburb"],
+            years=row["years"],
+            score=row["score"],
+            matched=[required[p - 1] for p in sorted(row["positions"])],
+            related=row["related"],
+        )
         for row in rows
     ]
     return Ranking(role=role, applicants=rows[0]["applicants"] if rows else 0, leaders=leaders)
@@ -132,8 +190,9 @@ def reasons(applicant: Applicant, required: list[str]) -> list[str]:
         latest = applicant.jobs[0]
         where = f" at {latest['company_name']}" if latest["company_name"] else ""
         relevance = " (a related role)" if related else ""
-        found.append(f"{applicant.years:.0f} years of experience; most recently {latest['job_title']}{where}"
-                       f"{relevance}")
+        found.append(
+            f"{applicant.years:.0f} years of experience; most recently {latest['job_title']}{where}{relevance}"
+        )
     else:
         found.append("No employment history on the profile")
     if applicant.best_score is not None:
@@ -146,8 +205,9 @@ def reasons(applicant: Applicant, required: list[str]) -> list[str]:
 # --- the model's ranking of the leading group -----------------------------------------
 
 
-async def _rank_leaders(ai: AIModel | None, role: dict[str, Any], ranked: list[Applicant],
-                        limit: int) -> tuple[list[ShortlistMatch], str]:
+async def _rank_leaders(
+    ai: AIModel | None, role: dict[str, Any], ranked: list[Applicant], limit: int
+) -> tuple[list[ShortlistMatch], str]:
     leaders = ranked[:MODEL_GROUP_MAX]
     if not leaders:
         return [], "rules"
@@ -155,20 +215,29 @@ async def _rank_leaders(ai: AIModel | None, role: dict[str, Any], ranked: list[A
         if ai is None:
             raise NotConfigured("The AI model is not configured")
         ranking = await ai.structured(
-            purpose="shortlist", prompt_version=prompt.VERSION,
+            purpose="shortlist",
+            prompt_version=prompt.VERSION,
             messages=prompt.shortlist_messages(role=role, candidates=[_for_model(a) for a in leaders]),
-            schema=ShortlistRanking, tool_name=prompt.TOOL_NAME, tool_description=prompt.TOOL_DESCRIPTION,
+            schema=ShortlistRanking,
+            tool_name=prompt.TOOL_NAME,
+            tool_description=prompt.TOOL_DESCRIPTION,
             vocabularies={"applicants": [str(a.application_id) for a in leaders]},
-            check=_every_leader_once({str(a.application_id) for a in leaders}))
+            check=_every_leader_once({str(a.application_id) for a in leaders}),
+        )
     except MODEL_UNAVAILABLE as error:
-        log_event("shortlist.fallback", level=logging.WARNING, roleId=str(role["id"]), status=error.status,
-                  reason=error.message)
+        log_event(
+            "shortlist.fallback",
+            level=logging.WARNING,
+            roleId=str(role["id"]),
+            status=error.status,
+            reason=error.message,
+        )
         required = required_skills(role)
         return [_match(a, a.score, reasons(a, required)) for a in ranked[:limit]], "rules"
     by_id = {str(a.application_id): a for a in leaders}
     matches = [_match(by_id[r.applicationId], r.matchScore, r.matchReasons) for r in ranking.rankings]
     required = required_skills(role)
-    matches += [_match(a, a.score, reasons(a, required)) for a in ranked[len(leaders):limit]]
+    matches += [_match(a, a.score, reasons(a, required)) for a in ranked[len(leaders) : limit]]
     return matches[:limit], "model"
 
 
@@ -178,9 +247,15 @@ def _every_leader_once(expected: set[str]) -> Callable[[ShortlistRanking], None]
         unknown = sorted(set(given) - expected)
         repeated = sorted({i for i in given if given.count(i) > 1})
         missing = sorted(expected - set(given))
-        problems = [f"{label}: {', '.join(ids)}" for label, ids in
-                    (("unknown applicationIds", unknown), ("ranked more than once", repeated),
-                     ("not ranked", missing)) if ids]
+        problems = [
+            f"{label}: {', '.join(ids)}"
+            for label, ids in (
+                ("unknown applicationIds", unknown),
+                ("ranked more than once", repeated),
+                ("not ranked", missing),
+            )
+            if ids
+        ]
         if problems:
             raise ValueError("Rank every candidate exactly once; " + "; ".join(problems))
 
@@ -194,9 +269,16 @@ def _for_model(applicant: Applicant) -> dict[str, Any]:
         "rule_score": applicant.score,
         "skills": applicant.skills[:30],
         "years_of_experience": round(applicant.years, 1),
-        "employment": [{"title": job["job_title"], "company": job["company_name"],
-                        "from": job["start_date"], "to": None if job["is_current"] else job["end_date"],
-                        "summary": job["description"] or ""} for job in applicant.jobs[:5]],
+        "employment": [
+            {
+                "title": job["job_title"],
+                "company": job["company_name"],
+                "from": job["start_date"],
+                "to": None if job["is_current"] else job["end_date"],
+                "summary": job["description"] or "",
+            }
+            for job in applicant.jobs[:5]
+        ],
         "best_interview_score": applicant.best_score,
         "availability": applicant.availability,
         "work_mode": applicant.work_mode,
@@ -210,7 +292,13 @@ def _match(applicant: Applicant, score: int, reasons: list[str]) -> ShortlistMat
     if latest:
         experience = latest["job_title"] + (f": {latest['description']}" if latest["description"] else "")
     return ShortlistMatch(
-        applicationId=applicant.application_id, candidateId=applicant.candidate_id, matchScore=score,
-        matchReasons=list(reasons), skills=applicant.skills[:15], experience=experience[:240],
-        availability=applicant.availability, workMode=applicant.work_mode, location=applicant.location)
-
+        applicationId=applicant.application_id,
+        candidateId=applicant.candidate_id,
+        matchScore=score,
+        matchReasons=list(reasons),
+        skills=applicant.skills[:15],
+        experience=experience[:240],
+        availability=applicant.availability,
+        workMode=applicant.work_mode,
+        location=applicant.location,
+    )

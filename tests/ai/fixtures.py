@@ -29,8 +29,15 @@ def model_double(openai_double):
 def ai_settings(double, **extra):
     from shared.config import Settings
 
-    values = {"APP_ENV": "test", "AI_BASE_URL": double.url + "/v1", "AI_API_KEY": API_KEY, "AI_MODEL": MODEL,
-              "AI_SCORING_MODEL": SCORING_MODEL, "AI_TIMEOUT_SECONDS": 2.0, **extra}
+    values = {
+        "APP_ENV": "test",
+        "AI_BASE_URL": double.url + "/v1",
+        "AI_API_KEY": API_KEY,
+        "AI_MODEL": MODEL,
+        "AI_SCORING_MODEL": SCORING_MODEL,
+        "AI_TIMEOUT_SECONDS": 2.0,
+        **extra,
+    }
     return Settings(**values)
 
 
@@ -88,8 +95,9 @@ async def cv_services(ai_services, supabase_double):
     from shared.adapters.cv_storage import SupabaseCvStorage
 
     supabase_double.reset()
-    storage = SupabaseCvStorage(url=supabase_double.url, service_role_key=supabase_double.service_role_key,
-                                bucket=CV_BUCKET)
+    storage = SupabaseCvStorage(
+        url=supabase_double.url, service_role_key=supabase_double.service_role_key, bucket=CV_BUCKET
+    )
     ai_services.__dict__["cv_storage"] = storage
     yield ai_services
     ai_services.__dict__.pop("cv_storage", None)

@@ -8,18 +8,31 @@ import io
 import zlib
 
 TWO_PAGE_CV = [
-    ["Alex Candidate", "alex.candidate@example.test | +61 400 000 000 | Sydney NSW 2000",
-     "linkedin.com/in/alexcandidate", "", "SUMMARY",
-     "Frontend engineer with 8 years of experience building React and TypeScript applications.",
-     "", "EXPERIENCE", "Senior Frontend Developer, Acme Pty Ltd (Jan 2020 - present)",
-     "Led a team of 5 engineers; migrated the dashboard to React 18 and GraphQL.",
-     "Frontend Developer, Beta Corp (Mar 2016 - Dec 2019)",
-     "Built the customer portal in React; introduced automated testing with Jest."] + [
-        f"Achievement {n}: shipped a feature used by thousands of customers every week." for n in range(1, 20)],
-    ["EDUCATION", "University of Sydney - Bachelor of Computer Science (2012 - 2015)", "",
-     "SKILLS", "React, TypeScript, GraphQL, Node.js, Jest, Accessibility, Mentoring, Communication", "",
-     "PROJECTS"] + [f"Project {n}: an open-source component library with 200 stars and steady releases."
-                    for n in range(1, 20)],
+    [
+        "Alex Candidate",
+        "alex.candidate@example.test | +61 400 000 000 | Sydney NSW 2000",
+        "linkedin.com/in/alexcandidate",
+        "",
+        "SUMMARY",
+        "Frontend engineer with 8 years of experience building React and TypeScript applications.",
+        "",
+        "EXPERIENCE",
+        "Senior Frontend Developer, Acme Pty Ltd (Jan 2020 - present)",
+        "Led a team of 5 engineers; migrated the dashboard to React 18 and GraphQL.",
+        "Frontend Developer, Beta Corp (Mar 2016 - Dec 2019)",
+        "Built the customer portal in React; introduced automated testing with Jest.",
+    ]
+    + [f"Achievement {n}: shipped a feature used by thousands of customers every week." for n in range(1, 20)],
+    [
+        "EDUCATION",
+        "University of Sydney - Bachelor of Computer Science (2012 - 2015)",
+        "",
+        "SKILLS",
+        "React, TypeScript, GraphQL, Node.js, Jest, Accessibility, Mentoring, Communication",
+        "",
+        "PROJECTS",
+    ]
+    + [f"Project {n}: an open-source component library with 200 stars and steady releases." for n in range(1, 20)],
 ]
 
 
@@ -57,12 +70,17 @@ def build_pdf(pages: list[bytes], *, compress: bool = False, declared_count: int
             stream = add(b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream")
         else:
             stream = add(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
-        kids.append(add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
-                        b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (pages_id, stream, font)))
+        kids.append(
+            add(
+                b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
+                b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (pages_id, stream, font)
+            )
+        )
     objects[catalog - 1] = b"<< /Type /Catalog /Pages %d 0 R >>" % pages_id
     count = len(kids) if declared_count is None else declared_count
-    objects[pages_id - 1] = (b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % k for k in kids)
-                             + b"] /Count %d >>" % count)
+    objects[pages_id - 1] = (
+        b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % k for k in kids) + b"] /Count %d >>" % count
+    )
     out = io.BytesIO()
     out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
     offsets = []

@@ -20,13 +20,19 @@ class Verdict(BaseModel):
     score: int = Field(ge=0, le=10)
 
 
-MESSAGES = [{"role": "system", "content": "You are a careful grader."},
-            {"role": "user", "content": "Grade this."}]
+MESSAGES = [{"role": "system", "content": "You are a careful grader."}, {"role": "user", "content": "Grade this."}]
 
 
 async def ask(ai, **options):
-    return await ai.structured(purpose="test", prompt_version="t-1", messages=MESSAGES, schema=Verdict,
-                               tool_name="give_verdict", tool_description="Record the verdict.", **options)
+    return await ai.structured(
+        purpose="test",
+        prompt_version="t-1",
+        messages=MESSAGES,
+        schema=Verdict,
+        tool_name="give_verdict",
+        tool_description="Record the verdict.",
+        **options,
+    )
 
 
 async def test_structured_sends_forced_tool_with_schema_and_parses_answer(ai, model_double):
@@ -107,8 +113,16 @@ async def test_402_is_payment_required_with_usage_limit_phrase(ai, model_double)
 
 
 async def test_429_insufficient_quota_is_402(ai, model_double):
-    model_double.fail_next(429, body={"error": {"message": "You exceeded your current quota",
-                                                "type": "insufficient_quota", "code": "insufficient_quota"}})
+    model_double.fail_next(
+        429,
+        body={
+            "error": {
+                "message": "You exceeded your current quota",
+                "type": "insufficient_quota",
+                "code": "insufficient_quota",
+            }
+        },
+    )
     with pytest.raises(PaymentRequired):
         await ask(ai)
 
@@ -123,13 +137,16 @@ async def test_429_is_rate_limited_with_the_upstream_retry_hint(ai, model_double
     assert len(model_double.chat_requests) == 1  # the caller decides when to come back
 
 
-@pytest.mark.parametrize("headers, seconds", [
-    ({"retry-after-ms": "2500"}, 3),
-    ({"retry-after": "4"}, 4),
-    ({"x-ratelimit-reset-requests": "1m30s", "x-ratelimit-reset-tokens": "20ms"}, 90),
-    ({"retry-after": "soon"}, 10),
-    ({}, 10),
-])
+@pytest.mark.parametrize(
+    "headers, seconds",
+    [
+        ({"retry-after-ms": "2500"}, 3),
+        ({"retry-after": "4"}, 4),
+        ({"x-ratelimit-reset-requests": "1m30s", "x-ratelimit-reset-tokens": "20ms"}, 90),
+        ({"retry-after": "soon"}, 10),
+        ({}, 10),
+    ],
+)
 def test_retry_hint_parsing(headers, seconds):
     assert retry_after_seconds(headers) == seconds
 
@@ -208,9 +225,16 @@ async def test_an_empty_stream_is_asked_for_once_more(ai, model_double):
 
 
 async def test_a_provider_refusing_strict_mode_is_asked_again_without_it(ai, model_double, caplog):
-    model_double.fail_next(400, body={"error": {"message": "Invalid schema for function 'give_verdict': "
-                                                "'strict' is not supported with this model", "type":
-                                                "invalid_request_error", "code": None}})
+    model_double.fail_next(
+        400,
+        body={
+            "error": {
+                "message": "Invalid schema for function 'give_verdict': 'strict' is not supported with this model",
+                "type": "invalid_request_error",
+                "code": None,
+            }
+        },
+    )
     model_double.push_tool_call("give_verdict", {"label": "ok", "score": 3})
     with caplog.at_level("INFO", logger="talenti"):
         assert (await ask(ai)).score == 3
@@ -226,8 +250,16 @@ async def test_a_provider_refusing_strict_mode_is_asked_again_without_it(ai, mod
 
 
 async def test_other_400s_are_still_502(ai, model_double):
-    model_double.fail_next(400, body={"error": {"message": "context length exceeded", "type": "invalid_request_error",
-                                                "code": "context_length_exceeded"}})
+    model_double.fail_next(
+        400,
+        body={
+            "error": {
+                "message": "context length exceeded",
+                "type": "invalid_request_error",
+                "code": "context_length_exceeded",
+            }
+        },
+    )
     with pytest.raises(UpstreamError, match="status 400"):
         await ask(ai)
     assert len(model_double.chat_requests) == 1
@@ -239,7 +271,10 @@ async def test_repairs_are_logged_with_field_and_action_never_content(ai, model_
         assert await ask(ai) == Verdict(label="secret-label", score=7)
     repaired = [json.loads(r.getMessage()) for r in caplog.records if '"ai.repaired"' in r.getMessage()]
     assert {(r["field"], r["purpose"], r["promptVersion"]) for r in repaired} == {
-        ("label", "test", "t-1"), ("score", "test", "t-1"), ("(answer)", "test", "t-1")}
+        ("label", "test", "t-1"),
+        ("score", "test", "t-1"),
+        ("(answer)", "test", "t-1"),
+    }
     assert all("secret" not in r.getMessage() for r in caplog.records)
     assert len(model_double.chat_requests) == 1  # repaired, not retried
 
@@ -251,8 +286,7 @@ async def test_logs_carry_purpose_version_model_latency_never_content(ai, model_
     records = [json.loads(r.getMessage()) for r in caplog.records if '"ai.call"' in r.getMessage()]
     assert records and records[-1]["purpose"] == "test" and records[-1]["promptVersion"] == "t-1"
     assert records[-1]["model"] == MODEL and records[-1]["latencyMs"] >= 0
-    assert all("careful grader" not in r.getMessage() and "secret-label" not in r.getMessage()
-               for r in caplog.records)
+    assert all("careful grader" not in r.getMessage() and "secret-label" not in r.getMessage() for r in caplog.records)
 
 
 def test_not_configured_names_the_missing_setting(model_double):
@@ -270,8 +304,13 @@ def test_not_configured_names_the_missing_setting(model_double):
 async def test_azure_openai_with_key_uses_deployment_url(model_double):
     from shared.config import Settings
 
-    settings = Settings(APP_ENV="test", AZURE_OPENAI_ENDPOINT=model_double.url, AZURE_OPENAI_DEPLOYMENT="talenti-gpt",
-                        AZURE_OPENAI_API_KEY="sk-test-ai", AZURE_OPENAI_API_VERSION="2024-10-21")
+    settings = Settings(
+        APP_ENV="test",
+        AZURE_OPENAI_ENDPOINT=model_double.url,
+        AZURE_OPENAI_DEPLOYMENT="talenti-gpt",
+        AZURE_OPENAI_API_KEY="sk-test-ai",
+        AZURE_OPENAI_API_VERSION="2024-10-21",
+    )
     client = ai_from_settings(settings)
     assert client.model_name == client.scoring_model_name == "talenti-gpt"
     model_double.push_tool_call("give_verdict", {"label": "azure", "score": 9})
@@ -306,8 +345,10 @@ def test_building_a_client_imports_nothing_heavy():
     import subprocess
     import sys
 
-    code = ("import sys; from shared.adapters.ai import AIClient; "
-            "AIClient(client_factory=lambda: None, model='m', timeout=1); "
-            "print('openai' in sys.modules)")
+    code = (
+        "import sys; from shared.adapters.ai import AIClient; "
+        "AIClient(client_factory=lambda: None, model='m', timeout=1); "
+        "print('openai' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"

@@ -10,8 +10,16 @@ import re
 import pytest
 
 from shared.errors import UpstreamError
-from shared.models.answers import (AnswerRejected, answer_spec, clip, json_object, judge, normal_name,
-                                   read_arguments, tool_schema)
+from shared.models.answers import (
+    AnswerRejected,
+    answer_spec,
+    clip,
+    json_object,
+    judge,
+    normal_name,
+    read_arguments,
+    tool_schema,
+)
 from shared.models.interviewer import AnswerAssessment
 from shared.models.requirements import ExtractedRequirements
 from shared.models.resumes import ParsedResume
@@ -26,8 +34,10 @@ PURPOSES = corpus.purposes()
 ROWS = [pytest.param(key, case, id=f"{key}: {case.name}") for key, cases in corpus.CORPUS.items() for case in cases]
 # What may happen to an essential field: nothing that changes what it says (extra
 # keys beside its own may go).
-ESSENTIAL_REPAIRS = re.compile(r"^(mapped a variant spelling|number sent as text read|clamped to the|"
-                               r"rounded to a whole number|key spelt differently|\d+ unknown keys? dropped)")
+ESSENTIAL_REPAIRS = re.compile(
+    r"^(mapped a variant spelling|number sent as text read|clamped to the|"
+    r"rounded to a whole number|key spelt differently|\d+ unknown keys? dropped)"
+)
 
 
 def essential(spec: dict, field: str) -> bool:
@@ -59,62 +69,89 @@ def test_corpus_figures(capsys):
     assert figures["repaired"] == figures["repairable"] > 0  # 100% of repairable answers repaired
     assert figures["false_repairs"] == 0 and figures["refused"] == figures["refusable"] > 0
     with capsys.disabled():
-        print(f"\nrepair corpus: {figures['repaired']}/{figures['repairable']} repairable repaired, "
-              f"{figures['refused']}/{figures['refusable']} essential faults refused, "
-              f"{figures['false_repairs']} false repairs, {figures['ok']} accepted as sent")
+        print(
+            f"\nrepair corpus: {figures['repaired']}/{figures['repairable']} repairable repaired, "
+            f"{figures['refused']}/{figures['refusable']} essential faults refused, "
+            f"{figures['false_repairs']} false repairs, {figures['ok']} accepted as sent"
+        )
 
 
 def test_every_misbehaviour_of_the_issue_is_in_the_corpus():
     tags = {tag for cases in corpus.CORPUS.values() for case in cases for tag in case.tags}
-    assert {"over-long", "wrong case", "extra keys", "missing optional", "stringified", "fence", "trailing prose",
-            "empty list", "content", "essential"} <= tags
+    assert {
+        "over-long",
+        "wrong case",
+        "extra keys",
+        "missing optional",
+        "stringified",
+        "fence",
+        "trailing prose",
+        "empty list",
+        "content",
+        "essential",
+    } <= tags
 
 
 # --- the repair functions alone -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, limit, clipped", [
-    ("2000 Sydney NSW, Australia (CBD)", 20, "2000 Sydney NSW"),
-    ("short", 20, "short"),
-    ("Supercalifragilisticexpialidocious", 10, "Supercalif"),  # no boundary: cut at the limit
-    ("one two three", 8, "one two"),
-    ("one two three", 7, "one two"),
-    ("alpha, beta", 7, "alpha"),
-])
+@pytest.mark.parametrize(
+    "text, limit, clipped",
+    [
+        ("2000 Sydney NSW, Australia (CBD)", 20, "2000 Sydney NSW"),
+        ("short", 20, "short"),
+        ("Supercalifragilisticexpialidocious", 10, "Supercalif"),  # no boundary: cut at the limit
+        ("one two three", 8, "one two"),
+        ("one two three", 7, "one two"),
+        ("alpha, beta", 7, "alpha"),
+    ],
+)
 def test_clip_cuts_at_a_word_boundary(text, limit, clipped):
     assert clip(text, limit) == clipped and len(clip(text, limit)) <= limit
 
 
-@pytest.mark.parametrize("name, normal", [
-    ("Technical Skills", "technical_skills"), ("technicalSkills", "technical_skills"),
-    (" technical-skills ", "technical_skills"), ("TECHNICAL_SKILLS", "technical_skills"),
-    ("3F1D2C9E-0B7A", "3f1d2c9e_0b7a"), ("HIGH", "high"),
-])
+@pytest.mark.parametrize(
+    "name, normal",
+    [
+        ("Technical Skills", "technical_skills"),
+        ("technicalSkills", "technical_skills"),
+        (" technical-skills ", "technical_skills"),
+        ("TECHNICAL_SKILLS", "technical_skills"),
+        ("3F1D2C9E-0B7A", "3f1d2c9e_0b7a"),
+        ("HIGH", "high"),
+    ],
+)
 def test_normal_names(name, normal):
     assert normal_name(name) == normal
 
 
-@pytest.mark.parametrize("text, found, repaired", [
-    ('{"a": 1}', {"a": 1}, False),
-    ('```json\n{"a": 1}\n```', {"a": 1}, True),
-    ('```\n{"a": 1}\n```', {"a": 1}, True),
-    ('{"a": 1}\nHope this helps!', {"a": 1}, True),
-    ('Sure. {"a": {"b": [1, 2]}} Done.', {"a": {"b": [1, 2]}}, True),
-    ('"{\\"a\\": 1}"', {"a": 1}, True),
-    ('{"a": "a } brace"} and {braces} in prose', {"a": "a } brace"}, True),
-])
+@pytest.mark.parametrize(
+    "text, found, repaired",
+    [
+        ('{"a": 1}', {"a": 1}, False),
+        ('```json\n{"a": 1}\n```', {"a": 1}, True),
+        ('```\n{"a": 1}\n```', {"a": 1}, True),
+        ('{"a": 1}\nHope this helps!', {"a": 1}, True),
+        ('Sure. {"a": {"b": [1, 2]}} Done.', {"a": {"b": [1, 2]}}, True),
+        ('"{\\"a\\": 1}"', {"a": 1}, True),
+        ('{"a": "a } brace"} and {braces} in prose', {"a": "a } brace"}, True),
+    ],
+)
 def test_json_object_reads_one_object_from_text(text, found, repaired):
     value, repairs = json_object(text)
     assert value == found and bool(repairs) == repaired
 
 
-@pytest.mark.parametrize("text, problem", [
-    ('{"a": 1} {"b": 2}', "more than one JSON object"),
-    ("no json here", "not valid JSON"),
-    ('{"a": ', "not valid JSON"),
-    ("[1, 2]", "must be a JSON object"),
-    ("", "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ('{"a": 1} {"b": 2}', "more than one JSON object"),
+        ("no json here", "not valid JSON"),
+        ('{"a": ', "not valid JSON"),
+        ("[1, 2]", "must be a JSON object"),
+        ("", "not valid JSON"),
+    ],
+)
 def test_json_object_refuses_what_is_ambiguous_or_broken(text, problem):
     with pytest.raises(AnswerRejected, match=problem):
         json_object(text)
@@ -134,16 +171,18 @@ def test_read_arguments_prefers_the_tool_call_and_reads_text_only_without_one():
 def test_an_essential_string_is_never_clipped_and_an_essential_item_never_removed():
     spec = answer_spec(ShortlistRanking, {"applicants": ["a" * 40]})
     with pytest.raises(AnswerRejected, match="rankings.0.applicationId"):
-        judge(ShortlistRanking, spec, {"rankings": [{"applicationId": "a" * 41, "matchScore": 5,
-                                                     "matchReasons": ["x"]}]})
+        judge(
+            ShortlistRanking, spec, {"rankings": [{"applicationId": "a" * 41, "matchScore": 5, "matchReasons": ["x"]}]}
+        )
     spec = answer_spec(ModelScoring, {"rubric": ["a", "b"]})
     with pytest.raises(AnswerRejected, match="dimensions.1.score"):
         judge(ModelScoring, spec, {"dimensions": [{"dimension": "a", "score": 5}, {"dimension": "b", "score": "x"}]})
 
 
 def test_without_its_vocabulary_a_field_is_free_text():
-    answer, repairs = judge(ModelScoring, answer_spec(ModelScoring), {"dimensions": [{"dimension": "anything",
-                                                                                      "score": 3}]})
+    answer, repairs = judge(
+        ModelScoring, answer_spec(ModelScoring), {"dimensions": [{"dimension": "anything", "score": 3}]}
+    )
     assert answer.dimensions[0].dimension == "anything" and repairs == []
 
 
@@ -152,22 +191,43 @@ def test_without_its_vocabulary_a_field_is_free_text():
 
 def walk(node):
     yield node
-    for child in [*node.get("properties", {}).values(), *node.get("anyOf", ()),
-                  *([node["items"]] if isinstance(node.get("items"), dict) else [])]:
+    for child in [
+        *node.get("properties", {}).values(),
+        *node.get("anyOf", ()),
+        *([node["items"]] if isinstance(node.get("items"), dict) else []),
+    ]:
         yield from walk(child)
 
 
-@pytest.mark.parametrize("model, vocabularies", [
-    (AnswerAssessment, {"competencies": ["communication"]}), (ExtractedRequirements, None), (ParsedResume, None),
-    (ShortlistRanking, {"applicants": ["id-1"]}), (ModelScoring, {"rubric": {"communication": "Communication"}}),
-])
+@pytest.mark.parametrize(
+    "model, vocabularies",
+    [
+        (AnswerAssessment, {"competencies": ["communication"]}),
+        (ExtractedRequirements, None),
+        (ParsedResume, None),
+        (ShortlistRanking, {"applicants": ["id-1"]}),
+        (ModelScoring, {"rubric": {"communication": "Communication"}}),
+    ],
+)
 def test_strict_schemas_follow_the_providers_rules(model, vocabularies):
     schema = tool_schema(answer_spec(model, vocabularies), strict=True)
     assert schema["type"] == "object" and "anyOf" not in schema
     depth = 0
     for node in walk(schema):
-        assert not set(node) & {"minLength", "maxLength", "minimum", "maximum", "minItems", "maxItems", "pattern",
-                                "format", "default", "title", "$ref", "$defs"}
+        assert not set(node) & {
+            "minLength",
+            "maxLength",
+            "minimum",
+            "maximum",
+            "minItems",
+            "maxItems",
+            "pattern",
+            "format",
+            "default",
+            "title",
+            "$ref",
+            "$defs",
+        }
         assert not any(key.startswith("x-") for key in node)
         if "properties" in node:
             depth += 1
@@ -195,8 +255,13 @@ def test_limits_and_vocabularies_reach_the_model():
 
 def test_clamping_is_declared_only_where_the_prompt_states_the_scale():
     """Clamp(...) is the claim that the prompt's scale is unambiguous: check it."""
-    prompts = {ModelScoring: scoring_prompt.SYSTEM_PROMPT, ShortlistRanking: shortlist_prompt.SYSTEM_PROMPT,
-               ParsedResume: resume_prompt.SYSTEM_PROMPT, AnswerAssessment: "", ExtractedRequirements: ""}
+    prompts = {
+        ModelScoring: scoring_prompt.SYSTEM_PROMPT,
+        ShortlistRanking: shortlist_prompt.SYSTEM_PROMPT,
+        ParsedResume: resume_prompt.SYSTEM_PROMPT,
+        AnswerAssessment: "",
+        ExtractedRequirements: "",
+    }
     for model, prompt in prompts.items():
         for node in walk(answer_spec(model)):
             if "x-clamp" in node:
@@ -222,10 +287,14 @@ async def test_sdk_path_repairs_an_over_long_postcode_without_a_retry(ai, model_
     answer = corpus.cv(personal=corpus.personal(location=corpus.location(postcode=corpus.LONG_POSTCODE)))
     model_double.push_tool_call(resume_prompt.TOOL_NAME, answer)
     with caplog.at_level("INFO", logger="talenti"):
-        parsed = await ai.structured(purpose="parse_resume", prompt_version=resume_prompt.VERSION,
-                                     messages=resume_prompt.resume_messages("CV text"), schema=ParsedResume,
-                                     tool_name=resume_prompt.TOOL_NAME,
-                                     tool_description=resume_prompt.TOOL_DESCRIPTION)
+        parsed = await ai.structured(
+            purpose="parse_resume",
+            prompt_version=resume_prompt.VERSION,
+            messages=resume_prompt.resume_messages("CV text"),
+            schema=ParsedResume,
+            tool_name=resume_prompt.TOOL_NAME,
+            tool_description=resume_prompt.TOOL_DESCRIPTION,
+        )
     assert parsed.personal.location.postcode == "2000 Sydney NSW" and len(model_double.chat_requests) == 1
     [logged] = [json.loads(r.getMessage()) for r in caplog.records if '"ai.repaired"' in r.getMessage()]
     assert logged["field"] == "personal.location.postcode" and logged["purpose"] == "parse_resume"
@@ -235,67 +304,122 @@ async def test_sdk_path_repairs_an_over_long_postcode_without_a_retry(ai, model_
 
 async def test_sdk_path_reads_fenced_arguments_written_as_the_message(ai, model_double):
     model_double.push_text('```json\n{"detectedCompetencies": ["Technical Skills", "genius"]}\n```')
-    assessment = await ai.structured(purpose="interviewer.competencies", prompt_version="v",
-                                     messages=[{"role": "user", "content": "x"}], schema=AnswerAssessment,
-                                     tool_name="record_competencies", tool_description="d",
-                                     vocabularies={"competencies": ["technical_skills", "communication"]})
+    assessment = await ai.structured(
+        purpose="interviewer.competencies",
+        prompt_version="v",
+        messages=[{"role": "user", "content": "x"}],
+        schema=AnswerAssessment,
+        tool_name="record_competencies",
+        tool_description="d",
+        vocabularies={"competencies": ["technical_skills", "communication"]},
+    )
     assert assessment.detectedCompetencies == ["technical_skills"] and len(model_double.chat_requests) == 1
     sent = model_double.chat_requests[0]["tools"][0]["function"]
     assert sent["parameters"]["properties"]["detectedCompetencies"]["items"]["enum"] == [
-        "technical_skills", "communication"]
+        "technical_skills",
+        "communication",
+    ]
 
 
 async def test_sdk_path_retries_an_off_scale_score_once_with_the_problem(ai, model_double):
     rubric = {"a": "A", "b": "B"}
 
     def answer(score):
-        return {"dimensions": [{"dimension": "a", "score": 7, "evidence": "e", "cited_quotes": []},
-                               {"dimension": "b", "score": score, "evidence": "e", "cited_quotes": []}],
-                "narrative_summary": "n", "candidate_feedback": "f", "anti_cheat_risk_level": "low",
-                "anti_cheat_notes": "x"}
+        return {
+            "dimensions": [
+                {"dimension": "a", "score": 7, "evidence": "e", "cited_quotes": []},
+                {"dimension": "b", "score": score, "evidence": "e", "cited_quotes": []},
+            ],
+            "narrative_summary": "n",
+            "candidate_feedback": "f",
+            "anti_cheat_risk_level": "low",
+            "anti_cheat_notes": "x",
+        }
 
     model_double.push_tool_call("score", answer(45))
     model_double.push_tool_call("score", answer(4.5))
-    scored = await ai.structured(purpose="score", prompt_version="v", messages=[{"role": "user", "content": "x"}],
-                                 schema=ModelScoring, tool_name="score", tool_description="d",
-                                 vocabularies={"rubric": rubric})
+    scored = await ai.structured(
+        purpose="score",
+        prompt_version="v",
+        messages=[{"role": "user", "content": "x"}],
+        schema=ModelScoring,
+        tool_name="score",
+        tool_description="d",
+        vocabularies={"rubric": rubric},
+    )
     assert [d.score for d in scored.dimensions] == [7, 4.5]
     correction = model_double.chat_requests[1]["messages"][-1]
-    assert correction["role"] == "tool" and "dimensions.1.score: should be less than or equal to 10" in \
-        correction["content"]
+    assert (
+        correction["role"] == "tool"
+        and "dimensions.1.score: should be less than or equal to 10" in correction["content"]
+    )
 
 
 async def test_sdk_path_an_unknown_applicant_twice_is_502(ai, model_double):
     ids = corpus.IDS
     for stranger in ("not-an-applicant", "still-not-one"):
-        model_double.push_tool_call(shortlist_prompt.TOOL_NAME, {"rankings": [
-            {"applicationId": i, "matchScore": 50, "matchReasons": ["r"]} for i in (*ids[:2], stranger)]})
+        model_double.push_tool_call(
+            shortlist_prompt.TOOL_NAME,
+            {"rankings": [{"applicationId": i, "matchScore": 50, "matchReasons": ["r"]} for i in (*ids[:2], stranger)]},
+        )
     with pytest.raises(UpstreamError, match="invalid answer") as caught:
-        await ai.structured(purpose="shortlist", prompt_version="v", messages=[{"role": "user", "content": "x"}],
-                            schema=ShortlistRanking, tool_name=shortlist_prompt.TOOL_NAME, tool_description="d",
-                            vocabularies={"applicants": ids})
+        await ai.structured(
+            purpose="shortlist",
+            prompt_version="v",
+            messages=[{"role": "user", "content": "x"}],
+            schema=ShortlistRanking,
+            tool_name=shortlist_prompt.TOOL_NAME,
+            tool_description="d",
+            vocabularies={"applicants": ids},
+        )
     assert caught.value.status == 502 and len(model_double.chat_requests) == 2
-    assert "rankings.2.applicationId: is not one of the allowed values" in \
-        model_double.chat_requests[1]["messages"][-1]["content"]
+    assert (
+        "rankings.2.applicationId: is not one of the allowed values"
+        in model_double.chat_requests[1]["messages"][-1]["content"]
+    )
 
 
 async def test_scoring_sends_its_rubric_as_the_dimension_enum_and_maps_labels(ai, model_double):
     from shared.services.scoring import orchestration
 
-    rubric = [{"dimension": "technical_skills", "label": "Technical Skills", "weight": 0.5},
-              {"dimension": "team_work", "label": "Collaboration", "weight": 0.5}]
-    context = {"interviewId": "00000000-0000-4000-8000-000000000001", "applicationId": "a", "jobTitle": "Engineer",
-               "jobDescription": "", "requirements": None, "orgValues": [], "rubric": rubric, "rubricVersion": "r",
-               "transcript": [{"speaker": "candidate", "content": "I led the migration of our payments platform."}]}
-    model_double.push_tool_call(scoring_prompt.TOOL_NAME, {
-        "dimensions": [{"dimension": "Technical Skills", "score": "8", "evidence": "Led a migration.",
-                        "cited_quotes": ["I led the migration"]},
-                       {"dimension": "Collaboration", "score": 10.4, "evidence": "Team.", "cited_quotes": []}],
-        "narrative_summary": "Strong.", "candidate_feedback": "Good.", "anti_cheat_risk_level": "Low",
-        "anti_cheat_notes": "None."})
+    rubric = [
+        {"dimension": "technical_skills", "label": "Technical Skills", "weight": 0.5},
+        {"dimension": "team_work", "label": "Collaboration", "weight": 0.5},
+    ]
+    context = {
+        "interviewId": "00000000-0000-4000-8000-000000000001",
+        "applicationId": "a",
+        "jobTitle": "Engineer",
+        "jobDescription": "",
+        "requirements": None,
+        "orgValues": [],
+        "rubric": rubric,
+        "rubricVersion": "r",
+        "transcript": [{"speaker": "candidate", "content": "I led the migration of our payments platform."}],
+    }
+    model_double.push_tool_call(
+        scoring_prompt.TOOL_NAME,
+        {
+            "dimensions": [
+                {
+                    "dimension": "Technical Skills",
+                    "score": "8",
+                    "evidence": "Led a migration.",
+                    "cited_quotes": ["I led the migration"],
+                },
+                {"dimension": "Collaboration", "score": 10.4, "evidence": "Team.", "cited_quotes": []},
+            ],
+            "narrative_summary": "Strong.",
+            "candidate_feedback": "Good.",
+            "anti_cheat_risk_level": "Low",
+            "anti_cheat_notes": "None.",
+        },
+    )
     scored = await orchestration.score_transcript(ai, context)
     assert [(d["dimension"], d["score"]) for d in scored["result"]["dimensions"]] == [
-        ("technical_skills", 8.0), ("team_work", 10.0)]
+        ("technical_skills", 8.0),
+        ("team_work", 10.0),
+    ]
     assert scored["result"]["overall_score"] == 90 and scored["result"]["anti_cheat_risk_level"] == "low"
     [sent] = model_double.chat_requests
     items = sent["tools"][0]["function"]["parameters"]["properties"]["dimensions"]["items"]

@@ -16,7 +16,6 @@ from shared.config import DEV_JWT_SECRET, DEV_SERVICE_KEY
 from shared.prompts import competencies, requirements, resume, scoring, shortlist
 from tests.ai import pdfs
 from tests.ai.seed import add_profile, create_application, create_interview, create_org, create_role
-from tests.resumes.test_parse_resume import PARSED
 from tests.conftest import ROOT
 from tests.doubles.acs_identity_server import AcsIdentityDouble
 from tests.doubles.openai_server import OpenAIDouble, ScriptedReply, tool_call_reply
@@ -24,6 +23,7 @@ from tests.doubles.resend_server import ResendDouble
 from tests.doubles.speech_server import SpeechTokenDouble
 from tests.doubles.supabase_server import SupabaseDouble
 from tests.doubles.tokens import mint_hs256
+from tests.resumes.test_parse_resume import PARSED
 from tests.retention.seed import CONTAINER, recorded_interview
 from tests.scoring.conftest import TRANSCRIPT, scoring_answer
 from tests.support import create_user

@@ -26,10 +26,16 @@ class DurableDouble(ServiceDouble):
             self.started.clear()
 
     def client_json(self) -> str:
-        return json.dumps({
-            "taskHubName": "TestHub", "creationUrls": {}, "managementUrls": {}, "baseUrl": self.url + RPC_PATH,
-            "requiredQueryStringParameters": "", "rpcBaseUrl": self.url + RPC_PATH,
-        })
+        return json.dumps(
+            {
+                "taskHubName": "TestHub",
+                "creationUrls": {},
+                "managementUrls": {},
+                "baseUrl": self.url + RPC_PATH,
+                "requiredQueryStringParameters": "",
+                "rpcBaseUrl": self.url + RPC_PATH,
+            }
+        )
 
     def handle(self, request: RecordedRequest) -> Reply:
         path = request.path.removeprefix(RPC_PATH.rstrip("/")).strip("/").split("/")

@@ -4,7 +4,7 @@ identity double (which verifies the SDK's HMAC signature), on a real database.""
 import asyncio
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -40,7 +40,7 @@ async def test_expires_on_is_iso_utc_from_the_service_answer(db, acs):
     token = await issue_acs_token(db, acs, await create_user(db), ["chat"])
     assert ISO_UTC.match(token.expiresOn)
     expires = datetime.fromisoformat(token.expiresOn.replace("Z", "+00:00"))
-    assert abs(expires - (datetime.now(timezone.utc) + timedelta(hours=24))) < timedelta(minutes=1)
+    assert abs(expires - (datetime.now(UTC) + timedelta(hours=24))) < timedelta(minutes=1)
 
 
 async def test_simultaneous_first_requests_leave_one_identity(db, acs, acs_double):
@@ -105,6 +105,7 @@ async def test_settings_choose_the_key_or_managed_identity():
 
 
 # --- through the function, as the worker calls it ---------------------------------------
+
 
 @pytest.fixture
 def acs_services(services, acs):

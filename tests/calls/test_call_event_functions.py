@@ -4,24 +4,34 @@ webhook `POST /api/acs/webhook`; both with a Durable client binding that points
 at the Durable API double."""
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import azure.functions as func
 import pytest
-
-from shared.db import DatabaseUnavailable
 from azure.functions.eventgrid import EventGridEventInConverter
 
+from shared.db import DatabaseUnavailable
 from shared.services.call_events import handle_trigger_event
-from tests.calls.conftest import (PREVIOUS_SECRET, WEBHOOK_SECRET, call_data, chunk, cloud_event, grid_event,
-                                  interview_row, new_call, recording_data, recording_subject, seed_interview,
-                                  validation_event)
+from tests.calls.conftest import (
+    PREVIOUS_SECRET,
+    WEBHOOK_SECRET,
+    call_data,
+    chunk,
+    cloud_event,
+    grid_event,
+    interview_row,
+    new_call,
+    recording_data,
+    recording_subject,
+    seed_interview,
+    validation_event,
+)
 from tests.support import Result, function_host, make_request
 
 pytestmark = pytest.mark.usefixtures("services", "call_settings")
 
-T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
 def trigger_event(raw: dict) -> func.EventGridEvent:
@@ -33,14 +43,22 @@ async def run_trigger(raw: dict, durable) -> None:
     return await function.get_user_function()(event=trigger_event(raw), client=durable.client_json())
 
 
-async def call_webhook(body, durable, *, secret: str | None = WEBHOOK_SECRET, query: str = "",
-                       headers: dict | None = None, method: str = "POST") -> Result:
+async def call_webhook(
+    body,
+    durable,
+    *,
+    secret: str | None = WEBHOOK_SECRET,
+    query: str = "",
+    headers: dict | None = None,
+    method: str = "POST",
+) -> Result:
     headers = dict(headers or {})
     if secret is not None and not query:
         headers["x-acs-webhook-secret"] = secret
     request = make_request(method, "/api/acs/webhook", body, headers, query)
-    response = await function_host().functions["acs_webhook"].get_user_function()(req=request,
-                                                                                  client=durable.client_json())
+    response = (
+        await function_host().functions["acs_webhook"].get_user_function()(req=request, client=durable.client_json())
+    )
     return Result(response, bytes(response.body))
 
 
@@ -50,11 +68,11 @@ async def linked_interview(db, status="invited", **columns):
 
 
 async def processed(db, event_id) -> int:
-    return (await db.fetch_one("select count(*) as n from app.processed_events where event_id = %s",
-                               (event_id,)))["n"]
+    return (await db.fetch_one("select count(*) as n from app.processed_events where event_id = %s", (event_id,)))["n"]
 
 
 # --- the Event Grid trigger ----------------------------------------------------------------
+
 
 async def test_trigger_applies_call_started(db, durable):
     seeded, call = await linked_interview(db)
@@ -97,20 +115,23 @@ async def test_trigger_raises_on_a_database_outage_so_event_grid_redelivers(db, 
 
 # --- the webhook ---------------------------------------------------------------------------
 
+
 async def test_webhook_answers_the_validation_handshake_before_any_secret(db, durable):
     result = await call_webhook([validation_event("code-123")], durable, secret=None)
     assert result.status == 200 and result.json() == {"validationResponse": "code-123"}
 
 
 async def test_webhook_answers_the_cloudevents_options_handshake(durable):
-    result = await call_webhook(None, durable, secret=None, method="OPTIONS",
-                                headers={"WebHook-Request-Origin": "eventgrid.azure.net"})
+    result = await call_webhook(
+        None, durable, secret=None, method="OPTIONS", headers={"WebHook-Request-Origin": "eventgrid.azure.net"}
+    )
     assert result.status == 200 and result.headers["webhook-allowed-origin"] == "eventgrid.azure.net"
     assert (await call_webhook(None, durable, secret=None, method="OPTIONS")).status == 400
 
 
-@pytest.mark.parametrize("secret, query", [(None, ""), ("wrong-secret", ""), (None, "secret=wrong"),
-                                           (WEBHOOK_SECRET[:-1], "")])
+@pytest.mark.parametrize(
+    "secret, query", [(None, ""), ("wrong-secret", ""), (None, "secret=wrong"), (WEBHOOK_SECRET[:-1], "")]
+)
 async def test_webhook_without_the_right_secret_is_401_and_writes_nothing(db, durable, secret, query):
     seeded, call = await linked_interview(db)
     raw = grid_event("CallStarted", call_data(call))
@@ -145,8 +166,11 @@ async def test_webhook_refuses_a_2_mb_body_with_413_and_writes_nothing(db, durab
 async def test_webhook_batch_reports_the_bad_event_and_processes_the_rest(db, durable):
     seeded, call = await linked_interview(db)
     bad = grid_event("CallEnded", {"callDurationInSeconds": "long"})
-    batch = [grid_event("CallStarted", call_data(call), at=T0), bad,
-             grid_event("CallEnded", call_data(call, callDurationInSeconds=75), at=T0 + timedelta(seconds=75))]
+    batch = [
+        grid_event("CallStarted", call_data(call), at=T0),
+        bad,
+        grid_event("CallEnded", call_data(call, callDurationInSeconds=75), at=T0 + timedelta(seconds=75)),
+    ]
     result = await call_webhook(batch, durable)
     assert result.status == 200
     body = result.json()
@@ -159,15 +183,20 @@ async def test_webhook_batch_reports_the_bad_event_and_processes_the_rest(db, du
 
 async def test_webhook_takes_cloudevents_batches_and_single_events(db, durable):
     seeded, call = await linked_interview(db)
-    events = [cloud_event("CallStarted", call_data(call), at=T0),
-              cloud_event("CallParticipantAdded", call_data(call, user={"rawId": "8:acs:c"}, participantId="p"), at=T0)]
-    result = await call_webhook(json.dumps(events), durable,
-                                headers={"content-type": "application/cloudevents-batch+json; charset=utf-8"})
+    events = [
+        cloud_event("CallStarted", call_data(call), at=T0),
+        cloud_event("CallParticipantAdded", call_data(call, user={"rawId": "8:acs:c"}, participantId="p"), at=T0),
+    ]
+    result = await call_webhook(
+        json.dumps(events), durable, headers={"content-type": "application/cloudevents-batch+json; charset=utf-8"}
+    )
     assert result.status == 200 and result.json()["processed"] == 2
-    recording = cloud_event("RecordingFileStatusUpdated", recording_data([chunk(0)]),
-                            subject=recording_subject(call["serverCallId"]))
-    result = await call_webhook(json.dumps(recording), durable,
-                                headers={"content-type": "application/cloudevents+json"})
+    recording = cloud_event(
+        "RecordingFileStatusUpdated", recording_data([chunk(0)]), subject=recording_subject(call["serverCallId"])
+    )
+    result = await call_webhook(
+        json.dumps(recording), durable, headers={"content-type": "application/cloudevents+json"}
+    )
     assert result.status == 200 and result.json()["processed"] == 1
     row = await interview_row(db, seeded.interview_id)
     assert row["status"] == "in_progress" and row["recording_url"] and len(row["metadata"]["participants"]) == 1

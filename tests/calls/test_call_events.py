@@ -3,18 +3,33 @@ payloads in both envelopes and both field variants ACS has used."""
 
 import asyncio
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from shared.services.call_events import (
+    CallEvents,
+    EventRejected,
+    event_from_envelope,
+    parse_event_data,
+    plan_change,
+    scoring_starter,
+)
 from shared.services.scoring.requests import ScoringSettings
+from tests.calls.conftest import (
+    call_data,
+    chunk,
+    cloud_event,
+    grid_event,
+    interview_row,
+    link_acs_identity,
+    new_call,
+    recording_data,
+    recording_subject,
+    seed_interview,
+)
 
-from shared.services.call_events import (CallEvents, EventRejected, parse_event_data, event_from_envelope,
-                                         plan_change, scoring_starter)
-from tests.calls.conftest import (call_data, chunk, cloud_event, grid_event, interview_row, link_acs_identity,
-                                  new_call, recording_data, recording_subject, seed_interview)
-
-T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
 SCORING = ScoringSettings(wait_seconds=1, retry_attempts=2, retry_interval_seconds=0.05)
@@ -143,11 +158,14 @@ async def test_a_group_call_named_after_the_interview_links_itself(db, who, wrap
     assert (await deliver(events, grid_event("CallStarted", data, at=T0))).result == "applied"
     row = await interview_row(db, seeded.interview_id)
     assert row["status"] == "in_progress"
-    assert (row["metadata"]["serverCallId"], row["metadata"]["correlationId"]) == (call["serverCallId"],
-                                                                                  call["correlationId"])
+    assert (row["metadata"]["serverCallId"], row["metadata"]["correlationId"]) == (
+        call["serverCallId"],
+        call["correlationId"],
+    )
     # Later events (a recording names only the server call) find it through the stored ids.
-    recording = grid_event("RecordingFileStatusUpdated", recording_data([chunk(0)]),
-                           subject=recording_subject(call["serverCallId"]))
+    recording = grid_event(
+        "RecordingFileStatusUpdated", recording_data([chunk(0)]), subject=recording_subject(call["serverCallId"])
+    )
     assert (await deliver(events, recording)).interview_id == seeded.interview_id
 
 
@@ -169,8 +187,13 @@ async def test_participants_are_recorded_in_metadata(db):
         data = call_data(call, user=user, displayName="Casey Candidate", participantId="p-1")
         await deliver(events, grid_event(kind, data, at=at))
     [entry] = (await interview_row(db, seeded.interview_id))["metadata"]["participants"]
-    assert entry == {"participantId": "p-1", "rawId": "8:acs:cand", "displayName": "Casey Candidate",
-                     "joinedAt": T0.isoformat(), "leftAt": left.isoformat()}
+    assert entry == {
+        "participantId": "p-1",
+        "rawId": "8:acs:cand",
+        "displayName": "Casey Candidate",
+        "joinedAt": T0.isoformat(),
+        "leftAt": left.isoformat(),
+    }
 
 
 async def test_recording_chunks_are_all_kept_once_each_and_set_the_recording_url(db):
@@ -185,16 +208,21 @@ async def test_recording_chunks_are_all_kept_once_each_and_set_the_recording_url
     recordings = row["metadata"]["recordings"]
     assert [r["documentId"] for r in recordings] == [first["documentId"], second["documentId"], third["documentId"]]
     for stored, given in zip(recordings, (first, second, third)):
-        assert {k: stored[k] for k in ("contentLocation", "metadataLocation", "deleteLocation", "index")} == \
-            {k: given[k] for k in ("contentLocation", "metadataLocation", "deleteLocation", "index")}
+        assert {k: stored[k] for k in ("contentLocation", "metadataLocation", "deleteLocation", "index")} == {
+            k: given[k] for k in ("contentLocation", "metadataLocation", "deleteLocation", "index")
+        }
         assert stored["serverCallId"] == call["serverCallId"]
     assert row["recording_url"] == first["contentLocation"]
 
 
 async def test_no_recording_is_stored_after_retention_deleted_it(db):
     seeded, call = await linked_interview(db, status="completed", recording_deleted_at=T0)
-    await deliver(handler(db), grid_event("RecordingFileStatusUpdated", recording_data([chunk(0)]),
-                                          subject=recording_subject(call["serverCallId"])))
+    await deliver(
+        handler(db),
+        grid_event(
+            "RecordingFileStatusUpdated", recording_data([chunk(0)]), subject=recording_subject(call["serverCallId"])
+        ),
+    )
     row = await interview_row(db, seeded.interview_id)
     assert row["recording_url"] is None and "recordings" not in row["metadata"]
 
@@ -204,20 +232,37 @@ async def test_other_event_types_are_only_logged(db):
     assert outcome.result == "ignored"
 
 
-@pytest.mark.parametrize("raw, message", [
-    ("not an object", "JSON object"),
-    ({"eventType": "Microsoft.Communication.CallStarted", "data": {}, "subject": "s"}, "id"),
-    ({"id": "1", "subject": "s", "data": {}, "eventTime": "yesterday", "eventType": "X", "dataVersion": "1"},
-     "neither"),
-    ({"id": "1", "specversion": "1.0", "type": "X"}, "neither"),  # a CloudEvent needs a source
-    (grid_event("CallStarted", {"isTwoParty": True}), "serverCallId or correlationId"),
-    (grid_event("CallEnded", {**new_call(), "callDurationInSeconds": -1}), "callDurationInSeconds"),
-    (grid_event("RecordingFileStatusUpdated", recording_data([chunk(0)]), subject="/recording/call/x"), "serverCallId"),
-    (grid_event("RecordingFileStatusUpdated", recording_data([]), subject=recording_subject("s")), "recordingChunks"),
-    (grid_event("RecordingFileStatusUpdated", recording_data([{**chunk(0), "deleteLocation": "file:///etc/passwd"}]),
-                subject=recording_subject("s")), "deleteLocation"),
-    (grid_event("CallStarted", ["not", "an", "object"], subject="call/x"), "must be an object"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ("not an object", "JSON object"),
+        ({"eventType": "Microsoft.Communication.CallStarted", "data": {}, "subject": "s"}, "id"),
+        (
+            {"id": "1", "subject": "s", "data": {}, "eventTime": "yesterday", "eventType": "X", "dataVersion": "1"},
+            "neither",
+        ),
+        ({"id": "1", "specversion": "1.0", "type": "X"}, "neither"),  # a CloudEvent needs a source
+        (grid_event("CallStarted", {"isTwoParty": True}), "serverCallId or correlationId"),
+        (grid_event("CallEnded", {**new_call(), "callDurationInSeconds": -1}), "callDurationInSeconds"),
+        (
+            grid_event("RecordingFileStatusUpdated", recording_data([chunk(0)]), subject="/recording/call/x"),
+            "serverCallId",
+        ),
+        (
+            grid_event("RecordingFileStatusUpdated", recording_data([]), subject=recording_subject("s")),
+            "recordingChunks",
+        ),
+        (
+            grid_event(
+                "RecordingFileStatusUpdated",
+                recording_data([{**chunk(0), "deleteLocation": "file:///etc/passwd"}]),
+                subject=recording_subject("s"),
+            ),
+            "deleteLocation",
+        ),
+        (grid_event("CallStarted", ["not", "an", "object"], subject="call/x"), "must be an object"),
+    ],
+)
 async def test_malformed_events_are_rejected_without_touching_the_database(db, raw, message):
     with pytest.raises(EventRejected, match=message):
         await handler(db).handle(event_from_envelope(raw))
@@ -225,8 +270,10 @@ async def test_malformed_events_are_rejected_without_touching_the_database(db, r
 
 async def test_a_batch_with_one_bad_event_processes_the_others(db):
     seeded, call = await linked_interview(db)
-    good = [grid_event("CallStarted", call_data(call), at=T0),
-            grid_event("CallEnded", call_data(call, durationOfCall=30), at=T0 + timedelta(seconds=30))]
+    good = [
+        grid_event("CallStarted", call_data(call), at=T0),
+        grid_event("CallEnded", call_data(call, durationOfCall=30), at=T0 + timedelta(seconds=30)),
+    ]
     bad = grid_event("CallStarted", {"nothing": "useful"})
     result = await handler(db).handle_batch([good[0], bad, good[1]])
     assert result.processed == 2 and not result.retry
@@ -249,6 +296,7 @@ async def test_a_database_outage_is_retried_not_swallowed(db, database_url):
 
 
 # --- auto-scoring on CallEnded ----------------------------------------------------------------
+
 
 def durable_client(double):
     from azure.durable_functions import DurableOrchestrationClient
@@ -288,12 +336,21 @@ async def test_a_scoring_failure_never_fails_the_event(db, durable):
 
 # --- the pure state change --------------------------------------------------------------------
 
+
 def test_status_never_moves_backwards():
     order = ["invited", "scheduled", "in_progress", "completed", "cancelled", "expired"]
     for status in order:
-        interview = {"id": uuid.uuid4(), "status": status, "started_at": None, "ended_at": None,
-                     "duration_seconds": None, "recording_url": None, "recording_deleted_at": None, "metadata": None}
-        for kind, target in (("CallStarted", "in_progress"), ("CallEnded", "completed")):
+        interview = {
+            "id": uuid.uuid4(),
+            "status": status,
+            "started_at": None,
+            "ended_at": None,
+            "duration_seconds": None,
+            "recording_url": None,
+            "recording_deleted_at": None,
+            "metadata": None,
+        }
+        for kind in ("CallStarted", "CallEnded"):
             event = event_from_envelope(grid_event(kind, call_data(new_call(), durationOfCall=1)))
             columns, _ = plan_change(event, parse_event_data(event), interview, T0)
             new = columns.get("status", status)

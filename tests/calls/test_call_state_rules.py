@@ -1,19 +1,28 @@
 """The call-event state machine as a pure function (`plan_change`): no database,
 no clock but the one given. The database tests prove the SQL around it."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from shared.services.call_events import event_from_envelope, parse_event_data, plan_change
 from tests.calls.conftest import call_data, chunk, grid_event, new_call, recording_data, recording_subject
 
-T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
 def interview(status="invited", **columns):
-    return {"id": "i-1", "status": status, "started_at": None, "ended_at": None, "duration_seconds": None,
-            "recording_url": None, "recording_deleted_at": None, "metadata": {}, **columns}
+    return {
+        "id": "i-1",
+        "status": status,
+        "started_at": None,
+        "ended_at": None,
+        "duration_seconds": None,
+        "recording_url": None,
+        "recording_deleted_at": None,
+        "metadata": {},
+        **columns,
+    }
 
 
 def plan(kind, data, row, at=T0, subject=None):
@@ -31,8 +40,9 @@ def test_call_started_moves_an_invited_interview_in_progress_and_names_the_call(
 
 def test_call_ended_completes_with_the_duration_the_event_gives():
     row = interview("in_progress", started_at=T0)
-    columns, completed = plan("CallEnded", call_data(new_call(), callDurationInSeconds=1800.4), row,
-                              at=T0 + timedelta(minutes=31))
+    columns, completed = plan(
+        "CallEnded", call_data(new_call(), callDurationInSeconds=1800.4), row, at=T0 + timedelta(minutes=31)
+    )
     assert completed and columns["status"] == "completed" and columns["duration_seconds"] == 1800
 
 
@@ -70,13 +80,21 @@ def test_recordings_are_listed_once_each_and_the_first_becomes_the_recording_url
     listed = columns["metadata"]["recordings"]
     assert [r["documentId"] for r in listed] == [first["documentId"], second["documentId"]]
     assert columns["recording_url"] == first["contentLocation"]
-    again, _ = plan("RecordingFileStatusUpdated", recording_data([first]),
-                    interview(metadata=columns["metadata"], recording_url=columns["recording_url"]), subject=subject)
+    again, _ = plan(
+        "RecordingFileStatusUpdated",
+        recording_data([first]),
+        interview(metadata=columns["metadata"], recording_url=columns["recording_url"]),
+        subject=subject,
+    )
     assert len(again.get("metadata", columns["metadata"])["recordings"]) == 2 and "recording_url" not in again
 
 
 def test_a_recording_after_its_deletion_is_not_listed_again():
     row = interview("completed", recording_deleted_at=T0)
-    columns, _ = plan("RecordingFileStatusUpdated", recording_data([chunk(0)]), row,
-                      subject=recording_subject(new_call()["serverCallId"]))
+    columns, _ = plan(
+        "RecordingFileStatusUpdated",
+        recording_data([chunk(0)]),
+        row,
+        subject=recording_subject(new_call()["serverCallId"]),
+    )
     assert "recording_url" not in columns and "recordings" not in columns.get("metadata", {})

@@ -2,27 +2,41 @@
 doubles, ACS events through the Event Grid runtime endpoint and the webhook."""
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
-from tests.calls.conftest import (WEBHOOK_SECRET, call_data, chunk, grid_event, interview_row, new_call,
-                                  recording_data, recording_subject, seed_interview, validation_event)
+from tests.calls.conftest import (
+    WEBHOOK_SECRET,
+    call_data,
+    chunk,
+    grid_event,
+    interview_row,
+    new_call,
+    recording_data,
+    recording_subject,
+    seed_interview,
+    validation_event,
+)
 from tests.support import auth_headers, create_user
 
-T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 EVENTGRID = "/runtime/webhooks/eventgrid?functionName=acs_events"
 
 
 @pytest.fixture(scope="module")
 def host(devhosts, acs_double, speech_double):
-    return devhosts.start({
-        "ACS_CONNECTION_STRING": acs_double.connection_string,  # trailing slash on purpose
-        "AZURE_SPEECH_KEY": speech_double.subscription_key, "AZURE_SPEECH_REGION": speech_double.region,
-        "AZURE_SPEECH_TOKEN_ENDPOINT": speech_double.token_url,
-        "ACS_WEBHOOK_SECRET": WEBHOOK_SECRET, "AUTO_SCORE_ON_CALL_END": "true",
-    })
+    return devhosts.start(
+        {
+            "ACS_CONNECTION_STRING": acs_double.connection_string,  # trailing slash on purpose
+            "AZURE_SPEECH_KEY": speech_double.subscription_key,
+            "AZURE_SPEECH_REGION": speech_double.region,
+            "AZURE_SPEECH_TOKEN_ENDPOINT": speech_double.token_url,
+            "ACS_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "AUTO_SCORE_ON_CALL_END": "true",
+        }
+    )
 
 
 @pytest.fixture
@@ -32,8 +46,10 @@ async def client(host):
 
 
 def grid_delivery(events):
-    return {"content": json.dumps(events), "headers": {"aeg-event-type": "Notification",
-                                                       "content-type": "application/json"}}
+    return {
+        "content": json.dumps(events),
+        "headers": {"aeg-event-type": "Notification", "content-type": "application/json"},
+    }
 
 
 async def linked_interview(db, status="invited", **columns):
@@ -56,8 +72,10 @@ async def test_acs_token_over_http(db, client, acs_double, unique_ip):
 async def test_speech_token_over_http_is_cached_by_the_instance(db, client, speech_double, unique_ip):
     speech_double.reset()
     headers = {**auth_headers(await create_user(db)), "x-forwarded-for": unique_ip}
-    answers = [await client.get("/api/azure/speech-token", headers=headers),
-               await client.post("/api/azure/speech-token", headers=headers)]
+    answers = [
+        await client.get("/api/azure/speech-token", headers=headers),
+        await client.post("/api/azure/speech-token", headers=headers),
+    ]
     assert [a.status_code for a in answers] == [200, 200]
     assert answers[0].json()["token"] == answers[1].json()["token"] == speech_double.issued_tokens[0]
     assert speech_double.tokens_issued == 1
@@ -66,8 +84,9 @@ async def test_speech_token_over_http_is_cached_by_the_instance(db, client, spee
 
 async def test_event_grid_runtime_endpoint_drives_the_trigger(db, client):
     seeded, call = await linked_interview(db)
-    handshake = await client.post(EVENTGRID, content=json.dumps([validation_event("abc")]),
-                                  headers={"aeg-event-type": "SubscriptionValidation"})
+    handshake = await client.post(
+        EVENTGRID, content=json.dumps([validation_event("abc")]), headers={"aeg-event-type": "SubscriptionValidation"}
+    )
     assert handshake.json() == {"validationResponse": "abc"}
     started = grid_event("CallStarted", call_data(call), at=T0)
     for _ in range(5):  # redelivery
@@ -99,19 +118,26 @@ async def test_webhook_over_http(db, client):
     options = await client.options("/api/acs/webhook", headers={"WebHook-Request-Origin": "eventgrid.azure.net"})
     assert options.status_code == 200 and options.headers["webhook-allowed-origin"] == "eventgrid.azure.net"
 
-    recording = grid_event("RecordingFileStatusUpdated", recording_data([chunk(0), chunk(1)]),
-                           subject=recording_subject(call["serverCallId"]))
+    recording = grid_event(
+        "RecordingFileStatusUpdated",
+        recording_data([chunk(0), chunk(1)]),
+        subject=recording_subject(call["serverCallId"]),
+    )
     refused = await client.post("/api/acs/webhook", json=[recording])
     assert refused.status_code == 401
     assert (await interview_row(db, seeded.interview_id))["recording_url"] is None
 
-    oversized = await client.post("/api/acs/webhook", params={"secret": WEBHOOK_SECRET},
-                                  content=b"[" + b" " * (2 * 1024 * 1024) + b"]",
-                                  headers={"content-type": "application/json"})
+    oversized = await client.post(
+        "/api/acs/webhook",
+        params={"secret": WEBHOOK_SECRET},
+        content=b"[" + b" " * (2 * 1024 * 1024) + b"]",
+        headers={"content-type": "application/json"},
+    )
     assert oversized.status_code == 413
 
-    accepted = await client.post("/api/acs/webhook", json=[recording, {"id": "broken"}],
-                                 headers={"x-acs-webhook-secret": WEBHOOK_SECRET})
+    accepted = await client.post(
+        "/api/acs/webhook", json=[recording, {"id": "broken"}], headers={"x-acs-webhook-secret": WEBHOOK_SECRET}
+    )
     assert accepted.status_code == 200
     assert accepted.json()["processed"] == 1 and [f["id"] for f in accepted.json()["failed"]] == ["broken"]
     row = await interview_row(db, seeded.interview_id)

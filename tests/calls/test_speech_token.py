@@ -23,8 +23,9 @@ class Clock:
 async def clocked(speech_double):
     speech_double.reset()
     clock = Clock()
-    tokens = SpeechTokens(speech_double.subscription_key, speech_double.region,
-                          token_url=speech_double.token_url, clock=clock)
+    tokens = SpeechTokens(
+        speech_double.subscription_key, speech_double.region, token_url=speech_double.token_url, clock=clock
+    )
     yield tokens, clock
     await tokens.close()
 
@@ -82,14 +83,16 @@ def test_settings_choose_the_regional_or_the_configured_endpoint():
     regional = build_speech_tokens(Settings(APP_ENV="test", AZURE_SPEECH_KEY="k", AZURE_SPEECH_REGION="australiaeast"))
     assert regional.token_url == "https://australiaeast.api.cognitive.microsoft.com/sts/v1.0/issueToken"
     endpoint = "https://spch.cognitiveservices.azure.com/sts/v1.0/issueToken"
-    custom = build_speech_tokens(Settings(APP_ENV="test", AZURE_SPEECH_KEY="k", AZURE_SPEECH_REGION="x",
-                                          AZURE_SPEECH_TOKEN_ENDPOINT=endpoint))
+    custom = build_speech_tokens(
+        Settings(APP_ENV="test", AZURE_SPEECH_KEY="k", AZURE_SPEECH_REGION="x", AZURE_SPEECH_TOKEN_ENDPOINT=endpoint)
+    )
     assert custom.token_url.startswith("https://spch.")
     with pytest.raises(NotConfigured, match="AZURE_SPEECH_KEY"):
         build_speech_tokens(Settings(APP_ENV="test", AZURE_SPEECH_REGION="x"))
 
 
 # --- through the function ------------------------------------------------------------------
+
 
 @pytest.fixture
 def speech_services(services, speech):
@@ -99,11 +102,13 @@ def speech_services(services, speech):
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
-async def test_function_answers_token_region_and_remaining_seconds(db, speech_services, speech_double, method,
-                                                                  unique_ip):
+async def test_function_answers_token_region_and_remaining_seconds(
+    db, speech_services, speech_double, method, unique_ip
+):
     user = await create_user(db)
-    result = await call_function("speech_token", method, None, auth_headers(user), client_ip=unique_ip,
-                                 path="/api/azure/speech-token")
+    result = await call_function(
+        "speech_token", method, None, auth_headers(user), client_ip=unique_ip, path="/api/azure/speech-token"
+    )
     assert result.status == 200, result
     body = result.json()
     assert set(body) == {"token", "region", "expiresIn"}
@@ -114,13 +119,25 @@ async def test_function_answers_token_region_and_remaining_seconds(db, speech_se
 async def test_function_requires_a_user_and_answers_503_when_not_configured(db, services, unique_ip):
     services.__dict__.pop("speech_tokens", None)
     assert (await call_function("speech_token", "GET", path="/api/azure/speech-token")).status == 401
-    result = await call_function("speech_token", "GET", None, auth_headers(await create_user(db)),
-                                 client_ip=unique_ip, path="/api/azure/speech-token")
+    result = await call_function(
+        "speech_token",
+        "GET",
+        None,
+        auth_headers(await create_user(db)),
+        client_ip=unique_ip,
+        path="/api/azure/speech-token",
+    )
     assert result.status == 503 and "AZURE_SPEECH_KEY" in result.json()["error"]
 
 
 async def test_function_upstream_failure_is_502(db, speech_services, speech_double, unique_ip):
     speech_double.fail_next(401)
-    result = await call_function("speech_token", "POST", None, auth_headers(await create_user(db)),
-                                 client_ip=unique_ip, path="/api/azure/speech-token")
+    result = await call_function(
+        "speech_token",
+        "POST",
+        None,
+        auth_headers(await create_user(db)),
+        client_ip=unique_ip,
+        path="/api/azure/speech-token",
+    )
     assert result.status == 502 and result.json()["error"]

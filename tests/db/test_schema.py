@@ -49,75 +49,153 @@ UPDATED = "updated_at timestamptz! now()"
 
 TABLES: dict[str, list[str]] = {
     "organisations": [
-        ID, "name text!",
+        ID,
+        "name text!",
         "description, industry, website, logo_url, billing_email, billing_address text",
-        "values_framework jsonb", "recording_retention_days int4", CREATED, UPDATED,
+        "values_framework jsonb",
+        "recording_retention_days int4",
+        CREATED,
+        UPDATED,
     ],
     "org_users": [ID, "organisation_id, user_id uuid!", "role text! 'member'::text", CREATED],
     "job_roles": [
-        ID, "organisation_id uuid!", "title text!",
+        ID,
+        "organisation_id uuid!",
+        "title text!",
         "description, department, location, work_type, employment_type, industry text",
         "salary_range_min, salary_range_max int4",
         "requirements, scoring_rubric, interview_structure jsonb",
-        "status job_role_status! 'draft'::job_role_status", "created_by uuid", CREATED, UPDATED,
+        "status job_role_status! 'draft'::job_role_status",
+        "created_by uuid",
+        CREATED,
+        UPDATED,
     ],
     "candidate_profiles": [
-        ID, "user_id uuid!",
+        ID,
+        "user_id uuid!",
         "first_name, last_name, email, phone, suburb, state, postcode, country, linkedin_url,"
         " portfolio_url, cv_file_path text",
-        "cv_uploaded_at timestamptz", "availability, work_mode, work_rights text", "gpa_wam numeric",
-        "profile_visibility text", "visibility_settings jsonb", "paused_at timestamptz", CREATED, UPDATED,
+        "cv_uploaded_at timestamptz",
+        "availability, work_mode, work_rights text",
+        "gpa_wam numeric",
+        "profile_visibility text",
+        "visibility_settings jsonb",
+        "paused_at timestamptz",
+        CREATED,
+        UPDATED,
     ],
     "candidate_skills": [ID, "user_id uuid!", "skill_name, skill_type text!", "proficiency_level text", CREATED],
     "education": [
-        ID, "user_id uuid!", "institution, degree text!", "field_of_study text", "start_date, end_date date",
-        "is_current bool false", CREATED,
+        ID,
+        "user_id uuid!",
+        "institution, degree text!",
+        "field_of_study text",
+        "start_date, end_date date",
+        "is_current bool false",
+        CREATED,
     ],
     "employment_history": [
-        ID, "user_id uuid!", "company_name, job_title text!", "description text", "start_date date!",
-        "end_date date", "is_current bool false", CREATED,
+        ID,
+        "user_id uuid!",
+        "company_name, job_title text!",
+        "description text",
+        "start_date date!",
+        "end_date date",
+        "is_current bool false",
+        CREATED,
     ],
     "candidate_dei": [ID, "user_id uuid!", "gender, ethnicity, disability_status, veteran_status text", CREATED],
     "applications": [
-        ID, "job_role_id, candidate_id uuid!", "status text! 'applied'::text", "match_score int4",
-        CREATED, UPDATED,
+        ID,
+        "job_role_id, candidate_id uuid!",
+        "status text! 'applied'::text",
+        "match_score int4",
+        CREATED,
+        UPDATED,
     ],
     "interviews": [
-        ID, "application_id uuid!", "status interview_status! 'invited'::interview_status",
-        "started_at, ended_at timestamptz", "duration_seconds int4", "recording_url text",
-        "recording_deleted_at timestamptz", "anti_cheat_signals, metadata jsonb", CREATED, UPDATED,
+        ID,
+        "application_id uuid!",
+        "status interview_status! 'invited'::interview_status",
+        "started_at, ended_at timestamptz",
+        "duration_seconds int4",
+        "recording_url text",
+        "recording_deleted_at timestamptz",
+        "anti_cheat_signals, metadata jsonb",
+        CREATED,
+        UPDATED,
     ],
     "transcript_segments": [
-        ID, "interview_id uuid!", "speaker, content text!", "start_time_ms int4!", "end_time_ms int4",
-        "confidence numeric", CREATED,
+        ID,
+        "interview_id uuid!",
+        "speaker, content text!",
+        "start_time_ms int4!",
+        "end_time_ms int4",
+        "confidence numeric",
+        CREATED,
     ],
     "interview_scores": [
-        ID, "interview_id uuid!", "overall_score int4",
+        ID,
+        "interview_id uuid!",
+        "overall_score int4",
         "narrative_summary, candidate_feedback, anti_cheat_risk_level, scored_by, model_version,"
         " prompt_version, rubric_version text",
-        "human_override bool false", "human_override_by uuid", "human_override_reason text", CREATED, UPDATED,
+        "human_override bool false",
+        "human_override_by uuid",
+        "human_override_reason text",
+        CREATED,
+        UPDATED,
     ],
     "score_dimensions": [
-        ID, "interview_id uuid!", "dimension text!", "score numeric!", "weight numeric", "evidence text",
-        "cited_quotes jsonb", CREATED,
+        ID,
+        "interview_id uuid!",
+        "dimension text!",
+        "score numeric!",
+        "weight numeric",
+        "evidence text",
+        "cited_quotes jsonb",
+        CREATED,
     ],
     "invitations": [
-        ID, "application_id uuid!", "token text!", "status invitation_status! 'pending'::invitation_status",
-        "email_template text", "expires_at timestamptz!", "sent_at, opened_at timestamptz", CREATED,
+        ID,
+        "application_id uuid!",
+        "token text!",
+        "status invitation_status! 'pending'::invitation_status",
+        "email_template text",
+        "expires_at timestamptz!",
+        "sent_at, opened_at timestamptz",
+        CREATED,
     ],
     "practice_interviews": [
-        ID, "user_id uuid!", "sample_role_type text!", "status text! 'pending'::text",
-        "started_at, ended_at timestamptz", "duration_seconds int4", "feedback jsonb", CREATED,
+        ID,
+        "user_id uuid!",
+        "sample_role_type text!",
+        "status text! 'pending'::text",
+        "started_at, ended_at timestamptz",
+        "duration_seconds int4",
+        "feedback jsonb",
+        CREATED,
     ],
     "user_roles": [ID, "user_id uuid!", "role app_role!", CREATED],
     "audit_log": [
-        ID, "user_id, organisation_id uuid", "action, entity_type text!", "entity_id uuid",
-        "old_values, new_values jsonb", "ip_address text", CREATED,
+        ID,
+        "user_id, organisation_id uuid",
+        "action, entity_type text!",
+        "entity_id uuid",
+        "old_values, new_values jsonb",
+        "ip_address text",
+        CREATED,
     ],
     "data_deletion_requests": [
-        ID, "user_id uuid!", "request_type text! 'full_deletion'::text", "status text! 'pending'::text",
-        "reason, notes text", "requested_at timestamptz! now()", "processed_at timestamptz",
-        "processed_by text", CREATED,
+        ID,
+        "user_id uuid!",
+        "request_type text! 'full_deletion'::text",
+        "status text! 'pending'::text",
+        "reason, notes text",
+        "requested_at timestamptz! now()",
+        "processed_at timestamptz",
+        "processed_by text",
+        CREATED,
     ],
 }
 
@@ -176,8 +254,15 @@ def test_enums_have_exactly_their_values(conn):
 
 
 CASCADE_TO_USERS = [
-    "candidate_profiles", "candidate_skills", "education", "employment_history", "candidate_dei",
-    "practice_interviews", "user_roles", "data_deletion_requests", "org_users",
+    "candidate_profiles",
+    "candidate_skills",
+    "education",
+    "employment_history",
+    "candidate_dei",
+    "practice_interviews",
+    "user_roles",
+    "data_deletion_requests",
+    "org_users",
 ]
 FOREIGN_KEYS = {
     **{(t, "user_id"): ("auth.users", "c") for t in CASCADE_TO_USERS},
@@ -207,15 +292,26 @@ def test_foreign_keys_and_delete_rules(conn):
 
 
 INDEXED = [
-    ("job_roles", "organisation_id"), ("candidate_skills", "user_id"), ("education", "user_id"),
-    ("employment_history", "user_id"), ("applications", "job_role_id"), ("applications", "candidate_id"),
-    ("interviews", "application_id"), ("transcript_segments", "interview_id"),
-    ("transcript_segments", "start_time_ms"), ("score_dimensions", "interview_id"),
-    ("invitations", "application_id"), ("user_roles", "user_id"), ("audit_log", "organisation_id"),
+    ("job_roles", "organisation_id"),
+    ("candidate_skills", "user_id"),
+    ("education", "user_id"),
+    ("employment_history", "user_id"),
+    ("applications", "job_role_id"),
+    ("applications", "candidate_id"),
+    ("interviews", "application_id"),
+    ("transcript_segments", "interview_id"),
+    ("transcript_segments", "start_time_ms"),
+    ("score_dimensions", "interview_id"),
+    ("invitations", "application_id"),
+    ("user_roles", "user_id"),
+    ("audit_log", "organisation_id"),
     ("audit_log", "created_at"),
     # unique ones
-    ("candidate_profiles", "user_id"), ("candidate_dei", "user_id"), ("interview_scores", "interview_id"),
-    ("invitations", "token"), ("org_users", "organisation_id"),
+    ("candidate_profiles", "user_id"),
+    ("candidate_dei", "user_id"),
+    ("interview_scores", "interview_id"),
+    ("invitations", "token"),
+    ("org_users", "organisation_id"),
 ]
 
 
@@ -253,7 +349,9 @@ def test_supabase_roles_exist_as_supabase_defines_them(conn):
         " where rolname in ('anon', 'authenticated', 'service_role')"
     ).fetchall()
     assert {r[0]: r[1:] for r in rows} == {
-        "anon": (False, False), "authenticated": (False, False), "service_role": (False, True),
+        "anon": (False, False),
+        "authenticated": (False, False),
+        "service_role": (False, True),
     }
 
 
@@ -277,12 +375,47 @@ def test_auth_uid_reads_the_jwt_claims(conn):
 
 
 def seed(conn) -> SimpleNamespace:
-    s = SimpleNamespace(**{k: uuid.uuid4() for k in (
-        "admin_a", "viewer_a", "recruiter_a", "admin_b", "cand1", "cand2", "outsider",
-        "org_a", "org_b", "role_a_active", "role_a_draft", "role_b_active", "role_b_closed",
-        "app1", "app2", "iv1", "iv2", "score1", "score2", "seg1", "seg2", "dim1", "dim2", "inv1", "inv2",
-        "profile1", "profile2", "dei1", "dei2", "skill1", "skill2", "audit_a", "audit_b", "practice1",
-    )})
+    s = SimpleNamespace(
+        **{
+            k: uuid.uuid4()
+            for k in (
+                "admin_a",
+                "viewer_a",
+                "recruiter_a",
+                "admin_b",
+                "cand1",
+                "cand2",
+                "outsider",
+                "org_a",
+                "org_b",
+                "role_a_active",
+                "role_a_draft",
+                "role_b_active",
+                "role_b_closed",
+                "app1",
+                "app2",
+                "iv1",
+                "iv2",
+                "score1",
+                "score2",
+                "seg1",
+                "seg2",
+                "dim1",
+                "dim2",
+                "inv1",
+                "inv2",
+                "profile1",
+                "profile2",
+                "dei1",
+                "dei2",
+                "skill1",
+                "skill2",
+                "audit_a",
+                "audit_b",
+                "practice1",
+            )
+        }
+    )
     x = conn.execute
     for user in ("admin_a", "viewer_a", "recruiter_a", "admin_b", "cand1", "cand2", "outsider"):
         x("insert into auth.users (id, email) values (%s, %s)", (getattr(s, user), f"{user}@example.test"))
@@ -292,8 +425,18 @@ def seed(conn) -> SimpleNamespace:
            (%s, %s, 'admin', '2024-01-01'), (%s, %s, 'viewer', '2024-01-01'),
            (%s, %s, 'recruiter', '2024-01-01'), (%s, %s, 'admin', '2024-01-01'),
            (%s, %s, 'member', '2024-06-01')""",
-        (s.org_a, s.admin_a, s.org_a, s.viewer_a, s.org_a, s.recruiter_a, s.org_b, s.admin_b,
-         s.org_a, s.admin_b),  # admin_b joined org A later: their first org is B
+        (
+            s.org_a,
+            s.admin_a,
+            s.org_a,
+            s.viewer_a,
+            s.org_a,
+            s.recruiter_a,
+            s.org_b,
+            s.admin_b,
+            s.org_a,
+            s.admin_b,
+        ),  # admin_b joined org A later: their first org is B
     )
     x(
         """insert into job_roles (id, organisation_id, title, status) values
@@ -301,29 +444,51 @@ def seed(conn) -> SimpleNamespace:
            (%s, %s, 'B active', 'active'), (%s, %s, 'B closed', 'closed')""",
         (s.role_a_active, s.org_a, s.role_a_draft, s.org_a, s.role_b_active, s.org_b, s.role_b_closed, s.org_b),
     )
-    x("insert into applications (id, job_role_id, candidate_id) values (%s, %s, %s), (%s, %s, %s)",
-      (s.app1, s.role_a_active, s.cand1, s.app2, s.role_b_active, s.cand2))
+    x(
+        "insert into applications (id, job_role_id, candidate_id) values (%s, %s, %s), (%s, %s, %s)",
+        (s.app1, s.role_a_active, s.cand1, s.app2, s.role_b_active, s.cand2),
+    )
     x("insert into interviews (id, application_id) values (%s, %s), (%s, %s)", (s.iv1, s.app1, s.iv2, s.app2))
-    x("insert into interview_scores (id, interview_id, overall_score) values (%s, %s, 70), (%s, %s, 80)",
-      (s.score1, s.iv1, s.score2, s.iv2))
-    x("""insert into transcript_segments (id, interview_id, speaker, content, start_time_ms)
-         values (%s, %s, 'ai', 'Hello', 0), (%s, %s, 'candidate', 'Hi', 10)""", (s.seg1, s.iv1, s.seg2, s.iv2))
-    x("insert into score_dimensions (id, interview_id, dimension, score) values (%s, %s, 'x', 7), (%s, %s, 'x', 8)",
-      (s.dim1, s.iv1, s.dim2, s.iv2))
-    x("""insert into invitations (id, application_id, token, expires_at)
+    x(
+        "insert into interview_scores (id, interview_id, overall_score) values (%s, %s, 70), (%s, %s, 80)",
+        (s.score1, s.iv1, s.score2, s.iv2),
+    )
+    x(
+        """insert into transcript_segments (id, interview_id, speaker, content, start_time_ms)
+         values (%s, %s, 'ai', 'Hello', 0), (%s, %s, 'candidate', 'Hi', 10)""",
+        (s.seg1, s.iv1, s.seg2, s.iv2),
+    )
+    x(
+        "insert into score_dimensions (id, interview_id, dimension, score) values (%s, %s, 'x', 7), (%s, %s, 'x', 8)",
+        (s.dim1, s.iv1, s.dim2, s.iv2),
+    )
+    x(
+        """insert into invitations (id, application_id, token, expires_at)
          values (%s, %s, %s, now() + interval '7 days'), (%s, %s, %s, now() + interval '7 days')""",
-      (s.inv1, s.app1, uuid.uuid4().hex, s.inv2, s.app2, uuid.uuid4().hex))
-    x("insert into candidate_profiles (id, user_id, first_name) values (%s, %s, 'One'), (%s, %s, 'Two')",
-      (s.profile1, s.cand1, s.profile2, s.cand2))
-    x("insert into candidate_dei (id, user_id, gender) values (%s, %s, 'x'), (%s, %s, 'y')",
-      (s.dei1, s.cand1, s.dei2, s.cand2))
-    x("""insert into candidate_skills (id, user_id, skill_name, skill_type)
-         values (%s, %s, 'SQL', 'hard'), (%s, %s, 'Talking', 'soft')""", (s.skill1, s.cand1, s.skill2, s.cand2))
-    x("""insert into audit_log (id, organisation_id, user_id, action, entity_type)
+        (s.inv1, s.app1, uuid.uuid4().hex, s.inv2, s.app2, uuid.uuid4().hex),
+    )
+    x(
+        "insert into candidate_profiles (id, user_id, first_name) values (%s, %s, 'One'), (%s, %s, 'Two')",
+        (s.profile1, s.cand1, s.profile2, s.cand2),
+    )
+    x(
+        "insert into candidate_dei (id, user_id, gender) values (%s, %s, 'x'), (%s, %s, 'y')",
+        (s.dei1, s.cand1, s.dei2, s.cand2),
+    )
+    x(
+        """insert into candidate_skills (id, user_id, skill_name, skill_type)
+         values (%s, %s, 'SQL', 'hard'), (%s, %s, 'Talking', 'soft')""",
+        (s.skill1, s.cand1, s.skill2, s.cand2),
+    )
+    x(
+        """insert into audit_log (id, organisation_id, user_id, action, entity_type)
          values (%s, %s, %s, 'update', 'job_role'), (%s, %s, %s, 'update', 'job_role')""",
-      (s.audit_a, s.org_a, s.admin_a, s.audit_b, s.org_b, s.admin_b))
-    x("insert into practice_interviews (id, user_id, sample_role_type) values (%s, %s, 'graduate')",
-      (s.practice1, s.cand1))
+        (s.audit_a, s.org_a, s.admin_a, s.audit_b, s.org_b, s.admin_b),
+    )
+    x(
+        "insert into practice_interviews (id, user_id, sample_role_type) values (%s, %s, 'graduate')",
+        (s.practice1, s.cand1),
+    )
     x("insert into user_roles (user_id, role) values (%s, 'candidate'), (%s, 'org_admin')", (s.cand1, s.admin_a))
     return s
 
@@ -502,7 +667,7 @@ UNIQUE_CASES = {
     "candidate_dei.user_id": "insert into candidate_dei (user_id) values ({cand1})",
     "interview_scores.interview_id": "insert into interview_scores (interview_id) values ({iv1})",
     "invitations.token": "insert into invitations (application_id, token, expires_at)"
-                         " select application_id, token, expires_at from invitations where id = {inv1}",
+    " select application_id, token, expires_at from invitations where id = {inv1}",
 }
 
 CHECK_CASES = {
@@ -542,8 +707,10 @@ def test_check_constraints_accept_boundary_values(conn, s):
     x("update interview_scores set overall_score = 0, anti_cheat_risk_level = 'high' where id = %s", (s.score1,))
     x("update score_dimensions set score = 10, weight = 1 where id = %s", (s.dim1,))
     x("update transcript_segments set speaker = 'interviewer' where id = %s", (s.seg1,))
-    x("insert into data_deletion_requests (user_id, request_type, status) values (%s, 'anonymize', 'failed')",
-      (s.cand1,))
+    x(
+        "insert into data_deletion_requests (user_id, request_type, status) values (%s, 'anonymize', 'failed')",
+        (s.cand1,),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -598,8 +765,12 @@ def test_rerun_respects_existing_objects_under_other_names(conn):
     x("create trigger prod_touch before update on organisations for each row execute function set_updated_at()")
     x(MIGRATION.read_text())
     assert [r[0] for r in x("select policyname from pg_policies where tablename = 'audit_log'")] == [
-        "prod_audit_policy"]
+        "prod_audit_policy"
+    ]
     assert {r[0] for r in x("select indexname from pg_indexes where tablename = 'audit_log'")} == {
-        "audit_log_pkey", "prod_audit_created", "idx_audit_log_organisation_id"}
+        "audit_log_pkey",
+        "prod_audit_created",
+        "idx_audit_log_organisation_id",
+    }
     triggers = x("select tgname from pg_trigger where tgrelid = 'organisations'::regclass and not tgisinternal")
     assert [r[0] for r in triggers] == ["prod_touch"]

@@ -26,12 +26,16 @@ def load_yaml(relative: str):
 
 def check_jsonschema(builtin: str, *files: str) -> subprocess.CompletedProcess:
     """Validate files against a schema vendored in check-jsonschema (no download)."""
-    return subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", builtin,
-                           *[str(ROOT / f) for f in files]],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", builtin, *[str(ROOT / f) for f in files]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 # ---------------------------------------------------------------- .gitignore, .funcignore
+
 
 def gitignore_spec(relative: str) -> pathspec.GitIgnoreSpec:
     """.gitignore and .funcignore share gitignore semantics (the functions
@@ -49,6 +53,7 @@ def gitignored(spec: pathspec.GitIgnoreSpec, path: str) -> bool:
 
 
 # ---------------------------------------------------------------- .dockerignore
+
 
 class DockerIgnore:
     """The Docker build context's rules: patterns in order, the last match
@@ -115,6 +120,7 @@ class DockerIgnore:
 
 # ---------------------------------------------------------------- Dockerfile
 
+
 def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) with line continuations joined."""
     joined = re.sub(r"\\\n", " ", text)
@@ -129,10 +135,11 @@ def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
 
 # ---------------------------------------------------------------- Bicep
 
+
 def bicep_param(text: str, name: str) -> tuple[list[str], str | None]:
     """The decorator lines and the default value (source text) of `param name`."""
     lines = text.splitlines()
-    for index, line in enumerate(lines):
+    for index, line in enumerate(lines):  # noqa: B007  (index is read after the loop)
         match = re.match(rf"param {name} \w+(?: = (.+))?$", line)
         if match:
             break

@@ -71,8 +71,13 @@ def test_hosting_is_one_switch_and_the_options_share_settings_and_modules():
     for module in ("identity", "monitoring", "hostStorage", "dataStorage", "keyVault", "communication", "alerts"):
         assert re.search(rf"^module {module} '[^']+' = \{{", main, flags=re.M), module
     # Both apps get the very same settings, secrets and identity.
-    for line in ("appSettings: appSettings", "keyVaultSecrets: keyVaultSecrets", "identityId: identity.outputs.id",
-                 "keyVaultUri: keyVault.outputs.uri", "tags: appTags"):
+    for line in (
+        "appSettings: appSettings",
+        "keyVaultSecrets: keyVaultSecrets",
+        "identityId: identity.outputs.id",
+        "keyVaultUri: keyVault.outputs.uri",
+        "tags: appTags",
+    ):
         assert main.count(line) == 2, line
     assert '"hosting": { "value": "${HOSTING=flex}" }' in read("infra/main.parameters.json")
 
@@ -110,7 +115,9 @@ def test_event_grid_dead_letters_go_to_a_container_the_topic_may_write():
     assert re.search(r"identity: \{\s+type: 'SystemAssigned'\s+\}", communication)
     assert "principalId: systemTopic.identity.principalId" in communication
     assert "scope: deadLetterContainer" in communication
-    assert "deadLetterContainer\n    ]" in read(MAIN) or re.search(r"containers: \[\s+deploymentContainer\s+deadLetterContainer", read(MAIN))
+    assert "deadLetterContainer\n    ]" in read(MAIN) or re.search(
+        r"containers: \[\s+deploymentContainer\s+deadLetterContainer", read(MAIN)
+    )
 
 
 def test_every_bicep_module_is_used():

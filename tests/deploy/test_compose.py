@@ -31,8 +31,12 @@ def test_compose_file_matches_the_compose_specification():
 
 def test_every_published_port_is_bound_to_loopback(compose):
     """The services run with development credentials: never reachable from the network."""
-    open_ports = [(name, port) for name, service in compose["services"].items()
-                  for port in service.get("ports", []) if _published(port)[0] != "127.0.0.1"]
+    open_ports = [
+        (name, port)
+        for name, service in compose["services"].items()
+        for port in service.get("ports", [])
+        if _published(port)[0] != "127.0.0.1"
+    ]
     assert open_ports == []
 
 

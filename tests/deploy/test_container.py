@@ -9,10 +9,23 @@ import pytest
 
 from tests.deploy.support import ROOT, VENV_BIN, DockerIgnore, dockerfile_instructions, read
 
-FORBIDDEN = (".env", ".env.local", ".env.production", ".local/pg/data/postgresql.conf", ".venv/bin/python",
-             ".venv-checkov/bin/checkov", "node_modules/azurite/package.json", "tests/conftest.py",
-             "tests/deploy/test_container.py", "local.settings.json", "shared/local.settings.json",
-             "shared/.env", ".azure/talenti-dev/.env", ".git/config", "shared/__pycache__/config.cpython-311.pyc")
+FORBIDDEN = (
+    ".env",
+    ".env.local",
+    ".env.production",
+    ".local/pg/data/postgresql.conf",
+    ".venv/bin/python",
+    ".venv-checkov/bin/checkov",
+    "node_modules/azurite/package.json",
+    "tests/conftest.py",
+    "tests/deploy/test_container.py",
+    "local.settings.json",
+    "shared/local.settings.json",
+    "shared/.env",
+    ".azure/talenti-dev/.env",
+    ".git/config",
+    "shared/__pycache__/config.cpython-311.pyc",
+)
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +41,11 @@ def context(rules):
 def test_context_holds_what_the_app_needs_at_run_time(context):
     needed = ["function_app.py", "host.json", "requirements.txt"]
     needed += [f"blueprints/{p.name}" for p in (ROOT / "blueprints").glob("*.py")]
-    needed += [p.relative_to(ROOT).as_posix() for p in (ROOT / "shared").rglob("*") if p.is_file()
-               and "__pycache__" not in p.parts and not p.name.startswith(".env")]
+    needed += [
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "shared").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith(".env")
+    ]
     migrations = [p.relative_to(ROOT).as_posix() for p in (ROOT / "infra/db/migrations").glob("*.sql")]
     assert migrations, "no migrations found"
     missing = [path for path in needed + migrations if path not in context]
@@ -40,8 +56,9 @@ def test_context_holds_no_secrets_local_state_or_tests(rules, context):
     assert [path for path in FORBIDDEN if not rules.excluded(path)] == []
     top_level = {path.split("/")[0] for path in context}
     assert top_level <= {"function_app.py", "host.json", "requirements.txt", "blueprints", "shared", "infra"}
-    assert {path for path in context if path.startswith("infra/")} == \
-        {path for path in context if path.startswith("infra/db/migrations/")}
+    assert {path for path in context if path.startswith("infra/")} == {
+        path for path in context if path.startswith("infra/db/migrations/")
+    }
 
 
 def test_code_in_the_image_imports_only_code_in_the_image(context):
@@ -51,8 +68,13 @@ def test_code_in_the_image_imports_only_code_in_the_image(context):
     for path in sorted(p for p in context if p.endswith(".py")):
         tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else []
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module]
+                if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+                else []
+            )
             for name in names:
                 top = name.split(".")[0]
                 if top in project_packages and f"{top}/__init__.py" not in context:
@@ -93,6 +115,7 @@ def test_image_runs_without_root_and_checks_its_health():
 
 
 def test_dockerfile_passes_hadolint():
-    result = subprocess.run([str(VENV_BIN / "hadolint"), "--no-color", str(ROOT / "Dockerfile")],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(VENV_BIN / "hadolint"), "--no-color", str(ROOT / "Dockerfile")], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -20,8 +20,16 @@ def test_the_env_template_is_committed():
 
 def test_local_state_and_tools_stay_out_of_the_package():
     spec = gitignore_spec(".funcignore")
-    for path in (".venv/bin/python", ".venv-checkov/bin/checkov", ".local/pg/PG_VERSION", "node_modules/x/a.js",
-                 "tests/conftest.py", "devhost/server.py", "benchmarks/run_all.py", ".github/workflows/ci.yml"):
+    for path in (
+        ".venv/bin/python",
+        ".venv-checkov/bin/checkov",
+        ".local/pg/PG_VERSION",
+        "node_modules/x/a.js",
+        "tests/conftest.py",
+        "devhost/server.py",
+        "benchmarks/run_all.py",
+        ".github/workflows/ci.yml",
+    ):
         assert gitignored(spec, path), path
     for path in ("function_app.py", "host.json", "requirements.txt", "blueprints/health.py", "shared/config.py"):
         assert not gitignored(spec, path), path

@@ -57,8 +57,14 @@ def _plan_script() -> str:
 def _plan(tmp_path, ref: str, environment: str, hosting_input: str = "", hosting_variable: str = ""):
     output = tmp_path / "output"
     output.write_text("")
-    env = {"PATH": os.environ["PATH"], "GITHUB_REF": ref, "GITHUB_OUTPUT": str(output),
-           "TARGET_ENV": environment, "HOSTING_INPUT": hosting_input, "HOSTING_VARIABLE": hosting_variable}
+    env = {
+        "PATH": os.environ["PATH"],
+        "GITHUB_REF": ref,
+        "GITHUB_OUTPUT": str(output),
+        "TARGET_ENV": environment,
+        "HOSTING_INPUT": hosting_input,
+        "HOSTING_VARIABLE": hosting_variable,
+    }
     result = subprocess.run(["bash", "-e", "-c", _plan_script()], env=env, capture_output=True, text=True, timeout=30)
     return result.returncode, dict(line.split("=", 1) for line in output.read_text().splitlines())
 
@@ -94,9 +100,17 @@ def test_every_deploying_job_waits_for_the_plan_and_the_tests():
 
 def test_container_apps_stages_run_in_order():
     names = [step.get("name", "") for step in jobs(".github/workflows/deploy.yml")["deploy-containerapps"]["steps"]]
-    order = [next(i for i, n in enumerate(names) if n.startswith(prefix)) for prefix in
-             ("Azure login", "Provision", "Build the image", "Push the image to ACR", "Deploy to Container Apps",
-              "Event Grid")]
+    order = [
+        next(i for i, n in enumerate(names) if n.startswith(prefix))
+        for prefix in (
+            "Azure login",
+            "Provision",
+            "Build the image",
+            "Push the image to ACR",
+            "Deploy to Container Apps",
+            "Event Grid",
+        )
+    ]
     assert order == sorted(order)
 
 
@@ -136,22 +150,35 @@ def _paths_run_after_packaging(workflow: dict) -> list[tuple[str, str, str]]:
 
 def _deleted_before_use(workflow: dict) -> list[str]:
     spec = gitignore_spec(".funcignore")
-    return [f"{job}: {path}" for job, package, path in _paths_run_after_packaging(workflow)
-            if package in CHECKOUT_ROOTS and gitignored(spec, path)]
+    return [
+        f"{job}: {path}"
+        for job, package, path in _paths_run_after_packaging(workflow)
+        if package in CHECKOUT_ROOTS and gitignored(spec, path)
+    ]
 
 
 def test_deploy_runs_nothing_from_a_path_the_functions_action_deleted():
     workflow = load_yaml(".github/workflows/deploy.yml")
     assert _deleted_before_use(workflow) == []
     # And the package is never the checkout itself.
-    packages = [step["with"]["package"] for job in workflow["jobs"].values() for step in job.get("steps", [])
-                if str(step.get("uses", "")).lower().startswith("azure/functions-action@")]
+    packages = [
+        step["with"]["package"]
+        for job in workflow["jobs"].values()
+        for step in job.get("steps", [])
+        if str(step.get("uses", "")).lower().startswith("azure/functions-action@")
+    ]
     assert packages and all(p.strip() not in CHECKOUT_ROOTS for p in packages)
 
 
 def test_the_check_sees_the_old_defect():
-    old = {"jobs": {"deploy": {"steps": [
-        {"uses": "Azure/functions-action@v1", "with": {"package": ".", "respect-funcignore": True}},
-        {"run": "bash scripts/postdeploy_eventgrid.sh"},
-    ]}}}
+    old = {
+        "jobs": {
+            "deploy": {
+                "steps": [
+                    {"uses": "Azure/functions-action@v1", "with": {"package": ".", "respect-funcignore": True}},
+                    {"run": "bash scripts/postdeploy_eventgrid.sh"},
+                ]
+            }
+        }
+    }
     assert _deleted_before_use(old) == ["deploy: scripts/postdeploy_eventgrid.sh"]

@@ -34,7 +34,7 @@ import hmac
 import json
 import os
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import unquote
@@ -46,8 +46,9 @@ MAX_CLOCK_SKEW = timedelta(minutes=15)
 
 
 class AcsIdentityDouble(ServiceDouble):
-    def __init__(self, access_key: str | None = None,
-                 resource_id: str = "2dee53b4-368b-45b4-ab52-8493fb117652") -> None:
+    def __init__(
+        self, access_key: str | None = None, resource_id: str = "2dee53b4-368b-45b4-ab52-8493fb117652"
+    ) -> None:
         """``access_key``: base64 key the client must sign with (random by default)."""
         super().__init__()
         self.access_key = access_key or base64.b64encode(os.urandom(32)).decode()
@@ -84,8 +85,9 @@ class AcsIdentityDouble(ServiceDouble):
                 self.rejected_requests += 1
             return json_reply(401, _acs_error("Unauthorized", problem))
         if "api-version" not in request.query:
-            return json_reply(400, _acs_error("MissingApiVersionParameter",
-                                              "The api-version query parameter is required."))
+            return json_reply(
+                400, _acs_error("MissingApiVersionParameter", "The api-version query parameter is required.")
+            )
 
         parts = request.path.strip("/").split("/")
         body = request.json if isinstance(request.json, dict) else {}
@@ -123,35 +125,38 @@ class AcsIdentityDouble(ServiceDouble):
         if missing := self._known(identity):
             return missing
         invalid = self._invalid_token_request(body.get("scopes"), body.get("expiresInMinutes"))
-        return invalid or json_reply(
-            200, self._new_token(identity, body["scopes"], body.get("expiresInMinutes")))
+        return invalid or json_reply(200, self._new_token(identity, body["scopes"], body.get("expiresInMinutes")))
 
     def _known(self, identity: str) -> Reply | None:
         with self._lock:
             if identity in self.identities:
                 return None
-        return json_reply(404, _acs_error("IdentityNotFound",
-                                          f"Identity with id '{identity}' was not found."))
+        return json_reply(404, _acs_error("IdentityNotFound", f"Identity with id '{identity}' was not found."))
 
     @staticmethod
     def _invalid_token_request(scopes: Any, minutes: Any, allow_empty: bool = False) -> Reply | None:
-        if not isinstance(scopes, list) or (not scopes and not allow_empty) or \
-                not set(scopes) <= VALID_SCOPES:
+        if not isinstance(scopes, list) or (not scopes and not allow_empty) or not set(scopes) <= VALID_SCOPES:
             return json_reply(400, _acs_error("ValidationError", f"Invalid scopes: {scopes!r}"))
         if minutes is not None and not (isinstance(minutes, int) and 60 <= minutes <= 1440):
-            return json_reply(400, _acs_error(
-                "ValidationError", "expiresInMinutes must be within [60, 1440]."))
+            return json_reply(400, _acs_error("ValidationError", "expiresInMinutes must be within [60, 1440]."))
         return None
 
     def _new_token(self, identity: str, scopes: list[str], minutes: int | None) -> dict:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         expires = now + timedelta(minutes=minutes or 1440)
-        claims = {"skypeid": identity.removeprefix("8:"), "scp": 1792, "csi": int(now.timestamp()),
-                  "exp": int(expires.timestamp()), "acsScope": ",".join(scopes),
-                  "resourceId": self.resource_id, "iat": int(now.timestamp()),
-                  "jti": str(uuid.uuid4())}
-        token = ".".join(_b64url(json.dumps(part).encode()) for part in
-                         ({"alg": "RS256", "kid": "double", "typ": "JWT"}, claims))
+        claims = {
+            "skypeid": identity.removeprefix("8:"),
+            "scp": 1792,
+            "csi": int(now.timestamp()),
+            "exp": int(expires.timestamp()),
+            "acsScope": ",".join(scopes),
+            "resourceId": self.resource_id,
+            "iat": int(now.timestamp()),
+            "jti": str(uuid.uuid4()),
+        }
+        token = ".".join(
+            _b64url(json.dumps(part).encode()) for part in ({"alg": "RS256", "kid": "double", "typ": "JWT"}, claims)
+        )
         token += "." + _b64url(os.urandom(32))
         with self._lock:
             self.identities.setdefault(identity, []).append(token)
@@ -170,15 +175,16 @@ class AcsIdentityDouble(ServiceDouble):
         if content_hash != base64.b64encode(hashlib.sha256(request.body).digest()).decode():
             return "x-ms-content-sha256 does not match the request body."
         try:
-            skew = abs(datetime.now(timezone.utc) - parsedate_to_datetime(date))
+            skew = abs(datetime.now(UTC) - parsedate_to_datetime(date))
         except (TypeError, ValueError):
             return "x-ms-date is not an RFC 1123 date."
         if skew > MAX_CLOCK_SKEW:
             return "x-ms-date is too far from the current time."
         signed = f"{request.method}\n{unquote(request.target)}\n{date};{headers.get('host', '')};{content_hash}"
-        expected = base64.b64encode(hmac.new(base64.b64decode(self.access_key), signed.encode(),
-                                             hashlib.sha256).digest()).decode()
-        if not hmac.compare_digest(expected, auth[len(prefix):]):
+        expected = base64.b64encode(
+            hmac.new(base64.b64decode(self.access_key), signed.encode(), hashlib.sha256).digest()
+        ).decode()
+        if not hmac.compare_digest(expected, auth[len(prefix) :]):
             return "The HMAC signature does not match."
         return None
 

@@ -89,8 +89,10 @@ class ServiceDouble:
         server.daemon_threads = True
         self._server = server
         self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05},
-            name=f"{type(self).__name__}-server", daemon=True,
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"{type(self).__name__}-server",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -139,8 +141,11 @@ class ServiceDouble:
             return list(self._requests)
 
     def requests_to(self, path_prefix: str, method: str | None = None) -> list[RecordedRequest]:
-        return [r for r in self.requests
-                if r.path.startswith(path_prefix) and (method is None or r.method == method.upper())]
+        return [
+            r
+            for r in self.requests
+            if r.path.startswith(path_prefix) and (method is None or r.method == method.upper())
+        ]
 
     def reset(self) -> None:
         """Forget requests, pending failures and the delay."""
@@ -150,8 +155,15 @@ class ServiceDouble:
             self.handler_errors.clear()
         self.delay_seconds = 0.0
 
-    def fail_next(self, status: int, body: Any = None, headers: dict[str, str] | None = None,
-                  times: int = 1, path: str | None = None, delay: float = 0.0) -> None:
+    def fail_next(
+        self,
+        status: int,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+        path: str | None = None,
+        delay: float = 0.0,
+    ) -> None:
         """Answer the next ``times`` requests (optionally only those whose path
         starts with ``path``) with ``status``. Without ``body`` the service's
         usual error JSON for that status is used."""
@@ -188,8 +200,7 @@ class ServiceDouble:
     def _dispatch(self, request: RecordedRequest) -> Reply:
         with self._lock:
             self._requests.append(request)
-            failure = next((f for f in self._failures
-                            if f.path is None or request.path.startswith(f.path)), None)
+            failure = next((f for f in self._failures if f.path is None or request.path.startswith(f.path)), None)
             if failure is not None:
                 failure.times -= 1
                 if failure.times <= 0:
@@ -201,8 +212,7 @@ class ServiceDouble:
             return self.handle(request)
         except Exception:
             self.handler_errors.append(traceback.format_exc())
-            return json_reply(500, {"error": {"code": "DoubleError",
-                                              "message": "unhandled error in test double"}})
+            return json_reply(500, {"error": {"code": "DoubleError", "message": "unhandled error in test double"}})
 
 
 def _close_quietly(conn: socket.socket) -> None:
@@ -276,9 +286,13 @@ def _make_handler(double: ServiceDouble) -> type[BaseHTTPRequestHandler]:
                 except ValueError:
                     pass
             request = RecordedRequest(
-                method=self.command, target=self.path, path=unquote(parts.path),
+                method=self.command,
+                target=self.path,
+                path=unquote(parts.path),
                 query=dict(parse_qsl(parts.query, keep_blank_values=True)),
-                headers=headers, body=body, json=parsed,
+                headers=headers,
+                body=body,
+                json=parsed,
             )
             reply = double._dispatch(request)
             double.sleep(reply.delay)
@@ -317,7 +331,7 @@ def _make_handler(double: ServiceDouble) -> type[BaseHTTPRequestHandler]:
         def _handle_any(self) -> None:
             try:
                 self._serve()
-            except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, socket.timeout):
+            except (TimeoutError, BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
                 self.close_connection = True  # the client went away (e.g. it timed out)
             except Exception:
                 double.handler_errors.append(traceback.format_exc())

@@ -64,8 +64,7 @@ def text_reply(content: str, **options: Any) -> ScriptedReply:
     return ScriptedReply(content=content, **options)
 
 
-def tool_call_reply(name: str, arguments: Any, *, content: str | None = None,
-                    **options: Any) -> ScriptedReply:
+def tool_call_reply(name: str, arguments: Any, *, content: str | None = None, **options: Any) -> ScriptedReply:
     """``arguments``: a dict (JSON-encoded here) or a str sent as is (may be malformed)."""
     if not isinstance(arguments, str):
         arguments = json.dumps(arguments)
@@ -76,8 +75,7 @@ Responder = Callable[[dict], "ScriptedReply | str"]
 
 
 class OpenAIDouble(ServiceDouble):
-    def __init__(self, api_key: str | None = None,
-                 default_responder: Responder | None = None) -> None:
+    def __init__(self, api_key: str | None = None, default_responder: Responder | None = None) -> None:
         """``api_key``: when set, the Bearer token / ``api-key`` header must equal it
         (otherwise any non-empty key is accepted)."""
         super().__init__()
@@ -123,13 +121,31 @@ class OpenAIDouble(ServiceDouble):
 
     def error_body(self, status: int, path: str) -> Any:
         if status == 402:
-            return {"error": {"message": "insufficient credits", "type": "insufficient_quota",
-                              "param": None, "code": "insufficient_quota"}}
+            return {
+                "error": {
+                    "message": "insufficient credits",
+                    "type": "insufficient_quota",
+                    "param": None,
+                    "code": "insufficient_quota",
+                }
+            }
         if status == 429:
-            return {"error": {"message": "Rate limit reached", "type": "requests",
-                              "param": None, "code": "rate_limit_exceeded"}}
-        return {"error": {"message": f"The server had an error ({status})", "type": "server_error",
-                          "param": None, "code": None}}
+            return {
+                "error": {
+                    "message": "Rate limit reached",
+                    "type": "requests",
+                    "param": None,
+                    "code": "rate_limit_exceeded",
+                }
+            }
+        return {
+            "error": {
+                "message": f"The server had an error ({status})",
+                "type": "server_error",
+                "param": None,
+                "code": None,
+            }
+        }
 
     # -- protocol --------------------------------------------------------------
 
@@ -140,8 +156,7 @@ class OpenAIDouble(ServiceDouble):
             return _error(404, "Resource not found", "invalid_request_error", "404")
         key = request.headers.get("api-key") or _bearer(request.headers.get("authorization", ""))
         if not key or (self.api_key is not None and key != self.api_key):
-            return _error(401, "Incorrect API key provided", "invalid_request_error",
-                          "invalid_api_key")
+            return _error(401, "Incorrect API key provided", "invalid_request_error", "invalid_api_key")
         body = request.json
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
             return _error(400, "'messages' is a required property", "invalid_request_error", None)
@@ -153,23 +168,23 @@ class OpenAIDouble(ServiceDouble):
             if isinstance(scripted, str):
                 scripted = text_reply(scripted)
         if scripted is None:
-            return _error(500, "openai double: no scripted reply queued and no default_responder",
-                          "server_error", None)
+            return _error(500, "openai double: no scripted reply queued and no default_responder", "server_error", None)
 
         model = scripted.model or body.get("model") or (azure.group(1) if azure else "gpt-test")
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            return Reply(200, headers={"content-type": "text/event-stream; charset=utf-8",
-                                       "cache-control": "no-cache"},
-                         stream=_paced(_sse(scripted, model, include_usage), scripted.chunk_interval, self.sleep),
-                         abort_stream=scripted.break_after_chunks is not None,
-                         delay=scripted.delay)
+            return Reply(
+                200,
+                headers={"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"},
+                stream=_paced(_sse(scripted, model, include_usage), scripted.chunk_interval, self.sleep),
+                abort_stream=scripted.break_after_chunks is not None,
+                delay=scripted.delay,
+            )
         if scripted.break_after_chunks is not None:
             return Reply(drop=True, delay=scripted.delay)
         reply = json_reply(200, _completion(scripted, model), {"x-request-id": _id("req")})
         reply.delay = scripted.delay
         return reply
-
 
 
 def _sse(reply: ScriptedReply, model: str, include_usage: bool) -> Iterator[bytes]:
@@ -197,29 +212,45 @@ def _completion(reply: ScriptedReply, model: str) -> dict:
             for c in reply.tool_calls
         ]
     return {
-        "id": _id("chatcmpl"), "object": "chat.completion", "created": int(time.time()),
-        "model": model, "system_fingerprint": "fp_double",
-        "choices": [{"index": 0, "message": message, "logprobs": None,
-                     "finish_reason": reply.finish_reason}],
+        "id": _id("chatcmpl"),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "system_fingerprint": "fp_double",
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": reply.finish_reason}],
         "usage": _usage(reply),
     }
 
 
 def _chunks(reply: ScriptedReply, model: str, include_usage: bool) -> Iterator[dict]:
-    base = {"id": _id("chatcmpl"), "object": "chat.completion.chunk",
-            "created": int(time.time()), "model": model, "system_fingerprint": "fp_double"}
+    base = {
+        "id": _id("chatcmpl"),
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "system_fingerprint": "fp_double",
+    }
 
     def chunk(delta: dict, finish_reason: str | None = None) -> dict:
-        return {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None,
-                                     "finish_reason": finish_reason}]}
+        return {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}]}
 
     yield chunk({"role": "assistant", "content": ""})
     for piece in _split(reply.content or "", reply.chunks):
         yield chunk({"content": piece})
     for index, call in enumerate(reply.tool_calls):
         # The first delta names the tool; the arguments then arrive in pieces.
-        yield chunk({"tool_calls": [{"index": index, "id": call.id, "type": "function",
-                                     "function": {"name": call.name, "arguments": ""}}]})
+        yield chunk(
+            {
+                "tool_calls": [
+                    {
+                        "index": index,
+                        "id": call.id,
+                        "type": "function",
+                        "function": {"name": call.name, "arguments": ""},
+                    }
+                ]
+            }
+        )
         for piece in _split(call.arguments, reply.chunks):
             yield chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
     yield chunk({}, reply.finish_reason)
@@ -231,7 +262,7 @@ def _split(text: str, parts: int) -> list[str]:
     if not text:
         return []
     size = max(1, -(-len(text) // max(1, parts)))
-    return [text[i:i + size] for i in range(0, len(text), size)]
+    return [text[i : i + size] for i in range(0, len(text), size)]
 
 
 def _usage(reply: ScriptedReply) -> dict:
@@ -241,8 +272,7 @@ def _usage(reply: ScriptedReply) -> dict:
 
 
 def _error(status: int, message: str, type_: str, code: str | None) -> Reply:
-    return json_reply(status, {"error": {"message": message, "type": type_, "param": None,
-                                         "code": code}})
+    return json_reply(status, {"error": {"message": message, "type": type_, "param": None, "code": code}})
 
 
 def _bearer(value: str) -> str:

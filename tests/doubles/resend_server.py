@@ -32,9 +32,16 @@ from typing import Any
 
 from .base import RecordedRequest, Reply, ServiceDouble, json_reply
 
-_ERROR_NAMES = {400: "validation_error", 401: "missing_api_key", 403: "invalid_api_key",
-                404: "not_found", 409: "invalid_idempotent_request", 422: "validation_error",
-                429: "rate_limit_exceeded", 500: "application_error"}
+_ERROR_NAMES = {
+    400: "validation_error",
+    401: "missing_api_key",
+    403: "invalid_api_key",
+    404: "not_found",
+    409: "invalid_idempotent_request",
+    422: "validation_error",
+    429: "rate_limit_exceeded",
+    500: "application_error",
+}
 
 
 class ResendDouble(ServiceDouble):
@@ -53,8 +60,7 @@ class ResendDouble(ServiceDouble):
             self._reset_state()
 
     def error_body(self, status: int, path: str) -> Any:
-        return resend_error(status, _ERROR_NAMES.get(status, "application_error"),
-                            f"Injected failure {status}")
+        return resend_error(status, _ERROR_NAMES.get(status, "application_error"), f"Injected failure {status}")
 
     def fail_validation(self, message: str = "Invalid `to` field.", times: int = 1) -> None:
         self.fail_next(422, resend_error(422, "validation_error", message), times=times)
@@ -64,10 +70,15 @@ class ResendDouble(ServiceDouble):
             return json_reply(404, resend_error(404, "not_found", "The requested endpoint does not exist."))
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
-            return json_reply(401, resend_error(
-                401, "missing_api_key",
-                "Missing API key in the authorization header. Include the following header "
-                "Authorization: Bearer YOUR_API_KEY in the request."))
+            return json_reply(
+                401,
+                resend_error(
+                    401,
+                    "missing_api_key",
+                    "Missing API key in the authorization header. Include the following header "
+                    "Authorization: Bearer YOUR_API_KEY in the request.",
+                ),
+            )
         if key.strip() != self.api_key:
             return json_reply(403, resend_error(403, "invalid_api_key", "API key is invalid"))
         payload = request.json
@@ -75,8 +86,7 @@ class ResendDouble(ServiceDouble):
             return json_reply(422, resend_error(422, "validation_error", "Invalid JSON body."))
         for name in ("from", "to", "subject"):
             if not payload.get(name):
-                return json_reply(422, resend_error(422, "missing_required_field",
-                                                    f"Missing `{name}` field."))
+                return json_reply(422, resend_error(422, "missing_required_field", f"Missing `{name}` field."))
 
         idempotency_key = request.headers.get("idempotency-key")
         with self._lock:
@@ -84,16 +94,25 @@ class ResendDouble(ServiceDouble):
                 first_payload, first_reply = self._idempotent[idempotency_key]
                 if first_payload == payload:
                     return first_reply
-                return json_reply(409, resend_error(
-                    409, "invalid_idempotent_request",
-                    "Same idempotency key used with a different request payload."))
+                return json_reply(
+                    409,
+                    resend_error(
+                        409, "invalid_idempotent_request", "Same idempotency key used with a different request payload."
+                    ),
+                )
             email_id = str(uuid.uuid4())
             to = payload["to"]
-            self.sent_emails.append({
-                "id": email_id, "from": payload["from"], "to": to if isinstance(to, list) else [to],
-                "subject": payload["subject"], "html": payload.get("html"),
-                "text": payload.get("text"), "payload": payload,
-            })
+            self.sent_emails.append(
+                {
+                    "id": email_id,
+                    "from": payload["from"],
+                    "to": to if isinstance(to, list) else [to],
+                    "subject": payload["subject"],
+                    "html": payload.get("html"),
+                    "text": payload.get("text"),
+                    "payload": payload,
+                }
+            )
             reply = json_reply(200, {"id": email_id})
             if idempotency_key:
                 self._idempotent[idempotency_key] = (payload, reply)

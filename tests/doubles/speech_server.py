@@ -73,11 +73,17 @@ class SpeechTokenDouble(ServiceDouble):
         if request.headers.get("ocp-apim-subscription-key") != self.subscription_key:
             with self._lock:
                 self.rejected_requests += 1
-            return json_reply(401, {"error": {
-                "code": "401",
-                "message": "Access denied due to invalid subscription key or wrong API endpoint. "
-                           "Make sure to provide a valid key for an active subscription and use a "
-                           "correct regional API endpoint for your resource."}})
+            return json_reply(
+                401,
+                {
+                    "error": {
+                        "code": "401",
+                        "message": "Access denied due to invalid subscription key or wrong API endpoint. "
+                        "Make sure to provide a valid key for an active subscription and use a "
+                        "correct regional API endpoint for your resource.",
+                    }
+                },
+            )
         token = self._mint()
         with self._lock:
             self.issued_tokens.append(token)
@@ -85,13 +91,19 @@ class SpeechTokenDouble(ServiceDouble):
 
     def _mint(self) -> str:
         now = int(time.time())
-        claims = {"region": self.region, "subscription-id": uuid.uuid4().hex,
-                  "product-id": "SpeechServices.S0", "scope": "speechservices",
-                  "aud": f"urn:ms.speechservices.{self.region}", "iss": "urn:ms.cognitiveservices",
-                  "exp": now + 600, "iat": now, "jti": uuid.uuid4().hex}
+        claims = {
+            "region": self.region,
+            "subscription-id": uuid.uuid4().hex,
+            "product-id": "SpeechServices.S0",
+            "scope": "speechservices",
+            "aud": f"urn:ms.speechservices.{self.region}",
+            "iss": "urn:ms.cognitiveservices",
+            "exp": now + 600,
+            "iat": now,
+            "jti": uuid.uuid4().hex,
+        }
         header = {"alg": "HS256", "typ": "JWT"}
-        return ".".join(_b64url(json.dumps(p).encode()) for p in (header, claims)) + \
-            "." + _b64url(os.urandom(32))
+        return ".".join(_b64url(json.dumps(p).encode()) for p in (header, claims)) + "." + _b64url(os.urandom(32))
 
 
 def _b64url(data: bytes) -> str:

@@ -39,7 +39,7 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
@@ -51,8 +51,13 @@ API_VERSION = "2024-01-01"
 
 
 class SupabaseDouble(ServiceDouble):
-    def __init__(self, service_role_key: str = "service-role-key", anon_key: str = "anon-key",
-                 jwks_keys: list[dict] | None = None, jwt_secret: str | None = None) -> None:
+    def __init__(
+        self,
+        service_role_key: str = "service-role-key",
+        anon_key: str = "anon-key",
+        jwks_keys: list[dict] | None = None,
+        jwt_secret: str | None = None,
+    ) -> None:
         """``jwks_keys``: public JWKs to serve (e.g. ``KeyPair.jwk()``); ``jwt_secret``:
         HS256 secret ``/auth/v1/user`` verifies with (asymmetric tokens use the JWKS)."""
         super().__init__()
@@ -81,12 +86,21 @@ class SupabaseDouble(ServiceDouble):
 
     def add_user(self, user_id: str | None = None, email: str | None = None, **fields: Any) -> dict:
         user_id = user_id or str(uuid.uuid4())
-        now = datetime.now(timezone.utc).isoformat()
-        user = {"id": user_id, "aud": "authenticated", "role": "authenticated",
-                "email": email or f"{user_id[:8]}@example.test", "phone": "",
-                "app_metadata": {"provider": "email", "providers": ["email"]},
-                "user_metadata": {}, "identities": [], "created_at": now, "updated_at": now,
-                "is_anonymous": False, **fields}
+        now = datetime.now(UTC).isoformat()
+        user = {
+            "id": user_id,
+            "aud": "authenticated",
+            "role": "authenticated",
+            "email": email or f"{user_id[:8]}@example.test",
+            "phone": "",
+            "app_metadata": {"provider": "email", "providers": ["email"]},
+            "user_metadata": {},
+            "identities": [],
+            "created_at": now,
+            "updated_at": now,
+            "is_anonymous": False,
+            **fields,
+        }
         with self._lock:
             self.users[user_id] = user
         return user
@@ -113,11 +127,18 @@ class SupabaseDouble(ServiceDouble):
             return json_reply(200, {"keys": keys}, {"cache-control": "public, max-age=600"})
         apikey = request.headers.get("apikey")
         if not apikey:
-            return json_reply(401, {"message": "No API key found in request",
-                                    "hint": "No `apikey` request header or url param was found."})
+            return json_reply(
+                401,
+                {
+                    "message": "No API key found in request",
+                    "hint": "No `apikey` request header or url param was found.",
+                },
+            )
         if apikey not in (self.anon_key, self.service_role_key):
-            return json_reply(401, {"message": "Invalid API key",
-                                    "hint": "Double check your Supabase `anon` or `service_role` API key."})
+            return json_reply(
+                401,
+                {"message": "Invalid API key", "hint": "Double check your Supabase `anon` or `service_role` API key."},
+            )
         if path.startswith("/auth/v1/"):
             return self._auth(request, path.removeprefix("/auth/v1"), method)
         if path.startswith("/storage/v1/object/") and method in ("GET", "HEAD"):
@@ -150,18 +171,15 @@ class SupabaseDouble(ServiceDouble):
     def _current_user(self, request: RecordedRequest) -> Reply:
         token = _bearer(request)
         if not token:
-            return _gotrue_error(request, 401, "no_authorization",
-                                 "This endpoint requires a Bearer token")
+            return _gotrue_error(request, 401, "no_authorization", "This endpoint requires a Bearer token")
         try:
             claims = self._verify(token)
         except jwt.PyJWTError as err:
-            return _gotrue_error(request, 403, "bad_jwt",
-                                 f"invalid JWT: unable to parse or verify signature, {err}")
+            return _gotrue_error(request, 403, "bad_jwt", f"invalid JWT: unable to parse or verify signature, {err}")
         with self._lock:
             user = self.users.get(claims.get("sub", ""))
         if user is None:
-            return _gotrue_error(request, 403, "user_not_found",
-                                 "User from sub claim in JWT does not exist")
+            return _gotrue_error(request, 403, "user_not_found", "User from sub claim in JWT does not exist")
         return _gotrue_reply(request, 200, user)
 
     def _verify(self, token: str) -> dict:
@@ -189,12 +207,17 @@ class SupabaseDouble(ServiceDouble):
             data = self.objects.get((bucket, object_path))
             content_type = self.content_types.get((bucket, object_path))
         if data is None:
-            return json_reply(self.missing_object_status,
-                              _storage_error("404", "not_found", "Object not found"))
+            return json_reply(self.missing_object_status, _storage_error("404", "not_found", "Object not found"))
         content_type = content_type or mimetypes.guess_type(object_path)[0] or "application/octet-stream"
-        return Reply(200, data, {"content-type": content_type,
-                                 "etag": f'"{hashlib.md5(data).hexdigest()}"',
-                                 "cache-control": "max-age=3600"})
+        return Reply(
+            200,
+            data,
+            {
+                "content-type": content_type,
+                "etag": f'"{hashlib.md5(data).hexdigest()}"',
+                "cache-control": "max-age=3600",
+            },
+        )
 
     def _remove(self, request: RecordedRequest, bucket: str) -> Reply:
         bearer = _bearer(request)
@@ -203,8 +226,9 @@ class SupabaseDouble(ServiceDouble):
         body = request.json if isinstance(request.json, dict) else None
         prefixes = body.get("prefixes") if body else None
         if not isinstance(prefixes, list) or not prefixes or not all(isinstance(p, str) for p in prefixes):
-            return json_reply(400, _storage_error("400", "Bad Request",
-                                                  "body/prefixes must be a non-empty array of strings"))
+            return json_reply(
+                400, _storage_error("400", "Bad Request", "body/prefixes must be a non-empty array of strings")
+            )
         deleted = []
         with self._lock:
             for name in prefixes if bearer == self.service_role_key else []:
@@ -218,12 +242,25 @@ class SupabaseDouble(ServiceDouble):
 
 def _object_row(bucket: str, name: str, data: bytes) -> dict:
     """A storage.objects row as the delete answers it."""
-    now = datetime.now(timezone.utc).isoformat()
-    return {"bucket_id": bucket, "name": name, "owner": None, "owner_id": None, "version": str(uuid.uuid4()),
-            "id": str(uuid.uuid4()), "updated_at": now, "created_at": now, "last_accessed_at": now,
-            "metadata": {"size": len(data), "mimetype": mimetypes.guess_type(name)[0] or "application/octet-stream",
-                         "eTag": f'"{hashlib.md5(data).hexdigest()}"', "cacheControl": "max-age=3600"},
-            "user_metadata": None}
+    now = datetime.now(UTC).isoformat()
+    return {
+        "bucket_id": bucket,
+        "name": name,
+        "owner": None,
+        "owner_id": None,
+        "version": str(uuid.uuid4()),
+        "id": str(uuid.uuid4()),
+        "updated_at": now,
+        "created_at": now,
+        "last_accessed_at": now,
+        "metadata": {
+            "size": len(data),
+            "mimetype": mimetypes.guess_type(name)[0] or "application/octet-stream",
+            "eTag": f'"{hashlib.md5(data).hexdigest()}"',
+            "cacheControl": "max-age=3600",
+        },
+        "user_metadata": None,
+    }
 
 
 def _storage_error(status: str, error: str, message: str) -> dict:

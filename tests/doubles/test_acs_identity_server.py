@@ -2,13 +2,13 @@
 
 import base64
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from azure.core.credentials import AzureKeyCredential
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.communication.identity import CommunicationUserIdentifier
 from azure.communication.identity.aio import CommunicationIdentityClient
+from azure.core.credentials import AzureKeyCredential
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from tests.doubles.acs_identity_server import AcsIdentityDouble
 
@@ -20,8 +20,7 @@ def double():
 
 
 def _client(double, key=None):
-    return CommunicationIdentityClient(double.url, AzureKeyCredential(key or double.access_key),
-                                       retry_total=0)
+    return CommunicationIdentityClient(double.url, AzureKeyCredential(key or double.access_key), retry_total=0)
 
 
 @pytest.mark.asyncio
@@ -34,7 +33,7 @@ async def test_create_user_and_token_then_get_token(double):
     assert token.token.count(".") == 2 and again.token != token.token
     # The SDK hands back the wire string, not an epoch int.
     expires = datetime.fromisoformat(again.expires_on)
-    assert timedelta(minutes=59) < expires - datetime.now(timezone.utc) <= timedelta(hours=1)
+    assert timedelta(minutes=59) < expires - datetime.now(UTC) <= timedelta(hours=1)
     assert double.identities_created == 2 and double.tokens_issued == 2
     assert double.rejected_requests == 0
     assert plain_user.properties["id"] in double.identities
@@ -70,8 +69,9 @@ async def test_wrong_key_is_rejected(double):
 
 @pytest.mark.asyncio
 async def test_trailing_slash_endpoint_signs_a_different_host(double):
-    async with CommunicationIdentityClient(double.url + "/", AzureKeyCredential(double.access_key),
-                                           retry_total=0) as client:
+    async with CommunicationIdentityClient(
+        double.url + "/", AzureKeyCredential(double.access_key), retry_total=0
+    ) as client:
         with pytest.raises(HttpResponseError) as err:
             await client.create_user()
     assert err.value.status_code == 401

@@ -51,8 +51,9 @@ def test_fail_next_with_path_filter_and_drop(double):
 
 def test_chunked_request_body(double):
     conn = http.client.HTTPConnection("127.0.0.1", double.port, timeout=5)
-    conn.request("POST", "/c", body=iter([b'{"a":', b" 1}"]), encode_chunked=True,
-                 headers={"Transfer-Encoding": "chunked"})
+    conn.request(
+        "POST", "/c", body=iter([b'{"a":', b" 1}"]), encode_chunked=True, headers={"Transfer-Encoding": "chunked"}
+    )
     assert conn.getresponse().read() == b'{"path": "/c", "json": {"a": 1}}'
     conn.close()
 
@@ -60,9 +61,8 @@ def test_chunked_request_body(double):
 def test_stop_unblocks_delayed_handlers():
     double = EchoDouble().start()
     double.delay_seconds = 30
-    with httpx.Client(base_url=double.url, timeout=0.2) as client:
-        with pytest.raises(httpx.ReadTimeout):
-            client.get("/slow")
+    with httpx.Client(base_url=double.url, timeout=0.2) as client, pytest.raises(httpx.ReadTimeout):
+        client.get("/slow")
     double.stop()  # must not wait for the 30 s delay
     with pytest.raises(RuntimeError):
         double.url

@@ -8,10 +8,15 @@ import pytest
 from tests.doubles.openai_server import OpenAIDouble, tool_call_reply
 
 API_VERSION = "2024-10-21"
-TOOLS = [{"type": "function", "function": {
-    "name": "score_answer",
-    "parameters": {"type": "object", "properties": {"score": {"type": "integer"}}},
-}}]
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "score_answer",
+            "parameters": {"type": "object", "properties": {"score": {"type": "integer"}}},
+        },
+    }
+]
 
 
 @pytest.fixture
@@ -21,8 +26,7 @@ def double():
 
 
 def _client(double, **kw):
-    return openai.AsyncOpenAI(base_url=double.url + "/v1", api_key="sk-test", max_retries=0,
-                              timeout=5, **kw)
+    return openai.AsyncOpenAI(base_url=double.url + "/v1", api_key="sk-test", max_retries=0, timeout=5, **kw)
 
 
 @pytest.mark.asyncio
@@ -30,8 +34,8 @@ async def test_text_reply_and_request_recording(double):
     double.push_text("Hello candidate")
     async with _client(double) as client:
         result = await client.chat.completions.create(
-            model="gpt-test", messages=[{"role": "system", "content": "be kind"},
-                                        {"role": "user", "content": "hi"}])
+            model="gpt-test", messages=[{"role": "system", "content": "be kind"}, {"role": "user", "content": "hi"}]
+        )
     assert result.choices[0].message.content == "Hello candidate"
     assert result.choices[0].finish_reason == "stop"
     sent = double.chat_requests[-1]
@@ -45,8 +49,12 @@ async def test_tool_call_and_malformed_arguments(double):
     double.push_tool_call("score_answer", {"score": 4})
     double.push_tool_call("score_answer", '{"score": 4')  # deliberately broken JSON
     async with _client(double) as client:
-        kwargs = dict(model="m", messages=[{"role": "user", "content": "x"}], tools=TOOLS,
-                      tool_choice={"type": "function", "function": {"name": "score_answer"}})
+        kwargs = dict(
+            model="m",
+            messages=[{"role": "user", "content": "x"}],
+            tools=TOOLS,
+            tool_choice={"type": "function", "function": {"name": "score_answer"}},
+        )
         good = await client.chat.completions.create(**kwargs)
         bad = await client.chat.completions.create(**kwargs)
     call = good.choices[0].message.tool_calls[0]
@@ -64,13 +72,17 @@ async def test_streaming_text_and_tool_call(double):
     double.push_tool_call("score_answer", {"score": 5}, chunks=3)
     async with _client(double) as client:
         stream = await client.chat.completions.create(
-            model="m", messages=[{"role": "user", "content": "x"}], stream=True,
-            stream_options={"include_usage": True})
+            model="m", messages=[{"role": "user", "content": "x"}], stream=True, stream_options={"include_usage": True}
+        )
         pieces = [c.choices[0].delta.content async for c in stream if c.choices]
         stream = await client.chat.completions.create(
-            model="m", messages=[{"role": "user", "content": "x"}], stream=True, tools=TOOLS)
-        args = [c.choices[0].delta.tool_calls[0].function.arguments
-                async for c in stream if c.choices and c.choices[0].delta.tool_calls]
+            model="m", messages=[{"role": "user", "content": "x"}], stream=True, tools=TOOLS
+        )
+        args = [
+            c.choices[0].delta.tool_calls[0].function.arguments
+            async for c in stream
+            if c.choices and c.choices[0].delta.tool_calls
+        ]
     assert "".join(p or "" for p in pieces) == "one two three four five"
     assert len([p for p in pieces if p]) > 1
     assert json.loads("".join(args)) == {"score": 5}
@@ -82,7 +94,8 @@ async def test_stream_broken_midway(double):
     double.push_text("a long answer that never finishes", break_after_chunks=2)
     async with _client(double) as client:
         stream = await client.chat.completions.create(
-            model="m", messages=[{"role": "user", "content": "x"}], stream=True)
+            model="m", messages=[{"role": "user", "content": "x"}], stream=True
+        )
         received = []
         # openai 3.x wraps the transport error (httpx2.RemoteProtocolError)
         with pytest.raises(openai.APIConnectionError):
@@ -93,11 +106,11 @@ async def test_stream_broken_midway(double):
 
 @pytest.mark.asyncio
 async def test_default_responder_sees_request(double):
-    double.default_responder = lambda body: tool_call_reply(
-        body["tools"][0]["function"]["name"], {"score": 1})
+    double.default_responder = lambda body: tool_call_reply(body["tools"][0]["function"]["name"], {"score": 1})
     async with _client(double) as client:
         result = await client.chat.completions.create(
-            model="m", messages=[{"role": "user", "content": "x"}], tools=TOOLS)
+            model="m", messages=[{"role": "user", "content": "x"}], tools=TOOLS
+        )
     assert result.choices[0].message.tool_calls[0].function.name == "score_answer"
 
 
@@ -127,14 +140,12 @@ async def test_stall_times_out(double):
     double.push_text("late", delay=3)
     async with _client(double) as client:
         with pytest.raises(openai.APITimeoutError):
-            await client.chat.completions.create(
-                model="m", messages=[{"role": "user", "content": "x"}], timeout=0.3)
+            await client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}], timeout=0.3)
 
 
 @pytest.mark.asyncio
 async def test_wrong_key_is_401(double):
-    async with openai.AsyncOpenAI(base_url=double.url + "/v1", api_key="nope",
-                                  max_retries=0) as client:
+    async with openai.AsyncOpenAI(base_url=double.url + "/v1", api_key="nope", max_retries=0) as client:
         with pytest.raises(openai.AuthenticationError):
             await client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
 
@@ -143,12 +154,15 @@ async def test_wrong_key_is_401(double):
 async def test_azure_client(double):
     double.push_text("from azure")
     double.push_text("streamed from azure")
-    async with openai.AsyncAzureOpenAI(azure_endpoint=double.url, api_version=API_VERSION,
-                                       api_key="sk-test", max_retries=0, timeout=5) as client:
+    async with openai.AsyncAzureOpenAI(
+        azure_endpoint=double.url, api_version=API_VERSION, api_key="sk-test", max_retries=0, timeout=5
+    ) as client:
         result = await client.chat.completions.create(
-            model="my-deployment", messages=[{"role": "user", "content": "x"}])
+            model="my-deployment", messages=[{"role": "user", "content": "x"}]
+        )
         stream = await client.chat.completions.create(
-            model="my-deployment", messages=[{"role": "user", "content": "x"}], stream=True)
+            model="my-deployment", messages=[{"role": "user", "content": "x"}], stream=True
+        )
         streamed = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
     assert result.choices[0].message.content == "from azure"
     assert streamed == "streamed from azure"

@@ -6,8 +6,13 @@ from resend.exceptions import ApplicationError, ResendError, ValidationError
 
 from tests.doubles.resend_server import ResendDouble
 
-EMAIL = {"from": "Talenti <noreply@talenti.test>", "to": ["ana@example.test"],
-         "subject": "Your interview", "html": "<p>Hi</p>", "text": "Hi"}
+EMAIL = {
+    "from": "Talenti <noreply@talenti.test>",
+    "to": ["ana@example.test"],
+    "subject": "Your interview",
+    "html": "<p>Hi</p>",
+    "text": "Hi",
+}
 
 
 @pytest.fixture

@@ -40,9 +40,9 @@ def test_delay_makes_requests_overlap(double):
 
     async def main():
         async with httpx.AsyncClient(timeout=5) as client:
-            return await asyncio.gather(*[
-                client.post(double.token_url, headers={"Ocp-Apim-Subscription-Key": "k1"})
-                for _ in range(3)])
+            return await asyncio.gather(
+                *[client.post(double.token_url, headers={"Ocp-Apim-Subscription-Key": "k1"}) for _ in range(3)]
+            )
 
     responses = asyncio.run(main())
     assert all(r.status_code == 200 for r in responses)
@@ -52,8 +52,9 @@ def test_delay_makes_requests_overlap(double):
 def test_injected_failure_then_recovery(double):
     double.fail_next(503, times=2)
     with httpx.Client(timeout=5) as client:
-        statuses = [client.post(double.token_url, headers={"Ocp-Apim-Subscription-Key": "k1"}).status_code
-                    for _ in range(3)]
+        statuses = [
+            client.post(double.token_url, headers={"Ocp-Apim-Subscription-Key": "k1"}).status_code for _ in range(3)
+        ]
     assert statuses == [503, 503, 200]
     double.reset()
     assert double.tokens_issued == 0 and double.requests == []

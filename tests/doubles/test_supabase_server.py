@@ -22,8 +22,7 @@ def pair():
 
 @pytest.fixture
 def double(pair):
-    with SupabaseDouble(service_role_key="srk", anon_key="anon", jwks_keys=[pair.jwk()],
-                        jwt_secret=SECRET) as d:
+    with SupabaseDouble(service_role_key="srk", anon_key="anon", jwks_keys=[pair.jwk()], jwt_secret=SECRET) as d:
         yield d
 
 

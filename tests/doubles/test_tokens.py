@@ -19,8 +19,7 @@ def pair(request):
 
 
 def _verify(token, key, alg):
-    return jwt.decode(token, key, algorithms=[alg], audience="authenticated",
-                      issuer=f"{URL}/auth/v1")
+    return jwt.decode(token, key, algorithms=[alg], audience="authenticated", issuer=f"{URL}/auth/v1")
 
 
 def test_good_tokens_verify(pair):
@@ -33,8 +32,9 @@ def test_good_tokens_verify(pair):
 
 
 def test_overrides_and_removal(pair):
-    claims = jwt.decode(pair.mint("u", supabase_url=URL, role="service_role", exp=None),
-                        options={"verify_signature": False})
+    claims = jwt.decode(
+        pair.mint("u", supabase_url=URL, role="service_role", exp=None), options={"verify_signature": False}
+    )
     assert claims["role"] == "service_role" and "exp" not in claims
 
 

@@ -30,20 +30,32 @@ DEFAULT_SUPABASE_URL = "http://127.0.0.1:54321"  # the Supabase CLI's local defa
 def claims_for(sub: str, supabase_url: str = DEFAULT_SUPABASE_URL, **overrides: Any) -> dict:
     now = int(time.time())
     claims = {
-        "iss": f"{supabase_url.rstrip('/')}/auth/v1", "aud": "authenticated",
-        "role": "authenticated", "sub": sub, "iat": now, "exp": now + 3600,
-        "aal": "aal1", "session_id": str(uuid.uuid4()), "is_anonymous": False,
-        "app_metadata": {"provider": "email", "providers": ["email"]}, "user_metadata": {},
+        "iss": f"{supabase_url.rstrip('/')}/auth/v1",
+        "aud": "authenticated",
+        "role": "authenticated",
+        "sub": sub,
+        "iat": now,
+        "exp": now + 3600,
+        "aal": "aal1",
+        "session_id": str(uuid.uuid4()),
+        "is_anonymous": False,
+        "app_metadata": {"provider": "email", "providers": ["email"]},
+        "user_metadata": {},
     }
     claims.update(overrides)
     return {k: v for k, v in claims.items() if v is not None}
 
 
-def mint_hs256(secret: str | bytes, sub: str, *, supabase_url: str = DEFAULT_SUPABASE_URL,
-               headers: dict | None = None, **overrides: Any) -> str:
+def mint_hs256(
+    secret: str | bytes,
+    sub: str,
+    *,
+    supabase_url: str = DEFAULT_SUPABASE_URL,
+    headers: dict | None = None,
+    **overrides: Any,
+) -> str:
     """A token signed like a legacy Supabase project (shared JWT secret)."""
-    return jwt.encode(claims_for(sub, supabase_url, **overrides), secret, algorithm="HS256",
-                      headers=headers)
+    return jwt.encode(claims_for(sub, supabase_url, **overrides), secret, algorithm="HS256", headers=headers)
 
 
 class KeyPair:
@@ -60,7 +72,8 @@ class KeyPair:
         self.kid = kid or uuid.uuid4().hex
         self.public_key = self.private_key.public_key()
         self.public_pem = self.public_key.public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
 
     def jwk(self) -> dict:
         """The public key as served in a JWKS."""
@@ -71,10 +84,15 @@ class KeyPair:
     def jwks(self) -> dict:
         return {"keys": [self.jwk()]}
 
-    def mint(self, sub: str, *, supabase_url: str = DEFAULT_SUPABASE_URL,
-             headers: dict | None = None, **overrides: Any) -> str:
-        return jwt.encode(claims_for(sub, supabase_url, **overrides), self.private_key,
-                          algorithm=self.alg, headers={"kid": self.kid, **(headers or {})})
+    def mint(
+        self, sub: str, *, supabase_url: str = DEFAULT_SUPABASE_URL, headers: dict | None = None, **overrides: Any
+    ) -> str:
+        return jwt.encode(
+            claims_for(sub, supabase_url, **overrides),
+            self.private_key,
+            algorithm=self.alg,
+            headers={"kid": self.kid, **(headers or {})},
+        )
 
 
 Signer = KeyPair | str | bytes  # a KeyPair, or an HS256 secret
@@ -89,8 +107,9 @@ def mint(signer: Signer, sub: str, **options: Any) -> str:
 # -- forged and broken tokens ------------------------------------------------------
 
 
-def forge_alg_none(sub: str, *, supabase_url: str = DEFAULT_SUPABASE_URL,
-                   kid: str | None = None, **overrides: Any) -> str:
+def forge_alg_none(
+    sub: str, *, supabase_url: str = DEFAULT_SUPABASE_URL, kid: str | None = None, **overrides: Any
+) -> str:
     """Unsigned (``alg: none``), with an empty signature part."""
     header = {"alg": "none", "typ": "JWT", **({"kid": kid} if kid else {})}
     return f"{_segment(header)}.{_segment(claims_for(sub, supabase_url, **overrides))}."
@@ -101,18 +120,17 @@ def forge_expired(signer: Signer, sub: str, **options: Any) -> str:
     return mint(signer, sub, iat=now - 7200, exp=now - 3600, **options)
 
 
-def forge_wrong_audience(signer: Signer, sub: str, aud: str = "anon",
-                         **options: Any) -> str:
+def forge_wrong_audience(signer: Signer, sub: str, aud: str = "anon", **options: Any) -> str:
     return mint(signer, sub, aud=aud, **options)
 
 
-def forge_wrong_issuer(signer: Signer, sub: str,
-                       iss: str = "https://attacker.example/auth/v1", **options: Any) -> str:
+def forge_wrong_issuer(signer: Signer, sub: str, iss: str = "https://attacker.example/auth/v1", **options: Any) -> str:
     return mint(signer, sub, iss=iss, **options)
 
 
-def forge_hs256_with_public_key(pair: KeyPair, sub: str, *,
-                                supabase_url: str = DEFAULT_SUPABASE_URL, **overrides: Any) -> str:
+def forge_hs256_with_public_key(
+    pair: KeyPair, sub: str, *, supabase_url: str = DEFAULT_SUPABASE_URL, **overrides: Any
+) -> str:
     """Algorithm confusion: HS256 keyed with the public key's PEM bytes, carrying
     the real kid. Built by hand because PyJWT refuses PEM keys for HMAC."""
     header = {"alg": "HS256", "typ": "JWT", "kid": pair.kid}

@@ -78,8 +78,9 @@ async def relay(database_url):
 def outage_host(devhosts, database_url, relay):
     params = conninfo_to_dict(database_url)
     url = make_conninfo(**{**params, "host": "127.0.0.1", "port": str(relay.port)})
-    return devhosts.start({"DATABASE_URL": url, "DB_POOL_TIMEOUT_SECONDS": str(POOL_TIMEOUT),
-                           "RATE_LIMIT_ENABLED": "false"})
+    return devhosts.start(
+        {"DATABASE_URL": url, "DB_POOL_TIMEOUT_SECONDS": str(POOL_TIMEOUT), "RATE_LIMIT_ENABLED": "false"}
+    )
 
 
 async def test_an_outage_is_a_quick_503_and_the_app_recovers_without_a_restart(db, relay, outage_host):
@@ -88,6 +89,7 @@ async def test_an_outage_is_a_quick_503_and_the_app_recovers_without_a_restart(d
     outcomes: list[tuple[str, int]] = []
 
     async with httpx.AsyncClient(base_url=outage_host, timeout=30, headers=auth_headers(user)) as client:
+
         async def create(n: int) -> None:
             name = f"outage-{tag}-{n}"
             response = await client.post("/api/organisations", json={"name": name})
@@ -117,10 +119,11 @@ async def test_an_outage_is_a_quick_503_and_the_app_recovers_without_a_restart(d
         await asyncio.gather(*(create(n) for n in range(16, 26)))
         assert [status for _, status in outcomes[16:]] == [200] * 10
 
-    created = {row["name"] for row in await db.fetch_all(
-        "select name from public.organisations where name like %s", (f"outage-{tag}-%",))}
+    created = {
+        row["name"]
+        for row in await db.fetch_all("select name from public.organisations where name like %s", (f"outage-{tag}-%",))
+    }
     served = {name for name, status in outcomes if status == 200}
     assert created == served  # nothing lost, nothing written by a 503
-    rows = await db.fetch_one("select count(*) as n from public.organisations where name like %s",
-                              (f"outage-{tag}-%",))
+    rows = await db.fetch_one("select count(*) as n from public.organisations where name like %s", (f"outage-{tag}-%",))
     assert rows["n"] == len(served)  # nothing duplicated

@@ -38,8 +38,14 @@ def run_node_tests(file: str, fixture: dict, *, timeout: float = 240) -> NodeRun
     env = {**os.environ, "FRONTEND_FIXTURE": json.dumps(fixture), "NODE_NO_WARNINGS": "1"}
     # Browsers have WebSocket (supabase-js's realtime client wants one); Node 20 behind a flag.
     flags = ["--experimental-websocket"] if _node_major(node) < 22 else []
-    done = subprocess.run([node, *flags, "--test", "--test-reporter=tap", str(HERE / file)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(
+        [node, *flags, "--test", "--test-reporter=tap", str(HERE / file)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     return NodeRun(done.returncode, done.stdout + done.stderr)
 
 

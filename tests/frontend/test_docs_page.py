@@ -11,14 +11,25 @@ from tests.frontend.node import chromium_path, run_node_tests
 from tests.support import call_function
 
 BROWSER_TESTS = 4
-FORMER_NAMES = ["ai-interviewer", "score-interview", "parse-resume", "extract-requirements", "generate-shortlist",
-                "acs-token-generator", "acs-webhook-handler", "azure-speech-token", "send-invitation",
-                "create-organisation", "data-retention-cleanup"]
+FORMER_NAMES = [
+    "ai-interviewer",
+    "score-interview",
+    "parse-resume",
+    "extract-requirements",
+    "generate-shortlist",
+    "acs-token-generator",
+    "acs-webhook-handler",
+    "azure-speech-token",
+    "send-invitation",
+    "create-organisation",
+    "data-retention-cleanup",
+]
 
 
 def test_the_page_in_a_real_browser(world):
-    fixture = world.fixture(chromium=chromium_path(), formerNames=FORMER_NAMES,
-                            screenshot=os.environ.get("DOCS_PAGE_SCREENSHOT"))
+    fixture = world.fixture(
+        chromium=chromium_path(), formerNames=FORMER_NAMES, screenshot=os.environ.get("DOCS_PAGE_SCREENSHOT")
+    )
     run_node_tests("docs_page.test.mjs", fixture).assert_all_passed(BROWSER_TESTS)
 
 
@@ -45,10 +56,15 @@ async def test_page_headers_and_unknown_assets(services):
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert b"<script>" not in page.raw  # no inline script: the policy allows none
     for name in ("nope.js", "../function_app.py", "__init__.py", "init.js.map"):
-        missing = await call_function("api_docs_asset", "GET", path=f"/api/docs/assets/{name}",
-                                      path_params={"name": name})
+        missing = await call_function(
+            "api_docs_asset", "GET", path=f"/api/docs/assets/{name}", path_params={"name": name}
+        )
         assert missing.status == 404, name
-    script = await call_function("api_docs_asset", "GET", path="/api/docs/assets/swagger-ui-bundle.js",
-                                 path_params={"name": "swagger-ui-bundle.js"})
+    script = await call_function(
+        "api_docs_asset",
+        "GET",
+        path="/api/docs/assets/swagger-ui-bundle.js",
+        path_params={"name": "swagger-ui-bundle.js"},
+    )
     assert script.status == 200 and script.headers["content-type"].startswith("text/javascript")
     assert b"SwaggerUIBundle" in script.raw

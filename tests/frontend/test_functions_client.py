@@ -23,19 +23,25 @@ async def test_every_former_name_answers_the_frontends_bodies(world, db, resend,
     users, ids = world.users, world.ids
     created = await db.fetch_all(
         """select o.name, o.website, ou.role from organisations o join org_users ou on ou.organisation_id = o.id
-           where ou.user_id = %s""", (users["creator"],))
+           where ou.user_id = %s""",
+        (users["creator"],),
+    )
     assert [(r["name"], r["website"], r["role"]) for r in created] == [
-        ("Acme Corporation", "https://acme.example", "admin")]
+        ("Acme Corporation", "https://acme.example", "admin")
+    ]
     transcript = await db.fetch_all(
         "select speaker, content from transcript_segments where interview_id = %s order by start_time_ms, created_at",
-        (ids["liveInterview"],))
+        (ids["liveInterview"],),
+    )
     assert [r["speaker"] for r in transcript] == ["candidate", "ai"]
     assert transcript[1]["content"].startswith("Welcome!")
-    scores = await db.fetch_all("select overall_score, scored_by from interview_scores where interview_id = %s",
-                                (ids["scoredInterview"],))
+    scores = await db.fetch_all(
+        "select overall_score, scored_by from interview_scores where interview_id = %s", (ids["scoredInterview"],)
+    )
     assert [(r["overall_score"], r["scored_by"]) for r in scores] == [(75, "ai")]
-    [invitation] = await db.fetch_all("select status, token from invitations where application_id = %s",
-                                      (ids["application"],))
+    [invitation] = await db.fetch_all(
+        "select status, token from invitations where application_id = %s", (ids["application"],)
+    )
     assert invitation["status"] == "sent"
     [email] = [e for e in resend.sent_emails if e["to"] == ["jordan.candidate@example.test"]]
     assert invitation["token"] in email["html"]

@@ -10,11 +10,22 @@ from shared.config import Settings
 
 
 def settings(**values) -> Settings:
-    base = {"APP_ENV": "development", "DATABASE_URL": None, "AI_API_KEY": None, "AI_MODEL": None,
-            "AI_BASE_URL": None, "AZURE_OPENAI_ENDPOINT": None, "ACS_CONNECTION_STRING": None, "ACS_ENDPOINT": None,
-            "AZURE_SPEECH_KEY": None, "AZURE_SPEECH_REGION": None, "RESEND_API_KEY": None,
-            "RECORDINGS_STORAGE_CONNECTION_STRING": None, "RECORDINGS_ACCOUNT_URL": None,
-            "SUPABASE_SERVICE_ROLE_KEY": None}
+    base = {
+        "APP_ENV": "development",
+        "DATABASE_URL": None,
+        "AI_API_KEY": None,
+        "AI_MODEL": None,
+        "AI_BASE_URL": None,
+        "AZURE_OPENAI_ENDPOINT": None,
+        "ACS_CONNECTION_STRING": None,
+        "ACS_ENDPOINT": None,
+        "AZURE_SPEECH_KEY": None,
+        "AZURE_SPEECH_REGION": None,
+        "RESEND_API_KEY": None,
+        "RECORDINGS_STORAGE_CONNECTION_STRING": None,
+        "RECORDINGS_ACCOUNT_URL": None,
+        "SUPABASE_SERVICE_ROLE_KEY": None,
+    }
     return Settings(**{**base, **values})
 
 
@@ -25,9 +36,15 @@ def line_of(text: str, label: str) -> str:
 def test_banner_names_the_url_docs_database_services_and_token():
     from devhost.__main__ import banner
 
-    text = banner("http://127.0.0.1:7071", settings(
-        AI_API_KEY="sk-x", AI_MODEL="gpt-x", AI_BASE_URL="http://127.0.0.1:9/v1",
-        DATABASE_URL="postgresql://app:s3cret-pw@db.example:6543/postgres"))
+    text = banner(
+        "http://127.0.0.1:7071",
+        settings(
+            AI_API_KEY="sk-x",
+            AI_MODEL="gpt-x",
+            AI_BASE_URL="http://127.0.0.1:9/v1",
+            DATABASE_URL="postgresql://app:s3cret-pw@db.example:6543/postgres",
+        ),
+    )
     assert "http://127.0.0.1:7071/api/docs" in text and "/functions/v1/<name>" in text
     assert "db.example:6543/postgres" in text and "s3cret-pw" not in text
     assert "configured" in line_of(text, "AI model")
@@ -52,9 +69,17 @@ def test_banner_without_a_database_url_names_the_embedded_server_and_its_log():
 def test_production_banner_says_the_docs_page_is_off():
     from devhost.__main__ import banner
 
-    text = banner("http://127.0.0.1:7071", settings(
-        APP_ENV="production", DATABASE_URL="postgresql://db.example/postgres", SUPABASE_URL="https://x.supabase.co",
-        SERVICE_API_KEY="k" * 32, SITE_URL="https://talenti.example", SUPABASE_JWT_SECRET="j" * 32))
+    text = banner(
+        "http://127.0.0.1:7071",
+        settings(
+            APP_ENV="production",
+            DATABASE_URL="postgresql://db.example/postgres",
+            SUPABASE_URL="https://x.supabase.co",
+            SERVICE_API_KEY="k" * 32,
+            SITE_URL="https://talenti.example",
+            SUPABASE_JWT_SECRET="j" * 32,
+        ),
+    )
     assert "/api/docs" not in text.split("API page")[1].splitlines()[0]
     assert "API_DOCS_ENABLED" in text
 
@@ -68,8 +93,10 @@ def test_embedded_postgres_logs_to_a_file_not_the_console(tmp_path: Path):
     try:
         _log_to_file(log)
         _log_to_file(log)  # once per file, however often the server is started
-        assert len([h for h in pgserver.handlers
-                    if isinstance(h, logging.FileHandler) and Path(h.baseFilename) == log]) == 1
+        assert (
+            len([h for h in pgserver.handlers if isinstance(h, logging.FileHandler) and Path(h.baseFilename) == log])
+            == 1
+        )
         assert pgserver.propagate is False
         pgserver.info("Successful postgres command initdb")
         for handler in pgserver.handlers:

@@ -28,9 +28,11 @@ async def test_es256_token_creates_an_organisation(jwks_host, supabase, db):
     user = await create_user(db)
     token = supabase.pair.mint(str(user), supabase_url=supabase.url)
     async with httpx.AsyncClient(base_url=jwks_host) as client:
-        response = await client.post("/api/organisations", json={"name": "Keyed Ltd"},
-                                     headers={"authorization": f"Bearer {token}",
-                                              "x-forwarded-for": f"2001:db8::{uuid.uuid4().hex[:4]}"})
+        response = await client.post(
+            "/api/organisations",
+            json={"name": "Keyed Ltd"},
+            headers={"authorization": f"Bearer {token}", "x-forwarded-for": f"2001:db8::{uuid.uuid4().hex[:4]}"},
+        )
     assert response.status_code == 200, response.text
     assert supabase.jwks_fetches >= 1
 
@@ -38,6 +40,7 @@ async def test_es256_token_creates_an_organisation(jwks_host, supabase, db):
 async def test_algorithm_confusion_is_refused_over_http(jwks_host, supabase):
     forged = forge_hs256_with_public_key(supabase.pair, str(uuid.uuid4()), supabase_url=supabase.url)
     async with httpx.AsyncClient(base_url=jwks_host) as client:
-        response = await client.post("/api/organisations", json={"name": "Forged"},
-                                     headers={"authorization": f"Bearer {forged}"})
+        response = await client.post(
+            "/api/organisations", json={"name": "Forged"}, headers={"authorization": f"Bearer {forged}"}
+        )
     assert response.status_code == 401 and response.json() == {"error": "Invalid token"}

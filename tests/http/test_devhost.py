@@ -19,12 +19,16 @@ async def test_health_and_openapi_over_http(devhost):
 async def test_create_organisation_over_http(devhost, db):
     user = await create_user(db)
     async with httpx.AsyncClient(base_url=devhost) as client:
-        created = await client.post("/api/organisations", json={"name": "Over HTTP Ltd"},
-                                    headers={**auth_headers(user), "x-forwarded-for": f"2001:db8::{uuid.uuid4().hex[:4]}"})
+        created = await client.post(
+            "/api/organisations",
+            json={"name": "Over HTTP Ltd"},
+            headers={**auth_headers(user), "x-forwarded-for": f"2001:db8::{uuid.uuid4().hex[:4]}"},
+        )
         assert created.status_code == 200, created.text
         org_id = created.json()["organisation"]["id"]
-    assert await db.fetch_one("select 1 from org_users where organisation_id = %s and user_id = %s and role = 'admin'",
-                              (org_id, user))
+    assert await db.fetch_one(
+        "select 1 from org_users where organisation_id = %s and user_id = %s and role = 'admin'", (org_id, user)
+    )
 
 
 async def test_bad_requests_over_http(devhost):
@@ -41,21 +45,28 @@ async def test_bad_requests_over_http(devhost):
 
 async def test_cors_preflight_for_the_frontend(devhost):
     async with httpx.AsyncClient(base_url=devhost) as client:
-        response = await client.options("/api/organisations", headers={
-            "origin": "http://localhost:5173", "access-control-request-method": "POST",
-            "access-control-request-headers": "authorization, content-type"})
+        response = await client.options(
+            "/api/organisations",
+            headers={
+                "origin": "http://localhost:5173",
+                "access-control-request-method": "POST",
+                "access-control-request-headers": "authorization, content-type",
+            },
+        )
         assert response.status_code == 200
         assert response.headers["access-control-allow-origin"] == "http://localhost:5173"
-        denied = await client.options("/api/organisations", headers={
-            "origin": "https://evil.example", "access-control-request-method": "POST"})
+        denied = await client.options(
+            "/api/organisations", headers={"origin": "https://evil.example", "access-control-request-method": "POST"}
+        )
         assert denied.headers.get("access-control-allow-origin") is None
 
 
 async def test_unknown_admin_and_eventgrid_functions_are_404(devhost):
     async with httpx.AsyncClient(base_url=devhost) as client:
         assert (await client.post("/admin/functions/nope")).status_code == 404
-        response = await client.post("/runtime/webhooks/eventgrid?functionName=nope", json=[],
-                                     headers={"aeg-event-type": "Notification"})
+        response = await client.post(
+            "/runtime/webhooks/eventgrid?functionName=nope", json=[], headers={"aeg-event-type": "Notification"}
+        )
         assert response.status_code == 404
 
 
@@ -69,8 +80,9 @@ async def test_a_client_that_never_finishes_its_body_is_cut_off_with_408(devhost
     sent: list[dict] = []
 
     async def app(scope, receive, send):  # reads the body as the app does
-        from shared.http import read_body
         from starlette.requests import Request
+
+        from shared.http import read_body
 
         try:
             await read_body(Request(scope, receive), 1024)
@@ -83,7 +95,7 @@ async def test_a_client_that_never_finishes_its_body_is_cut_off_with_408(devhost
     async def stalled_receive():
         if not sent:
             sent.append({})
-            return {"type": "http.request", "body": b"{\"na", "more_body": True}
+            return {"type": "http.request", "body": b'{"na', "more_body": True}
         await asyncio.sleep(3600)  # the rest never comes
 
     responses = []

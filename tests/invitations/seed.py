@@ -6,8 +6,7 @@ from tests.ai.seed import add_profile, create_application, create_org, create_ro
 from tests.support import create_user
 
 
-async def application_for(db, *, role="recruiter", title="Data Engineer", company="Acme Analytics",
-                          profile_email=True):
+async def application_for(db, *, role="recruiter", title="Data Engineer", company="Acme Analytics", profile_email=True):
     """A recruiter (with `role`) in an organisation, a role and a candidate's application."""
     recruiter = await create_user(db)
     org = await create_org(db, recruiter, role, name=company)

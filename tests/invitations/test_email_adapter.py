@@ -4,8 +4,6 @@ import email
 import email.policy
 
 import pytest
-
-pytestmark = pytest.mark.io  # the Resend double on loopback
 import resend
 
 from shared.adapters.email import EmailError, EmailMessage, OutboxEmail, ResendEmail, build_email
@@ -13,8 +11,15 @@ from shared.config import Settings
 from shared.errors import NotConfigured
 from tests.doubles.resend_server import ResendDouble
 
-MESSAGE = EmailMessage(to="ana@example.test", subject="Your interview", html="<p>Hi <b>Ana</b></p>",
-                       text="Hi Ana", link="http://localhost:5173/invite/abc")
+pytestmark = pytest.mark.io  # the Resend double on loopback
+
+MESSAGE = EmailMessage(
+    to="ana@example.test",
+    subject="Your interview",
+    html="<p>Hi <b>Ana</b></p>",
+    text="Hi Ana",
+    link="http://localhost:5173/invite/abc",
+)
 
 
 @pytest.fixture
@@ -92,8 +97,13 @@ async def test_the_outbox_writes_a_complete_message(tmp_path, caplog):
 def test_which_sender_the_settings_give(tmp_path):
     assert isinstance(build_email(Settings(APP_ENV="test", RESEND_API_KEY="re_k"), tmp_path), ResendEmail)
     assert isinstance(build_email(Settings(APP_ENV="development"), tmp_path), OutboxEmail)
-    production = Settings(APP_ENV="production", DATABASE_URL="postgresql://x", SUPABASE_URL="https://x.supabase.co",
-                          SERVICE_API_KEY="a-real-key", SITE_URL="https://app.example")
+    production = Settings(
+        APP_ENV="production",
+        DATABASE_URL="postgresql://x",
+        SUPABASE_URL="https://x.supabase.co",
+        SERVICE_API_KEY="a-real-key",
+        SITE_URL="https://app.example",
+    )
     with pytest.raises(NotConfigured, match="RESEND_API_KEY"):
         build_email(production, tmp_path)
     blank_url = Settings(APP_ENV="test", RESEND_API_KEY="re_k", RESEND_API_URL="")

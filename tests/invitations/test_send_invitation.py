@@ -2,7 +2,7 @@
 with email through the real resend SDK against ResendDouble."""
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import resend
@@ -10,7 +10,7 @@ import resend
 from shared.adapters.email import ResendEmail
 from tests.doubles.resend_server import ResendDouble
 from tests.invitations.seed import application_for, invitations_of
-from tests.support import auth_headers, call_function, create_user, clear_of_window_edge
+from tests.support import auth_headers, call_function, clear_of_window_edge, create_user
 
 SITE = "http://localhost:5173"
 
@@ -27,15 +27,18 @@ def mail(services, resend_double, monkeypatch):
     for name in ("api_key", "api_url", "default_async_http_client"):
         monkeypatch.setattr(resend, name, getattr(resend, name))
     resend_double.reset()
-    monkeypatch.setitem(services.__dict__, "email",
-                        ResendEmail("re_invite_key", "Talenti <no-reply@talenti.test>", resend_double.url,
-                                    timeout_seconds=1))
+    monkeypatch.setitem(
+        services.__dict__,
+        "email",
+        ResendEmail("re_invite_key", "Talenti <no-reply@talenti.test>", resend_double.url, timeout_seconds=1),
+    )
     return resend_double
 
 
 async def send(body, user, ip):
-    return await call_function("invitations_send", "POST", body, auth_headers(user), client_ip=ip,
-                               path="/api/invitations/send")
+    return await call_function(
+        "invitations_send", "POST", body, auth_headers(user), client_ip=ip, path="/api/invitations/send"
+    )
 
 
 async def application_status(db, application) -> str:
@@ -44,10 +47,18 @@ async def application_status(db, application) -> str:
 
 async def test_sends_the_invitation_and_records_it(db, mail, unique_ip):
     recruiter, application, _, org = await application_for(db)
-    before = datetime.now(timezone.utc)
-    result = await send({"applicationId": str(application), "candidateEmail": "sam@example.test",
-                         "roleTitle": "Senior Data Engineer", "companyName": "Acme", "expiresInDays": 10},
-                        recruiter, unique_ip)
+    before = datetime.now(UTC)
+    result = await send(
+        {
+            "applicationId": str(application),
+            "candidateEmail": "sam@example.test",
+            "roleTitle": "Senior Data Engineer",
+            "companyName": "Acme",
+            "expiresInDays": 10,
+        },
+        recruiter,
+        unique_ip,
+    )
     assert result.status == 200, result
     body = result.json()
     assert set(body) == {"success", "invitationId", "expiresAt"} and body["success"] is True
@@ -65,17 +76,21 @@ async def test_sends_the_invitation_and_records_it(db, mail, unique_ip):
     link = f"{SITE}/invite/{invitation['token']}"
     for part in (sent["html"], sent["text"]):
         assert link in part and "Senior Data Engineer" in part and "Acme" in part
-        assert invitation["expires_at"].astimezone(timezone.utc).strftime("%-d %B %Y") in part
-    actions = [row["action"] for row in await db.fetch_all(
-        "select action from audit_log where entity_id = %s order by created_at", (invitation["id"],))]
+        assert invitation["expires_at"].astimezone(UTC).strftime("%-d %B %Y") in part
+    actions = [
+        row["action"]
+        for row in await db.fetch_all(
+            "select action from audit_log where entity_id = %s order by created_at", (invitation["id"],)
+        )
+    ]
     assert actions == ["invitation.created", "invitation.sent"]
 
 
 async def test_title_company_and_email_default_from_the_database(db, mail, unique_ip):
-    recruiter, application, candidate, _ = await application_for(db, title="Platform Engineer",
-                                                                 company="Defaults Pty Ltd")
-    result = await send({"applicationId": str(application), "roleTitle": None, "companyName": ""},
-                        recruiter, unique_ip)
+    recruiter, application, candidate, _ = await application_for(
+        db, title="Platform Engineer", company="Defaults Pty Ltd"
+    )
+    result = await send({"applicationId": str(application), "roleTitle": None, "companyName": ""}, recruiter, unique_ip)
     assert result.status == 200, result
     [sent] = mail.sent_emails
     assert sent["to"] == [f"{candidate.hex[:8]}@example.test"]  # the candidate's profile email
@@ -85,8 +100,9 @@ async def test_title_company_and_email_default_from_the_database(db, mail, uniqu
 
 
 async def test_interpolated_values_arrive_as_text(db, mail, unique_ip):
-    recruiter, application, _, _ = await application_for(db, title="<script>alert(1)</script>",
-                                                         company='Evil "Co" & <b>Sons</b>')
+    recruiter, application, _, _ = await application_for(
+        db, title="<script>alert(1)</script>", company='Evil "Co" & <b>Sons</b>'
+    )
     result = await send({"applicationId": str(application), "candidateEmail": "sam@example.test"}, recruiter, unique_ip)
     assert result.status == 200, result
     html = mail.sent_emails[0]["html"]
@@ -124,14 +140,17 @@ async def test_unknown_application_is_404(db, mail, unique_ip):
     assert result.status == 404
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"candidateEmail": "a@example.test"}, "applicationId"),
-    ({"applicationId": "not-a-uuid", "candidateEmail": "a@example.test"}, "applicationId"),
-    ({"applicationId": str(uuid.uuid4()), "candidateEmail": "not an email"}, "candidateEmail"),
-    ({"applicationId": str(uuid.uuid4()), "expiresInDays": 0}, "expiresInDays"),
-    ({"applicationId": str(uuid.uuid4()), "expiresInDays": 31}, "expiresInDays"),
-    ({"applicationId": str(uuid.uuid4()), "roleTitle": "x" * 201}, "roleTitle"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"candidateEmail": "a@example.test"}, "applicationId"),
+        ({"applicationId": "not-a-uuid", "candidateEmail": "a@example.test"}, "applicationId"),
+        ({"applicationId": str(uuid.uuid4()), "candidateEmail": "not an email"}, "candidateEmail"),
+        ({"applicationId": str(uuid.uuid4()), "expiresInDays": 0}, "expiresInDays"),
+        ({"applicationId": str(uuid.uuid4()), "expiresInDays": 31}, "expiresInDays"),
+        ({"applicationId": str(uuid.uuid4()), "roleTitle": "x" * 201}, "roleTitle"),
+    ],
+)
 async def test_invalid_bodies_get_400(db, mail, unique_ip, body, field):
     user = await create_user(db)
     result = await send(body, user, unique_ip)

@@ -30,8 +30,9 @@ def local_model_host(devhosts) -> str:
         if os.environ.get("CI"):
             pytest.fail(f"{reason}; `make test` installs it, so under CI this is a failure")
         pytest.skip(reason)
-    base = devhosts.start({"AI_PROVIDER": "local", "LOG_LEVEL": "INFO", "SCORE_WAIT_SECONDS": "220",
-                           "RATE_LIMIT_ENABLED": "false"})
+    base = devhosts.start(
+        {"AI_PROVIDER": "local", "LOG_LEVEL": "INFO", "SCORE_WAIT_SECONDS": "220", "RATE_LIMIT_ENABLED": "false"}
+    )
     wait_for_model(ROOT / ".local" / f"local-model-{base.rsplit(':', 1)[1]}.log")
     return base
 
@@ -82,9 +83,17 @@ def answer_report(events: list[dict]) -> dict:
     invalid = Counter(e["purpose"] for e in events if e["event"] == "ai.invalid_answer")
     failed_twice = Counter(e["purpose"] for e in events if e["event"] == "ai.invalid_answer" and e.get("attempt") == 2)
     repaired = Counter(e["purpose"] for e in events if e["event"] == "ai.repaired")
-    actions = Counter(f'{e["purpose"]}: {e.get("field")}: {e.get("action")}' for e in events
-                      if e["event"] == "ai.repaired")
-    report = {purpose: {"calls": calls[purpose], "unanswered": unanswered[purpose], "retried": invalid[purpose],
-                        "failedTwice": failed_twice[purpose], "repairedFields": repaired[purpose]}
-              for purpose in sorted(set(calls) | set(invalid) | set(repaired))}
+    actions = Counter(
+        f"{e['purpose']}: {e.get('field')}: {e.get('action')}" for e in events if e["event"] == "ai.repaired"
+    )
+    report = {
+        purpose: {
+            "calls": calls[purpose],
+            "unanswered": unanswered[purpose],
+            "retried": invalid[purpose],
+            "failedTwice": failed_twice[purpose],
+            "repairedFields": repaired[purpose],
+        }
+        for purpose in sorted(set(calls) | set(invalid) | set(repaired))
+    }
     return {"purposes": report, "repairs": dict(actions.most_common(40))}

@@ -101,9 +101,11 @@ def latex_cv_pdf() -> bytes:
         b"/Resources << /Font << /F1 5 0 R /F2 6 0 R >> >> >>",
         _stream(content),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /QKZRAB+CMR10 /FirstChar 0 /LastChar 255 /Widths "
-        + widths + b" /Encoding 7 0 R >>",
+        + widths
+        + b" /Encoding 7 0 R >>",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /HJSPTE+CMBX12 /FirstChar 0 /LastChar 255 /Widths "
-        + widths + b" /Encoding 7 0 R >>",
+        + widths
+        + b" /Encoding 7 0 R >>",
         b"<< /Type /Encoding /BaseEncoding /WinAnsiEncoding /Differences " + differences + b" >>",
         b"<< /Producer (pdfTeX-1.40.25) /Creator (TeX) >>",
     ]
@@ -153,11 +155,13 @@ def word_processor_cv_pdf() -> bytes:
             ops.append(run(56.7, y, 11 if line.isupper() else 10, line))
         y -= 15
     content = b"\n".join(ops)
-    cmap = ["/CIDInit /ProcSet findresource begin 12 dict begin begincmap",
-            "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
-            "/CMapName /Adobe-Identity-UCS def /CMapType 2 def",
-            "1 begincodespacerange <0000> <FFFF> endcodespacerange",
-            f"{len(glyphs)} beginbfchar"]
+    cmap = [
+        "/CIDInit /ProcSet findresource begin 12 dict begin begincmap",
+        "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
+        "/CMapName /Adobe-Identity-UCS def /CMapType 2 def",
+        "1 begincodespacerange <0000> <FFFF> endcodespacerange",
+        f"{len(glyphs)} beginbfchar",
+    ]
     cmap += [f"<{code:04X}> <{ord(char):04X}>" for char, code in glyphs.items()]
     cmap += ["endbfchar", "endcmap CMapName currentdict /CMap defineresource pop end end"]
     widths = b"[1 [" + b" ".join(b"550" for _ in glyphs) + b"]]"

@@ -48,8 +48,9 @@ def headers_for(user) -> dict[str, str]:
 async def test_parse_resume_of_three_kinds_of_pdf(db, client, kind):
     data = {"plain": pdfs.cv_pdf, "latex": latex_cv_pdf, "word_processor": word_processor_cv_pdf}[kind]()
     user = await create_user(db)
-    response = await client.post("/api/ai/parse-resume", files={"file": (f"{kind}.pdf", data, "application/pdf")},
-                                 headers=headers_for(user))
+    response = await client.post(
+        "/api/ai/parse-resume", files={"file": (f"{kind}.pdf", data, "application/pdf")}, headers=headers_for(user)
+    )
     assert response.status_code == 200, response.text
     parsed = ParseResumeResponse.model_validate(response.json())
     assert parsed.success is True
@@ -57,9 +58,11 @@ async def test_parse_resume_of_three_kinds_of_pdf(db, client, kind):
 
 async def test_extract_requirements_from_a_job_ad(db, client):
     user = await create_user(db)
-    response = await client.post("/api/ai/extract-requirements",
-                                 json={"jobTitle": "Senior Backend Engineer", "jobDescription": JOB_AD},
-                                 headers=headers_for(user))
+    response = await client.post(
+        "/api/ai/extract-requirements",
+        json={"jobTitle": "Senior Backend Engineer", "jobDescription": JOB_AD},
+        headers=headers_for(user),
+    )
     assert response.status_code == 200, response.text
     extracted = ExtractRequirementsResponse.model_validate(response.json())
     assert extracted.success is True
@@ -68,8 +71,13 @@ async def test_extract_requirements_from_a_job_ad(db, client):
 async def test_six_turn_practice_interview_json_and_streamed(db, client):
     user = await create_user(db)
     headers = headers_for(user)
-    context = {"isPractice": True, "jobTitle": "Senior Backend Engineer", "companyName": "Fintech Labs",
-               "totalQuestions": 6, "competenciesToCover": ["technical_skills", "communication", "problem_solving"]}
+    context = {
+        "isPractice": True,
+        "jobTitle": "Senior Backend Engineer",
+        "companyName": "Fintech Labs",
+        "totalQuestions": 6,
+        "competenciesToCover": ["technical_skills", "communication", "problem_solving"],
+    }
     messages: list[dict] = []
     for index in range(6):
         body = {**context, "messages": messages, "currentQuestionIndex": index}
@@ -80,8 +88,10 @@ async def test_six_turn_practice_interview_json_and_streamed(db, client):
         else:
             reply = await streamed_turn(client, body, headers)
         assert reply.message.strip()
-        messages += [{"role": "assistant", "content": reply.message},
-                     {"role": "user", "content": CANDIDATE_ANSWERS[index]}]
+        messages += [
+            {"role": "assistant", "content": reply.message},
+            {"role": "user", "content": CANDIDATE_ANSWERS[index]},
+        ]
 
 
 async def streamed_turn(client, body, headers) -> InterviewerResponse:
@@ -90,21 +100,23 @@ async def streamed_turn(client, body, headers) -> InterviewerResponse:
         assert stream.status_code == 200, await stream.aread()
         async for line in stream.aiter_lines():
             if line.startswith("data: "):
-                events.append(line[len("data: "):])
+                events.append(line[len("data: ") :])
     assert events[-1] == "[DONE]"
     parsed = [json.loads(event) for event in events[:-1]]
     assert not [event for event in parsed if "error" in event]
     done = parsed[-1]
     assert done["done"] is True
     assert "".join(event["content"] for event in parsed if "content" in event) == done["message"]
-    return InterviewerResponse.model_validate({key: done[key] for key in
-                                               ("message", "detectedCompetencies", "competencyCovered")})
+    return InterviewerResponse.model_validate(
+        {key: done[key] for key in ("message", "detectedCompetencies", "competencyCovered")}
+    )
 
 
 async def test_score_a_ten_turn_transcript_against_the_default_rubric(db, client):
     interview = await seed_interview(db, transcript=TEN_TURN_TRANSCRIPT)
-    response = await client.post("/api/ai/score", json={"interviewId": str(interview.id)},
-                                 headers=headers_for(interview.recruiter))
+    response = await client.post(
+        "/api/ai/score", json={"interviewId": str(interview.id)}, headers=headers_for(interview.recruiter)
+    )
     assert response.status_code in (200, 202), response.text
     if response.status_code == 202:  # a slow machine: the recruiter's page polls the status route
         status_url = response.json()["statusQueryGetUri"]
@@ -125,20 +137,32 @@ async def test_score_a_ten_turn_transcript_against_the_default_rubric(db, client
 
 async def test_shortlist_ranked_by_the_model(db, client):
     recruiter = await create_user(db)
-    role = await create_role(db, await create_org(db, recruiter), title="Senior Backend Engineer",
-                             requirements={"skills": ["Python", "PostgreSQL", "Kafka"],
-                                           "experience": ["5+ years of backend work"], "qualifications": [],
-                                           "responsibilities": ["Design services"], "interviewQuestions": []})
+    role = await create_role(
+        db,
+        await create_org(db, recruiter),
+        title="Senior Backend Engineer",
+        requirements={
+            "skills": ["Python", "PostgreSQL", "Kafka"],
+            "experience": ["5+ years of backend work"],
+            "qualifications": [],
+            "responsibilities": ["Design services"],
+            "interviewQuestions": [],
+        },
+    )
     applicants = []
-    for skills, title in ((["Python", "PostgreSQL", "Kafka"], "Backend Engineer"),
-                          (["Java", "Spring"], "Software Developer"),
-                          (["Excel"], "Office Manager")):
+    for skills, title in (
+        (["Python", "PostgreSQL", "Kafka"], "Backend Engineer"),
+        (["Java", "Spring"], "Software Developer"),
+        (["Excel"], "Office Manager"),
+    ):
         application, candidate = await create_application(db, role)
-        await add_profile(db, candidate, skills=skills,
-                          jobs=[(title, "Example Pty Ltd", years_ago(6), None, f"{title} work.")])
+        await add_profile(
+            db, candidate, skills=skills, jobs=[(title, "Example Pty Ltd", years_ago(6), None, f"{title} work.")]
+        )
         applicants.append(str(application))
-    response = await client.post("/api/ai/generate-shortlist", json={"roleId": str(role)},
-                                 headers=headers_for(recruiter))
+    response = await client.post(
+        "/api/ai/generate-shortlist", json={"roleId": str(role)}, headers=headers_for(recruiter)
+    )
     assert response.status_code == 200, response.text
     shortlist = ShortlistResponse.model_validate(response.json())
     assert shortlist.rankedBy == "model"  # "rules" would mean the model's answers failed validation twice
@@ -152,5 +176,6 @@ def test_every_structured_answer_passed_validation(local_model_host):
     REPORT.write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
     assert report["purposes"], "no AI calls were logged"
-    assert {purpose: counts["failedTwice"] for purpose, counts in report["purposes"].items()
-            if counts["failedTwice"]} == {}
+    assert {
+        purpose: counts["failedTwice"] for purpose, counts in report["purposes"].items() if counts["failedTwice"]
+    } == {}

@@ -11,22 +11,30 @@ from shared.adapters.ai import ai_from_settings
 from shared.config import Settings
 from shared.errors import NotConfigured
 
-PRODUCTION = {"APP_ENV": "production", "DATABASE_URL": "postgresql://db.example.test/app",
-              "SUPABASE_URL": "https://project.supabase.example", "SERVICE_API_KEY": "k" * 40,
-              "SITE_URL": "https://app.example", "SUPABASE_JWT_SECRET": "s" * 40}
+PRODUCTION = {
+    "APP_ENV": "production",
+    "DATABASE_URL": "postgresql://db.example.test/app",
+    "SUPABASE_URL": "https://project.supabase.example",
+    "SERVICE_API_KEY": "k" * 40,
+    "SITE_URL": "https://app.example",
+    "SUPABASE_JWT_SECRET": "s" * 40,
+}
 
 
-@pytest.mark.parametrize(("values", "expected"), [
-    ({"APP_ENV": "development"}, "local"),
-    ({"APP_ENV": "development", "AI_MODEL": "gpt-x", "AI_API_KEY": "sk"}, "openai"),
-    ({"APP_ENV": "development", "AI_BASE_URL": "http://127.0.0.1:9/v1"}, "openai"),
-    ({"APP_ENV": "development", "AZURE_OPENAI_ENDPOINT": "https://x.openai.azure.com"}, "azure"),
-    ({"APP_ENV": "development", "AI_PROVIDER": "openai"}, "openai"),
-    ({"APP_ENV": "development", "AI_PROVIDER": "", "AI_MODEL": "m"}, "openai"),  # blank is unset
-    ({"APP_ENV": "test"}, "openai"),  # tests say what they use; no keys stays a 503
-    ({"APP_ENV": "test", "AI_PROVIDER": "local"}, "local"),
-    ({**PRODUCTION}, "openai"),
-])
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"APP_ENV": "development"}, "local"),
+        ({"APP_ENV": "development", "AI_MODEL": "gpt-x", "AI_API_KEY": "sk"}, "openai"),
+        ({"APP_ENV": "development", "AI_BASE_URL": "http://127.0.0.1:9/v1"}, "openai"),
+        ({"APP_ENV": "development", "AZURE_OPENAI_ENDPOINT": "https://x.openai.azure.com"}, "azure"),
+        ({"APP_ENV": "development", "AI_PROVIDER": "openai"}, "openai"),
+        ({"APP_ENV": "development", "AI_PROVIDER": "", "AI_MODEL": "m"}, "openai"),  # blank is unset
+        ({"APP_ENV": "test"}, "openai"),  # tests say what they use; no keys stays a 503
+        ({"APP_ENV": "test", "AI_PROVIDER": "local"}, "local"),
+        ({**PRODUCTION}, "openai"),
+    ],
+)
 def test_the_provider_a_configuration_resolves_to(values, expected):
     assert Settings(**values).ai_provider == expected
 
@@ -41,8 +49,9 @@ def test_an_explicit_provider_names_its_own_missing_setting():
     with pytest.raises(NotConfigured, match="AZURE_OPENAI_ENDPOINT"):
         ai_from_settings(Settings(APP_ENV="development", AI_PROVIDER="azure"))
     with pytest.raises(NotConfigured, match="AI_MODEL"):  # an Azure endpoint does not count for openai
-        ai_from_settings(Settings(APP_ENV="development", AI_PROVIDER="openai",
-                                  AZURE_OPENAI_ENDPOINT="https://x.openai.azure.com"))
+        ai_from_settings(
+            Settings(APP_ENV="development", AI_PROVIDER="openai", AZURE_OPENAI_ENDPOINT="https://x.openai.azure.com")
+        )
 
 
 def test_local_without_a_server_is_a_503_that_says_how_to_fix_it(monkeypatch):
@@ -57,8 +66,9 @@ def test_local_without_a_server_is_a_503_that_says_how_to_fix_it(monkeypatch):
 
 
 def test_local_goes_through_the_same_adapter_to_the_server():
-    client = ai_from_settings(Settings(APP_ENV="development", LOCAL_MODEL_URL="http://127.0.0.1:9/v1",
-                                       AI_TIMEOUT_SECONDS=30))
+    client = ai_from_settings(
+        Settings(APP_ENV="development", LOCAL_MODEL_URL="http://127.0.0.1:9/v1", AI_TIMEOUT_SECONDS=30)
+    )
     assert client.model_name == client.scoring_model_name == local_model.MODEL_NAME
     assert client.strict_tools is False  # the server's grammar takes the whole schema
     assert client.timeout == local_model.MIN_TIMEOUT_SECONDS
@@ -66,19 +76,27 @@ def test_local_goes_through_the_same_adapter_to_the_server():
 
 def test_a_forced_tool_and_a_retry_conversation_become_plain_chat():
     tool = {"name": "record", "description": "Record it", "parameters": {"type": "object"}}
-    body = {"tools": [{"type": "function", "function": tool}],
-            "tool_choice": {"type": "function", "function": {"name": "record"}},
-            "messages": [{"role": "system", "content": "Be careful."},
-                         {"role": "user", "content": [{"type": "text", "text": "Data"}]},
-                         {"role": "assistant", "content": None,
-                          "tool_calls": [{"id": "c1", "type": "function",
-                                          "function": {"name": "record", "arguments": "{\"a\": 1}"}}]},
-                         {"role": "tool", "tool_call_id": "c1", "content": "a must be a string"}]}
+    body = {
+        "tools": [{"type": "function", "function": tool}],
+        "tool_choice": {"type": "function", "function": {"name": "record"}},
+        "messages": [
+            {"role": "system", "content": "Be careful."},
+            {"role": "user", "content": [{"type": "text", "text": "Data"}]},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {"id": "c1", "type": "function", "function": {"name": "record", "arguments": '{"a": 1}'}}
+                ],
+            },
+            {"role": "tool", "tool_call_id": "c1", "content": "a must be a string"},
+        ],
+    }
     assert server._forced_tool(body) == tool
     plain = server._plain_messages(body, tool)
     assert [m["role"] for m in plain] == ["system", "user", "assistant", "user"]
     assert plain[0]["content"].startswith("Be careful.") and "record" in plain[0]["content"]
-    assert plain[1]["content"] == "Data" and plain[2]["content"] == "{\"a\": 1}"
+    assert plain[1]["content"] == "Data" and plain[2]["content"] == '{"a": 1}'
     assert plain[3]["content"] == "a must be a string"
     assert server._forced_tool({**body, "tool_choice": "auto"}) is None
     with pytest.raises(server.BadRequest, match="unknown function"):

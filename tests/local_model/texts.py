@@ -52,19 +52,33 @@ CANDIDATE_ANSWERS = [
 
 _TEN_TURNS = [
     ("ai", "Welcome, and thanks for joining. Could you introduce yourself and your recent work?"),
-    ("candidate", "Sure. I'm Priya, a backend engineer for six years. For the last three I've built the ledger at "
-                  "Fintech Labs in Python and PostgreSQL."),
+    (
+        "candidate",
+        "Sure. I'm Priya, a backend engineer for six years. For the last three I've built the ledger at "
+        "Fintech Labs in Python and PostgreSQL.",
+    ),
     ("ai", "Tell me about a technical decision you made on that ledger and its trade-offs."),
-    ("candidate", "We chose event sourcing with Kafka. It gave us a full audit trail and easy replays, but it made "
-                  "queries harder, so we added projections in PostgreSQL for reporting."),
+    (
+        "candidate",
+        "We chose event sourcing with Kafka. It gave us a full audit trail and easy replays, but it made "
+        "queries harder, so we added projections in PostgreSQL for reporting.",
+    ),
     ("ai", "How did you make sure payments were never processed twice?"),
-    ("candidate", "Every command carries an idempotency key stored with a unique constraint. A retry finds the "
-                  "key and returns the first result. We tested it by replaying a day of production traffic."),
+    (
+        "candidate",
+        "Every command carries an idempotency key stored with a unique constraint. A retry finds the "
+        "key and returns the first result. We tested it by replaying a day of production traffic.",
+    ),
     ("ai", "Describe a time you disagreed with a colleague. What happened?"),
-    ("candidate", "A product manager wanted to skip reconciliation tests to hit a date. I showed the risk with "
-                  "numbers from past incidents; we cut scope instead and shipped a week later with no incidents."),
+    (
+        "candidate",
+        "A product manager wanted to skip reconciliation tests to hit a date. I showed the risk with "
+        "numbers from past incidents; we cut scope instead and shipped a week later with no incidents.",
+    ),
     ("ai", "Thank you. Do you have any questions for us?"),
     ("candidate", "Yes: how is on-call organised, and how do engineers choose what to work on next quarter?"),
 ]
-TEN_TURN_TRANSCRIPT = [{"speaker": speaker, "content": content, "start_time_ms": index * 15_000}
-                       for index, (speaker, content) in enumerate(_TEN_TURNS)]
+TEN_TURN_TRANSCRIPT = [
+    {"speaker": speaker, "content": content, "start_time_ms": index * 15_000}
+    for index, (speaker, content) in enumerate(_TEN_TURNS)
+]

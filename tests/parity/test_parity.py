@@ -6,6 +6,7 @@ Function paths) and the new one (the app: every former name under
 corpus entry from one table of canned responses; the "new" server can be told
 to answer some endpoints differently, and the tool must report exactly those.
 """
+
 from __future__ import annotations
 
 import copy
@@ -36,58 +37,156 @@ def _load_parity():
 parity = _load_parity()
 
 VARIABLES = [
-    "--var", "INTERVIEW_ID=11111111-1111-4111-8111-111111111111",
-    "--var", "ROLE_ID=22222222-2222-4222-8222-222222222222",
-    "--var", "APPLICATION_ID=33333333-3333-4333-8333-333333333333",
-    "--var", "USER_ID=44444444-4444-4444-8444-444444444444",
-    "--var", "CV_FILE=resume.pdf",
-    "--var", "CANDIDATE_EMAIL=candidate@example.com",
+    "--var",
+    "INTERVIEW_ID=11111111-1111-4111-8111-111111111111",
+    "--var",
+    "ROLE_ID=22222222-2222-4222-8222-222222222222",
+    "--var",
+    "APPLICATION_ID=33333333-3333-4333-8333-333333333333",
+    "--var",
+    "USER_ID=44444444-4444-4444-8444-444444444444",
+    "--var",
+    "CV_FILE=resume.pdf",
+    "--var",
+    "CANDIDATE_EMAIL=candidate@example.com",
 ]
 
 # One canned answer per endpoint, keyed by the former function name (or the
 # new-only route), shaped like API.md's responses.
 ANSWERS: dict[str, tuple[int, object]] = {
-    "ai-interviewer": (200, {"message": "Welcome! Tell me about yourself.",
-                             "detectedCompetencies": ["communication"], "competencyCovered": "communication"}),
-    "score-interview": (200, {"success": True, "interviewId": "11111111-1111-4111-8111-111111111111",
-                              "dimensions": [{"dimension": "technical_skills", "score": 8.5, "weight": 0.3,
-                                              "evidence": "Led a migration", "cited_quotes": ["I led it"]}],
-                              "overall_score": 82, "narrative_summary": "Strong.", "candidate_feedback": "Well done.",
-                              "anti_cheat_risk_level": "low", "anti_cheat_notes": ""}),
-    "parse-resume": (200, {"success": True, "data": {
-        "personal": {"first_name": "Ada", "last_name": "L", "email": "a@example.com", "phone": "",
-                     "linkedin_url": "", "portfolio_url": "",
-                     "location": {"suburb": "Carlton", "state": "VIC", "postcode": "3053", "country": "AU"}},
-        "employment": [{"job_title": "Dev", "company_name": "Acme", "start_date": "2020-01-01", "end_date": None,
-                        "is_current": True, "description": ""}],
-        "education": [{"institution": "Uni", "degree": "BSc", "field_of_study": "CS", "end_date": "2015-12-01",
-                       "is_current": False}],
-        "skills": [{"skill_name": "React", "skill_type": "hard"}],
-        "summary": ""}}),
-    "extract-requirements": (200, {"success": True, "requirements": {
-        "skills": ["React"], "experience": ["5+ years"], "qualifications": [], "responsibilities": ["Lead"],
-        "interviewQuestions": ["Tell me about a project you led."]}}),
-    "generate-shortlist": (200, {"matches": [{"applicationId": "a", "candidateId": "c", "matchScore": 85,
-                                              "matchReasons": ["Strong React"], "skills": ["React"],
-                                              "experience": "Senior Frontend Developer", "availability": "2 weeks",
-                                              "workMode": "hybrid", "location": "NSW"}],
-                                 "roleTitle": "Senior Software Engineer"}),
-    "acs-token-generator": (200, {"token": "tok", "expiresOn": "2026-01-13T12:00:00Z",
-                                  "user": {"communicationUserId": "8:acs:abc"}}),
+    "ai-interviewer": (
+        200,
+        {
+            "message": "Welcome! Tell me about yourself.",
+            "detectedCompetencies": ["communication"],
+            "competencyCovered": "communication",
+        },
+    ),
+    "score-interview": (
+        200,
+        {
+            "success": True,
+            "interviewId": "11111111-1111-4111-8111-111111111111",
+            "dimensions": [
+                {
+                    "dimension": "technical_skills",
+                    "score": 8.5,
+                    "weight": 0.3,
+                    "evidence": "Led a migration",
+                    "cited_quotes": ["I led it"],
+                }
+            ],
+            "overall_score": 82,
+            "narrative_summary": "Strong.",
+            "candidate_feedback": "Well done.",
+            "anti_cheat_risk_level": "low",
+            "anti_cheat_notes": "",
+        },
+    ),
+    "parse-resume": (
+        200,
+        {
+            "success": True,
+            "data": {
+                "personal": {
+                    "first_name": "Ada",
+                    "last_name": "L",
+                    "email": "a@example.com",
+                    "phone": "",
+                    "linkedin_url": "",
+                    "portfolio_url": "",
+                    "location": {"suburb": "Carlton", "state": "VIC", "postcode": "3053", "country": "AU"},
+                },
+                "employment": [
+                    {
+                        "job_title": "Dev",
+                        "company_name": "Acme",
+                        "start_date": "2020-01-01",
+                        "end_date": None,
+                        "is_current": True,
+                        "description": "",
+                    }
+                ],
+                "education": [
+                    {
+                        "institution": "Uni",
+                        "degree": "BSc",
+                        "field_of_study": "CS",
+                        "end_date": "2015-12-01",
+                        "is_current": False,
+                    }
+                ],
+                "skills": [{"skill_name": "React", "skill_type": "hard"}],
+                "summary": "",
+            },
+        },
+    ),
+    "extract-requirements": (
+        200,
+        {
+            "success": True,
+            "requirements": {
+                "skills": ["React"],
+                "experience": ["5+ years"],
+                "qualifications": [],
+                "responsibilities": ["Lead"],
+                "interviewQuestions": ["Tell me about a project you led."],
+            },
+        },
+    ),
+    "generate-shortlist": (
+        200,
+        {
+            "matches": [
+                {
+                    "applicationId": "a",
+                    "candidateId": "c",
+                    "matchScore": 85,
+                    "matchReasons": ["Strong React"],
+                    "skills": ["React"],
+                    "experience": "Senior Frontend Developer",
+                    "availability": "2 weeks",
+                    "workMode": "hybrid",
+                    "location": "NSW",
+                }
+            ],
+            "roleTitle": "Senior Software Engineer",
+        },
+    ),
+    "acs-token-generator": (
+        200,
+        {"token": "tok", "expiresOn": "2026-01-13T12:00:00Z", "user": {"communicationUserId": "8:acs:abc"}},
+    ),
     "acs-webhook-handler": (200, {"validationResponse": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6"}),
     "azure-speech-token": (200, {"token": "tok", "region": "australiaeast", "expiresIn": 600}),
     "send-invitation": (200, {"success": True, "invitationId": "i", "expiresAt": "2026-01-20T12:00:00Z"}),
-    "create-organisation": (200, {"organisation": {"id": "o", "name": "Acme", "industry": None, "website": None,
-                                                   "description": None, "billing_email": None,
-                                                   "created_at": "2026-01-13T12:00:00Z",
-                                                   "updated_at": "2026-01-13T12:00:00Z"}}),
-    "data-retention-cleanup": (200, {"success": True, "totalDeleted": 15,
-                                     "organisationResults": [{"organisation": "Acme", "retentionDays": 60,
-                                                              "interviewsProcessed": 5}],
-                                     "processedAt": "2026-01-13T12:00:00Z"}),
+    "create-organisation": (
+        200,
+        {
+            "organisation": {
+                "id": "o",
+                "name": "Acme",
+                "industry": None,
+                "website": None,
+                "description": None,
+                "billing_email": None,
+                "created_at": "2026-01-13T12:00:00Z",
+                "updated_at": "2026-01-13T12:00:00Z",
+            }
+        },
+    ),
+    "data-retention-cleanup": (
+        200,
+        {
+            "success": True,
+            "totalDeleted": 15,
+            "organisationResults": [{"organisation": "Acme", "retentionDays": 60, "interviewsProcessed": 5}],
+            "processedAt": "2026-01-13T12:00:00Z",
+        },
+    ),
     "health": (200, {"status": "ok", "version": "1.0.0", "database": "ok"}),
     "openapi.json": (200, {"openapi": "3.1.0", "info": {"title": "Talenti", "version": "1.0.0"}, "paths": {}}),
-    "ai/interviewer/stream": (200, "data: {\"content\": \"Hi\"}\n\ndata: [DONE]\n\n"),
+    "ai/interviewer/stream": (200, 'data: {"content": "Hi"}\n\ndata: [DONE]\n\n'),
 }
 
 
@@ -105,9 +204,14 @@ class FakeBackend:
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 path = self.path.split("?", 1)[0]
-                backend.requests.append({"method": self.command, "path": path,
-                                         "headers": {k.lower(): v for k, v in self.headers.items()},
-                                         "body": json.loads(raw) if raw else None})
+                backend.requests.append(
+                    {
+                        "method": self.command,
+                        "path": path,
+                        "headers": {k.lower(): v for k, v in self.headers.items()},
+                        "body": json.loads(raw) if raw else None,
+                    }
+                )
                 key = backend.route_to_key.get(path.strip("/"))
                 if key is None:
                     status, body = 404, {"error": f"no route {path}"}
@@ -152,8 +256,9 @@ class FakeBackend:
 OLD_ROUTES = {name: name for name in parity.ENDPOINTS}
 NEW_ROUTES = {f"functions/v1/{name}": name for name in parity.ENDPOINTS}
 NEW_ROUTES.update({f"api/{route}": name for name, route in parity.ENDPOINTS.items()})
-NEW_ROUTES.update({"api/health": "health", "api/openapi.json": "openapi.json",
-                   "api/ai/interviewer/stream": "ai/interviewer/stream"})
+NEW_ROUTES.update(
+    {"api/health": "health", "api/openapi.json": "openapi.json", "api/ai/interviewer/stream": "ai/interviewer/stream"}
+)
 
 
 def functions_url(backend: "FakeBackend") -> str:
@@ -177,17 +282,26 @@ def mismatching_answers() -> dict[str, tuple[int, object]]:
 
 
 def run_cli(capsys, old: FakeBackend, new: FakeBackend, *extra: str) -> tuple[int, dict]:
-    code = parity.main([
-        "--old", old.url,
-        "--new", functions_url(new),
-        "--old-token", "old-jwt",
-        "--new-token", "new-jwt",
-        "--new-service-key", "svc-key",
-        "--old-apikey", "anon-key",
-        "--timeout", "10",
-        "--json",
-        *extra,
-    ])
+    code = parity.main(
+        [
+            "--old",
+            old.url,
+            "--new",
+            functions_url(new),
+            "--old-token",
+            "old-jwt",
+            "--new-token",
+            "new-jwt",
+            "--new-service-key",
+            "svc-key",
+            "--old-apikey",
+            "anon-key",
+            "--timeout",
+            "10",
+            "--json",
+            *extra,
+        ]
+    )
     out = capsys.readouterr().out
     return code, json.loads(out)
 
@@ -245,8 +359,14 @@ def test_matching_backends_report_every_entry_as_matched(capsys):
         code, report = run_cli(capsys, old, new, "--include-mutating", *VARIABLES)
     assert code == 0
     total = len(parity.load_corpus(CORPUS))
-    assert report["summary"] == {"total": total, "matched": total, "mismatched": 0, "known": 0,
-                                 "errors": 0, "skipped": 0}
+    assert report["summary"] == {
+        "total": total,
+        "matched": total,
+        "mismatched": 0,
+        "known": 0,
+        "errors": 0,
+        "skipped": 0,
+    }
     assert all(r["matched"] and r["ok"] for r in report["results"])
     results = by_case(report)
     stream = results[("ai-interviewer", "stream (new backend only)")]
@@ -344,14 +464,26 @@ def test_mutating_and_unfilled_entries_are_skipped_by_default(capsys):
     assert report["summary"]["skipped"] > 0 and report["summary"]["mismatched"] == 0
     # no mutating request reached a backend
     assert "/functions/v1/send-invitation" in sent_paths  # the invalid-request entries still run
-    assert not any(isinstance(r["body"], dict) and r["body"].get("action") == "cleanup_recordings"
-                   for r in new.requests)
+    assert not any(
+        isinstance(r["body"], dict) and r["body"].get("action") == "cleanup_recordings" for r in new.requests
+    )
 
 
 def test_endpoint_filter_and_table_output(capsys):
     with FakeBackend(OLD_ROUTES, ANSWERS) as old, FakeBackend(NEW_ROUTES, mismatching_answers()) as new:
-        code = parity.main(["--old", old.url, "--new", functions_url(new), "--old-token", "t",
-                            "--endpoint", "ai/generate-shortlist", *VARIABLES])
+        code = parity.main(
+            [
+                "--old",
+                old.url,
+                "--new",
+                functions_url(new),
+                "--old-token",
+                "t",
+                "--endpoint",
+                "ai/generate-shortlist",
+                *VARIABLES,
+            ]
+        )
     table = capsys.readouterr().out
     assert code == 1
     assert "generate-shortlist" in table and "ai-interviewer" not in table
@@ -365,39 +497,77 @@ def test_cli_exit_codes_as_a_subprocess():
     with FakeBackend(OLD_ROUTES, ANSWERS) as old, FakeBackend(NEW_ROUTES, mismatching_answers()) as new:
         env_run = subprocess.run(
             [sys.executable, str(SCRIPT), "--json", "--endpoint", "azure-speech-token"],
-            capture_output=True, text=True, timeout=60,
-            env={"PATH": "/usr/bin:/bin", "PARITY_OLD_BASE": old.url, "PARITY_NEW_BASE": new.url + "/functions/v1",
-                 "PARITY_OLD_TOKEN": "t"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={
+                "PATH": "/usr/bin:/bin",
+                "PARITY_OLD_BASE": old.url,
+                "PARITY_NEW_BASE": new.url + "/functions/v1",
+                "PARITY_OLD_TOKEN": "t",
+            },
         )
         good = subprocess.run(
-            [sys.executable, str(SCRIPT), "--old", old.url, "--new", functions_url(new), "--endpoint",
-             "acs-token-generator",
-             "--var", "USER_ID=u"],
-            capture_output=True, text=True, timeout=60,
+            [
+                sys.executable,
+                str(SCRIPT),
+                "--old",
+                old.url,
+                "--new",
+                functions_url(new),
+                "--endpoint",
+                "acs-token-generator",
+                "--var",
+                "USER_ID=u",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     assert env_run.returncode == 1, env_run.stderr
     report = json.loads(env_run.stdout)
     assert {r["endpoint"] for r in report["results"]} == {"azure-speech-token"}
     assert good.returncode == 0, good.stdout + good.stderr
-    bad = subprocess.run([sys.executable, str(SCRIPT), "--old", "http://127.0.0.1:9"],
-                         capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, str(SCRIPT), "--old", "http://127.0.0.1:9"], capture_output=True, text=True, timeout=60
+    )
     assert bad.returncode == 2 and "--new" in bad.stderr
 
 
 def test_two_instances_of_the_new_backend(capsys):
     """--old-backend app: both sides are called by the former names and get the service key."""
     with FakeBackend(NEW_ROUTES, ANSWERS) as first, FakeBackend(NEW_ROUTES, ANSWERS) as second:
-        code = parity.main(["--old", functions_url(first), "--new", functions_url(second), "--old-backend", "app",
-                            "--old-token", "t", "--old-service-key", "svc-old", "--new-service-key", "svc-new",
-                            "--timeout", "10", "--json", *VARIABLES])
+        code = parity.main(
+            [
+                "--old",
+                functions_url(first),
+                "--new",
+                functions_url(second),
+                "--old-backend",
+                "app",
+                "--old-token",
+                "t",
+                "--old-service-key",
+                "svc-old",
+                "--new-service-key",
+                "svc-new",
+                "--timeout",
+                "10",
+                "--json",
+                *VARIABLES,
+            ]
+        )
         report = json.loads(capsys.readouterr().out)
         first_requests, second_requests = first.requests, second.requests
     assert code == 0, report["summary"]
     assert report["summary"]["mismatched"] == 0 and report["summary"]["errors"] == 0
     paths = {r["path"] for r in first_requests}
     assert "/functions/v1/ai-interviewer" in paths and not any(p.startswith("/api/") for p in paths)
-    cleanup = [r for r in first_requests
-               if r["path"] == "/functions/v1/data-retention-cleanup" and "x-service-key" in r["headers"]]
+    cleanup = [
+        r
+        for r in first_requests
+        if r["path"] == "/functions/v1/data-retention-cleanup" and "x-service-key" in r["headers"]
+    ]
     assert cleanup and cleanup[0]["headers"]["x-service-key"] == "svc-old"
     results = by_case(report)
     assert results[("ai-interviewer", "no token")]["old_path"] == "/ai-interviewer"
@@ -425,13 +595,30 @@ def test_api_base_follows_the_functions_url():
 def test_connection_failure_is_an_error_not_a_match(tmp_path, capsys):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "azure-speech-token.json").write_text(json.dumps({
-        "endpoint": "azure-speech-token",
-        "entries": [{"name": "GET", "method": "GET", "path": "/azure-speech-token", "token": "user"}],
-    }))
+    (corpus / "azure-speech-token.json").write_text(
+        json.dumps(
+            {
+                "endpoint": "azure-speech-token",
+                "entries": [{"name": "GET", "method": "GET", "path": "/azure-speech-token", "token": "user"}],
+            }
+        )
+    )
     with FakeBackend(OLD_ROUTES, ANSWERS) as old:
-        code = parity.main(["--old", old.url, "--new", "http://127.0.0.1:9/functions/v1", "--old-token", "t",
-                            "--corpus", str(corpus), "--timeout", "5", "--json"])
+        code = parity.main(
+            [
+                "--old",
+                old.url,
+                "--new",
+                "http://127.0.0.1:9/functions/v1",
+                "--old-token",
+                "t",
+                "--corpus",
+                str(corpus),
+                "--timeout",
+                "5",
+                "--json",
+            ]
+        )
     report = json.loads(capsys.readouterr().out)
     assert code == 1
     assert report["summary"]["errors"] == 1

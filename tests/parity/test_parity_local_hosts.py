@@ -12,9 +12,25 @@ from tests.doubles.openai_server import OpenAIDouble, text_reply, tool_call_repl
 from tests.parity.test_parity import parity
 from tests.support import create_user, user_token
 
-LIMITS = {"RATE_LIMITS": json.dumps({route: "1000/60" for route in (
-    "ai/interviewer", "ai/score", "ai/parse-resume", "ai/extract-requirements", "ai/generate-shortlist",
-    "acs/token", "azure/speech-token", "invitations/send", "organisations", "admin/data-cleanup")})}
+LIMITS = {
+    "RATE_LIMITS": json.dumps(
+        {
+            route: "1000/60"
+            for route in (
+                "ai/interviewer",
+                "ai/score",
+                "ai/parse-resume",
+                "ai/extract-requirements",
+                "ai/generate-shortlist",
+                "acs/token",
+                "azure/speech-token",
+                "invitations/send",
+                "organisations",
+                "admin/data-cleanup",
+            )
+        }
+    )
+}
 
 
 def interviewer_model(body):
@@ -36,10 +52,28 @@ def model_env(double) -> dict[str, str]:
 
 
 def run(capsys, old: str, new: str, token: str, *extra: str) -> tuple[int, dict]:
-    code = parity.main(["--old", f"{old}/functions/v1", "--new", f"{new}/functions/v1", "--old-backend", "app",
-                        "--old-token", token, "--new-token", token,
-                        "--old-service-key", DEV_SERVICE_KEY, "--new-service-key", DEV_SERVICE_KEY,
-                        "--timeout", "20", "--json", *extra])
+    code = parity.main(
+        [
+            "--old",
+            f"{old}/functions/v1",
+            "--new",
+            f"{new}/functions/v1",
+            "--old-backend",
+            "app",
+            "--old-token",
+            token,
+            "--new-token",
+            token,
+            "--old-service-key",
+            DEV_SERVICE_KEY,
+            "--new-service-key",
+            DEV_SERVICE_KEY,
+            "--timeout",
+            "20",
+            "--json",
+            *extra,
+        ]
+    )
     return code, json.loads(capsys.readouterr().out)
 
 
@@ -59,8 +93,16 @@ async def test_a_host_whose_model_fails_differs_on_the_ai_endpoints(capsys, devh
     broken = OpenAIDouble(api_key="sk-parity")  # no responder: every call fails upstream
     with broken:
         healthy, failing = devhosts.start(model_env(model)), devhosts.start(model_env(broken))
-        code, report = run(capsys, healthy, failing, user_token(await create_user(db)),
-                           "--endpoint", "ai-interviewer", "--endpoint", "create-organisation")
+        code, report = run(
+            capsys,
+            healthy,
+            failing,
+            user_token(await create_user(db)),
+            "--endpoint",
+            "ai-interviewer",
+            "--endpoint",
+            "create-organisation",
+        )
     assert code == 1
     differing = {(r["endpoint"], r["name"]) for r in mismatches(report)}
     assert differing and {endpoint for endpoint, _ in differing} == {"ai-interviewer"}

@@ -7,9 +7,17 @@ import pytest
 from shared.auth import SERVICE_CALLER, JwksCache, TokenVerifier, authenticate, constant_time_equals
 from shared.errors import Forbidden, Unauthorized
 from tests.doubles.supabase_server import SupabaseDouble
-from tests.doubles.tokens import (KeyPair, forge_alg_none, forge_expired, forge_hs256_with_public_key,
-                                  forge_wrong_audience, forge_wrong_issuer, mint_hs256, tamper_claims,
-                                  tamper_signature)
+from tests.doubles.tokens import (
+    KeyPair,
+    forge_alg_none,
+    forge_expired,
+    forge_hs256_with_public_key,
+    forge_wrong_audience,
+    forge_wrong_issuer,
+    mint_hs256,
+    tamper_claims,
+    tamper_signature,
+)
 
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 SUPABASE = "https://project.supabase.co"
@@ -55,19 +63,22 @@ async def test_es256_and_rs256_tokens_verify_through_the_jwks(verifier, keys):
     assert keys.fetches == 1  # cached
 
 
-@pytest.mark.parametrize("forge, message", [
-    (lambda k: forge_expired(SECRET, sub(), supabase_url=SUPABASE), "expired"),
-    (lambda k: forge_wrong_audience(SECRET, sub(), supabase_url=SUPABASE), "audience"),
-    (lambda k: forge_wrong_issuer(SECRET, sub(), supabase_url=SUPABASE), "issuer"),
-    (lambda k: mint_hs256(SECRET, "not-a-uuid", supabase_url=SUPABASE), "subject"),
-    (lambda k: mint_hs256(SECRET, sub(), supabase_url=SUPABASE, exp=None), "Invalid token"),
-    (lambda k: forge_alg_none(sub(), supabase_url=SUPABASE), "Invalid token"),
-    (lambda k: forge_hs256_with_public_key(k.rsa, sub(), supabase_url=SUPABASE), "Invalid token"),
-    (lambda k: tamper_signature(k.ec.mint(sub(), supabase_url=SUPABASE)), "Invalid token"),
-    (lambda k: tamper_claims(mint_hs256(SECRET, sub(), supabase_url=SUPABASE), sub=sub()), "Invalid token"),
-    (lambda k: k.ec.mint(sub(), supabase_url=SUPABASE, headers={"kid": "rsa-1"}), "algorithm"),
-    (lambda k: "not-a-jwt", "Invalid token"),
-])
+@pytest.mark.parametrize(
+    "forge, message",
+    [
+        (lambda k: forge_expired(SECRET, sub(), supabase_url=SUPABASE), "expired"),
+        (lambda k: forge_wrong_audience(SECRET, sub(), supabase_url=SUPABASE), "audience"),
+        (lambda k: forge_wrong_issuer(SECRET, sub(), supabase_url=SUPABASE), "issuer"),
+        (lambda k: mint_hs256(SECRET, "not-a-uuid", supabase_url=SUPABASE), "subject"),
+        (lambda k: mint_hs256(SECRET, sub(), supabase_url=SUPABASE, exp=None), "Invalid token"),
+        (lambda k: forge_alg_none(sub(), supabase_url=SUPABASE), "Invalid token"),
+        (lambda k: forge_hs256_with_public_key(k.rsa, sub(), supabase_url=SUPABASE), "Invalid token"),
+        (lambda k: tamper_signature(k.ec.mint(sub(), supabase_url=SUPABASE)), "Invalid token"),
+        (lambda k: tamper_claims(mint_hs256(SECRET, sub(), supabase_url=SUPABASE), sub=sub()), "Invalid token"),
+        (lambda k: k.ec.mint(sub(), supabase_url=SUPABASE, headers={"kid": "rsa-1"}), "algorithm"),
+        (lambda k: "not-a-jwt", "Invalid token"),
+    ],
+)
 async def test_forged_and_stale_tokens_are_refused(verifier, keys, forge, message):
     with pytest.raises(Unauthorized, match=message):
         await verifier.verify(forge(keys))
@@ -124,8 +135,10 @@ async def test_unreachable_jwks_is_401_not_500():
 
 
 async def test_service_key_and_bearer_rules(verifier):
-    assert await authenticate({"x-service-key": "k" * 32}, verifier, "k" * 32,
-                              allow_user=False, allow_service=True) is SERVICE_CALLER
+    assert (
+        await authenticate({"x-service-key": "k" * 32}, verifier, "k" * 32, allow_user=False, allow_service=True)
+        is SERVICE_CALLER
+    )
     with pytest.raises(Unauthorized):
         await authenticate({"x-service-key": "wrong"}, verifier, "k" * 32, allow_user=True, allow_service=True)
     with pytest.raises(Unauthorized):
@@ -134,8 +147,9 @@ async def test_service_key_and_bearer_rules(verifier):
         await authenticate({"authorization": "Basic abc"}, verifier, None, allow_user=True, allow_service=False)
     token = mint_hs256(SECRET, sub(), supabase_url=SUPABASE)
     with pytest.raises(Forbidden):
-        await authenticate({"authorization": f"Bearer {token}"}, verifier, "k" * 32,
-                           allow_user=False, allow_service=True)
+        await authenticate(
+            {"authorization": f"Bearer {token}"}, verifier, "k" * 32, allow_user=False, allow_service=True
+        )
 
 
 def test_constant_time_equals_handles_missing_values():

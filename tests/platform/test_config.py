@@ -25,8 +25,12 @@ def test_production_rejects_development_secrets(monkeypatch):
     from shared.config import DEV_SERVICE_KEY
 
     with pytest.raises(ValueError, match="development secrets"):
-        Settings(APP_ENV="production", DATABASE_URL="postgresql://x", SERVICE_API_KEY=DEV_SERVICE_KEY,
-                 SUPABASE_JWT_SECRET="s" * 40)
+        Settings(
+            APP_ENV="production",
+            DATABASE_URL="postgresql://x",
+            SERVICE_API_KEY=DEV_SERVICE_KEY,
+            SUPABASE_JWT_SECRET="s" * 40,
+        )
 
 
 def test_development_has_local_defaults():
@@ -55,7 +59,7 @@ def test_blank_optional_settings_count_as_unset():
 def test_unresolved_key_vault_reference_counts_as_missing(monkeypatch):
     reference = "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/service-api-key/)"
     monkeypatch.setenv("SERVICE_API_KEY", reference)
-    assert Settings(APP_ENV="development").SERVICE_API_KEY != reference
+    assert reference != Settings(APP_ENV="development").SERVICE_API_KEY
     with pytest.raises(ValueError, match="SERVICE_API_KEY"):
         Settings(APP_ENV="production", DATABASE_URL="postgresql://x", SITE_URL="https://talenti.example")
 

@@ -9,9 +9,19 @@ import pytest
 from shared.http import FORMER_ENDPOINTS, MAX_JSON_DEPTH, client_ip
 from tests.support import auth_headers, call_function, create_user, function_host, make_request
 
-FORMER_NAMES = {"ai-interviewer", "score-interview", "parse-resume", "extract-requirements", "generate-shortlist",
-                "acs-token-generator", "acs-webhook-handler", "azure-speech-token", "send-invitation",
-                "create-organisation", "data-retention-cleanup"}
+FORMER_NAMES = {
+    "ai-interviewer",
+    "score-interview",
+    "parse-resume",
+    "extract-requirements",
+    "generate-shortlist",
+    "acs-token-generator",
+    "acs-webhook-handler",
+    "azure-speech-token",
+    "send-invitation",
+    "create-organisation",
+    "data-retention-cleanup",
+}
 
 
 def test_every_former_edge_function_name_is_served():
@@ -30,8 +40,15 @@ def durable_binding(monkeypatch):
 
 
 async def call_former(name, method="POST", body=None, headers=None, ip=None):
-    return await call_function("former_functions", method, body, headers, path=f"/functions/v1/{name}",
-                               path_params={"name": name}, client_ip=ip or f"2001:db8::{uuid.uuid4().hex[:4]}")
+    return await call_function(
+        "former_functions",
+        method,
+        body,
+        headers,
+        path=f"/functions/v1/{name}",
+        path_params={"name": name},
+        client_ip=ip or f"2001:db8::{uuid.uuid4().hex[:4]}",
+    )
 
 
 async def test_a_former_name_runs_the_same_endpoint_with_its_auth_and_body_checks(db, services):
@@ -54,31 +71,48 @@ async def test_unknown_former_names_are_404_and_wrong_methods_405_with_allow(ser
 
 
 async def test_an_unknown_api_route_is_the_contracts_json_404(services):
-    result = await call_function("unknown_route", "GET", path="/api/no/such/thing", path_params={"path": "no/such/thing"})
+    result = await call_function(
+        "unknown_route", "GET", path="/api/no/such/thing", path_params={"path": "no/such/thing"}
+    )
     assert result.status == 404 and result.json() == {"error": "No such endpoint"}
 
 
 async def test_a_body_nested_deeper_than_the_limit_is_400_not_500(db, services):
     user = await create_user(db)
     deep = "[" * 10_000 + "]" * 10_000
-    result = await call_function("organisations", "POST", deep, {**auth_headers(user), "content-type": "application/json"},
-                                 client_ip=f"2001:db8::{uuid.uuid4().hex[:4]}")
+    result = await call_function(
+        "organisations",
+        "POST",
+        deep,
+        {**auth_headers(user), "content-type": "application/json"},
+        client_ip=f"2001:db8::{uuid.uuid4().hex[:4]}",
+    )
     assert result.status == 400 and "nested" in result.json()["error"]
-    just_over = json.dumps({"name": "x", "industry": None, "extra": json.loads("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH)})
-    result = await call_function("organisations", "POST", just_over, {**auth_headers(user), "content-type": "application/json"},
-                                 client_ip=f"2001:db8::{uuid.uuid4().hex[:4]}")
+    just_over = json.dumps(
+        {"name": "x", "industry": None, "extra": json.loads("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH)}
+    )
+    result = await call_function(
+        "organisations",
+        "POST",
+        just_over,
+        {**auth_headers(user), "content-type": "application/json"},
+        client_ip=f"2001:db8::{uuid.uuid4().hex[:4]}",
+    )
     assert result.status == 400
 
 
-@pytest.mark.parametrize("forwarded, hops, expected", [
-    (None, 0, "198.51.100.7"),
-    ("9.9.9.9", 0, "198.51.100.7"),  # no trusted proxy: a client's header is ignored
-    ("203.0.113.5:51234", 1, "203.0.113.5"),  # the front end's own entry (with a port)
-    ("9.9.9.10, 203.0.113.5", 1, "203.0.113.5"),  # a forged entry stays to the left
-    ("9.9.9.10, [2001:db8::1]:443", 1, "2001:db8::1"),
-    ("9.9.9.10, 203.0.113.5, 10.0.0.4", 2, "203.0.113.5"),  # Front Door, then the platform
-    (None, 1, "198.51.100.7"),  # no header at all: the socket's peer
-])
+@pytest.mark.parametrize(
+    "forwarded, hops, expected",
+    [
+        (None, 0, "198.51.100.7"),
+        ("9.9.9.9", 0, "198.51.100.7"),  # no trusted proxy: a client's header is ignored
+        ("203.0.113.5:51234", 1, "203.0.113.5"),  # the front end's own entry (with a port)
+        ("9.9.9.10, 203.0.113.5", 1, "203.0.113.5"),  # a forged entry stays to the left
+        ("9.9.9.10, [2001:db8::1]:443", 1, "2001:db8::1"),
+        ("9.9.9.10, 203.0.113.5, 10.0.0.4", 2, "203.0.113.5"),  # Front Door, then the platform
+        (None, 1, "198.51.100.7"),  # no header at all: the socket's peer
+    ],
+)
 def test_the_client_address_is_the_one_the_platform_vouches_for(forwarded, hops, expected):
     headers = {"x-forwarded-for": forwarded} if forwarded else {}
     request = make_request("GET", "/api/health", headers=headers, client_ip="198.51.100.7")

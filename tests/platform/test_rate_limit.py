@@ -3,13 +3,12 @@
 import asyncio
 import uuid
 
-
 from shared.errors import RateLimited
 from shared.rate_limit import RateLimiter
 
 
 async def attempt(limiter, route, keys):
-    user_key, ip_key = (keys + [None, None])[:2]
+    user_key, ip_key = [*keys, None, None][:2]
     try:
         await limiter.check(route, user_key=user_key, ip_key=ip_key)
         return True
@@ -24,8 +23,9 @@ async def test_exactly_n_of_many_simultaneous_requests_pass(db):
     assert sum(r is True for r in results) == 7
     refused = [r for r in results if r is not True]
     assert len(refused) == 18
-    assert all(0 < r.extra["retryAfter"] <= 3600 and r.headers["Retry-After"] == str(r.extra["retryAfter"])
-               for r in refused)
+    assert all(
+        0 < r.extra["retryAfter"] <= 3600 and r.headers["Retry-After"] == str(r.extra["retryAfter"]) for r in refused
+    )
 
 
 async def test_user_and_ip_limits_both_apply(db):
@@ -80,6 +80,7 @@ async def test_purge_removes_old_windows(db):
 
 
 # --- the decision, without a database ---------------------------------------------------------
+
 
 def test_allowances_give_the_address_a_multiple_of_the_users_budget():
     from shared.rate_limit import allowances

@@ -12,16 +12,20 @@ from tests.support import auth_headers, call_function, create_user
 
 pytestmark = pytest.mark.usefixtures("ai_services")
 
-EXTRACTED = {"skills": ["React", "TypeScript"], "experience": ["5+ years of frontend development"],
-             "qualifications": ["Bachelor's degree in Computer Science"],
-             "responsibilities": ["Lead the frontend architecture"],
-             "interviewQuestions": ["Tell me about a React app you architected."]}
+EXTRACTED = {
+    "skills": ["React", "TypeScript"],
+    "experience": ["5+ years of frontend development"],
+    "qualifications": ["Bachelor's degree in Computer Science"],
+    "responsibilities": ["Lead the frontend architecture"],
+    "interviewQuestions": ["Tell me about a React app you architected."],
+}
 DESCRIPTION = "We're looking for a senior engineer with 5+ years of React and TypeScript..."
 
 
 async def extract(user, body, ip):
-    return await call_function("extract_requirements", "POST", body, auth_headers(user), client_ip=ip,
-                               path="/api/ai/extract-requirements")
+    return await call_function(
+        "extract_requirements", "POST", body, auth_headers(user), client_ip=ip, path="/api/ai/extract-requirements"
+    )
 
 
 async def test_returns_the_five_lists_and_sends_the_description_as_data(db, model_double, unique_ip):
@@ -33,8 +37,10 @@ async def test_returns_the_five_lists_and_sends_the_description_as_data(db, mode
     [sent] = model_double.chat_requests
     assert sent["model"] == MODEL
     assert sent["messages"][0] == {"role": "system", "content": prompt.SYSTEM_PROMPT}
-    assert json.loads(sent["messages"][1]["content"]) == {"job_title": "Senior Engineer",
-                                                          "job_description": DESCRIPTION}
+    assert json.loads(sent["messages"][1]["content"]) == {
+        "job_title": "Senior Engineer",
+        "job_description": DESCRIPTION,
+    }
     assert sent["tool_choice"]["function"]["name"] == prompt.TOOL_NAME
     schema = sent["tools"][0]["function"]["parameters"]
     assert set(schema["required"]) == set(EXTRACTED)
@@ -42,8 +48,9 @@ async def test_returns_the_five_lists_and_sends_the_description_as_data(db, mode
 
 async def test_a_repairable_answer_is_repaired_not_retried(db, model_double, unique_ip):
     user = await create_user(db)
-    model_double.push_tool_call(prompt.TOOL_NAME, {**EXTRACTED, "skills": "React", "seniority": "Senior",
-                                                   "qualifications": ["", "x" * 400]})
+    model_double.push_tool_call(
+        prompt.TOOL_NAME, {**EXTRACTED, "skills": "React", "seniority": "Senior", "qualifications": ["", "x" * 400]}
+    )
     result = await extract(user, {"jobDescription": DESCRIPTION}, unique_ip)
     assert result.status == 200, result
     requirements = result.json()["requirements"]
@@ -61,12 +68,15 @@ async def test_an_unreadable_answer_is_retried_then_502(db, model_double, unique
     assert len(model_double.chat_requests) == 2
 
 
-@pytest.mark.parametrize("body, field", [
-    ({}, "jobDescription"),
-    ({"jobDescription": "   "}, "jobDescription"),
-    ({"jobDescription": "x" * 50_001}, "jobDescription"),
-    ({"jobDescription": 12}, "jobDescription"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({}, "jobDescription"),
+        ({"jobDescription": "   "}, "jobDescription"),
+        ({"jobDescription": "x" * 50_001}, "jobDescription"),
+        ({"jobDescription": 12}, "jobDescription"),
+    ],
+)
 async def test_invalid_bodies_are_400(db, model_double, unique_ip, body, field):
     user = await create_user(db)
     result = await extract(user, body, unique_ip)
@@ -84,6 +94,12 @@ async def test_upstream_errors_map_to_the_contract(db, model_double, unique_ip):
 
 
 async def test_unauthenticated_is_401(unique_ip):
-    result = await call_function("extract_requirements", "POST", {"jobDescription": "x"}, {}, client_ip=unique_ip,
-                                 path="/api/ai/extract-requirements")
+    result = await call_function(
+        "extract_requirements",
+        "POST",
+        {"jobDescription": "x"},
+        {},
+        client_ip=unique_ip,
+        path="/api/ai/extract-requirements",
+    )
     assert result.status == 401

@@ -17,13 +17,34 @@ from tests.support import auth_headers, call_function, create_user
 pytestmark = pytest.mark.usefixtures("cv_services")
 
 PARSED = {
-    "personal": {"first_name": "Alex", "last_name": "Candidate", "email": "alex.candidate@example.test",
-                 "phone": "+61 400 000 000", "linkedin_url": "linkedin.com/in/alexcandidate", "portfolio_url": None,
-                 "location": {"suburb": "Sydney", "state": "NSW", "postcode": "2000", "country": "Australia"}},
-    "employment": [{"job_title": "Senior Frontend Developer", "company_name": "Acme Pty Ltd",
-                    "start_date": "2020-01", "end_date": None, "is_current": True, "description": "Led a team of 5"}],
-    "education": [{"institution": "University of Sydney", "degree": "Bachelor of Computer Science",
-                   "field_of_study": "Computer Science", "end_date": "2015", "is_current": False}],
+    "personal": {
+        "first_name": "Alex",
+        "last_name": "Candidate",
+        "email": "alex.candidate@example.test",
+        "phone": "+61 400 000 000",
+        "linkedin_url": "linkedin.com/in/alexcandidate",
+        "portfolio_url": None,
+        "location": {"suburb": "Sydney", "state": "NSW", "postcode": "2000", "country": "Australia"},
+    },
+    "employment": [
+        {
+            "job_title": "Senior Frontend Developer",
+            "company_name": "Acme Pty Ltd",
+            "start_date": "2020-01",
+            "end_date": None,
+            "is_current": True,
+            "description": "Led a team of 5",
+        }
+    ],
+    "education": [
+        {
+            "institution": "University of Sydney",
+            "degree": "Bachelor of Computer Science",
+            "field_of_study": "Computer Science",
+            "end_date": "2015",
+            "is_current": False,
+        }
+    ],
     "skills": [{"skill_name": "React", "skill_type": "hard"}, {"skill_name": "Mentoring", "skill_type": "soft"}],
     "summary": "A frontend engineer with eight years of experience.",
 }
@@ -35,9 +56,15 @@ async def parse(user, body, ip, headers=None):
 
 
 def multipart(data: bytes, field="file", filename="cv.pdf", boundary="----talentiBoundary7MA4YWxk"):
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n"
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n"
-            f"Content-Type: application/pdf\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="note"\r\n\r\nhello\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+            f"Content-Type: application/pdf\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return body, {"content-type": f"multipart/form-data; boundary={boundary}"}
 
 
@@ -69,12 +96,15 @@ async def test_one_bad_optional_field_no_longer_costs_the_whole_parse(db, model_
     unreadable date, a skill of an unknown type and one in display case."""
     user = await create_user(db)
     supabase_double.put_object(CV_BUCKET, f"{user}/cv.pdf", pdfs.cv_pdf())
-    answer = {**PARSED,
-              "personal": {**PARSED["personal"], "location": {**PARSED["personal"]["location"],
-                                                              "postcode": "2000 Sydney NSW, Australia (CBD)"}},
-              "employment": [{**PARSED["employment"][0], "start_date": "January 2020"}],
-              "skills": [{"skill_name": "React", "skill_type": "expert"}, {"skill_name": "Mentoring",
-                                                                           "skill_type": "Soft"}]}
+    answer = {
+        **PARSED,
+        "personal": {
+            **PARSED["personal"],
+            "location": {**PARSED["personal"]["location"], "postcode": "2000 Sydney NSW, Australia (CBD)"},
+        },
+        "employment": [{**PARSED["employment"][0], "start_date": "January 2020"}],
+        "skills": [{"skill_name": "React", "skill_type": "expert"}, {"skill_name": "Mentoring", "skill_type": "Soft"}],
+    }
     model_double.push_tool_call(prompt.TOOL_NAME, answer)
     result = await parse(user, {"filePath": f"{user}/cv.pdf", "userId": str(user)}, unique_ip)
     assert result.status == 200, result
@@ -97,19 +127,23 @@ async def test_an_answer_that_is_not_a_cv_is_retried_then_502(db, model_double, 
     assert "none of the fields personal, employment" in correction
 
 
-@pytest.mark.parametrize("make_path, status", [
-    (lambda me, other: f"{other}/resume.pdf", 403),
-    (lambda me, other: f"{me}/../{other}/resume.pdf", 400),
-    (lambda me, other: f"/{me}/resume.pdf", 400),
-    (lambda me, other: f"{me}\\resume.pdf", 400),
-    (lambda me, other: f"{me}/res\x00ume.pdf", 400),
-    (lambda me, other: f"{me}/resume.docx", 400),
-    (lambda me, other: f"{me}/" + "a" * 600 + ".pdf", 400),
-    (lambda me, other: f"{me}/%2e%2e/x.pdf", 400),
-    (lambda me, other: f"{me}resume.pdf", 403),
-])
-async def test_path_rules_apply_before_any_storage_call(db, supabase_double, model_double, unique_ip,
-                                                        make_path, status):
+@pytest.mark.parametrize(
+    "make_path, status",
+    [
+        (lambda me, other: f"{other}/resume.pdf", 403),
+        (lambda me, other: f"{me}/../{other}/resume.pdf", 400),
+        (lambda me, other: f"/{me}/resume.pdf", 400),
+        (lambda me, other: f"{me}\\resume.pdf", 400),
+        (lambda me, other: f"{me}/res\x00ume.pdf", 400),
+        (lambda me, other: f"{me}/resume.docx", 400),
+        (lambda me, other: f"{me}/" + "a" * 600 + ".pdf", 400),
+        (lambda me, other: f"{me}/%2e%2e/x.pdf", 400),
+        (lambda me, other: f"{me}resume.pdf", 403),
+    ],
+)
+async def test_path_rules_apply_before_any_storage_call(
+    db, supabase_double, model_double, unique_ip, make_path, status
+):
     me, other = await create_user(db), uuid.uuid4()
     result = await parse(me, {"filePath": make_path(me, other), "userId": str(me)}, unique_ip)
     assert result.status == status, result
@@ -149,8 +183,9 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize("name, make, phrase", HOSTILE, ids=[h[0] for h in HOSTILE])
-async def test_hostile_or_unusable_pdfs_are_422_without_a_model_call(db, supabase_double, model_double,
-                                                                      unique_ip, name, make, phrase):
+async def test_hostile_or_unusable_pdfs_are_422_without_a_model_call(
+    db, supabase_double, model_double, unique_ip, name, make, phrase
+):
     user = await create_user(db)
     supabase_double.put_object(CV_BUCKET, f"{user}/cv.pdf", make())
     result = await parse(user, {"filePath": f"{user}/cv.pdf", "userId": str(user)}, unique_ip)
@@ -224,8 +259,9 @@ async def test_cvs_in_an_azure_blob_container(db, model_double, azurite, service
             await container.create_container()
         await container.upload_blob(f"{user}/resume.pdf", pdfs.cv_pdf(), overwrite=True)
         await container.upload_blob(f"{user}/big.pdf", b"%PDF-1.7\n" + b"0" * (10 * 1024 * 1024 + 1), overwrite=True)
-    storage = cv_storage_from_settings(Settings(APP_ENV="test", CV_STORAGE="blob", CV_BUCKET="cvs-test",
-                                                CV_STORAGE_CONNECTION_STRING=azurite))
+    storage = cv_storage_from_settings(
+        Settings(APP_ENV="test", CV_STORAGE="blob", CV_BUCKET="cvs-test", CV_STORAGE_CONNECTION_STRING=azurite)
+    )
     supabase_storage = services.__dict__["cv_storage"]
     services.__dict__["cv_storage"] = storage
     try:

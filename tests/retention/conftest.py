@@ -44,8 +44,9 @@ def auth_admin(supabase_double):
 async def supabase_cv_storage(supabase_double):
     from shared.adapters.cv_storage import SupabaseCvStorage
 
-    storage = SupabaseCvStorage(url=supabase_double.url, service_role_key=supabase_double.service_role_key,
-                                bucket=CV_BUCKET)
+    storage = SupabaseCvStorage(
+        url=supabase_double.url, service_role_key=supabase_double.service_role_key, bucket=CV_BUCKET
+    )
     yield storage
     await storage.close()
 

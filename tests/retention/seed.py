@@ -23,9 +23,18 @@ class Recorded:
     blobs: list[str] = field(default_factory=list)  # names in the recordings container
 
 
-async def recorded_interview(db, blob_service, org_id, *, ended_days_ago: float, chunks: int = 2,
-                             candidate=None, role_id=None, upload: bool = True,
-                             extra_locations: list[str] = ()) -> Recorded:
+async def recorded_interview(
+    db,
+    blob_service,
+    org_id,
+    *,
+    ended_days_ago: float,
+    chunks: int = 2,
+    candidate=None,
+    role_id=None,
+    upload: bool = True,
+    extra_locations: list[str] = (),
+) -> Recorded:
     """An interview that ended `ended_days_ago` days ago, whose recording is `chunks`
     ACS chunks (a content and a metadata blob each) in the recordings container."""
     role_id = role_id or await create_role(db, org_id, title="Engineer")
@@ -40,10 +49,15 @@ async def recorded_interview(db, blob_service, org_id, *, ended_days_ago: float,
             await container.upload_blob(content, b"\x00\x00\x00\x18ftypmp42")
             await container.upload_blob(meta, b'{"chunk": %d}' % index)
         blobs += [content, meta]
-        recordings.append({"documentId": document, "index": index,
-                           "contentLocation": container.get_blob_client(content).url,
-                           "metadataLocation": container.get_blob_client(meta).url,
-                           "deleteLocation": ACS_DELETE.format(document)})
+        recordings.append(
+            {
+                "documentId": document,
+                "index": index,
+                "contentLocation": container.get_blob_client(content).url,
+                "metadataLocation": container.get_blob_client(meta).url,
+                "deleteLocation": ACS_DELETE.format(document),
+            }
+        )
     for url in extra_locations:
         recordings.append({"documentId": uuid.uuid4().hex, "contentLocation": url})
     metadata = {"serverCallId": f"call-{interview_id}", "recordings": recordings}
@@ -51,8 +65,15 @@ async def recorded_interview(db, blob_service, org_id, *, ended_days_ago: float,
         """insert into interviews (id, application_id, status, started_at, ended_at, recording_url, metadata)
            values (%s, %s, 'completed', now() - make_interval(secs => %s * 86400 + 1800),
                    now() - make_interval(secs => %s * 86400), %s, %s::jsonb)""",
-        (interview_id, application_id, ended_days_ago, ended_days_ago,
-         recordings[0]["contentLocation"] if recordings else None, json.dumps(metadata)))
+        (
+            interview_id,
+            application_id,
+            ended_days_ago,
+            ended_days_ago,
+            recordings[0]["contentLocation"] if recordings else None,
+            json.dumps(metadata),
+        ),
+    )
     return Recorded(interview_id, application_id, candidate, blobs)
 
 
@@ -68,12 +89,13 @@ async def existing_blobs(blob_service, names, container: str = CONTAINER) -> set
 
 
 async def interview(db, interview_id) -> dict:
-    return await db.fetch_one("select recording_url, recording_deleted_at, metadata from interviews where id = %s",
-                              (interview_id,))
+    return await db.fetch_one(
+        "select recording_url, recording_deleted_at, metadata from interviews where id = %s", (interview_id,)
+    )
 
 
 async def audit_entries(db, entity_id, action: str | None = None) -> list[dict]:
     return await db.fetch_all(
         "select * from audit_log where entity_id = %s and (%s::text is null or action = %s) order by created_at",
-        (entity_id, action, action))
-
+        (entity_id, action, action),
+    )

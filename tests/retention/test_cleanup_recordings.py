@@ -38,8 +38,9 @@ async def test_recordings_past_retention_are_deleted_and_recent_ones_kept(db, st
     result = await cleanup_recordings(db, store, caller=SERVICE_CALLER, organisation_id=org)
 
     assert result.totalDeleted == 1
-    assert [(r.organisation, r.retentionDays, r.interviewsProcessed) for r in result.organisationResults] == \
-        [("Default Retention Co", 60, 1)]
+    assert [(r.organisation, r.retentionDays, r.interviewsProcessed) for r in result.organisationResults] == [
+        ("Default Retention Co", 60, 1)
+    ]
     assert await existing_blobs(blob_service, old.blobs) == set()
     assert await existing_blobs(blob_service, recent.blobs) == set(recent.blobs)
     old_row = await interview(db, old.interview_id)
@@ -111,8 +112,7 @@ update public.interviews i
  where i.id = %s"""
 
 
-async def test_urls_outside_our_container_are_reported_on_every_run_never_deleted_nor_marked(db, store,
-                                                                                             blob_service):
+async def test_urls_outside_our_container_are_reported_on_every_run_never_deleted_nor_marked(db, store, blob_service):
     other = blob_service.get_container_client(OTHER_CONTAINER)
     for name in ("victim", "traversed"):
         await other.upload_blob(name, b"not ours", overwrite=True)
@@ -125,8 +125,9 @@ async def test_urls_outside_our_container_are_reported_on_every_run_never_delete
     ]
     org = await org_with_retention(db, 30, name="Mixed Co")
     mixed = await recorded_interview(db, blob_service, org, ended_days_ago=31, extra_locations=foreign)
-    elsewhere = await recorded_interview(db, blob_service, org, ended_days_ago=31, chunks=0,
-                                         extra_locations=["https://elsewhere.example/rec.mp4"])
+    elsewhere = await recorded_interview(
+        db, blob_service, org, ended_days_ago=31, chunks=0, extra_locations=["https://elsewhere.example/rec.mp4"]
+    )
 
     def summary(result):
         return [(r.organisation, r.interviewsProcessed, r.unmanagedRecordings) for r in result.organisationResults]
@@ -137,8 +138,7 @@ async def test_urls_outside_our_container_are_reported_on_every_run_never_delete
     for run in (1, 2):  # reported again on every run, and nothing is claimed deleted
         result = await cleanup_recordings(db, store, caller=SERVICE_CALLER, organisation_id=org)
         assert (result.totalDeleted, summary(result)) == (0, [("Mixed Co", 0, 2)])
-        assert await existing_blobs(blob_service, ["victim", "traversed"], OTHER_CONTAINER) == \
-            {"victim", "traversed"}
+        assert await existing_blobs(blob_service, ["victim", "traversed"], OTHER_CONTAINER) == {"victim", "traversed"}
         assert await existing_blobs(blob_service, mixed.blobs) == set()  # our own blobs are deleted
         row = await interview(db, mixed.interview_id)
         assert row["recording_deleted_at"] is None and row["recording_url"] is None  # it named our blob
@@ -180,8 +180,9 @@ async def test_an_organisation_with_nothing_due_is_still_reported_when_named(db,
     org = await org_with_retention(db, 90, name="Quiet Co")
     result = await cleanup_recordings(db, store, caller=SERVICE_CALLER, organisation_id=org)
     assert result.totalDeleted == 0
-    assert [(r.organisation, r.retentionDays, r.interviewsProcessed) for r in result.organisationResults] == \
-        [("Quiet Co", 90, 0)]
+    assert [(r.organisation, r.retentionDays, r.interviewsProcessed) for r in result.organisationResults] == [
+        ("Quiet Co", 90, 0)
+    ]
 
 
 async def test_unknown_organisation_and_missing_storage(db, store):
@@ -200,7 +201,8 @@ async def test_two_runs_at_once_process_each_interview_once(db, store, blob_serv
 
     first, second = await asyncio.gather(
         cleanup_recordings(db, store, caller=SERVICE_CALLER, organisation_id=org),
-        cleanup_recordings(db, store, caller=SERVICE_CALLER, organisation_id=org))
+        cleanup_recordings(db, store, caller=SERVICE_CALLER, organisation_id=org),
+    )
 
     assert first.totalDeleted + second.totalDeleted == 24
     assert first.totalDeleted > 0 and second.totalDeleted > 0  # both really worked, side by side

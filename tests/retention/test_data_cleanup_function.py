@@ -39,18 +39,22 @@ async def test_service_key_cleans_up_with_the_contract_shape(db, blob_service, u
     body = result.json()
     assert set(body) == {"success", "totalDeleted", "organisationResults", "processedAt"}
     assert body["success"] is True and body["totalDeleted"] == 1
-    assert body["organisationResults"] == [{"organisation": "Function Co", "retentionDays": 30,
-                                            "interviewsProcessed": 1, "unmanagedRecordings": 0}]
+    assert body["organisationResults"] == [
+        {"organisation": "Function Co", "retentionDays": 30, "interviewsProcessed": 1, "unmanagedRecordings": 0}
+    ]
     assert (await interview(db, due.interview_id))["recording_deleted_at"] is not None
 
 
 async def test_deletion_requests_answer_with_the_contract_shape(db, blob_service, unlimited, unique_ip):
     org = await org_with_retention(db, 30)
     recorded = await recorded_interview(db, blob_service, org, ended_days_ago=1)
-    request = await db.fetch_one("insert into data_deletion_requests (user_id, request_type) "
-                                 "values (%s, 'recording_only') returning id", (recorded.candidate_id,))
-    result = await cleanup({"action": "process_deletion_requests", "organisationId": str(org), "dryRun": None},
-                           SERVICE, unique_ip)
+    request = await db.fetch_one(
+        "insert into data_deletion_requests (user_id, request_type) values (%s, 'recording_only') returning id",
+        (recorded.candidate_id,),
+    )
+    result = await cleanup(
+        {"action": "process_deletion_requests", "organisationId": str(org), "dryRun": None}, SERVICE, unique_ip
+    )
     assert result.status == 200, result
     body = result.json()
     assert set(body) == {"success", "requestsProcessed", "results", "processedAt"}
@@ -64,13 +68,15 @@ async def test_an_org_admin_may_act_on_their_own_organisation_only(db, blob_serv
     theirs = await org_with_retention(db, 30)
     due = await recorded_interview(db, blob_service, mine, ended_days_ago=31)
 
-    other = await cleanup({"action": "cleanup_recordings", "organisationId": str(theirs)}, auth_headers(admin),
-                          unique_ip)
+    other = await cleanup(
+        {"action": "cleanup_recordings", "organisationId": str(theirs)}, auth_headers(admin), unique_ip
+    )
     assert other.status == 403 and other.json()["error"]
     missing = await cleanup({"action": "cleanup_recordings"}, auth_headers(admin), unique_ip)
     assert missing.status == 400 and missing.json()["details"][0]["field"] == "organisationId"
-    dry = await cleanup({"action": "cleanup_recordings", "organisationId": str(mine), "dryRun": True},
-                        auth_headers(admin), unique_ip)
+    dry = await cleanup(
+        {"action": "cleanup_recordings", "organisationId": str(mine), "dryRun": True}, auth_headers(admin), unique_ip
+    )
     assert dry.status == 200 and dry.json()["totalDeleted"] == 1
     assert (await interview(db, due.interview_id))["recording_deleted_at"] is None
     audit = await db.fetch_one("select count(*) as n from audit_log where entity_id = %s", (due.interview_id,))
@@ -81,27 +87,32 @@ async def test_an_org_admin_may_act_on_their_own_organisation_only(db, blob_serv
 async def test_other_org_roles_are_refused(db, unlimited, unique_ip, role):
     user = await create_user(db)
     org = await org_with_retention(db, 30, member=user, role=role)
-    result = await cleanup({"action": "cleanup_recordings", "organisationId": str(org)}, auth_headers(user),
-                           unique_ip)
+    result = await cleanup({"action": "cleanup_recordings", "organisationId": str(org)}, auth_headers(user), unique_ip)
     assert result.status == 403
 
 
-@pytest.mark.parametrize("headers, status", [
-    ({}, 401),
-    ({"x-service-key": "wrong-key"}, 401),
-    ({"authorization": "Bearer not.a.token"}, 401),
-])
+@pytest.mark.parametrize(
+    "headers, status",
+    [
+        ({}, 401),
+        ({"x-service-key": "wrong-key"}, 401),
+        ({"authorization": "Bearer not.a.token"}, 401),
+    ],
+)
 async def test_unauthenticated_callers_are_refused(wired, unique_ip, headers, status):
     result = await cleanup({"action": "cleanup_recordings"}, headers, unique_ip)
     assert result.status == status and result.json()["error"]
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"action": "delete_everything"}, "action"),
-    ({}, "action"),
-    ({"action": "cleanup_recordings", "organisationId": "not-a-uuid"}, "organisationId"),
-    ({"action": "cleanup_recordings", "dryRun": "sometimes"}, "dryRun"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"action": "delete_everything"}, "action"),
+        ({}, "action"),
+        ({"action": "cleanup_recordings", "organisationId": "not-a-uuid"}, "organisationId"),
+        ({"action": "cleanup_recordings", "dryRun": "sometimes"}, "dryRun"),
+    ],
+)
 async def test_invalid_bodies_get_400(unlimited, unique_ip, body, field):
     result = await cleanup(body, SERVICE, unique_ip)
     assert result.status == 400 and [d["field"] for d in result.json()["details"]] == [field]
@@ -128,12 +139,18 @@ async def test_the_timer_runs_both_actions_for_every_organisation_and_purges_old
     org = await org_with_retention(db, 30)
     due = await recorded_interview(db, blob_service, org, ended_days_ago=31)
     recent = await recorded_interview(db, blob_service, org, ended_days_ago=1)
-    request = await db.fetch_one("insert into data_deletion_requests (user_id, request_type) "
-                                 "values (%s, 'recording_only') returning id", (recent.candidate_id,))
-    await db.execute("insert into app.rate_limit_counters (key, window_start, count) "
-                     "values ('timer-test', now() - interval '2 days', 1)")
-    await db.execute("insert into app.processed_events (event_id, event_type, processed_at) values "
-                     "('timer-old', 'x', now() - interval '8 days'), ('timer-new', 'x', now() - interval '1 day')")
+    request = await db.fetch_one(
+        "insert into data_deletion_requests (user_id, request_type) values (%s, 'recording_only') returning id",
+        (recent.candidate_id,),
+    )
+    await db.execute(
+        "insert into app.rate_limit_counters (key, window_start, count) "
+        "values ('timer-test', now() - interval '2 days', 1)"
+    )
+    await db.execute(
+        "insert into app.processed_events (event_id, event_type, processed_at) values "
+        "('timer-old', 'x', now() - interval '8 days'), ('timer-new', 'x', now() - interval '1 day')"
+    )
 
     await function_host().invoke("retention_timer", TimerRequest(past_due=False))
 

@@ -56,16 +56,20 @@ async def candidate_with_cv(db, cvs, path_of=lambda user: f"{user}/cv.pdf", uplo
     candidate = await create_user(db)
     await add_profile(db, candidate)
     path = path_of(candidate)
-    await db.execute("update candidate_profiles set cv_file_path = %s, cv_uploaded_at = now() where user_id = %s",
-                     (path, candidate))
+    await db.execute(
+        "update candidate_profiles set cv_file_path = %s, cv_uploaded_at = now() where user_id = %s", (path, candidate)
+    )
     if upload:
         await cvs.put(path)
     return candidate, path
 
 
 async def request_deletion(db, user_id, kind) -> uuid.UUID:
-    return (await db.fetch_one("insert into data_deletion_requests (user_id, request_type) values (%s, %s) "
-                               "returning id", (user_id, kind)))["id"]
+    return (
+        await db.fetch_one(
+            "insert into data_deletion_requests (user_id, request_type) values (%s, %s) returning id", (user_id, kind)
+        )
+    )["id"]
 
 
 async def run(db, cv_storage, auth_admin):
@@ -113,15 +117,20 @@ async def test_a_cv_file_already_gone_counts_as_deleted(db, cvs, auth_admin):
 OTHER = uuid.UUID(int=7)  # someone else's folder
 
 
-@pytest.mark.parametrize("path_of, target_of", [
-    (lambda user: f"{OTHER}/cv.pdf", lambda user: f"{OTHER}/cv.pdf"),
-    (lambda user: f"{user}/../{OTHER}/cv.pdf", lambda user: f"{OTHER}/cv.pdf"),
-    (lambda user: f"/{user}/cv.pdf", lambda user: f"{user}/cv.pdf"),
-    (lambda user: f"{user}\\cv.pdf", lambda user: f"{user}/cv.pdf"),
-    (lambda user: f"{user}x/cv.pdf", lambda user: f"{user}x/cv.pdf"),
-], ids=["other-folder", "traversal", "leading-slash", "backslash", "folder-prefix"])
-async def test_a_path_outside_the_candidates_folder_is_reported_and_never_deleted(db, cvs, auth_admin, path_of,
-                                                                                   target_of):
+@pytest.mark.parametrize(
+    "path_of, target_of",
+    [
+        (lambda user: f"{OTHER}/cv.pdf", lambda user: f"{OTHER}/cv.pdf"),
+        (lambda user: f"{user}/../{OTHER}/cv.pdf", lambda user: f"{OTHER}/cv.pdf"),
+        (lambda user: f"/{user}/cv.pdf", lambda user: f"{user}/cv.pdf"),
+        (lambda user: f"{user}\\cv.pdf", lambda user: f"{user}/cv.pdf"),
+        (lambda user: f"{user}x/cv.pdf", lambda user: f"{user}x/cv.pdf"),
+    ],
+    ids=["other-folder", "traversal", "leading-slash", "backslash", "folder-prefix"],
+)
+async def test_a_path_outside_the_candidates_folder_is_reported_and_never_deleted(
+    db, cvs, auth_admin, path_of, target_of
+):
     candidate, path = await candidate_with_cv(db, cvs, path_of=path_of, upload=False)
     target = target_of(candidate)
     await cvs.put(target)  # a real file where the path points (or would, normalised): it must survive
@@ -153,8 +162,9 @@ async def test_a_storage_failure_fails_the_request_and_a_rerun_completes_it(db, 
     assert "FAILED: the CV file could not be deleted" in request["notes"]
     assert "retried on the next run" in request["notes"]
     assert await cvs.exists(path)
-    profile = await db.fetch_one("select first_name, cv_file_path from candidate_profiles where user_id = %s",
-                                 (candidate,))
+    profile = await db.fetch_one(
+        "select first_name, cv_file_path from candidate_profiles where user_id = %s", (candidate,)
+    )
     assert profile == {"first_name": "Alex", "cv_file_path": path}  # nothing anonymised while the file exists
     if cvs.lease is not None:
         await cvs.lease.release()

@@ -10,8 +10,14 @@ import pytest
 from shared.auth import SERVICE_CALLER, Caller
 from shared.services.retention import process_deletion_requests
 from tests.ai.seed import add_profile, create_role
-from tests.retention.seed import (CV_BUCKET, audit_entries, existing_blobs, interview, org_with_retention,
-                                  recorded_interview)
+from tests.retention.seed import (
+    CV_BUCKET,
+    audit_entries,
+    existing_blobs,
+    interview,
+    org_with_retention,
+    recorded_interview,
+)
 from tests.support import create_user
 
 # Every table holding a candidate's rows, and how to count that candidate's rows in it.
@@ -46,36 +52,55 @@ async def candidate_with_everything(db, blob_service, org_id, supabase_double=No
     candidate = await create_user(db)
     if supabase_double is not None:
         supabase_double.add_user(str(candidate))
-    await add_profile(db, candidate, skills=["Python", "SQL"], dei={"gender": "woman", "ethnicity": "x",
-                                                                    "disability_status": "none"},
-                      jobs=[("Engineer", "Acme", "2020-01-01", None, "Built things for Jane Citizen")])
+    await add_profile(
+        db,
+        candidate,
+        skills=["Python", "SQL"],
+        dei={"gender": "woman", "ethnicity": "x", "disability_status": "none"},
+        jobs=[("Engineer", "Acme", "2020-01-01", None, "Built things for Jane Citizen")],
+    )
     await db.execute(
         """update candidate_profiles set phone = '+61 400 000 000', postcode = '2010', country = 'Australia',
                   linkedin_url = 'https://linkedin.example/in/jane', portfolio_url = 'https://jane.example',
-                  cv_file_path = %s where user_id = %s""", (f"{candidate}/cv.pdf", candidate))
+                  cv_file_path = %s where user_id = %s""",
+        (f"{candidate}/cv.pdf", candidate),
+    )
     if supabase_double is not None:
         supabase_double.put_object(CV_BUCKET, f"{candidate}/cv.pdf", b"%PDF-1.7 Jane Citizen")
     await db.execute("insert into education (user_id, institution, degree) values (%s, 'UNSW', 'BSc')", (candidate,))
-    await db.execute("insert into practice_interviews (user_id, sample_role_type, feedback) values (%s, 'swe', '{}')",
-                     (candidate,))
+    await db.execute(
+        "insert into practice_interviews (user_id, sample_role_type, feedback) values (%s, 'swe', '{}')", (candidate,)
+    )
     recorded = await recorded_interview(db, blob_service, org_id, ended_days_ago=1, candidate=candidate)
-    await db.execute("insert into transcript_segments (interview_id, speaker, content, start_time_ms) "
-                     "values (%s, 'candidate', 'My name is Jane and I live in Surry Hills', 0)",
-                     (recorded.interview_id,))
-    await db.execute("""insert into interview_scores (interview_id, overall_score, narrative_summary, candidate_feedback,
+    await db.execute(
+        "insert into transcript_segments (interview_id, speaker, content, start_time_ms) "
+        "values (%s, 'candidate', 'My name is Jane and I live in Surry Hills', 0)",
+        (recorded.interview_id,),
+    )
+    await db.execute(
+        """insert into interview_scores (interview_id, overall_score, narrative_summary, candidate_feedback,
                                                       scored_by) values (%s, 82, 'Jane was great', 'Well done Jane', 'ai')""",
-                     (recorded.interview_id,))
-    await db.execute("""insert into score_dimensions (interview_id, dimension, score, weight, evidence, cited_quotes)
+        (recorded.interview_id,),
+    )
+    await db.execute(
+        """insert into score_dimensions (interview_id, dimension, score, weight, evidence, cited_quotes)
                         values (%s, 'communication', 8.5, 0.3, 'Jane said...', %s::jsonb)""",
-                     (recorded.interview_id, json.dumps(["My name is Jane"])))
-    await db.execute("insert into invitations (application_id, token, expires_at, status) "
-                     "values (%s, %s, now() + interval '7 days', 'opened')", (recorded.application_id, uuid.uuid4().hex))
+        (recorded.interview_id, json.dumps(["My name is Jane"])),
+    )
+    await db.execute(
+        "insert into invitations (application_id, token, expires_at, status) "
+        "values (%s, %s, now() + interval '7 days', 'opened')",
+        (recorded.application_id, uuid.uuid4().hex),
+    )
     return candidate, recorded
 
 
 async def request_deletion(db, user_id, kind: str) -> uuid.UUID:
-    row = await db.fetch_one("insert into data_deletion_requests (user_id, request_type, reason) "
-                             "values (%s, %s, 'I want my data gone') returning id", (user_id, kind))
+    row = await db.fetch_one(
+        "insert into data_deletion_requests (user_id, request_type, reason) "
+        "values (%s, %s, 'I want my data gone') returning id",
+        (user_id, kind),
+    )
     return row["id"]
 
 
@@ -83,16 +108,18 @@ async def deletion_request(db, request_id) -> dict | None:
     return await db.fetch_one("select * from data_deletion_requests where id = %s", (request_id,))
 
 
-async def test_full_deletion_removes_every_row_blob_and_the_auth_user(db, cv_storage, store, blob_service, auth_admin,
-                                                                       supabase_double):
+async def test_full_deletion_removes_every_row_blob_and_the_auth_user(
+    db, cv_storage, store, blob_service, auth_admin, supabase_double
+):
     org = await org_with_retention(db, 60, name="Deletion Co")
     candidate, recorded = await candidate_with_everything(db, blob_service, org, supabase_double)
     bystander, bystander_interview = await candidate_with_everything(db, blob_service, org, supabase_double)
     before = await row_counts(db, bystander)
     request_id = await request_deletion(db, candidate, "full_deletion")
 
-    result = await process_deletion_requests(db, store, auth_admin, cv_storage=cv_storage,
-                                             caller=SERVICE_CALLER, organisation_id=org)
+    result = await process_deletion_requests(
+        db, store, auth_admin, cv_storage=cv_storage, caller=SERVICE_CALLER, organisation_id=org
+    )
 
     assert [(r.requestId, r.status) for r in result.results] == [(request_id, "completed")]
     assert result.requestsProcessed == 1
@@ -106,23 +133,30 @@ async def test_full_deletion_removes_every_row_blob_and_the_auth_user(db, cv_sto
     assert request["processed_at"] is not None and "auth user deleted" in request["notes"]
     assert "CV file deleted" in request["notes"]
     steps = [entry["action"] for entry in await audit_entries(db, request_id)]
-    assert steps == ["data_deletion_request.claimed", "data_deletion_request.recordings_deleted",
-                     "data_deletion_request.cv_deleted", "data_deletion_request.candidate_data_deleted", "data_deletion_request.auth_user_deleted",
-                     "data_deletion_request.completed"]
+    assert steps == [
+        "data_deletion_request.claimed",
+        "data_deletion_request.recordings_deleted",
+        "data_deletion_request.cv_deleted",
+        "data_deletion_request.candidate_data_deleted",
+        "data_deletion_request.auth_user_deleted",
+        "data_deletion_request.completed",
+    ]
     # Someone else's data is untouched.
     assert await row_counts(db, bystander) == before
     assert await existing_blobs(blob_service, bystander_interview.blobs) == set(bystander_interview.blobs)
 
 
-async def test_auth_failure_fails_the_request_and_a_rerun_completes_it(db, cv_storage, store, blob_service,
-                                                                        auth_admin, supabase_double):
+async def test_auth_failure_fails_the_request_and_a_rerun_completes_it(
+    db, cv_storage, store, blob_service, auth_admin, supabase_double
+):
     org = await org_with_retention(db, 60)
     candidate, _ = await candidate_with_everything(db, blob_service, org, supabase_double)
     request_id = await request_deletion(db, candidate, "full_deletion")
     supabase_double.fail_next(500, path="/auth/v1/admin/users")
 
-    first = await process_deletion_requests(db, store, auth_admin, cv_storage=cv_storage,
-                                            caller=SERVICE_CALLER, organisation_id=org)
+    first = await process_deletion_requests(
+        db, store, auth_admin, cv_storage=cv_storage, caller=SERVICE_CALLER, organisation_id=org
+    )
 
     assert [r.status for r in first.results] == ["failed"]  # tried once in a run, not again and again
     request = await deletion_request(db, request_id)
@@ -131,8 +165,9 @@ async def test_auth_failure_fails_the_request_and_a_rerun_completes_it(db, cv_st
     assert await row_counts(db, candidate) == {table: 0 for table in CANDIDATE_ROWS}  # not rolled back
     assert supabase_double.deleted_users == []
 
-    second = await process_deletion_requests(db, store, auth_admin, cv_storage=cv_storage,
-                                             caller=SERVICE_CALLER, organisation_id=org)
+    second = await process_deletion_requests(
+        db, store, auth_admin, cv_storage=cv_storage, caller=SERVICE_CALLER, organisation_id=org
+    )
 
     assert [(r.requestId, r.status) for r in second.results] == [(request_id, "completed")]
     assert supabase_double.deleted_users == [str(candidate)]
@@ -142,8 +177,9 @@ async def test_auth_failure_fails_the_request_and_a_rerun_completes_it(db, cv_st
 async def test_an_auth_user_already_gone_counts_as_deleted(db, cv_storage, store, auth_admin):
     candidate = await create_user(db)  # unknown to Supabase Auth's double
     request_id = await request_deletion(db, candidate, "full_deletion")
-    result = await process_deletion_requests(db, store, auth_admin, cv_storage=cv_storage,
-                                             caller=SERVICE_CALLER, organisation_id=None)
+    result = await process_deletion_requests(
+        db, store, auth_admin, cv_storage=cv_storage, caller=SERVICE_CALLER, organisation_id=None
+    )
     assert (request_id, "completed") in [(r.requestId, r.status) for r in result.results]
     assert "auth user already deleted" in (await deletion_request(db, request_id))["notes"]
 
@@ -152,21 +188,22 @@ async def test_without_auth_admin_full_deletion_fails_with_the_reason(db, cv_sto
     org = await org_with_retention(db, 60)
     candidate, _ = await candidate_with_everything(db, blob_service, org)
     request_id = await request_deletion(db, candidate, "full_deletion")
-    await process_deletion_requests(db, store, None, cv_storage=cv_storage,
-                                    caller=SERVICE_CALLER, organisation_id=org)
+    await process_deletion_requests(db, store, None, cv_storage=cv_storage, caller=SERVICE_CALLER, organisation_id=org)
     request = await deletion_request(db, request_id)
     assert request["status"] == "failed" and "SUPABASE_SERVICE_ROLE_KEY" in request["notes"]
 
 
-async def test_recording_only_deletes_recordings_and_nothing_else(db, cv_storage, store, blob_service, auth_admin,
-                                                                  supabase_double):
+async def test_recording_only_deletes_recordings_and_nothing_else(
+    db, cv_storage, store, blob_service, auth_admin, supabase_double
+):
     org = await org_with_retention(db, 60)
     candidate, recorded = await candidate_with_everything(db, blob_service, org, supabase_double)
     before = await row_counts(db, candidate)
     request_id = await request_deletion(db, candidate, "recording_only")
 
-    result = await process_deletion_requests(db, store, auth_admin, cv_storage=cv_storage,
-                                             caller=SERVICE_CALLER, organisation_id=org)
+    result = await process_deletion_requests(
+        db, store, auth_admin, cv_storage=cv_storage, caller=SERVICE_CALLER, organisation_id=org
+    )
 
     assert [r.status for r in result.results] == ["completed"]
     assert await existing_blobs(blob_service, recorded.blobs) == set()
@@ -179,20 +216,32 @@ async def test_recording_only_deletes_recordings_and_nothing_else(db, cv_storage
     assert entry["new_values"]["deletionRequestId"] == str(request_id)
 
 
-async def test_anonymize_removes_personal_data_and_keeps_scores(db, cv_storage, store, blob_service, auth_admin,
-                                                                supabase_double):
+async def test_anonymize_removes_personal_data_and_keeps_scores(
+    db, cv_storage, store, blob_service, auth_admin, supabase_double
+):
     org = await org_with_retention(db, 60)
     candidate, recorded = await candidate_with_everything(db, blob_service, org, supabase_double)
     request_id = await request_deletion(db, candidate, "anonymize")
 
-    result = await process_deletion_requests(db, store, auth_admin, cv_storage=cv_storage,
-                                             caller=SERVICE_CALLER, organisation_id=org)
+    result = await process_deletion_requests(
+        db, store, auth_admin, cv_storage=cv_storage, caller=SERVICE_CALLER, organisation_id=org
+    )
 
     assert [r.status for r in result.results] == ["completed"]
     profile = await db.fetch_one("select * from candidate_profiles where user_id = %s", (candidate,))
     assert (profile["first_name"], profile["last_name"]) == ("Anonymised", "Candidate")
-    for column in ("email", "phone", "suburb", "state", "postcode", "country", "linkedin_url", "portfolio_url",
-                   "cv_file_path", "cv_uploaded_at"):
+    for column in (
+        "email",
+        "phone",
+        "suburb",
+        "state",
+        "postcode",
+        "country",
+        "linkedin_url",
+        "portfolio_url",
+        "cv_file_path",
+        "cv_uploaded_at",
+    ):
         assert profile[column] is None, column
     counts = await row_counts(db, candidate)
     assert counts["candidate_dei"] == counts["education"] == counts["employment_history"] == 0
@@ -209,17 +258,18 @@ async def test_anonymize_removes_personal_data_and_keeps_scores(db, cv_storage, 
     assert "data_deletion_request.anonymised" in [e["action"] for e in await audit_entries(db, request_id)]
 
 
-async def test_a_failed_recording_delete_fails_the_request_before_any_row_is_touched(db, cv_storage, store,
-                                                                                      blob_service, auth_admin,
-                                                                                      supabase_double):
+async def test_a_failed_recording_delete_fails_the_request_before_any_row_is_touched(
+    db, cv_storage, store, blob_service, auth_admin, supabase_double
+):
     org = await org_with_retention(db, 60)
     candidate, recorded = await candidate_with_everything(db, blob_service, org, supabase_double)
     before = await row_counts(db, candidate)
     request_id = await request_deletion(db, candidate, "full_deletion")
     lease = await blob_service.get_container_client("recordings").get_blob_client(recorded.blobs[0]).acquire_lease(-1)
     try:
-        await process_deletion_requests(db, store, auth_admin, cv_storage=cv_storage,
-                                        caller=SERVICE_CALLER, organisation_id=org)
+        await process_deletion_requests(
+            db, store, auth_admin, cv_storage=cv_storage, caller=SERVICE_CALLER, organisation_id=org
+        )
     finally:
         await lease.release()
     request = await deletion_request(db, request_id)
@@ -229,8 +279,9 @@ async def test_a_failed_recording_delete_fails_the_request_before_any_row_is_tou
     assert supabase_double.deleted_objects == []  # nor is the CV touched before the recordings are gone
 
 
-async def test_in_production_the_auth_deletion_cascades_and_the_run_still_finishes(db, cv_storage, store, blob_service,
-                                                                                    supabase_double, database_url):
+async def test_in_production_the_auth_deletion_cascades_and_the_run_still_finishes(
+    db, cv_storage, store, blob_service, supabase_double, database_url
+):
     """Supabase Auth deletes auth.users in the same database, which cascades to the
     request row itself: the outcome survives in audit_log."""
     import psycopg
@@ -250,8 +301,13 @@ async def test_in_production_the_auth_deletion_cascades_and_the_run_still_finish
     request_id = await request_deletion(db, candidate, "full_deletion")
 
     result = await process_deletion_requests(
-        db, store, CascadingAuth(supabase_double.url, supabase_double.service_role_key),
-        cv_storage=cv_storage, caller=SERVICE_CALLER, organisation_id=org)
+        db,
+        store,
+        CascadingAuth(supabase_double.url, supabase_double.service_role_key),
+        cv_storage=cv_storage,
+        caller=SERVICE_CALLER,
+        organisation_id=org,
+    )
 
     assert [r.status for r in result.results] == ["completed"]
     assert await deletion_request(db, request_id) is None
@@ -268,10 +324,13 @@ async def test_two_runs_at_once_claim_each_request_once(db, cv_storage, store, b
         requests.append(await request_deletion(db, recorded.candidate_id, "recording_only"))
 
     first, second = await asyncio.gather(
-        process_deletion_requests(db, store, auth_admin, cv_storage=cv_storage,
-                                  caller=SERVICE_CALLER, organisation_id=org),
-        process_deletion_requests(db, store, auth_admin, cv_storage=cv_storage,
-                                  caller=SERVICE_CALLER, organisation_id=org))
+        process_deletion_requests(
+            db, store, auth_admin, cv_storage=cv_storage, caller=SERVICE_CALLER, organisation_id=org
+        ),
+        process_deletion_requests(
+            db, store, auth_admin, cv_storage=cv_storage, caller=SERVICE_CALLER, organisation_id=org
+        ),
+    )
 
     claimed = [r.requestId for r in first.results + second.results]
     assert sorted(claimed) == sorted(requests)
@@ -280,8 +339,9 @@ async def test_two_runs_at_once_claim_each_request_once(db, cv_storage, store, b
         assert (await deletion_request(db, request_id))["status"] == "completed"
 
 
-async def test_an_org_admin_processes_only_their_organisations_candidates(db, cv_storage, store, blob_service,
-                                                                          auth_admin):
+async def test_an_org_admin_processes_only_their_organisations_candidates(
+    db, cv_storage, store, blob_service, auth_admin
+):
     admin = await create_user(db)
     mine = await org_with_retention(db, 60, member=admin, role="org_admin")
     theirs = await org_with_retention(db, 60)
@@ -290,9 +350,9 @@ async def test_an_org_admin_processes_only_their_organisations_candidates(db, cv
     own_request = await request_deletion(db, own.candidate_id, "recording_only")
     other_request = await request_deletion(db, other.candidate_id, "recording_only")
 
-    result = await process_deletion_requests(db, store, auth_admin, cv_storage=cv_storage,
-                                             caller=Caller(user_id=admin),
-                                             organisation_id=mine)
+    result = await process_deletion_requests(
+        db, store, auth_admin, cv_storage=cv_storage, caller=Caller(user_id=admin), organisation_id=mine
+    )
 
     assert [r.requestId for r in result.results] == [own_request]
     assert (await deletion_request(db, own_request))["processed_by"] == str(admin)
@@ -306,9 +366,9 @@ async def test_dry_run_lists_due_requests_and_changes_nothing(db, cv_storage, st
     org = await org_with_retention(db, 60)
     recorded = await recorded_interview(db, blob_service, org, ended_days_ago=1)
     request_id = await request_deletion(db, recorded.candidate_id, "full_deletion")
-    result = await process_deletion_requests(db, store, auth_admin, cv_storage=cv_storage,
-                                             caller=SERVICE_CALLER, organisation_id=org,
-                                             dry_run=True)
+    result = await process_deletion_requests(
+        db, store, auth_admin, cv_storage=cv_storage, caller=SERVICE_CALLER, organisation_id=org, dry_run=True
+    )
     assert [(r.requestId, r.status) for r in result.results] == [(request_id, "pending")]
     assert (await deletion_request(db, request_id))["status"] == "pending"
     assert await existing_blobs(blob_service, recorded.blobs) == set(recorded.blobs)
@@ -317,14 +377,18 @@ async def test_dry_run_lists_due_requests_and_changes_nothing(db, cv_storage, st
 
 
 @pytest.mark.parametrize("stale, expected", [(True, ["completed"]), (False, [])])
-async def test_a_request_abandoned_in_processing_is_taken_up_again(db, cv_storage, store, blob_service, auth_admin,
-                                                                   stale, expected):
+async def test_a_request_abandoned_in_processing_is_taken_up_again(
+    db, cv_storage, store, blob_service, auth_admin, stale, expected
+):
     org = await org_with_retention(db, 60)
     recorded = await recorded_interview(db, blob_service, org, ended_days_ago=1)
     request_id = await request_deletion(db, recorded.candidate_id, "recording_only")
-    await db.execute("update data_deletion_requests set status = 'processing', processed_at = now() - %s::interval "
-                     "where id = %s", ("2 hours" if stale else "5 minutes", request_id))
-    result = await process_deletion_requests(db, store, auth_admin, cv_storage=cv_storage,
-                                             caller=SERVICE_CALLER, organisation_id=org)
+    await db.execute(
+        "update data_deletion_requests set status = 'processing', processed_at = now() - %s::interval where id = %s",
+        ("2 hours" if stale else "5 minutes", request_id),
+    )
+    result = await process_deletion_requests(
+        db, store, auth_admin, cv_storage=cv_storage, caller=SERVICE_CALLER, organisation_id=org
+    )
     assert [r.status for r in result.results] == expected
     await db.execute("delete from data_deletion_requests where id = %s", (request_id,))

@@ -11,20 +11,29 @@ from tests.retention.seed import existing_blobs, interview, org_with_retention, 
 
 @pytest.fixture(scope="module")
 def retention_host(devhosts, azurite):
-    return devhosts.start({"RECORDINGS_STORAGE_CONNECTION_STRING": azurite,
-                           "RATE_LIMITS": json.dumps({"admin/data-cleanup": "1000/60"})})
+    return devhosts.start(
+        {"RECORDINGS_STORAGE_CONNECTION_STRING": azurite, "RATE_LIMITS": json.dumps({"admin/data-cleanup": "1000/60"})}
+    )
 
 
 async def test_cleanup_endpoint_and_timer_over_http(retention_host, db, blob_service):
     org = await org_with_retention(db, 14, name="Over HTTP Retention")
     first = await recorded_interview(db, blob_service, org, ended_days_ago=15)
     async with httpx.AsyncClient(base_url=retention_host, timeout=30) as client:
-        response = await client.post("/api/admin/data-cleanup", headers={"x-service-key": DEV_SERVICE_KEY},
-                                     json={"action": "cleanup_recordings", "organisationId": str(org)})
+        response = await client.post(
+            "/api/admin/data-cleanup",
+            headers={"x-service-key": DEV_SERVICE_KEY},
+            json={"action": "cleanup_recordings", "organisationId": str(org)},
+        )
         assert response.status_code == 200, response.text
         assert response.json()["organisationResults"] == [
-            {"organisation": "Over HTTP Retention", "retentionDays": 14, "interviewsProcessed": 1,
-             "unmanagedRecordings": 0}]
+            {
+                "organisation": "Over HTTP Retention",
+                "retentionDays": 14,
+                "interviewsProcessed": 1,
+                "unmanagedRecordings": 0,
+            }
+        ]
         assert response.headers["x-request-id"]
         assert await existing_blobs(blob_service, first.blobs) == set()
 

@@ -20,11 +20,17 @@ from tests.support import create_user
 INVENTED_QUOTE = "I single-handedly rebuilt the internet in a weekend"
 TRANSCRIPT = [
     {"speaker": "ai", "content": "Tell me about a system you built.", "start_time_ms": 0},
-    {"speaker": "candidate", "content": "I led the migration of our payments platform to an event-driven design.",
-     "start_time_ms": 4000},
+    {
+        "speaker": "candidate",
+        "content": "I led the migration of our payments platform to an event-driven design.",
+        "start_time_ms": 4000,
+    },
     {"speaker": "ai", "content": "How did you keep it reliable?", "start_time_ms": 12000},
-    {"speaker": "candidate", "content": "We added idempotency keys and replayed   every event in staging first.",
-     "start_time_ms": 15000},
+    {
+        "speaker": "candidate",
+        "content": "We added idempotency keys and replayed   every event in staging first.",
+        "start_time_ms": 15000,
+    },
 ]
 
 
@@ -34,12 +40,23 @@ def scoring_answer(request: dict, *, score: float = 7.5, skip: str | None = None
     document = json.loads(next(m["content"] for m in request["messages"] if m["role"] == "user"))
     candidate = [t["text"] for t in document["transcript"] if t["speaker"] == "candidate"]
     real_quote = " ".join(candidate[0].split()[:6]).upper()
-    dimensions = [{"dimension": d["key"], "score": (override or {}).get(d["key"], score),
-                   "evidence": f"Evidence for {d['label']}.", "cited_quotes": [real_quote, INVENTED_QUOTE]}
-                  for d in document["rubric"] if d["key"] != skip]
-    arguments = {"dimensions": dimensions, "narrative_summary": "A strong, clear candidate.",
-                 "candidate_feedback": "Thank you; go deeper on trade-offs.", "anti_cheat_risk_level": "low",
-                 "anti_cheat_notes": "Answers were spontaneous."}
+    dimensions = [
+        {
+            "dimension": d["key"],
+            "score": (override or {}).get(d["key"], score),
+            "evidence": f"Evidence for {d['label']}.",
+            "cited_quotes": [real_quote, INVENTED_QUOTE],
+        }
+        for d in document["rubric"]
+        if d["key"] != skip
+    ]
+    arguments = {
+        "dimensions": dimensions,
+        "narrative_summary": "A strong, clear candidate.",
+        "candidate_feedback": "Thank you; go deeper on trade-offs.",
+        "anti_cheat_risk_level": "low",
+        "anti_cheat_notes": "Answers were spontaneous.",
+    }
     return tool_call_reply(request["tool_choice"]["function"]["name"], arguments)
 
 
@@ -79,8 +96,11 @@ async def durable(services):
     port = free_port()
     runtime = DurableRuntime(host, f"http://127.0.0.1:{port}")
     previous, host.binding_values = host.binding_values, runtime.binding_values
-    server = uvicorn.Server(uvicorn.Config(Starlette(routes=runtime.routes()), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            Starlette(routes=runtime.routes()), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        )
+    )
     serving = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.01)
@@ -112,8 +132,9 @@ class Interview:
     recruiter: uuid.UUID
 
 
-async def seed_interview(db, *, transcript=TRANSCRIPT, rubric=None, member_role="recruiter",
-                         application_status="interviewing", values=None) -> Interview:
+async def seed_interview(
+    db, *, transcript=TRANSCRIPT, rubric=None, member_role="recruiter", application_status="interviewing", values=None
+) -> Interview:
     """An organisation with a member, a role (optionally with a rubric), an
     application, a completed interview and its stored transcript."""
     recruiter = await create_user(db)
@@ -124,19 +145,22 @@ async def seed_interview(db, *, transcript=TRANSCRIPT, rubric=None, member_role=
     if rubric is not None:
         await db.execute("update job_roles set scoring_rubric = %s::jsonb where id = %s", (json.dumps(rubric), role))
     if values is not None:
-        await db.execute("update organisations set values_framework = %s::jsonb where id = %s",
-                         (json.dumps(values), org))
+        await db.execute(
+            "update organisations set values_framework = %s::jsonb where id = %s", (json.dumps(values), org)
+        )
     application, _ = await create_application(db, role, status=application_status)
     interview = await create_interview(db, application, status="completed")
     for turn in transcript:
         await db.execute(
             "insert into transcript_segments (interview_id, speaker, content, start_time_ms) values (%s, %s, %s, %s)",
-            (interview, turn["speaker"], turn["content"], turn["start_time_ms"]))
+            (interview, turn["speaker"], turn["content"], turn["start_time_ms"]),
+        )
     return Interview(interview, application, org, role, recruiter)
 
 
 async def score_rows(db, interview_id) -> tuple[list[dict], list[dict]]:
     scores = await db.fetch_all("select * from interview_scores where interview_id = %s", (interview_id,))
-    dimensions = await db.fetch_all("select * from score_dimensions where interview_id = %s order by dimension",
-                                    (interview_id,))
+    dimensions = await db.fetch_all(
+        "select * from score_dimensions where interview_id = %s order by dimension", (interview_id,)
+    )
     return scores, dimensions

@@ -5,10 +5,10 @@ episodes framed by OrchestratorStarted / OrchestratorCompleted."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-START = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
 
 class History:
@@ -22,8 +22,15 @@ class History:
 
     def _event(self, kind: int, event_id: int = -1, **fields) -> None:
         self.clock += timedelta(milliseconds=10)
-        self.events.append({"EventType": kind, "EventId": event_id, "IsPlayed": False,
-                            "Timestamp": self.clock.isoformat().replace("+00:00", "Z"), **fields})
+        self.events.append(
+            {
+                "EventType": kind,
+                "EventId": event_id,
+                "IsPlayed": False,
+                "Timestamp": self.clock.isoformat().replace("+00:00", "Z"),
+                **fields,
+            }
+        )
 
     def new_episode(self) -> None:
         """Close the current episode and open the next (what came before is played)."""
@@ -55,9 +62,16 @@ class History:
         return self
 
     def context_json(self) -> str:
-        return json.dumps({"history": self.events, "instanceId": self.instance_id,
-                           "isReplaying": any(e["IsPlayed"] for e in self.events), "parentInstanceId": None,
-                           "input": self.input, "upperSchemaVersion": 1})
+        return json.dumps(
+            {
+                "history": self.events,
+                "instanceId": self.instance_id,
+                "isReplaying": any(e["IsPlayed"] for e in self.events),
+                "parentInstanceId": None,
+                "input": self.input,
+                "upperSchemaVersion": 1,
+            }
+        )
 
 
 def flat_actions(state: dict) -> list[dict]:

@@ -13,8 +13,11 @@ from tests.support import function_host
 LOAD_ACTIVITY, SCORE_ACTIVITY, SAVE_ACTIVITY = "scoring_load_context", "scoring_score_transcript", "scoring_save"
 CALL_ACTIVITY, CREATE_TIMER = 0, 5
 
-JOB = {"interviewId": "5b0c6f0e-8d3e-4c55-9a43-0f6a3f0b7e11", "overrides": {},
-       "retry": {"firstRetryIntervalMs": 1000, "maxAttempts": 3}}
+JOB = {
+    "interviewId": "5b0c6f0e-8d3e-4c55-9a43-0f6a3f0b7e11",
+    "overrides": {},
+    "retry": {"firstRetryIntervalMs": 1000, "maxAttempts": 3},
+}
 LOADED = {"interviewId": JOB["interviewId"], "applicationId": "a", "transcript": [], "rubric": []}
 SCORED = {"interviewId": JOB["interviewId"], "result": {"success": True, "overall_score": 70}}
 SAVED = {"success": True, "interviewId": JOB["interviewId"], "overall_score": 70}
@@ -73,8 +76,11 @@ def test_happy_path_chains_load_score_save_and_returns_the_saved_result():
 
 
 def test_a_transient_failure_waits_on_a_durable_timer_then_tries_again():
-    history = (History(ORCHESTRATOR, JOB).scheduled(0, LOAD_ACTIVITY)
-               .completed(0, failure(503, "Database unavailable", transient=True)))
+    history = (
+        History(ORCHESTRATOR, JOB)
+        .scheduled(0, LOAD_ACTIVITY)
+        .completed(0, failure(503, "Database unavailable", transient=True))
+    )
     state = replay(history)  # the retry pause is a durable timer, not a sleep
     assert not state["isDone"]
     assert [a["actionType"] for a in flat_actions(state)] == [CALL_ACTIVITY, CREATE_TIMER]
@@ -89,30 +95,46 @@ def test_a_transient_failure_waits_on_a_durable_timer_then_tries_again():
 def test_when_the_attempts_run_out_the_run_ends_with_the_last_failures_status():
     job = {**JOB, "retry": {"firstRetryIntervalMs": 1000, "maxAttempts": 2}}
     invalid = failure(502, "The AI model returned an invalid answer", transient=True)
-    history = (History(ORCHESTRATOR, job).scheduled(0, LOAD_ACTIVITY).completed(0, ok(LOADED))
-               .scheduled(1, SCORE_ACTIVITY).completed(1, invalid)
-               .retry_timer(2).scheduled(3, SCORE_ACTIVITY).completed(3, invalid))
+    history = (
+        History(ORCHESTRATOR, job)
+        .scheduled(0, LOAD_ACTIVITY)
+        .completed(0, ok(LOADED))
+        .scheduled(1, SCORE_ACTIVITY)
+        .completed(1, invalid)
+        .retry_timer(2)
+        .scheduled(3, SCORE_ACTIVITY)
+        .completed(3, invalid)
+    )
     state = replay(history)
     assert state["isDone"] is True
-    assert state["output"] == {"success": False, "interviewId": JOB["interviewId"], "status": 502,
-                               "error": "The AI model returned an invalid answer"}
+    assert state["output"] == {
+        "success": False,
+        "interviewId": JOB["interviewId"],
+        "status": 502,
+        "error": "The AI model returned an invalid answer",
+    }
     assert state["customStatus"]["step"] == "failed"
     assert SAVE_ACTIVITY not in called(state)
 
 
 def test_an_unexplained_failure_ends_as_500_without_leaking_details():
     job = {**JOB, "retry": {"firstRetryIntervalMs": 1000, "maxAttempts": 1}}
-    history = (History(ORCHESTRATOR, job).scheduled(0, LOAD_ACTIVITY)
-               .completed(0, failure(500, "Scoring failed", transient=True)))
+    history = (
+        History(ORCHESTRATOR, job)
+        .scheduled(0, LOAD_ACTIVITY)
+        .completed(0, failure(500, "Scoring failed", transient=True))
+    )
     state = replay(history)
     assert state["isDone"] and state["output"]["status"] == 500 and state["output"]["error"] == "Scoring failed"
 
 
-@pytest.mark.parametrize("status, error", [(404, "Interview not found"),
-                                           (400, "The transcript has no candidate speech to score")])
+@pytest.mark.parametrize(
+    "status, error", [(404, "Interview not found"), (400, "The transcript has no candidate speech to score")]
+)
 def test_a_permanent_failure_ends_at_once_without_retry_or_further_steps(status, error):
-    history = (History(ORCHESTRATOR, JOB).scheduled(0, LOAD_ACTIVITY)
-               .completed(0, failure(status, error, transient=False)))
+    history = (
+        History(ORCHESTRATOR, JOB).scheduled(0, LOAD_ACTIVITY).completed(0, failure(status, error, transient=False))
+    )
     state = replay(history)
     assert state["isDone"] is True
     assert state["output"] == {"success": False, "interviewId": JOB["interviewId"], "status": status, "error": error}
@@ -129,11 +151,18 @@ def test_a_human_override_report_skips_scoring():
 
 
 def test_replaying_a_finished_history_gives_the_same_actions_and_output_every_time():
-    history = (History(ORCHESTRATOR, JOB).scheduled(0, LOAD_ACTIVITY)
-               .completed(0, failure(502, "flaky", transient=True))
-               .retry_timer(1).scheduled(2, LOAD_ACTIVITY).completed(2, ok(LOADED))
-               .scheduled(3, SCORE_ACTIVITY).completed(3, ok(SCORED))
-               .scheduled(4, SAVE_ACTIVITY).completed(4, ok(SAVED)))
+    history = (
+        History(ORCHESTRATOR, JOB)
+        .scheduled(0, LOAD_ACTIVITY)
+        .completed(0, failure(502, "flaky", transient=True))
+        .retry_timer(1)
+        .scheduled(2, LOAD_ACTIVITY)
+        .completed(2, ok(LOADED))
+        .scheduled(3, SCORE_ACTIVITY)
+        .completed(3, ok(SCORED))
+        .scheduled(4, SAVE_ACTIVITY)
+        .completed(4, ok(SAVED))
+    )
     first, second = replay(history), replay(history)
     assert first == second
     assert first["isDone"] and first["output"] == SAVED

@@ -19,8 +19,14 @@ pytestmark = pytest.mark.usefixtures("scoring_services", "durable")
 
 async def score(body, user=None, headers=None, ip=None):
     headers = {**(auth_headers(user) if user else {}), **(headers or {})}
-    return await call_function("score_interview", "POST", body, headers, path="/api/ai/score",
-                               client_ip=ip or f"2001:db8::{uuid.uuid4().hex[:4]}")
+    return await call_function(
+        "score_interview",
+        "POST",
+        body,
+        headers,
+        path="/api/ai/score",
+        client_ip=ip or f"2001:db8::{uuid.uuid4().hex[:4]}",
+    )
 
 
 async def test_scores_saves_and_answers_200_with_the_contracts_body(db, model):
@@ -56,8 +62,10 @@ async def test_a_finished_run_is_reported_not_rerun_unless_rescore_is_asked(db, 
 
 async def test_concurrent_calls_share_one_run(db, model):
     interview = await seed_interview(db)
-    first, second = await asyncio.gather(score({"interviewId": str(interview.id)}, interview.recruiter),
-                                         score({"interviewId": str(interview.id)}, interview.recruiter))
+    first, second = await asyncio.gather(
+        score({"interviewId": str(interview.id)}, interview.recruiter),
+        score({"interviewId": str(interview.id)}, interview.recruiter),
+    )
     assert first.status == second.status == 200
     assert first.json() == second.json()
     assert len(model.chat_requests) == 1
@@ -72,19 +80,32 @@ async def test_the_service_key_may_score(db):
 async def test_request_rubric_and_overrides_are_used(db, model):
     interview = await seed_interview(db)
     rubric = {"technical_skills": {"weight": 3, "label": "Tech"}, "communication": {"weight": 1}}
-    result = await score({"interviewId": str(interview.id), "scoringRubric": rubric, "jobTitle": "SRE",
-                          "orgValues": None, "requirements": None}, interview.recruiter)
+    result = await score(
+        {
+            "interviewId": str(interview.id),
+            "scoringRubric": rubric,
+            "jobTitle": "SRE",
+            "orgValues": None,
+            "requirements": None,
+        },
+        interview.recruiter,
+    )
     assert result.status == 200, result
-    assert {d["dimension"]: d["weight"] for d in result.json()["dimensions"]} == {"technical_skills": 0.75,
-                                                                                 "communication": 0.25}
+    assert {d["dimension"]: d["weight"] for d in result.json()["dimensions"]} == {
+        "technical_skills": 0.75,
+        "communication": 0.25,
+    }
     sent = json.loads(model.chat_requests[0]["messages"][1]["content"])
     assert sent["role"]["title"] == "SRE"
 
 
 async def test_a_human_override_is_reported_and_the_model_not_asked(db, model):
     interview = await seed_interview(db)
-    await db.execute("insert into interview_scores (interview_id, overall_score, scored_by, human_override) "
-                     "values (%s, 88, %s, true)", (interview.id, str(interview.recruiter)))
+    await db.execute(
+        "insert into interview_scores (interview_id, overall_score, scored_by, human_override) "
+        "values (%s, 88, %s, true)",
+        (interview.id, str(interview.recruiter)),
+    )
     result = await score({"interviewId": str(interview.id), "rescore": True}, interview.recruiter)
     assert result.status == 200
     assert result.json()["humanOverride"] is True and result.json()["overall_score"] == 88
@@ -123,8 +144,9 @@ async def test_empty_or_candidate_less_transcript_is_400(db, model, transcript):
     assert model.chat_requests == []
 
 
-@pytest.mark.parametrize("rubric", [{"a": {"weight": 0}, "b": {"weight": 0}},
-                                    {"a": {"weight": -1}, "b": {"weight": 2}}])
+@pytest.mark.parametrize(
+    "rubric", [{"a": {"weight": 0}, "b": {"weight": 0}}, {"a": {"weight": -1}, "b": {"weight": 2}}]
+)
 async def test_rubric_with_negative_or_zero_total_weight_is_400(db, model, rubric):
     interview = await seed_interview(db)
     result = await score({"interviewId": str(interview.id), "scoringRubric": rubric}, interview.recruiter)
@@ -138,27 +160,34 @@ async def test_an_invalid_stored_rubric_is_400_from_the_orchestration(db, model)
     assert result.status == 400 and "role's scoring rubric" in result.json()["error"]
 
 
-@pytest.mark.parametrize("body", [{}, {"interviewId": "not-a-uuid"}, {"interviewId": str(uuid.uuid4()), "transcripts": "x"}])
+@pytest.mark.parametrize(
+    "body", [{}, {"interviewId": "not-a-uuid"}, {"interviewId": str(uuid.uuid4()), "transcripts": "x"}]
+)
 async def test_malformed_bodies_are_400(db, body):
     user = await create_user(db)
     result = await score(body, user)
     assert result.status == 400 and result.json()["error"] == "Invalid request body"
 
 
-@pytest.mark.parametrize("bad_answer", [
-    lambda request: scoring_answer(request, skip="communication"),
-    lambda request: scoring_answer(request, override={"technical_skills": 45}),  # another scale: not clamped
-])
+@pytest.mark.parametrize(
+    "bad_answer",
+    [
+        lambda request: scoring_answer(request, skip="communication"),
+        lambda request: scoring_answer(request, override={"technical_skills": 45}),  # another scale: not clamped
+    ],
+)
 async def test_a_model_answer_missing_a_dimension_or_off_the_scale_is_retried_then_502_with_nothing_written(
-        db, model, bad_answer):
+    db, model, bad_answer
+):
     interview = await seed_interview(db)
     model.default_responder = bad_answer
     result = await score({"interviewId": str(interview.id)}, interview.recruiter)
     assert result.status == 502 and result.json()["error"] == "The AI model returned an invalid answer"
     assert len(model.chat_requests) == 4  # two answers per attempt (the adapter's correction), two attempts
     assert await score_rows(db, interview.id) == ([], [])
-    assert (await db.fetch_one("select status from applications where id = %s",
-                               (interview.application_id,)))["status"] == "interviewing"
+    assert (await db.fetch_one("select status from applications where id = %s", (interview.application_id,)))[
+        "status"
+    ] == "interviewing"
 
 
 async def test_a_failed_attempt_is_retried_and_the_second_succeeds(db, model):
@@ -184,8 +213,9 @@ async def test_a_failed_run_is_run_again_on_the_next_request(db, model):
     assert (await score({"interviewId": str(interview.id)}, interview.recruiter)).status == 200
 
 
-async def test_a_slow_model_gives_202_with_the_management_payload_then_the_result(db, model, scoring_services,
-                                                                                 monkeypatch, durable):
+async def test_a_slow_model_gives_202_with_the_management_payload_then_the_result(
+    db, model, scoring_services, monkeypatch, durable
+):
     from tests.doubles.openai_server import ScriptedReply
 
     interview = await seed_interview(db)
@@ -205,9 +235,13 @@ async def test_a_slow_model_gives_202_with_the_management_payload_then_the_resul
     assert result.headers["location"] == accepted["statusQueryGetUri"]
     assert accepted["statusQueryGetUri"].endswith(f"/api/ai/score/{interview.id}")
     assert accepted["runtimeStatus"] == "Running" and "code=" not in result.raw.decode()
-    polled = await call_function("score_interview_status", "GET", headers=auth_headers(interview.recruiter),
-                                 path=f"/api/ai/score/{interview.id}",
-                                 path_params={"interviewId": str(interview.id)})
+    polled = await call_function(
+        "score_interview_status",
+        "GET",
+        headers=auth_headers(interview.recruiter),
+        path=f"/api/ai/score/{interview.id}",
+        path_params={"interviewId": str(interview.id)},
+    )
     assert polled.status == 202 and polled.json()["customStatus"]["step"] == "scoring"
     client = durable_client(durable)
     status = await client.get_status(instance_id)
@@ -239,8 +273,13 @@ async def test_start_scoring_is_one_function_for_the_event_handler_too(db, durab
 
 
 async def poll(interview_id, user):
-    return await call_function("score_interview_status", "GET", headers=auth_headers(user),
-                               path=f"/api/ai/score/{interview_id}", path_params={"interviewId": str(interview_id)})
+    return await call_function(
+        "score_interview_status",
+        "GET",
+        headers=auth_headers(user),
+        path=f"/api/ai/score/{interview_id}",
+        path_params={"interviewId": str(interview_id)},
+    )
 
 
 async def test_status_route_reports_the_finished_result_and_refuses_outsiders(db, model):
@@ -255,9 +294,11 @@ async def test_status_route_reports_the_finished_result_and_refuses_outsiders(db
 
 async def test_status_route_serves_a_stored_score_without_a_run(db, model):
     interview = await seed_interview(db)
-    await db.execute("""insert into interview_scores (interview_id, overall_score, narrative_summary,
+    await db.execute(
+        """insert into interview_scores (interview_id, overall_score, narrative_summary,
                         candidate_feedback, anti_cheat_risk_level, scored_by) values (%s, 64, 'n', 'f', 'low', 'ai')""",
-                     (interview.id,))
+        (interview.id,),
+    )
     stored = await poll(interview.id, interview.recruiter)
     assert stored.status == 200
     assert stored.json()["overall_score"] == 64 and stored.json()["humanOverride"] is False

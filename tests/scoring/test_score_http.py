@@ -18,18 +18,26 @@ WAIT_SECONDS = 8.0  # generous: a loaded machine must not turn a quick score int
 
 @pytest.fixture(scope="module")
 def scoring_host(devhosts, openai_double):
-    return devhosts.start({
-        "AI_BASE_URL": openai_double.url + "/v1", "AI_API_KEY": API_KEY, "AI_MODEL": "gpt-test",
-        "AI_SCORING_MODEL": SCORING_MODEL, "SCORE_WAIT_SECONDS": str(WAIT_SECONDS),
-        "SCORE_RETRY_ATTEMPTS": "2", "SCORE_RETRY_INTERVAL_SECONDS": "0.05",
-    })
+    return devhosts.start(
+        {
+            "AI_BASE_URL": openai_double.url + "/v1",
+            "AI_API_KEY": API_KEY,
+            "AI_MODEL": "gpt-test",
+            "AI_SCORING_MODEL": SCORING_MODEL,
+            "SCORE_WAIT_SECONDS": str(WAIT_SECONDS),
+            "SCORE_RETRY_ATTEMPTS": "2",
+            "SCORE_RETRY_INTERVAL_SECONDS": "0.05",
+        }
+    )
 
 
 async def post_score(base, interview):
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-        return await client.post("/api/ai/score", json={"interviewId": str(interview.id)},
-                                 headers={**auth_headers(interview.recruiter),
-                                          "x-forwarded-for": f"2001:db8::{uuid.uuid4().hex[:4]}"})
+        return await client.post(
+            "/api/ai/score",
+            json={"interviewId": str(interview.id)},
+            headers={**auth_headers(interview.recruiter), "x-forwarded-for": f"2001:db8::{uuid.uuid4().hex[:4]}"},
+        )
 
 
 async def test_post_score_answers_200_with_a_valid_body(scoring_host, db, model):
@@ -63,8 +71,7 @@ async def test_a_slow_model_gives_202_and_the_status_url_later_shows_the_result(
     headers = auth_headers(interview.recruiter)
     async with httpx.AsyncClient(timeout=10) as client:
         assert (await client.get(accepted["statusQueryGetUri"])).status_code == 401
-        assert (await client.get(accepted["statusQueryGetUri"],
-                                 headers=auth_headers(uuid.uuid4()))).status_code == 403
+        assert (await client.get(accepted["statusQueryGetUri"], headers=auth_headers(uuid.uuid4()))).status_code == 403
         running = await client.get(accepted["statusQueryGetUri"], headers=headers)
         assert running.status_code == 202
         assert running.json()["runtimeStatus"] == "Running" and running.json()["customStatus"]["step"] == "scoring"
@@ -83,8 +90,9 @@ async def test_bad_requests_over_http(scoring_host, db, model):
     response = await post_score(scoring_host, interview)
     assert response.status_code == 400 and "no candidate speech" in response.json()["error"]
     async with httpx.AsyncClient(base_url=scoring_host) as client:
-        missing = await client.post("/api/ai/score", json={"interviewId": str(uuid.uuid4())},
-                                    headers=auth_headers(interview.recruiter))
+        missing = await client.post(
+            "/api/ai/score", json={"interviewId": str(uuid.uuid4())}, headers=auth_headers(interview.recruiter)
+        )
         assert missing.status_code == 404
         assert (await client.get("/api/ai/score")).status_code == 405
         assert (await client.get("/runtime/webhooks/durabletask/instances/score-nope")).status_code == 404

@@ -16,15 +16,36 @@ def job(interview_id, **overrides):
 
 
 def scored(interview, overall=74, scores=(7.0, 8.0)):
-    dims = [{"dimension": "technical_skills", "score": scores[0], "weight": 0.6, "evidence": "Solid design.",
-             "cited_quotes": ["event-driven design"]},
-            {"dimension": "communication", "score": scores[1], "weight": 0.4, "evidence": "Clear.",
-             "cited_quotes": []}]
-    result = {"success": True, "interviewId": str(interview.id), "dimensions": dims, "overall_score": overall,
-              "narrative_summary": "Good.", "candidate_feedback": "Keep going.", "anti_cheat_risk_level": "low",
-              "anti_cheat_notes": "None.", "humanOverride": False, "message": None}
-    return {"interviewId": str(interview.id), "applicationId": str(interview.application_id), "result": result,
-            "modelVersion": "gpt-test-scoring", "promptVersion": "scoring-v1", "rubricVersion": "custom-abc"}
+    dims = [
+        {
+            "dimension": "technical_skills",
+            "score": scores[0],
+            "weight": 0.6,
+            "evidence": "Solid design.",
+            "cited_quotes": ["event-driven design"],
+        },
+        {"dimension": "communication", "score": scores[1], "weight": 0.4, "evidence": "Clear.", "cited_quotes": []},
+    ]
+    result = {
+        "success": True,
+        "interviewId": str(interview.id),
+        "dimensions": dims,
+        "overall_score": overall,
+        "narrative_summary": "Good.",
+        "candidate_feedback": "Keep going.",
+        "anti_cheat_risk_level": "low",
+        "anti_cheat_notes": "None.",
+        "humanOverride": False,
+        "message": None,
+    }
+    return {
+        "interviewId": str(interview.id),
+        "applicationId": str(interview.application_id),
+        "result": result,
+        "modelVersion": "gpt-test-scoring",
+        "promptVersion": "scoring-v1",
+        "rubricVersion": "custom-abc",
+    }
 
 
 async def application_status(db, application_id):
@@ -35,14 +56,14 @@ async def application_status(db, application_id):
 
 
 async def test_load_context_uses_the_role_the_organisation_and_the_stored_transcript(db):
-    interview = await seed_interview(db, rubric={"technical_skills": {"weight": 2}, "communication": {"weight": 2}},
-                                     values=["Ownership", "Care"])
+    interview = await seed_interview(
+        db, rubric={"technical_skills": {"weight": 2}, "communication": {"weight": 2}}, values=["Ownership", "Care"]
+    )
     context = await load_context(db, job(interview.id, transcripts=[{"speaker": "candidate", "content": "forged"}]))
     assert context["jobTitle"] == "Platform Engineer"
     assert context["requirements"]["skills"] == ["React", "TypeScript", "GraphQL"]
     assert context["orgValues"] == ["Ownership", "Care"]
-    assert {d["dimension"]: d["weight"] for d in context["rubric"]} == {"technical_skills": 0.5,
-                                                                         "communication": 0.5}
+    assert {d["dimension"]: d["weight"] for d in context["rubric"]} == {"technical_skills": 0.5, "communication": 0.5}
     assert context["rubricVersion"].startswith("custom-")
     assert [t["speaker"] for t in context["transcript"]] == ["ai", "candidate", "ai", "candidate"]
     assert "forged" not in str(context["transcript"])  # the record wins over the request
@@ -50,8 +71,15 @@ async def test_load_context_uses_the_role_the_organisation_and_the_stored_transc
 
 async def test_load_context_applies_request_overrides_and_uses_supplied_turns_only_without_a_record(db):
     interview = await seed_interview(db, transcript=[])
-    context = await load_context(db, job(interview.id, jobTitle="Staff Engineer", orgValues=["Speed"],
-                                         transcripts=[{"speaker": "user", "content": "My answer"}]))
+    context = await load_context(
+        db,
+        job(
+            interview.id,
+            jobTitle="Staff Engineer",
+            orgValues=["Speed"],
+            transcripts=[{"speaker": "user", "content": "My answer"}],
+        ),
+    )
     assert context["jobTitle"] == "Staff Engineer" and context["orgValues"] == ["Speed"]
     assert context["transcript"] == [{"speaker": "candidate", "content": "My answer"}]
     assert context["rubricVersion"] == DEFAULT_RUBRIC_VERSION and len(context["rubric"]) == 8
@@ -61,8 +89,13 @@ async def test_load_context_applies_request_overrides_and_uses_supplied_turns_on
 async def test_no_candidate_speech_is_a_permanent_400(db, transcript):
     interview = await seed_interview(db, transcript=transcript)
     outcome = await run_step(load_context, db, job(interview.id))
-    assert outcome == {"ok": False, "value": None, "status": 400, "transient": False,
-                       "error": "The transcript has no candidate speech to score"}
+    assert outcome == {
+        "ok": False,
+        "value": None,
+        "status": 400,
+        "transient": False,
+        "error": "The transcript has no candidate speech to score",
+    }
 
 
 async def test_unknown_interview_and_invalid_stored_rubric(db):
@@ -83,10 +116,16 @@ async def test_saving_twice_leaves_one_score_and_one_set_of_dimensions(db):
     await save_result(db, scored(interview, overall=81, scores=(8.0, 8.5)))
     scores, dimensions = await score_rows(db, interview.id)
     assert len(scores) == 1 and scores[0]["overall_score"] == 81
-    assert (scores[0]["scored_by"], scores[0]["model_version"], scores[0]["prompt_version"],
-            scores[0]["rubric_version"]) == ("ai", "gpt-test-scoring", "scoring-v1", "custom-abc")
-    assert [(d["dimension"], float(d["score"])) for d in dimensions] == [("communication", 8.5),
-                                                                        ("technical_skills", 8.0)]
+    assert (
+        scores[0]["scored_by"],
+        scores[0]["model_version"],
+        scores[0]["prompt_version"],
+        scores[0]["rubric_version"],
+    ) == ("ai", "gpt-test-scoring", "scoring-v1", "custom-abc")
+    assert [(d["dimension"], float(d["score"])) for d in dimensions] == [
+        ("communication", 8.5),
+        ("technical_skills", 8.0),
+    ]
     assert dimensions[1]["cited_quotes"] == ["event-driven design"]
     assert await application_status(db, interview.application_id) == "interviewed"
 
@@ -106,8 +145,11 @@ async def test_a_failure_while_saving_leaves_the_previous_score_intact(db):
 async def test_a_human_override_is_never_overwritten_and_the_answer_says_so(db):
     interview = await seed_interview(db)
     await save_result(db, scored(interview, overall=74))
-    await db.execute("update interview_scores set human_override = true, overall_score = 90, "
-                     "human_override_reason = 'Panel review' where interview_id = %s", (interview.id,))
+    await db.execute(
+        "update interview_scores set human_override = true, overall_score = 90, "
+        "human_override_reason = 'Panel review' where interview_id = %s",
+        (interview.id,),
+    )
     before = await score_rows(db, interview.id)
     answer = await save_result(db, scored(interview, overall=50, scores=(5.0, 5.0)))
     assert answer["humanOverride"] is True and answer["message"] == HUMAN_OVERRIDE_MESSAGE
@@ -118,8 +160,9 @@ async def test_a_human_override_is_never_overwritten_and_the_answer_says_so(db):
     assert loaded["report"]["overall_score"] == 90 and loaded["report"]["humanOverride"] is True
 
 
-@pytest.mark.parametrize("status, expected", [("invited", "interviewed"), ("shortlisted", "shortlisted"),
-                                              ("hired", "hired")])
+@pytest.mark.parametrize(
+    "status, expected", [("invited", "interviewed"), ("shortlisted", "shortlisted"), ("hired", "hired")]
+)
 async def test_the_application_moves_to_interviewed_but_never_back(db, status, expected):
     interview = await seed_interview(db, application_status=status)
     await save_result(db, copy.deepcopy(scored(interview)))

@@ -19,8 +19,35 @@ from shared.db import fetch_all, fetch_one, orgs
 WEIGHTS = {"skills": 0.45, "interview": 0.25, "experience": 0.20, "title": 0.10}
 NEUTRAL = 0.5
 FULL_EXPERIENCE_YEARS = 10
-TITLE_NOISE = frozenset("senior junior lead principal staff head chief mid level graduate intern associate "
-                        "the of and a an for in at to with i ii iii".split())
+TITLE_NOISE = frozenset(
+    [
+        "senior",
+        "junior",
+        "lead",
+        "principal",
+        "staff",
+        "head",
+        "chief",
+        "mid",
+        "level",
+        "graduate",
+        "intern",
+        "associate",
+        "the",
+        "of",
+        "and",
+        "a",
+        "an",
+        "for",
+        "in",
+        "at",
+        "to",
+        "with",
+        "i",
+        "ii",
+        "iii",
+    ]
+)
 _NON_WORD = re.compile(r"[^a-z0-9+#]+")
 
 _APPLICANTS_OF_ROLE = """
@@ -56,8 +83,12 @@ class Forbidden(Exception):
 
 async def load_applicants(db, user_id, role_id) -> tuple[dict, list[Applicant]]:
     async with db.connection() as conn:
-        role = await fetch_one(conn, """select id, organisation_id, title, description, requirements, location,
-                                               work_type from public.job_roles where id = %s""", (role_id,))
+        role = await fetch_one(
+            conn,
+            """select id, organisation_id, title, description, requirements, location,
+                                               work_type from public.job_roles where id = %s""",
+            (role_id,),
+        )
         if role is None:
             raise NotFound(role_id)
         if await orgs.member_role(conn, role["organisation_id"], user_id) is None:
@@ -75,7 +106,8 @@ async def load_applicants(db, user_id, role_id) -> tuple[dict, list[Applicant]]:
                        where i.application_id = a.id) best on true
                 where a.job_role_id = %(role)s and p.paused_at is null
                 order by a.created_at, a.id""",
-            {"role": role_id})
+            {"role": role_id},
+        )
         if not rows:
             return role, []
         skill_rows = await fetch_all(
@@ -84,7 +116,8 @@ async def load_applicants(db, user_id, role_id) -> tuple[dict, list[Applicant]]:
                   from public.candidate_skills s
                  where s.user_id in ({_APPLICANTS_OF_ROLE})
                  group by s.user_id""",
-            {"role": role_id})
+            {"role": role_id},
+        )
         job_rows = await fetch_all(
             conn,
             f"""select e.user_id, e.job_title, e.company_name, left(e.description, 300) as description,
@@ -92,17 +125,24 @@ async def load_applicants(db, user_id, role_id) -> tuple[dict, list[Applicant]]:
                   from public.employment_history e
                  where e.user_id in ({_APPLICANTS_OF_ROLE})
                  order by e.user_id, e.is_current desc, e.start_date desc""",
-            {"role": role_id})
+            {"role": role_id},
+        )
     skills = {row["user_id"]: row["skills"] for row in skill_rows}
     jobs: dict = {}
     for row in job_rows:
         jobs.setdefault(row.pop("user_id"), []).append(row)
     return role, [
-        Applicant(application_id=row["application_id"], candidate_id=row["candidate_id"],
-                  created_at=row["created_at"], skills=skills.get(row["candidate_id"], []),
-                  jobs=jobs.get(row["candidate_id"], []), best_score=row["best_score"],
-                  availability=row["availability"], work_mode=row["work_mode"],
-                  location=row["state"] or row["suburb"])
+        Applicant(
+            application_id=row["application_id"],
+            candidate_id=row["candidate_id"],
+            created_at=row["created_at"],
+            skills=skills.get(row["candidate_id"], []),
+            jobs=jobs.get(row["candidate_id"], []),
+            best_score=row["best_score"],
+            availability=row["availability"],
+            work_mode=row["work_mode"],
+            location=row["state"] or row["suburb"],
+        )
         for row in rows
     ]
 
@@ -114,8 +154,15 @@ def pre_rank(role: dict, applicants: list[Applicant], today: date | None = None)
     title_words = {w for w in words(role.get("title") or "") if w not in TITLE_NOISE}
     for applicant in applicants:
         _score(applicant, required_terms, title_words, today)
-    return sorted(applicants, key=lambda a: (-a.score, -(a.best_score if a.best_score is not None else -1),
-                                             a.created_at, str(a.application_id)))
+    return sorted(
+        applicants,
+        key=lambda a: (
+            -a.score,
+            -(a.best_score if a.best_score is not None else -1),
+            a.created_at,
+            str(a.application_id),
+        ),
+    )
 
 
 def required_skills(role: dict) -> list[str]:
@@ -129,11 +176,19 @@ def _score(applicant: Applicant, required_terms, title_words: set[str], today: d
     skills_factor = len(applicant.matched) / len(required_terms) if required_terms else NEUTRAL
     applicant.years = _years_of_experience(applicant.jobs, today)
     experience_factor = min(applicant.years, FULL_EXPERIENCE_YEARS) / FULL_EXPERIENCE_YEARS
-    applicant.related = bool(title_words) and any(title_words.intersection(words(job["job_title"] or ""))
-                                                  for job in applicant.jobs)
+    applicant.related = bool(title_words) and any(
+        title_words.intersection(words(job["job_title"] or "")) for job in applicant.jobs
+    )
     interview_factor = applicant.best_score / 100 if applicant.best_score is not None else NEUTRAL
-    applicant.score = round(100 * (WEIGHTS["skills"] * skills_factor + WEIGHTS["interview"] * interview_factor
-                                   + WEIGHTS["experience"] * experience_factor + WEIGHTS["title"] * applicant.related))
+    applicant.score = round(
+        100
+        * (
+            WEIGHTS["skills"] * skills_factor
+            + WEIGHTS["interview"] * interview_factor
+            + WEIGHTS["experience"] * experience_factor
+            + WEIGHTS["title"] * applicant.related
+        )
+    )
 
 
 def _years_of_experience(jobs: list[dict], today: date) -> float:

@@ -5,6 +5,7 @@ DEI never read, the text rules equal Python's for every character."""
 
 from __future__ import annotations
 
+import itertools
 import sys
 
 import psycopg
@@ -20,9 +21,21 @@ from tests.support import create_user
 
 
 def _facts(applicant) -> tuple:
-    return (applicant.application_id, applicant.candidate_id, applicant.created_at, applicant.score,
-            applicant.best_score, applicant.matched, applicant.years, applicant.related, applicant.skills,
-            applicant.jobs, applicant.availability, applicant.work_mode, applicant.location)
+    return (
+        applicant.application_id,
+        applicant.candidate_id,
+        applicant.created_at,
+        applicant.score,
+        applicant.best_score,
+        applicant.matched,
+        applicant.years,
+        applicant.related,
+        applicant.skills,
+        applicant.jobs,
+        applicant.availability,
+        applicant.work_mode,
+        applicant.location,
+    )
 
 
 def assert_same_ranking(actual: list, expected: list) -> None:
@@ -40,8 +53,9 @@ async def seeded(db):
     org = await create_org(db, recruiter)
     roles, first_candidates = {}, []
     for seed, (name, (title, requirements)) in enumerate(generated.ROLES.items()):
-        role, candidates = await generated.seed_role(db, org, title, requirements, 150, seed=seed,
-                                                     also_applied=first_candidates[:20])
+        role, candidates = await generated.seed_role(
+            db, org, title, requirements, 150, seed=seed, also_applied=first_candidates[:20]
+        )
         first_candidates = first_candidates or candidates
         roles[name] = role
     return recruiter, roles
@@ -68,13 +82,15 @@ async def test_the_generated_data_exercises_ties_and_missing_data(db, seeded):
     recruiter, roles = seeded
     role, applicants = await reference.load_applicants(db, recruiter, roles["frontend"])
     ranked = reference.pre_rank(role, applicants, generated.TODAY)
-    pairs = list(zip(ranked, ranked[1:]))
+    pairs = list(itertools.pairwise(ranked))
     assert sum(a.score == b.score for a, b in pairs) > 50  # score ties...
     assert any(a.score == b.score and a.best_score != b.best_score for a, b in pairs)  # ...broken by interview
-    assert any(a.score == b.score and a.best_score == b.best_score and a.created_at != b.created_at
-               for a, b in pairs)  # ...then by application time
-    assert any(a.score == b.score and a.best_score == b.best_score and a.created_at == b.created_at
-               for a, b in pairs)  # ...then by id
+    assert any(
+        a.score == b.score and a.best_score == b.best_score and a.created_at != b.created_at for a, b in pairs
+    )  # ...then by application time
+    assert any(
+        a.score == b.score and a.best_score == b.best_score and a.created_at == b.created_at for a, b in pairs
+    )  # ...then by id
     half = [a for a in ranked if _exact(a) % 1 == 0.5]
     assert {a.score % 2 for a in half} == {0}  # halves round to even (12.5 -> 12, 13.5 -> 14)
     assert len({_exact(a) for a in half}) > 3
@@ -83,12 +99,16 @@ async def test_the_generated_data_exercises_ties_and_missing_data(db, seeded):
     assert any(a.years < 0 for a in ranked) or any(j["start_date"] > generated.TODAY for a in ranked for j in a.jobs)
     paused = await db.fetch_one(
         """select count(*) as n from applications a join candidate_profiles p on p.user_id = a.candidate_id
-            where a.job_role_id = %s and p.paused_at is not null""", (roles["frontend"],))
+            where a.job_role_id = %s and p.paused_at is not null""",
+        (roles["frontend"],),
+    )
     assert paused["n"] > 5
     ranked_ids = {a.application_id for a in ranked}
     leaked = await db.fetch_all(
         """select a.id from applications a join candidate_profiles p on p.user_id = a.candidate_id
-            where a.job_role_id = %s and p.paused_at is not null""", (roles["frontend"],))
+            where a.job_role_id = %s and p.paused_at is not null""",
+        (roles["frontend"],),
+    )
     assert not ranked_ids & {row["id"] for row in leaked}
 
 
@@ -96,9 +116,12 @@ def _exact(applicant) -> float:
     """The reference's unrounded score (its formula, written out again)."""
     w = reference.WEIGHTS
     required = 4  # the frontend role
-    return 100 * (w["skills"] * len(applicant.matched) / required
-                  + w["interview"] * (applicant.best_score / 100 if applicant.best_score is not None else 0.5)
-                  + w["experience"] * min(applicant.years, 10) / 10 + w["title"] * applicant.related)
+    return 100 * (
+        w["skills"] * len(applicant.matched) / required
+        + w["interview"] * (applicant.best_score / 100 if applicant.best_score is not None else 0.5)
+        + w["experience"] * min(applicant.years, 10) / 10
+        + w["title"] * applicant.related
+    )
 
 
 async def test_paused_no_profile_and_missing_data_by_hand(db):
@@ -153,6 +176,7 @@ class _LockTimeoutDatabase:
                     yield conn
                 finally:
                     await conn.execute("reset lock_timeout")
+
         return connection()
 
 
@@ -166,8 +190,7 @@ async def test_dei_is_never_read(db, database_url, seeded):
         with pytest.raises(errors.LockNotAvailable):
             async with guarded.connection() as conn:
                 await conn.execute("select count(*) from public.candidate_dei")
-        ranking = await shortlist.rank_applicants(guarded, recruiter, roles["frontend"], top=50,
-                                                  today=generated.TODAY)
+        ranking = await shortlist.rank_applicants(guarded, recruiter, roles["frontend"], top=50, today=generated.TODAY)
         locker.rollback()
     assert len(ranking.leaders) == 50
 
@@ -189,23 +212,32 @@ async def test_text_rules_equal_pythons_for_every_character(db):
             continue  # all surrogates
         python[start] = (reference._NON_WORD.sub("", lowered), reference._NON_WORD.sub(" ", lowered).split())
     rows = await db.fetch_all(
-        f"""select start, {queries.squashed_sql('t.text')} as squashed, {queries.words_sql('t.text')} as words
+        f"""select start, {queries.squashed_sql("t.text")} as squashed, {queries.words_sql("t.text")} as words
               from (select code / 256 * 256 as start, string_agg(chr(code), ' ' order by code) as text
                       from generate_series(1, {last}) code
                      where code not between 55296 and 57343
-                     group by code / 256) t""")
+                     group by code / 256) t"""
+    )
     sql = {row["start"]: (row["squashed"], row["words"]) for row in rows}
     assert sql.keys() == python.keys()
     assert [start for start in python if sql[start] != python[start]] == []
     assert python[0x100][0] == "i" and python[0x2100][0] == "k"  # U+0130 and U+212A (Kelvin) are in
 
 
-@pytest.mark.parametrize("text, squashed, words", [
-    ("React.js", "reactjs", ["react", "js"]), ("  C++ / C# ", "c++c#", ["c++", "c#"]), ("", "", []),
-    ("---", "", []), ("\u0130stanbul", "istanbul", ["i", "stanbul"]), ("\u212aubernetes", "kubernetes", ["kubernetes"]),
-])
+@pytest.mark.parametrize(
+    "text, squashed, words",
+    [
+        ("React.js", "reactjs", ["react", "js"]),
+        ("  C++ / C# ", "c++c#", ["c++", "c#"]),
+        ("", "", []),
+        ("---", "", []),
+        ("\u0130stanbul", "istanbul", ["i", "stanbul"]),
+        ("\u212aubernetes", "kubernetes", ["kubernetes"]),
+    ],
+)
 async def test_text_rules_on_whole_texts(db, text, squashed, words):
     row = await db.fetch_one(
-        f"select {queries.squashed_sql('%(t)s::text')} as s, {queries.words_sql('%(t)s::text')} as w", {"t": text})
+        f"select {queries.squashed_sql('%(t)s::text')} as s, {queries.words_sql('%(t)s::text')} as w", {"t": text}
+    )
     assert (row["s"], row["w"]) == (squashed, words)
     assert (reference._NON_WORD.sub("", text.lower()), list(reference.words(text))) == (squashed, words)

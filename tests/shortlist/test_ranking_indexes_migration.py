@@ -24,8 +24,9 @@ def conn(database_url):
 
 
 def indexes(conn) -> dict[str, str]:
-    rows = conn.execute("select indexname, indexdef from pg_indexes "
-                        "where schemaname = 'public' and tablename = 'candidate_profiles'").fetchall()
+    rows = conn.execute(
+        "select indexname, indexdef from pg_indexes where schemaname = 'public' and tablename = 'candidate_profiles'"
+    ).fetchall()
     return {name: definition for name, definition in rows}
 
 
@@ -54,9 +55,13 @@ def test_long_skill_names_and_job_titles_can_still_be_written(conn):
     """No index holds these unbounded texts (a btree entry is limited to 2,704 bytes)."""
     import secrets
 
-    user = conn.execute("insert into auth.users (id, email) values (gen_random_uuid(), 'long@example.test') "
-                        "returning id").fetchone()[0]
+    user = conn.execute(
+        "insert into auth.users (id, email) values (gen_random_uuid(), 'long@example.test') returning id"
+    ).fetchone()[0]
     text = secrets.token_hex(4000)  # 8,000 characters that do not compress
     conn.execute("insert into candidate_skills (user_id, skill_name, skill_type) values (%s, %s, 'hard')", (user, text))
-    conn.execute("""insert into employment_history (user_id, company_name, job_title, start_date)
-                    values (%s, 'Co', %s, '2020-01-01')""", (user, text))
+    conn.execute(
+        """insert into employment_history (user_id, company_name, job_title, start_date)
+                    values (%s, 'Co', %s, '2020-01-01')""",
+        (user, text),
+    )

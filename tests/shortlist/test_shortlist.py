@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
 from shared.prompts import shortlist as prompt
 from shared.services import shortlist
-from tests.ai.fixtures import MODEL
 from tests.ai.counting import CountingDatabase
+from tests.ai.fixtures import MODEL
 from tests.ai.seed import add_profile, add_score, create_application, create_org, create_role, years_ago
 from tests.doubles.openai_server import tool_call_reply
-from tests.support import auth_headers, call_function, create_user, clear_of_window_edge
+from tests.support import auth_headers, call_function, clear_of_window_edge, create_user
 
 pytestmark = pytest.mark.usefixtures("ai_services")
 
@@ -23,8 +23,9 @@ DEI = {"gender": "dei-gender-marker", "ethnicity": "dei-ethnicity-marker", "disa
 
 
 async def request(user, body, ip):
-    return await call_function("generate_shortlist", "POST", body, auth_headers(user), client_ip=ip,
-                               path="/api/ai/generate-shortlist")
+    return await call_function(
+        "generate_shortlist", "POST", body, auth_headers(user), client_ip=ip, path="/api/ai/generate-shortlist"
+    )
 
 
 async def seeded_role(db):
@@ -34,14 +35,28 @@ async def seeded_role(db):
     role = await create_role(db, org)
     people = {}
     for name, skills, jobs, score, paused in [
-        ("strong", ["React.js", "TypeScript", "GraphQL"],
-         [("Senior Frontend Developer", "Acme", years_ago(6), None, "Led a team of 5 building the dashboard")],
-         88, False),
-        ("medium", ["React", "Python"],
-         [("Backend Developer", "Beta", years_ago(3), years_ago(1), "APIs in Python")], None, False),
+        (
+            "strong",
+            ["React.js", "TypeScript", "GraphQL"],
+            [("Senior Frontend Developer", "Acme", years_ago(6), None, "Led a team of 5 building the dashboard")],
+            88,
+            False,
+        ),
+        (
+            "medium",
+            ["React", "Python"],
+            [("Backend Developer", "Beta", years_ago(3), years_ago(1), "APIs in Python")],
+            None,
+            False,
+        ),
         ("weak", ["Cooking"], [], None, False),
-        ("paused", ["React", "TypeScript", "GraphQL"],
-         [("Frontend Engineer", "Gamma", years_ago(9), None, "Everything frontend")], 99, True),
+        (
+            "paused",
+            ["React", "TypeScript", "GraphQL"],
+            [("Frontend Engineer", "Gamma", years_ago(9), None, "Everything frontend")],
+            99,
+            True,
+        ),
     ]:
         application, candidate = await create_application(db, role)
         await add_profile(db, candidate, paused=paused, skills=skills, jobs=jobs, first_name=f"Name-{name}", dei=DEI)
@@ -53,11 +68,19 @@ async def seeded_role(db):
 
 def rank_in_order(order_of):
     """A responder ranking the candidates it is sent, in the order `order_of(ids)` gives."""
+
     def respond(body):
         ids = [c["applicationId"] for c in json.loads(body["messages"][1]["content"])["candidates"]]
-        return tool_call_reply(prompt.TOOL_NAME, {"rankings": [
-            {"applicationId": i, "matchScore": 90 - n, "matchReasons": [f"model reason {n}"]}
-            for n, i in enumerate(order_of(ids))]})
+        return tool_call_reply(
+            prompt.TOOL_NAME,
+            {
+                "rankings": [
+                    {"applicationId": i, "matchScore": 90 - n, "matchReasons": [f"model reason {n}"]}
+                    for n, i in enumerate(order_of(ids))
+                ]
+            },
+        )
+
     return respond
 
 
@@ -82,7 +105,10 @@ async def test_model_ranks_the_leaders_from_job_relevant_data_only(db, model_dou
     document = json.loads(sent["messages"][1]["content"])
     # Sent in pre-rank order; the paused profile is left out.
     assert [c["applicationId"] for c in document["candidates"]] == [
-        str(people["strong"]), str(people["medium"]), str(people["weak"])]
+        str(people["strong"]),
+        str(people["medium"]),
+        str(people["weak"]),
+    ]
     assert document["candidates"][0]["best_interview_score"] == 88
     raw = json.dumps(sent)
     for secret in [*DEI.values(), "Name-strong", "@example.test"]:
@@ -93,29 +119,44 @@ async def test_invalid_ranking_is_corrected_once(db, model_double, unique_ip):
     recruiter, role, people = await seeded_role(db)
     ids = [str(people[name]) for name in ("strong", "medium", "weak")]
     stranger = str(uuid.uuid4())
-    model_double.push_tool_call(prompt.TOOL_NAME, {"rankings": [
-        {"applicationId": ids[0], "matchScore": 80, "matchReasons": ["a"]},
-        {"applicationId": ids[0], "matchScore": 70, "matchReasons": ["b"]},
-        {"applicationId": stranger, "matchScore": 60, "matchReasons": ["c"]}]})
-    model_double.push_tool_call(prompt.TOOL_NAME, {"rankings": [
-        {"applicationId": i, "matchScore": 70, "matchReasons": ["ok"]} for i in ids]})
+    model_double.push_tool_call(
+        prompt.TOOL_NAME,
+        {
+            "rankings": [
+                {"applicationId": ids[0], "matchScore": 80, "matchReasons": ["a"]},
+                {"applicationId": ids[0], "matchScore": 70, "matchReasons": ["b"]},
+                {"applicationId": stranger, "matchScore": 60, "matchReasons": ["c"]},
+            ]
+        },
+    )
+    model_double.push_tool_call(
+        prompt.TOOL_NAME, {"rankings": [{"applicationId": i, "matchScore": 70, "matchReasons": ["ok"]} for i in ids]}
+    )
     result = await request(recruiter, {"roleId": str(role)}, unique_ip)
     assert result.status == 200 and result.json()["rankedBy"] == "model"
     correction = model_double.chat_requests[1]["messages"][-1]["content"]
     assert "rankings.2.applicationId: is not one of the allowed values" in correction  # the schema's enum
     tool = model_double.chat_requests[0]["tools"][0]["function"]
-    assert sorted(tool["parameters"]["properties"]["rankings"]["items"]["properties"]["applicationId"]["enum"]) == \
-        sorted(ids)
+    assert sorted(
+        tool["parameters"]["properties"]["rankings"]["items"]["properties"]["applicationId"]["enum"]
+    ) == sorted(ids)
 
 
 async def test_a_ranking_that_repeats_or_misses_an_applicant_is_corrected_once(db, model_double, unique_ip):
     recruiter, role, people = await seeded_role(db)
     ids = [str(people[name]) for name in ("strong", "medium", "weak")]
-    model_double.push_tool_call(prompt.TOOL_NAME, {"rankings": [
-        {"applicationId": ids[0], "matchScore": "80", "matchReasons": ["a"]},
-        {"applicationId": ids[0], "matchScore": 70, "matchReasons": ["b"]}]})
-    model_double.push_tool_call(prompt.TOOL_NAME, {"rankings": [
-        {"applicationId": i, "matchScore": 70, "matchReasons": ["ok"]} for i in ids]})
+    model_double.push_tool_call(
+        prompt.TOOL_NAME,
+        {
+            "rankings": [
+                {"applicationId": ids[0], "matchScore": "80", "matchReasons": ["a"]},
+                {"applicationId": ids[0], "matchScore": 70, "matchReasons": ["b"]},
+            ]
+        },
+    )
+    model_double.push_tool_call(
+        prompt.TOOL_NAME, {"rankings": [{"applicationId": i, "matchScore": 70, "matchReasons": ["ok"]} for i in ids]}
+    )
     result = await request(recruiter, {"roleId": str(role)}, unique_ip)
     assert result.status == 200 and result.json()["rankedBy"] == "model"
     correction = model_double.chat_requests[1]["messages"][-1]["content"]
@@ -140,15 +181,21 @@ async def test_unavailable_model_falls_back_to_the_pre_ranking(db, services, mod
     body = result.json()
     assert body["rankedBy"] == "rules"
     assert [m["applicationId"] for m in body["matches"]] == [
-        str(people["strong"]), str(people["medium"]), str(people["weak"])]
+        str(people["strong"]),
+        str(people["medium"]),
+        str(people["weak"]),
+    ]
     strong, medium, weak = body["matches"]
     assert strong["matchReasons"][:3] == [
         "Has 3 of 3 required skills: React, TypeScript, GraphQL",
         "6 years of experience; most recently Senior Frontend Developer at Acme (a related role)",
-        "Best interview score 88/100"]
+        "Best interview score 88/100",
+    ]
     assert medium["matchReasons"][0] == "Has 1 of 3 required skills: React"
-    assert weak["matchReasons"][:2] == ["Lists none of the required skills (React, TypeScript, GraphQL)",
-                                        "No employment history on the profile"]
+    assert weak["matchReasons"][:2] == [
+        "Lists none of the required skills (React, TypeScript, GraphQL)",
+        "No employment history on the profile",
+    ]
     assert strong["matchScore"] > medium["matchScore"] > weak["matchScore"]
     assert any('"shortlist.fallback"' in r.getMessage() for r in caplog.records)
 
@@ -165,8 +212,12 @@ async def test_membership_role_and_limits(db, model_double):
     assert result.status == 403
     result = await request(recruiter, {"roleId": str(uuid.uuid4())}, fresh_ip())
     assert result.status == 404 and result.json()["error"] == "Role not found"
-    for body, field in (({}, "roleId"), ({"roleId": "x"}, "roleId"), ({"roleId": str(role), "limit": 0}, "limit"),
-                        ({"roleId": str(role), "limit": 51}, "limit")):
+    for body, field in (
+        ({}, "roleId"),
+        ({"roleId": "x"}, "roleId"),
+        ({"roleId": str(role), "limit": 0}, "limit"),
+        ({"roleId": str(role), "limit": 51}, "limit"),
+    ):
         result = await request(recruiter, body, fresh_ip())
         assert result.status == 400 and [d["field"] for d in result.json()["details"]] == [field]
     assert model_double.chat_requests == []
@@ -186,7 +237,8 @@ async def test_limit_defaults_to_10_and_the_model_sees_at_most_20(db, model_doub
     assert len(matches) == 25 and len({m["applicationId"] for m in matches}) == 25
     assert all(len(json.loads(r["messages"][1]["content"])["candidates"]) == 20 for r in model_double.chat_requests)
     assert matches[20]["matchReasons"][0].startswith("Has 0 of 3") or matches[20]["matchReasons"][0].startswith(
-        "Lists none")  # past the model's group, the pre-ranking continues
+        "Lists none"
+    )  # past the model's group, the pre-ranking continues
 
 
 async def test_no_applicants_is_an_empty_list_without_a_model_call(db, model_double, unique_ip):
@@ -206,8 +258,9 @@ async def test_query_count_does_not_grow_with_applicants(db):
         role = await create_role(db, org)
         for n in range(applicants):
             application, candidate = await create_application(db, role)
-            await add_profile(db, candidate, skills=["React", f"Skill {n}"],
-                              jobs=[("Developer", "Co", years_ago(2), None, "work")])
+            await add_profile(
+                db, candidate, skills=["React", f"Skill {n}"], jobs=[("Developer", "Co", years_ago(2), None, "work")]
+            )
             if n % 3 == 0:
                 await add_score(db, application, 50 + n % 40)
         counting = CountingDatabase(db)
@@ -241,8 +294,10 @@ async def rank_alone(db, title, requirements, applicants, today=None):
     for n, skills, jobs, score in applicants:
         candidate = await create_user(db)
         await add_profile(db, candidate, skills=skills, jobs=jobs)
-        await db.execute("insert into applications (id, job_role_id, candidate_id, created_at) values (%s, %s, %s, %s)",
-                         (uuid.UUID(int=base + n), role, candidate, datetime(2026, 1, 1, tzinfo=timezone.utc)))
+        await db.execute(
+            "insert into applications (id, job_role_id, candidate_id, created_at) values (%s, %s, %s, %s)",
+            (uuid.UUID(int=base + n), role, candidate, datetime(2026, 1, 1, tzinfo=UTC)),
+        )
         if score is not None:
             await add_score(db, uuid.UUID(int=base + n), score)
     ranking = await shortlist.rank_applicants(db, recruiter, role, top=50, today=today)
@@ -252,12 +307,16 @@ async def rank_alone(db, title, requirements, applicants, today=None):
 async def test_skill_names_match_across_spellings_and_inside_requirement_phrases(db):
     requirements = {"skills": ["React.js", "Experience with Node.js", "C++"]}
     role, _, [ranked] = await rank_alone(db, "Data Engineer", requirements, [(1, ["ReactJS", "node", "c++"], [], None)])
-    assert shortlist.reasons(ranked, shortlist.required_skills(role))[0] == "Has 3 of 3 required skills: React.js, Experience with Node.js, C++"
+    assert (
+        shortlist.reasons(ranked, shortlist.required_skills(role))[0]
+        == "Has 3 of 3 required skills: React.js, Experience with Node.js, C++"
+    )
 
 
 async def test_ties_are_broken_by_interview_score_then_application_order(db):
-    _, order, _ = await rank_alone(db, "Engineer", {"skills": ["Go"]}, [(3, ["Go"], [], None), (2, ["Go"], [], None),
-                                                                         (1, ["Go"], [], None)])
+    _, order, _ = await rank_alone(
+        db, "Engineer", {"skills": ["Go"]}, [(3, ["Go"], [], None), (2, ["Go"], [], None), (1, ["Go"], [], None)]
+    )
     assert order == [1, 2, 3]
     _, order, _ = await rank_alone(db, "Engineer", {"skills": ["Go"]}, [(1, ["Go"], [], 40), (2, ["Go"], [], 60)])
     assert order == [2, 1]
@@ -265,7 +324,21 @@ async def test_ties_are_broken_by_interview_score_then_application_order(db):
 
 async def test_experience_counts_years_and_related_titles(db):
     today = date(2026, 1, 1)
-    _, _, [ranked] = await rank_alone(db, "Senior Data Engineer", {}, [
-        (1, [], [("Data Analyst", "", date(2020, 1, 1), None, None),
-                 ("Intern", "", date(2018, 1, 1), date(2019, 1, 1), None)], None)], today=today)
+    _, _, [ranked] = await rank_alone(
+        db,
+        "Senior Data Engineer",
+        {},
+        [
+            (
+                1,
+                [],
+                [
+                    ("Data Analyst", "", date(2020, 1, 1), None, None),
+                    ("Intern", "", date(2018, 1, 1), date(2019, 1, 1), None),
+                ],
+                None,
+            )
+        ],
+        today=today,
+    )
     assert shortlist.reasons(ranked, [])[0] == "7 years of experience; most recently Data Analyst (a related role)"

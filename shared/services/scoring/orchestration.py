@@ -19,8 +19,9 @@ results and the context's clock, so Durable can replay it at any time.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Generator
 from datetime import timedelta
-from typing import Any, Awaitable, Callable, Generator, TypedDict, cast
+from typing import Any, TypedDict, cast
 
 import azure.functions as func
 
@@ -65,14 +66,20 @@ async def run_step(step: Callable[..., Awaitable[Any]], *args: Any) -> StepResul
     try:
         return {"ok": True, "value": await step(*args), "status": 200, "error": "", "transient": False}
     except ApiError as error:
-        return {"ok": False, "value": None, "status": error.status, "error": error.message,
-                "transient": error.status in TRANSIENT_STATUSES}
+        return {
+            "ok": False,
+            "value": None,
+            "status": error.status,
+            "error": error.message,
+            "transient": error.status in TRANSIENT_STATUSES,
+        }
     except Exception:  # a bug or an outage we have no name for: worth one more try, then 500
         logging.getLogger("talenti").exception("scoring step %s failed", getattr(step, "__name__", step))
         return {"ok": False, "value": None, "status": 500, "error": "Scoring failed", "transient": True}
 
 
 # --- the steps -------------------------------------------------------------------------
+
 
 async def load_context(db: Database, job: ScoringJob) -> dict[str, Any]:
     """Everything the model needs, with the request's overrides applied; or
@@ -85,8 +92,11 @@ async def load_context(db: Database, job: ScoringJob) -> dict[str, Any]:
             raise NotFound("Interview not found")
         existing = await score_rows.score_of(conn, interview_id)
         if existing and existing["human_override"]:
-            return {"report": rules.stored_result(interview_id, existing,
-                                                  await score_rows.dimensions_of(conn, interview_id))}
+            return {
+                "report": rules.stored_result(
+                    interview_id, existing, await score_rows.dimensions_of(conn, interview_id)
+                )
+            }
         stored_turns = await score_rows.transcript_of(conn, interview_id)
     rubric, rubric_version = rules.resolve_rubric(overrides.get("scoringRubric"), row["role_scoring_rubric"])
     transcript = rules.transcript_for_scoring(stored_turns, overrides.get("transcripts"))
@@ -94,31 +104,49 @@ async def load_context(db: Database, job: ScoringJob) -> dict[str, Any]:
     if requirements is None and isinstance(row["role_requirements"], dict):
         requirements = row["role_requirements"]
     return {
-        "interviewId": str(interview_id), "applicationId": str(row["application_id"]),
+        "interviewId": str(interview_id),
+        "applicationId": str(row["application_id"]),
         "jobTitle": overrides.get("jobTitle") or row["role_title"],
         "jobDescription": overrides.get("jobDescription") or row["role_description"],
         "requirements": requirements,
         "orgValues": overrides.get("orgValues") or rules.org_values_of(row["organisation_values"]),
-        "rubric": rubric, "rubricVersion": rubric_version, "transcript": transcript,
+        "rubric": rubric,
+        "rubricVersion": rubric_version,
+        "transcript": transcript,
     }
 
 
 async def score_transcript(ai: AIModel, context: dict[str, Any]) -> dict[str, Any]:
     """Ask the scoring model; returns the result and what to record with it."""
-    messages = scoring_messages(job_title=context["jobTitle"], job_description=context["jobDescription"],
-                                requirements=context["requirements"], org_values=context["orgValues"],
-                                rubric=context["rubric"], transcript=context["transcript"])
-    answer = await ai.structured(purpose="score", prompt_version=PROMPT_VERSION, messages=messages,
-                                 schema=ModelScoring, tool_name=TOOL_NAME, tool_description=TOOL_DESCRIPTION,
-                                 model=ai.scoring_model_name, timeout=SCORING_TIMEOUT_SECONDS,
-                                 vocabularies={"rubric": rubric_vocabulary(context["rubric"])},
-                                 check=rules.answer_check(context["rubric"]))
+    messages = scoring_messages(
+        job_title=context["jobTitle"],
+        job_description=context["jobDescription"],
+        requirements=context["requirements"],
+        org_values=context["orgValues"],
+        rubric=context["rubric"],
+        transcript=context["transcript"],
+    )
+    answer = await ai.structured(
+        purpose="score",
+        prompt_version=PROMPT_VERSION,
+        messages=messages,
+        schema=ModelScoring,
+        tool_name=TOOL_NAME,
+        tool_description=TOOL_DESCRIPTION,
+        model=ai.scoring_model_name,
+        timeout=SCORING_TIMEOUT_SECONDS,
+        vocabularies={"rubric": rubric_vocabulary(context["rubric"])},
+        check=rules.answer_check(context["rubric"]),
+    )
     result, dropped = rules.build_result(context["interviewId"], context["rubric"], answer, context["transcript"])
     if dropped:
         log_event("scoring.quotes_dropped", interviewId=context["interviewId"], dropped=dropped)
     return {
-        "interviewId": context["interviewId"], "applicationId": context["applicationId"], "result": result,
-        "modelVersion": ai.scoring_model_name, "promptVersion": PROMPT_VERSION,
+        "interviewId": context["interviewId"],
+        "applicationId": context["applicationId"],
+        "result": result,
+        "modelVersion": ai.scoring_model_name,
+        "promptVersion": PROMPT_VERSION,
         "rubricVersion": context["rubricVersion"],
     }
 
@@ -129,25 +157,46 @@ async def save_result(db: Database, scored: dict[str, Any]) -> dict[str, Any]:
     and the stored score is returned, saying so."""
     interview_id, result = scored["interviewId"], cast(dict[str, Any], scored["result"])
     async with db.transaction() as conn:
-        saved = await score_rows.upsert_ai_score(conn, interview_id, {
-            "overall_score": result["overall_score"], "narrative_summary": result["narrative_summary"],
-            "candidate_feedback": result["candidate_feedback"],
-            "anti_cheat_risk_level": result["anti_cheat_risk_level"], "model_version": scored["modelVersion"],
-            "prompt_version": scored["promptVersion"], "rubric_version": scored["rubricVersion"],
-        })
+        saved = await score_rows.upsert_ai_score(
+            conn,
+            interview_id,
+            {
+                "overall_score": result["overall_score"],
+                "narrative_summary": result["narrative_summary"],
+                "candidate_feedback": result["candidate_feedback"],
+                "anti_cheat_risk_level": result["anti_cheat_risk_level"],
+                "model_version": scored["modelVersion"],
+                "prompt_version": scored["promptVersion"],
+                "rubric_version": scored["rubricVersion"],
+            },
+        )
         if not saved:
-            return rules.stored_result(interview_id, await score_rows.score_of(conn, interview_id) or {},
-                                       await score_rows.dimensions_of(conn, interview_id))
-        await score_rows.replace_dimensions(conn, interview_id, [
-            {key: d[key] for key in ("dimension", "score", "weight", "evidence", "cited_quotes")}
-            for d in result["dimensions"]])
+            return rules.stored_result(
+                interview_id,
+                await score_rows.score_of(conn, interview_id) or {},
+                await score_rows.dimensions_of(conn, interview_id),
+            )
+        await score_rows.replace_dimensions(
+            conn,
+            interview_id,
+            [
+                {key: d[key] for key in ("dimension", "score", "weight", "evidence", "cited_quotes")}
+                for d in result["dimensions"]
+            ],
+        )
         await score_rows.mark_application_interviewed(conn, scored["applicationId"])
-    log_event("scoring.saved", interviewId=interview_id, overallScore=result["overall_score"],
-              model=scored["modelVersion"], rubricVersion=scored["rubricVersion"])
+    log_event(
+        "scoring.saved",
+        interviewId=interview_id,
+        overallScore=result["overall_score"],
+        model=scored["modelVersion"],
+        rubricVersion=scored["rubricVersion"],
+    )
     return result
 
 
 # --- the Durable functions -------------------------------------------------------------------
+
 
 @bp.activity_trigger(input_name="job")
 async def scoring_load_context(job: ScoringJob) -> StepResult:
@@ -190,12 +239,17 @@ def score_interview_orchestrator(context: Any) -> Generator[Any, Any, dict[str, 
             result: StepResult = yield context.call_activity(activity, value)
             if result["ok"] or not result["transient"] or attempt == policy["maxAttempts"]:
                 break
-            yield context.create_timer(context.current_utc_datetime
-                                       + timedelta(milliseconds=policy["firstRetryIntervalMs"]))
+            yield context.create_timer(
+                context.current_utc_datetime + timedelta(milliseconds=policy["firstRetryIntervalMs"])
+            )
         if not result["ok"]:
             status("failed", result["error"])
-            return {"success": False, "interviewId": job["interviewId"], "status": result["status"],
-                    "error": result["error"]}
+            return {
+                "success": False,
+                "interviewId": job["interviewId"],
+                "status": result["status"],
+                "error": result["error"],
+            }
         value = result["value"]
         if isinstance(value, dict) and "report" in value:  # nothing to score: a person's score stands
             status("completed", rules.HUMAN_OVERRIDE_MESSAGE)

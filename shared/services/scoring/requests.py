@@ -16,8 +16,16 @@ from typing import TYPE_CHECKING, Any
 from shared.auth import ORG_ADMIN_ROLES, Caller, require_role
 from shared.db import orgs
 from shared.db import scoring as score_rows
-from shared.errors import (ApiError, BadRequest, NotConfigured, NotFound, PaymentRequired, RateLimited,
-                           Unprocessable, UpstreamError)
+from shared.errors import (
+    ApiError,
+    BadRequest,
+    NotConfigured,
+    NotFound,
+    PaymentRequired,
+    RateLimited,
+    Unprocessable,
+    UpstreamError,
+)
 from shared.logs import log_event
 from shared.models.scoring import ScoreRequest
 from shared.services.ports import Database, DurableClient
@@ -30,8 +38,14 @@ if TYPE_CHECKING:
 SCORING_ROLES = ORG_ADMIN_ROLES | {"recruiter"}
 OVERRIDE_FIELDS = ("jobTitle", "jobDescription", "requirements", "orgValues", "scoringRubric", "transcripts")
 ACTIVE_STATES = frozenset({"Pending", "Running", "ContinuedAsNew", "Suspended"})
-_ERRORS_BY_STATUS: dict[int, type[ApiError]] = {400: BadRequest, 402: PaymentRequired, 404: NotFound,
-                                                422: Unprocessable, 502: UpstreamError, 503: NotConfigured}
+_ERRORS_BY_STATUS: dict[int, type[ApiError]] = {
+    400: BadRequest,
+    402: PaymentRequired,
+    404: NotFound,
+    422: Unprocessable,
+    502: UpstreamError,
+    503: NotConfigured,
+}
 
 
 @dataclass(frozen=True)
@@ -77,8 +91,14 @@ def _succeeded(status: Any) -> bool:
     return runtime_state(status) == "Completed" and isinstance(output, dict) and output.get("success") is True
 
 
-async def start_scoring(client: DurableClient, interview_id: uuid.UUID | str, settings: ScoringSettings, *,
-                        rescore: bool = False, overrides: dict[str, Any] | None = None) -> ScoringRun:
+async def start_scoring(
+    client: DurableClient,
+    interview_id: uuid.UUID | str,
+    settings: ScoringSettings,
+    *,
+    rescore: bool = False,
+    overrides: dict[str, Any] | None = None,
+) -> ScoringRun:
     """Start scoring the interview, or report the run already there: a running one
     always; a successful finished one unless `rescore`."""
     instance_id = instance_id_for(interview_id)
@@ -87,11 +107,14 @@ async def start_scoring(client: DurableClient, interview_id: uuid.UUID | str, se
         return ScoringRun(instance_id, started=False, status=status)
     job: ScoringJob = {
         "interviewId": str(uuid.UUID(str(interview_id))),
-        "overrides": {key: value for key, value in (overrides or {}).items()
-                      if key in OVERRIDE_FIELDS and value is not None},
+        "overrides": {
+            key: value for key, value in (overrides or {}).items() if key in OVERRIDE_FIELDS and value is not None
+        },
         # Settings are read here, never in the orchestrator: replays must see the same values.
-        "retry": {"firstRetryIntervalMs": max(1, round(settings.retry_interval_seconds * 1000)),
-                  "maxAttempts": settings.retry_attempts},
+        "retry": {
+            "firstRetryIntervalMs": max(1, round(settings.retry_interval_seconds * 1000)),
+            "maxAttempts": settings.retry_attempts,
+        },
     }
     try:
         await client.start_new(ORCHESTRATOR, instance_id, job)
@@ -138,8 +161,12 @@ def finished_result(status: Any) -> dict[str, Any] | None:
 
 def _outcome(instance_id: str, status: Any) -> ScoringOutcome:
     result = finished_result(status)
-    return ScoringOutcome(instance_id, result=result, runtime_status=runtime_state(status) or "Pending",
-                          custom_status=getattr(status, "custom_status", None) or None)
+    return ScoringOutcome(
+        instance_id,
+        result=result,
+        runtime_status=runtime_state(status) or "Pending",
+        custom_status=getattr(status, "custom_status", None) or None,
+    )
 
 
 async def authorize_scoring(db: Database, caller: Caller, interview_id: uuid.UUID) -> None:
@@ -154,8 +181,9 @@ async def authorize_scoring(db: Database, caller: Caller, interview_id: uuid.UUI
     require_role(role, SCORING_ROLES, "this interview's organisation")
 
 
-async def request_scoring(db: Database, client: DurableClient, settings: ScoringSettings, caller: Caller,
-                          request: ScoreRequest) -> ScoringOutcome:
+async def request_scoring(
+    db: Database, client: DurableClient, settings: ScoringSettings, caller: Caller, request: ScoreRequest
+) -> ScoringOutcome:
     """POST /api/ai/score: check, start (or find) the run, wait up to the configured time."""
     await authorize_scoring(db, caller, request.interviewId)
     overrides = request.model_dump(mode="json", include=set(OVERRIDE_FIELDS), exclude_none=True)
@@ -167,8 +195,9 @@ async def request_scoring(db: Database, client: DurableClient, settings: Scoring
     return _outcome(run.instance_id, status)
 
 
-async def scoring_status(db: Database, client: DurableClient, caller: Caller,
-                         interview_id: uuid.UUID) -> ScoringOutcome:
+async def scoring_status(
+    db: Database, client: DurableClient, caller: Caller, interview_id: uuid.UUID
+) -> ScoringOutcome:
     """GET /api/ai/score/{interviewId}: the run's result or progress, or the stored
     score when no run is known (e.g. scored before a deployment)."""
     await authorize_scoring(db, caller, interview_id)
@@ -181,5 +210,6 @@ async def scoring_status(db: Database, client: DurableClient, caller: Caller,
         if score is None:
             raise NotFound("This interview has not been scored")
         dimensions = await score_rows.dimensions_of(conn, interview_id)
-    return ScoringOutcome(instance_id, result=rules.stored_result(interview_id, score, dimensions),
-                          runtime_status="Completed")
+    return ScoringOutcome(
+        instance_id, result=rules.stored_result(interview_id, score, dimensions), runtime_status="Completed"
+    )

@@ -8,7 +8,8 @@ import hashlib
 import json
 import math
 import re
-from typing import Any, Callable, TypedDict
+from collections.abc import Callable
+from typing import Any, TypedDict
 
 from shared.errors import BadRequest, Unprocessable
 from shared.models.scoring import ModelScoring, ScoreResponse
@@ -29,8 +30,9 @@ DEFAULT_RUBRIC: dict[str, dict[str, Any]] = {
 }
 DEFAULT_RUBRIC_VERSION = "default-v1"
 
-HUMAN_OVERRIDE_MESSAGE = ("This interview's score was set by a person and is kept as it is; "
-                          "the AI score did not replace it.")
+HUMAN_OVERRIDE_MESSAGE = (
+    "This interview's score was set by a person and is kept as it is; the AI score did not replace it."
+)
 
 
 class RubricDimension(TypedDict):
@@ -84,8 +86,9 @@ def _normalise_rubric(rubric: Any, source: str) -> tuple[list[RubricDimension], 
     total = sum(weight for _, _, weight in entries)
     if total <= 0:
         raise BadRequest(f"{source}: the weights must add up to more than zero")
-    dimensions: list[RubricDimension] = [{"dimension": name, "label": label, "weight": weight / total}
-                                         for name, label, weight in entries]
+    dimensions: list[RubricDimension] = [
+        {"dimension": name, "label": label, "weight": weight / total} for name, label, weight in entries
+    ]
     canonical = json.dumps(sorted([d["dimension"], d["label"], round(d["weight"], 6)] for d in dimensions))
     return dimensions, "custom-" + hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
@@ -162,6 +165,7 @@ def candidate_corpus(transcript: list[Turn]) -> str:
 
 # --- the model's answer and the result --------------------------------------------------------
 
+
 def answer_check(rubric: list[RubricDimension]) -> Callable[[ModelScoring], None]:
     """The `check` for the model's answer: every rubric dimension exactly once, nothing else.
     (Scores outside 0-10 already fail the schema.)"""
@@ -185,8 +189,9 @@ def answer_check(rubric: list[RubricDimension]) -> Callable[[ModelScoring], None
     return check
 
 
-def build_result(interview_id: str, rubric: list[RubricDimension], answer: ModelScoring,
-                 transcript: list[Turn]) -> tuple[dict[str, Any], int]:
+def build_result(
+    interview_id: str, rubric: list[RubricDimension], answer: ModelScoring, transcript: list[Turn]
+) -> tuple[dict[str, Any], int]:
     """The contract's 200 body from a validated answer: rubric order and weights,
     unverifiable quotes dropped (and said so in the evidence), the overall score
     ours. Returns the body and the number of quotes dropped."""
@@ -199,15 +204,26 @@ def build_result(interview_id: str, rubric: list[RubricDimension], answer: Model
         evidence = scored.evidence.strip()
         if dropped:
             dropped_total += dropped
-            evidence += (f" [{dropped} quoted passage{'s' if dropped > 1 else ''} not found in the candidate's "
-                         "answers removed.]")
-        dimensions.append({"dimension": entry["dimension"], "score": round(scored.score, 2),
-                           "weight": round(entry["weight"], 4), "evidence": evidence, "cited_quotes": quotes})
+            evidence += (
+                f" [{dropped} quoted passage{'s' if dropped > 1 else ''} not found in the candidate's answers removed.]"
+            )
+        dimensions.append(
+            {
+                "dimension": entry["dimension"],
+                "score": round(scored.score, 2),
+                "weight": round(entry["weight"], 4),
+                "evidence": evidence,
+                "cited_quotes": quotes,
+            }
+        )
     body = ScoreResponse(
-        interviewId=interview_id, dimensions=dimensions,
+        interviewId=interview_id,
+        dimensions=dimensions,
         overall_score=overall_score({d.dimension: d.score for d in answer.dimensions}, rubric),
-        narrative_summary=answer.narrative_summary.strip(), candidate_feedback=answer.candidate_feedback.strip(),
-        anti_cheat_risk_level=answer.anti_cheat_risk_level, anti_cheat_notes=answer.anti_cheat_notes.strip(),
+        narrative_summary=answer.narrative_summary.strip(),
+        candidate_feedback=answer.candidate_feedback.strip(),
+        anti_cheat_risk_level=answer.anti_cheat_risk_level,
+        anti_cheat_notes=answer.anti_cheat_notes.strip(),
     ).model_dump(mode="json")
     return body, dropped_total
 
@@ -216,13 +232,21 @@ def stored_result(interview_id: Any, score: dict[str, Any], dimensions: list[dic
     """A stored score (interview_scores row and its score_dimensions rows) in the contract's shape."""
     return ScoreResponse(
         interviewId=interview_id,
-        dimensions=[{"dimension": d["dimension"], "score": float(d["score"]),
-                     "weight": float(d["weight"] if d["weight"] is not None else 0),
-                     "evidence": d["evidence"] or "", "cited_quotes": d["cited_quotes"] or []}
-                    for d in dimensions],
-        overall_score=score["overall_score"] or 0, narrative_summary=score["narrative_summary"] or "",
+        dimensions=[
+            {
+                "dimension": d["dimension"],
+                "score": float(d["score"]),
+                "weight": float(d["weight"] if d["weight"] is not None else 0),
+                "evidence": d["evidence"] or "",
+                "cited_quotes": d["cited_quotes"] or [],
+            }
+            for d in dimensions
+        ],
+        overall_score=score["overall_score"] or 0,
+        narrative_summary=score["narrative_summary"] or "",
         candidate_feedback=score["candidate_feedback"] or "",
-        anti_cheat_risk_level=score["anti_cheat_risk_level"], anti_cheat_notes="",
+        anti_cheat_risk_level=score["anti_cheat_risk_level"],
+        anti_cheat_notes="",
         humanOverride=bool(score["human_override"]),
         message=HUMAN_OVERRIDE_MESSAGE if score["human_override"] else None,
     ).model_dump(mode="json")
