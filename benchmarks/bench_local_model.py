@@ -133,7 +133,7 @@ async def run(rounds: int) -> dict:
     with bench_database() as url:
         seeded = await seed(url, rounds)
         env = {"DATABASE_URL": url, "AI_PROVIDER": "local", "LOG_LEVEL": "INFO", "SCORE_WAIT_SECONDS": "220",
-               "RATE_LIMIT_ENABLED": "false"}
+               "RATE_LIMIT_ENABLED": "false", "SUPABASE_URL": "http://127.0.0.1:9"}  # the issuer of tests' tokens
         with local_host(env) as base:
             timings: dict[str, list[float]] = defaultdict(list)
             async with httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(300, connect=5)) as client:

@@ -289,6 +289,9 @@ def grammar_schema(schema: Any) -> Any:
         return [grammar_schema(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
+    if isinstance(schema.get("type"), list) and len(schema["type"]) > 1:
+        # llama-cpp-python's converter drops every keyword of a type list: one branch per type
+        return {"anyOf": [grammar_schema({**schema, "type": kind}) for kind in schema["type"]]}
     out = {key: grammar_schema(value) if key not in ("enum", "const", "required") else value
            for key, value in schema.items()}
     types = out.get("type") if isinstance(out.get("type"), list) else [out.get("type")]
@@ -296,7 +299,7 @@ def grammar_schema(schema: Any) -> Any:
         out["maxLength"] = max(min(out.get("maxLength", GRAMMAR_MAX_STRING), GRAMMAR_MAX_STRING),
                                out.get("minLength", 0))
         if str(out.get("description", "")).startswith("YYYY-MM-DD") and "pattern" not in out:
-            out["pattern"] = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+            out["pattern"] = r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$"  # real dates only
     if "array" in types and isinstance(out.get("items"), dict):
         key, values = _vocabulary_key(out["items"])
         if key and len(values) <= KEYED_LIST_MAX:
