@@ -40,7 +40,7 @@ run: deps model
 	fi
 
 test: deps model $(CHROMIUM)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --cov --cov-fail-under=90 $(PYTEST_ARGS)
 
 # The tests that need no I/O (no database, server or process): seconds.
 test-fast: deps
