@@ -98,6 +98,8 @@ def with_examples(document: dict, seeded) -> dict:
             for parameter in operation.get("parameters", []):
                 if parameter["name"] == "interviewId":
                     parameter["examples"] = {"seeded": {"value": str(seeded.scored_interview)}}
+                elif parameter["name"] == "name":  # the API page's assets
+                    parameter["examples"] = {"stylesheet": {"value": "swagger-ui.css"}}
             media = operation.get("requestBody", {}).get("content", {}).get("application/json")
             if media is None or base not in examples:
                 continue
