@@ -39,7 +39,7 @@ run: deps model
 		$(BIN)/python -m devhost --port $(PORT); \
 	fi
 
-test: deps model $(CHROMIUM)
+test: deps model $(CHROMIUM) lint
 	$(BIN)/python -m pytest --cov --cov-fail-under=90 $(PYTEST_ARGS)
 
 # The tests that need no I/O (no database, server or process): seconds.
