@@ -68,6 +68,7 @@ def test_request_rubric_wins_over_the_roles_and_weights_are_normalised():
         ({"a": {"weight": "heavy"}}, "must be a number"),
         ({"a": {"weight": float("nan")}}, "must be a number"),
         ({"a": {"weight": True}}, "must be a number"),
+        ({"a": {"weight": 1e308}, "b": {"weight": 1e308}}, "too large"),
         ({"": {"weight": 1}}, "dimension names"),
         ({f"d{i}": {"weight": 1} for i in range(31)}, "more than 30"),
         (["not", "an", "object"], "must be an object"),

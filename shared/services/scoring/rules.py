@@ -86,6 +86,8 @@ def _normalise_rubric(rubric: Any, source: str) -> tuple[list[RubricDimension], 
     total = sum(weight for _, _, weight in entries)
     if total <= 0:
         raise BadRequest(f"{source}: the weights must add up to more than zero")
+    if not math.isfinite(total):  # 1e308 + 1e308: every normalised weight would read as 0
+        raise BadRequest(f"{source}: the weights are too large")
     dimensions: list[RubricDimension] = [
         {"dimension": name, "label": label, "weight": weight / total} for name, label, weight in entries
     ]
