@@ -175,7 +175,8 @@ def api(
 
         if durable_client:
 
-            async def entry_with_client(req: Request, client: Any) -> Response:
+            # The worker checks this annotation against the binding: the client arrives as a JSON string.
+            async def entry_with_client(req: Request, client: str) -> Response:
                 return await serve(spec, handler, req, durable_client=client)
 
             entry_with_client.__name__ = spec.name
