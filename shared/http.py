@@ -174,7 +174,6 @@ def api(
             FORMER_ENDPOINTS[former] = Endpoint(spec, handler)
 
         if durable_client:
-
             # The worker checks this annotation against the binding: the client arrives as a JSON string.
             async def entry_with_client(req: Request, client: str) -> Response:
                 return await serve(spec, handler, req, durable_client=client)
