@@ -12,8 +12,6 @@ is also served at `/functions/v1/<name>`, the path supabase-js's
 (`serve_former`) that runs the very same endpoint.
 """
 
-from __future__ import annotations
-
 import json
 import logging
 import re
@@ -92,7 +90,7 @@ class Call:
     request: Request
     request_id: str
     spec: EndpointSpec
-    services: Services
+    services: "Services"
     client_ip: str
     caller: Caller | None = None
     body: Any = None

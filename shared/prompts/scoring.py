@@ -9,6 +9,7 @@ document, never into the instructions, and the instructions say it is data.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 PROMPT_VERSION = "scoring-v1"
@@ -47,8 +48,8 @@ def scoring_messages(
     job_description: str | None,
     requirements: dict[str, Any] | None,
     org_values: list[str],
-    rubric: list[dict[str, Any]],
-    transcript: list[dict[str, Any]],
+    rubric: Sequence[Mapping[str, Any]],
+    transcript: Sequence[Mapping[str, Any]],
 ) -> list[dict[str, str]]:
     """The chat messages for one scoring request."""
     document = {
@@ -66,7 +67,7 @@ def scoring_messages(
     ]
 
 
-def rubric_vocabulary(rubric: list[dict[str, Any]]) -> dict[str, str]:
+def rubric_vocabulary(rubric: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """The scoring call's `rubric` vocabulary (`ai.structured(vocabularies={"rubric": ...})`):
     each dimension's key, with its label as the one other spelling accepted."""
     return {d["dimension"]: d["label"] for d in rubric}

@@ -55,6 +55,32 @@ class RetryPolicy(TypedDict):
     maxAttempts: int
 
 
+class ScoringContext(TypedDict, total=False):
+    """What the model needs (load's output, score's input); `report` alone when a person's score stands."""
+
+    interviewId: str
+    applicationId: str
+    jobTitle: str | None
+    jobDescription: str | None
+    requirements: dict[str, Any] | None
+    orgValues: list[str]
+    rubric: list[rules.RubricDimension]
+    rubricVersion: str
+    transcript: list[rules.Turn]
+    report: dict[str, Any]
+
+
+class ScoredInterview(TypedDict):
+    """The model's validated result and what to record with it (score's output, save's input)."""
+
+    interviewId: str
+    applicationId: str
+    result: dict[str, Any]
+    modelVersion: str
+    promptVersion: str
+    rubricVersion: str
+
+
 class ScoringJob(TypedDict):
     interviewId: str
     overrides: dict[str, Any]
@@ -81,7 +107,7 @@ async def run_step(step: Callable[..., Awaitable[Any]], *args: Any) -> StepResul
 # --- the steps -------------------------------------------------------------------------
 
 
-async def load_context(db: Database, job: ScoringJob) -> dict[str, Any]:
+async def load_context(db: Database, job: ScoringJob) -> ScoringContext:
     """Everything the model needs, with the request's overrides applied; or
     `{"report": ...}` when a person's score stands and there is nothing to do."""
     interview_id = job["interviewId"]
@@ -116,7 +142,7 @@ async def load_context(db: Database, job: ScoringJob) -> dict[str, Any]:
     }
 
 
-async def score_transcript(ai: AIModel, context: dict[str, Any]) -> dict[str, Any]:
+async def score_transcript(ai: AIModel, context: ScoringContext) -> ScoredInterview:
     """Ask the scoring model; returns the result and what to record with it."""
     messages = scoring_messages(
         job_title=context["jobTitle"],
@@ -151,11 +177,11 @@ async def score_transcript(ai: AIModel, context: dict[str, Any]) -> dict[str, An
     }
 
 
-async def save_result(db: Database, scored: dict[str, Any]) -> dict[str, Any]:
+async def save_result(db: Database, scored: ScoredInterview) -> dict[str, Any]:
     """One transaction: upsert the score row, replace its dimensions, move the
     application to 'interviewed'. A human override wins: then nothing is written
     and the stored score is returned, saying so."""
-    interview_id, result = scored["interviewId"], cast(dict[str, Any], scored["result"])
+    interview_id, result = scored["interviewId"], scored["result"]
     async with db.transaction() as conn:
         saved = await score_rows.upsert_ai_score(
             conn,
@@ -204,14 +230,14 @@ async def scoring_load_context(job: ScoringJob) -> StepResult:
 
 
 @bp.activity_trigger(input_name="loaded")
-async def scoring_score_transcript(loaded: dict[str, Any]) -> StepResult:
+async def scoring_score_transcript(loaded: ScoringContext) -> StepResult:
     services = get_services()
     # The adapter is read inside the step: "not configured" (503) is a result like any other.
     return await run_step(lambda: score_transcript(services.ai, loaded))
 
 
 @bp.activity_trigger(input_name="scored")
-async def scoring_save(scored: dict[str, Any]) -> StepResult:
+async def scoring_save(scored: ScoredInterview) -> StepResult:
     return await run_step(save_result, get_services().db, scored)
 
 
