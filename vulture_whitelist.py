@@ -18,7 +18,7 @@ default_async_http_client
 runner
 
 # Keys of JSON documents typed as TypedDicts (read by the orchestrator, the health answer).
-database, transient, firstRetryIntervalMs, maxAttempts
+database, transient, firstRetryIntervalMs, maxAttempts, rubricVersion, modelVersion, promptVersion
 
 # Protocol parameters (ports.py) and adapters reached by name (Services.optional).
 orchestration_function_name, client_input, supabase_admin
