@@ -34,8 +34,9 @@ class Requirements(ApiModel):
 
 class RubricEntry(ApiModel):
     # The weights must add up to more than zero (checked when the rubric is resolved);
-    # the document asks for each to be positive, which always passes.
-    weight: Annotated[float, Documented(exclusiveMinimum=0)]
+    # the document asks for each to be positive, which always passes. The bound keeps
+    # their sum finite (30 dimensions at most).
+    weight: Annotated[float, Field(le=1_000_000), Documented(exclusiveMinimum=0)]
     label: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
 
 
