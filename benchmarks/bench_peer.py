@@ -1,20 +1,25 @@
 """The app against a plain FastAPI peer, side by side in one run.
 
-Both serve GET /api/health (one `select 1`) and POST /api/organisations (HS256
-token check, body model, the rate-limit statement and the one-statement
-creation: the same SQL, the peer imports it) on uvicorn, one process each, on
-the same fresh database. The load client is raw asyncio sockets with
-keep-alive (parsing only the status line, Content-Length or chunked framing),
-so it costs far less CPU than the servers. Windows alternate server and
-endpoint (A B B A ...) so both see the same machine noise.
+Three servers on uvicorn, one process each, on the same fresh database, serve
+GET /api/health (one `select 1`) and POST /api/organisations (HS256 token
+check, body model, the rate-limit statement, the creation):
+- app: this app's local host;
+- peer: the plain FastAPI app (benchmarks/peer_app.py) creating the
+  organisation as a plain app does, BEGIN, four inserts, COMMIT;
+- peer-one: the same FastAPI app given the app's own one-statement creation,
+  so app/peer-one is the framework and host alone.
+The load client is raw asyncio sockets with keep-alive (parsing only the
+status line, Content-Length or chunked framing), so it costs far less CPU than
+the servers. Windows rotate server and endpoint (A B C, B C A, ...) so all see
+the same machine noise.
 
 Then the app's own CPU per request in process: the organisation function
 called as the worker calls it (no local host, no HTTP server), against the
-time its two statements take alone, and the peer's FastAPI app called through
+time its two statements take alone, and the peers' FastAPI apps called through
 ASGI in the same way.
 
     .venv/bin/python -m benchmarks.bench_peer [--seconds 2] [--rounds 10] [--connections 8]
-Goal: organisation creation throughput >= 1.1 x the peer's.
+Goal: organisation creation throughput >= 1.1 x the plain peer's.
 """
 
 from __future__ import annotations
@@ -35,20 +40,9 @@ from benchmarks.common import ROOT, bench_database
 
 SUPABASE_URL = "http://127.0.0.1:9"  # nothing listens: tokens are checked locally
 ISSUER = f"{SUPABASE_URL}/auth/v1"
-# Organisation creation as it was before it became one statement (for the before/after figure).
-BEFORE_ONE_STATEMENT = (
-    """insert into public.organisations (name, industry, website, description, billing_email)
-       values (%(name)s, %(industry)s, %(website)s, %(description)s, %(billing_email)s)
-       returning id, name, industry, website, description, billing_email, created_at, updated_at""",
-    "insert into public.org_users (organisation_id, user_id, role) values (%(org)s, %(user_id)s, 'admin')",
-    """insert into public.user_roles (user_id, role) select %(user_id)s, 'org_admin'::public.app_role
-       where not exists (select 1 from public.user_roles
-                         where user_id = %(user_id)s and role = 'org_admin'::public.app_role)""",
-    """insert into public.audit_log (user_id, organisation_id, action, entity_type, entity_id, old_values,
-                                     new_values, ip_address)
-       values (%(user_id)s, %(org)s, 'organisation.created', 'organisation', %(org)s, null,
-               %(new_values)s::jsonb, %(ip_address)s)""",
-)
+# The servers, in report order: the app, the plain peer, the peer given the app's statement.
+SERVERS = ("app", "peer", "peer-one")
+PEER_CREATION = {"peer": "transaction", "peer-one": "one-statement"}
 UNLIMITED = json.dumps({"organisations": "1000000/60"})  # the statement runs, the limit is never hit
 
 
@@ -140,7 +134,7 @@ def percentile(values: list[float], q: float) -> float:
 # -- the two servers ---------------------------------------------------------------
 
 
-def start_peer(env: dict[str, str]) -> tuple[subprocess.Popen, int]:
+def start_peer(env: dict[str, str], creation: str) -> tuple[subprocess.Popen, int]:
     import httpx
 
     from devhost.launch import free_port
@@ -148,7 +142,7 @@ def start_peer(env: dict[str, str]) -> tuple[subprocess.Popen, int]:
     port = free_port()
     with open(Path(ROOT) / ".local" / f"peer-{port}.log", "wb") as log:  # the child keeps its own handle
         process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.peer_app", "--port", str(port)],
+            [sys.executable, "-m", "benchmarks.peer_app", "--port", str(port), "--creation", creation],
             cwd=ROOT,
             env={**os.environ, **env},
             stdout=log,
@@ -215,14 +209,16 @@ async def side_by_side(
     order = list(ports)
     for round_no in range(rounds):
         for endpoint, make in requests.items():
-            for server in order if round_no % 2 == 0 else order[::-1]:
+            shift = round_no % len(order)  # each server takes each place in turn
+            for server in order[shift:] + order[:shift]:
                 windows[(server, endpoint)].append(await load(ports[server], make, connections, seconds))
     figures = {}
-    for endpoint in requests:  # each round's app/peer pair saw the same background load
-        pairs = zip(windows[("app", endpoint)], windows[("peer", endpoint)], strict=True)
-        figures[("paired", endpoint)] = sorted(
-            len(a.latencies_ms) / a.seconds / (len(b.latencies_ms) / b.seconds) for a, b in pairs
-        )
+    for endpoint in requests:  # each round's windows saw the same background load
+        for peer in order[1:]:
+            pairs = zip(windows[("app", endpoint)], windows[(peer, endpoint)], strict=True)
+            figures[("paired", peer, endpoint)] = sorted(
+                len(a.latencies_ms) / a.seconds / (len(b.latencies_ms) / b.seconds) for a, b in pairs
+            )
     for (server, endpoint), runs in list(windows.items()):
         latencies = [x for w in runs for x in w.latencies_ms]
         total_seconds = sum(w.seconds for w in runs)
@@ -241,7 +237,7 @@ async def side_by_side(
 
 async def in_process(database_url: str, token: str, user: uuid.UUID, count: int) -> dict:
     """CPU per request with no HTTP server: the app's function as the worker calls it,
-    the peer's FastAPI app through ASGI, and the two statements alone."""
+    the peers' FastAPI apps through ASGI, and the statements alone."""
     os.environ.update(
         {
             "APP_ENV": "test",
@@ -294,25 +290,22 @@ async def in_process(database_url: str, token: str, user: uuid.UUID, count: int)
             )
             return (await cur.fetchone()) is not None
 
-    async def sql_organisation_before() -> bool:
-        """What creation cost before it became one statement: BEGIN, four statements, COMMIT."""
+    from benchmarks.peer_app import create_app, create_in_transaction
+
+    async def sql_organisation_transaction() -> bool:
+        """The plain peer's creation: BEGIN, four statements, COMMIT."""
         values = body()
-        params = {**values, "user_id": user, "ip_address": "x", "new_values": jsonb(values)}
         async with db.connection() as conn:
             await (
                 await conn.execute(
                     _CHECK_SQL, {"keys": [f"organisations|user:{user}", "organisations|ip:x"], "seconds": 60}
                 )
             ).fetchall()
-            async with conn.transaction():
-                params["org"] = (await (await conn.execute(BEFORE_ONE_STATEMENT[0], params)).fetchone())["id"]
-                for statement in BEFORE_ONE_STATEMENT[1:]:
-                    await conn.execute(statement, params)
-        return True
+            params = {**values, "user_id": user, "ip_address": "x", "new_values": jsonb(values)}
+            return (await create_in_transaction(conn, params)) is not None
 
-    from benchmarks.peer_app import create_app
-
-    peer = create_app(database_url, DEV_JWT_SECRET, ISSUER, pool_max=2)
+    peer = create_app(database_url, DEV_JWT_SECRET, ISSUER, pool_max=2, creation="transaction")
+    peer_one = create_app(database_url, DEV_JWT_SECRET, ISSUER, pool_max=2, creation="one-statement")
     peer_headers = [(b"authorization", f"Bearer {token}".encode()), (b"content-type", b"application/json")]
 
     async def asgi(target, method: str, path: str, headers, payload: bytes) -> int:
@@ -368,19 +361,23 @@ async def in_process(database_url: str, token: str, user: uuid.UUID, count: int)
     async def peer_organisation() -> bool:
         return await asgi(peer, "POST", "/api/organisations", peer_headers, json.dumps(body()).encode()) == 200
 
+    async def peer_one_organisation() -> bool:
+        return await asgi(peer_one, "POST", "/api/organisations", peer_headers, json.dumps(body()).encode()) == 200
+
     cases = {
         "app: health": app_health,
         "app: organisations": app_organisation,
         "app through the local host's ASGI app: health": host_health,
         "app through the local host's ASGI app: organisations": host_organisation,
         "peer: health": peer_health,
-        "peer: organisations": peer_organisation,
+        "peer: organisations (BEGIN, 4 inserts, COMMIT)": peer_organisation,
+        "peer-one: organisations (the app's statement)": peer_one_organisation,
         "SQL alone: health": sql_health,
-        "SQL alone: organisations": sql_organisation,
-        "SQL alone: organisations before (6 round trips)": sql_organisation_before,
+        "SQL alone: organisations (the app's statement)": sql_organisation,
+        "SQL alone: organisations (BEGIN, 4 inserts, COMMIT)": sql_organisation_transaction,
     }
     results = {name: {"cpu": [], "wall": []} for name in cases}
-    async with peer.router.lifespan_context(peer):
+    async with peer.router.lifespan_context(peer), peer_one.router.lifespan_context(peer_one):
         for case in cases.values():  # warm-up
             for _ in range(20):
                 assert await case(), "an in-process request failed"
@@ -429,48 +426,58 @@ def main(argv: list[str] | None = None) -> dict:
             "SUPABASE_JWT_ISSUER": ISSUER,
             "RATE_LIMITS": UNLIMITED,
         }
-        app_process, app_base = start_devhost(env)
-        peer_process, peer_port = start_peer(env)
+        processes = []
         try:
-            ports = {"app": int(app_base.rsplit(":", 1)[1]), "peer": peer_port}
+            app_process, app_base = start_devhost(env)
+            processes.append(app_process)
+            ports = {"app": int(app_base.rsplit(":", 1)[1])}
+            for peer, creation in PEER_CREATION.items():
+                process, ports[peer] = start_peer(env, creation)
+                processes.append(process)
             figures = asyncio.run(
                 side_by_side(ports, tokens, seconds=args.seconds, rounds=args.rounds, connections=args.connections)
             )
         finally:
-            stop(app_process)
-            stop(peer_process)
+            for process in processes:
+                stop(process)
         costs = asyncio.run(in_process(url, tokens[0], users[0], args.in_process))
 
     print(
         f"side by side: {args.rounds} rounds x {args.seconds:g} s windows per server and endpoint, "
-        f"{args.connections} keep-alive connections, raw asyncio client"
+        f"{args.connections} keep-alive connections, raw asyncio client\n"
+        "  peer: plain FastAPI, creation as BEGIN, four inserts, COMMIT; peer-one: the same given the app's statement"
     )
-    print(f"{'endpoint':<26}{'server':<6}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    print(f"{'endpoint':<26}{'server':<10}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
     summary: dict = {"load": {}, "ratios": {}, "in_process": costs}
     for endpoint in ("GET /api/health", "POST /api/organisations"):
-        for server in ("app", "peer"):
+        for server in SERVERS:
             f = figures[(server, endpoint)]
             summary["load"][f"{server} {endpoint}"] = f
-            print(f"{endpoint:<26}{server:<6}{f['throughput']:8.1f}{f['p50']:9.2f}{f['p99']:9.2f}{f['errors']:8d}")
-        app, peer = figures[("app", endpoint)], figures[("peer", endpoint)]
-        paired = figures[("paired", endpoint)]
-        ratios = {
-            "throughput": app["throughput"] / peer["throughput"],
-            "p99": app["p99"] / peer["p99"],
-            "throughput_per_round_median": statistics.median(paired),
-            "throughput_per_round_range": (paired[0], paired[-1]),
-        }
-        summary["ratios"][endpoint] = ratios
-        print(
-            f"  app/peer: throughput x{ratios['throughput']:.2f} "
-            f"(per round: median x{statistics.median(paired):.2f}, "
-            f"x{paired[0]:.2f} to x{paired[-1]:.2f}), p99 x{ratios['p99']:.2f}"
-        )
+            print(f"{endpoint:<26}{server:<10}{f['throughput']:8.1f}{f['p50']:9.2f}{f['p99']:9.2f}{f['errors']:8d}")
+        app = figures[("app", endpoint)]
+        for peer in SERVERS[1:]:
+            other, paired = figures[(peer, endpoint)], figures[("paired", peer, endpoint)]
+            ratios = {
+                "throughput": app["throughput"] / other["throughput"],
+                "p99": app["p99"] / other["p99"],
+                "throughput_per_round_median": statistics.median(paired),
+                "throughput_per_round_range": (paired[0], paired[-1]),
+            }
+            summary["ratios"][f"app/{peer} {endpoint}"] = ratios
+            print(
+                f"  app/{peer}: throughput x{ratios['throughput']:.2f} "
+                f"(per round: median x{statistics.median(paired):.2f}, "
+                f"x{paired[0]:.2f} to x{paired[-1]:.2f}), p99 x{ratios['p99']:.2f}"
+            )
     print("in process, one request at a time (mean CPU of this process, median wall):")
     for name, c in costs.items():
         print(f"  {name:<54} cpu {c['cpu_ms']:6.2f} ms   wall {c['wall_ms']:6.2f} ms")
-    goal = summary["ratios"]["POST /api/organisations"]["throughput"]
-    print(f"organisation creation throughput app/peer = {goal:.2f} (goal >= 1.10)")
+    creation = summary["ratios"]
+    print(
+        f"organisation creation throughput app/peer = {creation['app/peer POST /api/organisations']['throughput']:.2f}"
+        " (goal >= 1.10); app/peer-one (framework and host alone) = "
+        f"{creation['app/peer-one POST /api/organisations']['throughput']:.2f}"
+    )
     return summary
 
 

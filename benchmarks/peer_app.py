@@ -6,11 +6,20 @@ function app:
 - GET /api/health: one `select 1` on the pool;
 - POST /api/organisations: the same HS256 Supabase token check (signature,
   exp with leeway, aud, iss, sub a UUID), a body model with the same limits,
-  the same rate-limit statement (user and client-address keys) and the same
-  creation statement (imported from the app, so the SQL cannot drift).
+  the same rate-limit statement (user and client-address keys, imported from
+  the app), then the creation.
+
+The creation comes in two forms (`--creation`):
+- `transaction` (the plain peer, the default): what the former edge function
+  did and a plain app writes, one transaction of four inserts: BEGIN, the
+  organisation, the creator's org_users row, the org_admin app role (once),
+  the audit entry, COMMIT. Same tables, same values, same result as the app.
+- `one-statement`: the app's own single statement (imported from the app),
+  so the two differ only in framework and host.
 
 Development only: never deployed. Run: python -m benchmarks.peer_app --port N
-(settings from DATABASE_URL, SUPABASE_JWT_SECRET, SUPABASE_JWT_ISSUER).
+[--creation transaction|one-statement] (settings from DATABASE_URL,
+SUPABASE_JWT_SECRET, SUPABASE_JWT_ISSUER).
 """
 
 from __future__ import annotations
@@ -35,6 +44,22 @@ from shared.db.orgs import CREATE_ORGANISATION_SQL
 from shared.rate_limit import _CHECK_SQL as RATE_LIMIT_SQL
 
 ORGANISATIONS_LIMIT = (1_000_000, 60)  # as the benchmark configures the app: counted, never hit
+CREATIONS = ("transaction", "one-statement")
+
+# The plain peer's creation: four statements in one transaction, in the order
+# the former edge function ran them; the audit columns and values are the app's.
+TRANSACTION_SQL = (
+    """insert into public.organisations (name, industry, website, description, billing_email)
+       values (%(name)s, %(industry)s, %(website)s, %(description)s, %(billing_email)s)
+       returning id, name, industry, website, description, billing_email, created_at, updated_at""",
+    "insert into public.org_users (organisation_id, user_id, role) values (%(org)s, %(user_id)s, 'admin')",
+    """insert into public.user_roles (user_id, role) select %(user_id)s, 'org_admin'::public.app_role
+       where not exists (select 1 from public.user_roles
+                         where user_id = %(user_id)s and role = 'org_admin'::public.app_role)""",
+    """insert into public.audit_log (user_id, organisation_id, action, entity_type, entity_id, new_values, ip_address)
+       values (%(user_id)s, %(org)s, 'organisation.created', 'organisation', %(org)s, %(new_values)s::jsonb,
+               %(ip_address)s)""",
+)
 
 _EMAIL = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
@@ -78,7 +103,26 @@ class OrganisationResponse(BaseModel):
     organisation: Organisation
 
 
-def create_app(database_url: str, jwt_secret: str, issuer: str, pool_max: int = 10) -> FastAPI:
+async def create_in_transaction(conn, params: dict) -> dict:
+    """BEGIN, the four inserts, COMMIT: six round trips."""
+    async with conn.transaction():
+        organisation = await (await conn.execute(TRANSACTION_SQL[0], params)).fetchone()
+        params = {**params, "org": organisation["id"]}
+        for statement in TRANSACTION_SQL[1:]:
+            await conn.execute(statement, params)
+    return organisation
+
+
+async def create_in_one_statement(conn, params: dict) -> dict:
+    return await (await conn.execute(CREATE_ORGANISATION_SQL, params)).fetchone()
+
+
+def create_app(
+    database_url: str, jwt_secret: str, issuer: str, pool_max: int = 10, creation: str = "transaction"
+) -> FastAPI:
+    if creation not in CREATIONS:
+        raise ValueError(f"creation must be one of {CREATIONS}")
+    create = create_in_transaction if creation == "transaction" else create_in_one_statement
     state: dict = {}
 
     @asynccontextmanager
@@ -135,11 +179,9 @@ def create_app(database_url: str, jwt_secret: str, issuer: str, pool_max: int = 
             rows = await (await conn.execute(RATE_LIMIT_SQL, {"keys": keys, "seconds": seconds})).fetchall()
             if any(row["count"] > count for row in rows):
                 return JSONResponse({"error": "Rate limit exceeded"}, 429)
-            cur = await conn.execute(
-                CREATE_ORGANISATION_SQL,
-                {**values, "user_id": user_id, "ip_address": ip, "new_values": json.dumps(values, default=str)},
+            row = await create(
+                conn, {**values, "user_id": user_id, "ip_address": ip, "new_values": json.dumps(values, default=str)}
             )
-            row = await cur.fetchone()
         return {"organisation": row}
 
     return app
@@ -150,12 +192,14 @@ def main() -> None:
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=7072)
+    parser.add_argument("--creation", choices=CREATIONS, default="transaction")
     args = parser.parse_args()
     app = create_app(
         os.environ["DATABASE_URL"],
         os.environ["SUPABASE_JWT_SECRET"],
         os.environ["SUPABASE_JWT_ISSUER"],
         int(os.environ.get("DB_POOL_MAX", "10")),
+        args.creation,
     )
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
