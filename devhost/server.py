@@ -64,6 +64,7 @@ class FunctionHost:
         # Read once: the metadata is fixed for the process, and rebuilding it per request costs.
         self._inputs = {name: self._input_bindings(function) for name, function in self.functions.items()}
         self._user_functions = {name: f.get_user_function() for name, f in self.functions.items()}
+        self._trigger_types = {name: f.get_trigger().type for name, f in self.functions.items()}
 
     @staticmethod
     def _input_bindings(function) -> list[tuple[str, bool, dict]]:
@@ -90,7 +91,7 @@ class FunctionHost:
         return result
 
     def of_type(self, trigger_type: str) -> dict[str, Any]:
-        return {n: f for n, f in self.functions.items() if f.get_trigger().type == trigger_type}
+        return {n: f for n, f in self.functions.items() if self._trigger_types[n] == trigger_type}
 
 
 def build_app(
@@ -219,8 +220,9 @@ class BodyDeadline:
             nonlocal body_done
             if body_done:
                 return await receive()
-            try:
-                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            try:  # a timeout scope, not wait_for: no extra task per message
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
             except TimeoutError:
                 body_done = True
                 return {"type": "http.disconnect"}
