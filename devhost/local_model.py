@@ -15,10 +15,17 @@ What the server understands of the Chat Completions API:
 - `stream: true` for text (server-sent events, `data: [DONE]` at the end);
 - `max_tokens`, `temperature`.
 
+A free-text reply ends at its first question or its fourth sentence: the
+app's only free-text purpose is the interviewer's spoken turn, whose prompt
+asks for two to four sentences and one question, and a model this small does
+not stop by itself (it would talk until `max_tokens`, costing seconds a turn).
+
 llama.cpp is not thread-safe per model instance: each request takes one of
 `--parallel` loaded instances (the weights are small; two let the
 interviewer's reply and its competency assessment run side by side), each
-computing on one thread.
+computing on one thread. A request takes the free instance whose last prompt
+began the same way (`Instances`): an interview's next turn then costs its new
+words, not the whole conversation again.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ import atexit
 import json
 import logging
 import os
-import queue
+import re
 import select
 import socket
 import subprocess
@@ -37,6 +44,8 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -137,34 +146,64 @@ def install() -> int:
 # --- the model -----------------------------------------------------------------------
 
 
+@dataclass
+class Instance:
+    llm: Any  # llama_cpp.Llama
+    last_prompt: str = ""
+
+
+class Instances:
+    """Model instances lent out one request at a time. A request gets the free
+    instance whose last prompt shares the longest beginning with its own: that
+    instance still holds the beginning's computed state, so llama.cpp reads
+    only what is new (an interview's next turn, or the same instructions)."""
+
+    def __init__(self, llms: list[Any]):
+        self.free = [Instance(llm) for llm in llms]
+        self.returned = threading.Condition()
+
+    @contextmanager
+    def borrow(self, messages: list[dict]) -> Iterator[Any]:
+        prompt = prompt_key(messages)
+        with self.returned:
+            self.returned.wait_for(lambda: self.free)
+            instance = max(self.free, key=lambda candidate: shared_prefix(candidate.last_prompt, prompt))
+            self.free.remove(instance)
+        try:
+            yield instance.llm
+        finally:
+            instance.last_prompt = prompt
+            with self.returned:
+                self.free.append(instance)
+                self.returned.notify()
+
+
 class Engine:
-    """`parallel` llama.cpp instances of one GGUF file, lent out one request at a time."""
+    """`parallel` llama.cpp instances of one GGUF file."""
 
     def __init__(self, path: Path, *, threads: int | None = None, parallel: int = 2, context: int = CONTEXT_TOKENS):
         from llama_cpp import Llama
 
         self.path = path
         self.context = context
-        self.instances: queue.Queue = queue.Queue()
         # One thread per instance: llama.cpp's threads spin at every barrier, which collapses
         # (minutes per reply, measured) on a busy machine; instances give the parallelism.
         threads = threads or 1
-        for _ in range(max(1, parallel)):
-            self.instances.put(
+        self.instances = Instances(
+            [
                 Llama(model_path=str(path), n_ctx=context, n_threads=threads, n_threads_batch=threads, verbose=False)
-            )
-
-    def _borrow(self):
-        return self.instances.get()
+                for _ in range(max(1, parallel))
+            ]
+        )
 
     def complete(self, body: dict, gone=lambda: False) -> dict:
         """A Chat Completions response (non-streamed). Generation stops early when
         `gone()` says the client has left (a caller's timeout must not leave the
         CPU busy for the next request)."""
         tool = _forced_tool(body)
-        llm = self._borrow()
-        try:
-            messages, max_tokens, prompt_tokens = self._fit(llm, _plain_messages(body, tool), body, tool)
+        plain = _plain_messages(body, tool)
+        with self.instances.borrow(plain) as llm:
+            messages, max_tokens, prompt_tokens = self._fit(llm, plain, body, tool)
             options = {"temperature": _temperature(body, 0.7), "repeat_penalty": 1.15}
             if tool is not None:
                 schema = grammar_schema(tool.get("parameters") or {"type": "object"})
@@ -173,19 +212,23 @@ class Engine:
                     "repeat_penalty": 1.1,
                     "grammar": _grammar(json.dumps(schema, sort_keys=True)),
                 }
-            parts, finish = [], "stop"
-            for count, chunk in enumerate(
-                llm.create_chat_completion(messages=messages, max_tokens=max_tokens, top_p=0.9, stream=True, **options)
-            ):
+            parts, finish, produced = [], "stop", 0
+            chunks = llm.create_chat_completion(
+                messages=messages, max_tokens=max_tokens, top_p=0.9, stream=True, **options
+            )
+            for count, chunk in enumerate(chunks):
                 choice = chunk["choices"][0]
-                parts.append((choice.get("delta") or {}).get("content") or "")
+                delta = (choice.get("delta") or {}).get("content") or ""
+                parts.append(delta)
+                produced += bool(delta)
                 finish = choice.get("finish_reason") or finish
+                if tool is None and delta and turn_complete("".join(parts)):
+                    finish = "stop"
+                    chunks.close()
+                    break
                 if count % 8 == 7 and gone():
                     raise ClientGone()
-        finally:
-            self.instances.put(llm)
         text = "".join(parts)
-        produced = max(0, len(parts) - 2)  # one chunk per token, less the role and the end chunks
         usage = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": produced,
@@ -206,30 +249,36 @@ class Engine:
 
     def stream(self, body: dict) -> Iterator[dict]:
         """Chat Completions chunks for a text reply (tools are not streamed)."""
-        llm = self._borrow()
-        try:
-            messages, max_tokens, _ = self._fit(llm, _plain_messages(body, None), body, None)
+        plain = _plain_messages(body, None)
+        with self.instances.borrow(plain) as llm:
+            messages, max_tokens, _ = self._fit(llm, plain, body, None)
             ident, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
-            for chunk in llm.create_chat_completion(
+            chunks = llm.create_chat_completion(
                 messages=messages,
                 max_tokens=max_tokens,
                 stream=True,
                 temperature=_temperature(body, 0.7),
                 top_p=0.9,
                 repeat_penalty=1.15,
-            ):
+            )
+            said = ""
+            for chunk in chunks:
                 choice = chunk["choices"][0]
+                delta = choice.get("delta") or {}
+                said += delta.get("content") or ""
+                finish = choice.get("finish_reason")
+                if delta.get("content") and turn_complete(said):
+                    chunks.close()
+                    finish = "stop"
                 yield {
                     "id": ident,
                     "object": "chat.completion.chunk",
                     "created": created,
                     "model": _model_name(),
-                    "choices": [
-                        {"index": 0, "delta": choice.get("delta") or {}, "finish_reason": choice.get("finish_reason")}
-                    ],
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
                 }
-        finally:
-            self.instances.put(llm)
+                if finish is not None:
+                    return
 
     def _fit(self, llm, messages: list[dict], body: dict, tool: dict | None) -> tuple[list[dict], int, int]:
         """Keeps prompt + answer inside the context: the longest message is cut in its
@@ -250,6 +299,23 @@ class Engine:
             }
         prompt_tokens = min(sum(sizes), budget) + 5 * len(messages)  # about: the template adds a few per message
         return messages, max_tokens, prompt_tokens
+
+
+def prompt_key(messages: list[dict]) -> str:
+    """The conversation as one string: equal beginnings mean equal prompt tokens."""
+    return "".join(f"\x1e{m['role']}\x1f{m['content']}" for m in messages)
+
+
+def shared_prefix(a: str, b: str) -> int:
+    """Length of the common beginning of two strings (halving: slices compare in C)."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[:middle] == b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def _temperature(body: dict, default: float) -> float:
@@ -307,6 +373,19 @@ def _plain_messages(body: dict, tool: dict | None) -> list[dict]:
         else:
             plain.insert(0, {"role": "system", "content": instruction})
     return plain
+
+
+MAX_SENTENCES = 4
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*$")
+_SENTENCES = re.compile(r"[.!?]+[\"')\]]*(?=\s|$)")
+
+
+def turn_complete(text: str) -> bool:
+    """Whether a spoken turn is over: it has just asked its question, or said four sentences."""
+    spoken = text.rstrip()
+    if not _SENTENCE_END.search(spoken):
+        return False
+    return spoken.rstrip("\"')]").endswith("?") or len(_SENTENCES.findall(spoken)) >= MAX_SENTENCES
 
 
 GRAMMAR_MAX_STRING = 120  # characters: a small model fills a long field by repeating itself
@@ -453,6 +532,7 @@ def make_handler(loading: Loading):
                 if body.get("stream"):
                     if _forced_tool(body) is not None:
                         raise BadRequest("tool calls are not streamed by this server")
+                    _plain_messages(body, None)  # a bad conversation is a 400, not a cut stream
                     self._stream(loading.get().stream(body))
                     return
                 answer = loading.get().complete(body, gone=self._client_gone)
@@ -580,6 +660,7 @@ def start_for_host(log_path: Path, timeout: float = 60) -> tuple[str | None, str
             stderr=subprocess.STDOUT,
         )
     atexit.register(_stop, process)
+    _stop_on_sigterm(process)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
@@ -618,6 +699,26 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait(5)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def _stop_on_sigterm(process: subprocess.Popen) -> None:
+    """SIGTERM ends the host without running atexit: the server is stopped first, so it
+    is gone (and has finished its own exit, coverage data included) when the host is."""
+    import signal
+
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous == signal.SIG_IGN or threading.current_thread() is not threading.main_thread():
+        return
+
+    def stop_then_exit(signum, frame):
+        _stop(process)
+        if callable(previous):
+            previous(signum, frame)
+        else:
+            signal.signal(signum, signal.SIG_DFL)
+            signal.raise_signal(signum)
+
+    signal.signal(signal.SIGTERM, stop_then_exit)
 
 
 def main() -> None:

@@ -95,11 +95,13 @@ async def test_opening_turn_greets_with_introduction_phase_and_no_assessment(db,
     [sent] = model_double.chat_requests  # no candidate answer yet: nothing to assess
     assert sent["model"] == MODEL and "tools" not in sent
     system = sent["messages"][0]
-    assert system["role"] == "system" and "Phase: introduction" in system["content"]
+    assert system["role"] == "system"
     context = json.loads(system["content"].split("Interview context (JSON data):\n")[1])
     assert context["role"]["title"] == "Senior Software Engineer" and context["role"]["company"] == "Acme Corp"
     assert context["organisation_values"] == ["Innovation"] and context["mode"] == "interview"
-    assert sent["messages"][1:] == [{"role": "user", "content": interviewer_prompt.JOINED_CUE}]
+    assert sent["messages"][1] == {"role": "user", "content": interviewer_prompt.JOINED_CUE}
+    now = sent["messages"][2]
+    assert now["role"] == "system" and now["content"].startswith("Phase: introduction") and len(sent["messages"]) == 3
 
 
 async def test_answer_turn_detects_competencies_from_a_structured_call(db, model_double, unique_ip):
@@ -128,12 +130,21 @@ async def test_answer_turn_detects_competencies_from_a_structured_call(db, model
     }
     [reply], [assessment] = requests_by_kind(model_double)
     system = reply["messages"][0]["content"]
-    assert "Phase: technical" in system and "Describe a migration" in system
+    assert "Phase:" not in system and "Describe a migration" in system
     context = json.loads(system.split("Interview context (JSON data):\n")[1])
-    assert context["progress"] == {"question_number": 3, "total_questions": 6, "phase": "technical"}
     assert context["candidate_background"]["recentRoles"] == ["Frontend Developer"]
+    assert context["competencies_to_cover"] == ["communication", "Team Leadership"]
+    # What changes every turn comes last, so the prompt's long beginning stays the same between turns.
+    now = reply["messages"][-1]
+    assert now["role"] == "system" and now["content"].startswith("Phase: technical")
+    assert json.loads(now["content"].split(interviewer_prompt.THIS_TURN_HEADING)[1]) == {
+        "question_number": 3,
+        "total_questions": 6,
+        "phase": "technical",
+        "competencies_covered": ["motivation"],
+    }
     # The candidate's words travel as a JSON string, never as bare instructions.
-    assert reply["messages"][-1] == {"role": "user", "content": json.dumps({"candidate_says": ANSWER})}
+    assert reply["messages"][-2] == {"role": "user", "content": json.dumps({"candidate_says": ANSWER})}
     assert assessment["tool_choice"]["function"]["name"] == competency_prompt.TOOL_NAME
     assert assessment["tools"][0]["function"]["parameters"]["properties"]["detectedCompetencies"]["type"] == "array"
     document = json.loads(assessment["messages"][1]["content"])
@@ -149,7 +160,7 @@ async def test_phase_follows_question_index(db, model_double, unique_ip, index, 
     body = {"messages": conversation(), "currentQuestionIndex": index, "totalQuestions": total}
     assert (await turn(user, body, unique_ip)).status == 200
     [reply], _ = requests_by_kind(model_double)
-    assert f"Phase: {phase}" in reply["messages"][0]["content"]
+    assert reply["messages"][-1]["content"].startswith(f"Phase: {phase}")
 
 
 async def test_practice_prompt_and_nothing_saved(db, model_double, unique_ip):
@@ -176,7 +187,7 @@ async def test_injected_instructions_cannot_widen_the_competency_list(db, model_
     keys = assessment["tools"][0]["function"]["parameters"]["properties"]["detectedCompetencies"]["items"]["enum"]
     assert keys == list(competency_prompt.DEFAULT_COMPETENCIES)  # the vocabulary is the schema's; no "genius"
     [reply], _ = requests_by_kind(model_double)
-    assert reply["messages"][-1]["content"] == json.dumps({"candidate_says": attack})
+    assert reply["messages"][-2]["content"] == json.dumps({"candidate_says": attack})
 
 
 async def test_failed_assessment_still_answers_with_no_competencies(db, model_double, unique_ip):
