@@ -18,6 +18,7 @@ saved to `transcript_segments` once the reply is complete.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -36,6 +37,9 @@ from shared.services.ports import AIModel, Database
 
 ASSESSMENT_TIMEOUT_CAP = 10.0  # seconds; a slow assessment must not hold the final event long
 SSE_DONE = b"data: [DONE]\n\n"
+# After the first text, deltas that arrive within this long of the previous event
+# share one event: far fewer events and socket writes, at most this much later.
+COALESCE_SECONDS = 0.025
 
 
 @dataclass
@@ -77,32 +81,78 @@ async def answer_turn(db: Database, ai: AIModel, turn: Turn) -> InterviewerRespo
     return _response(reply, detected)
 
 
+class _Ended:
+    """Queued after the last delta: the model's reply is complete."""
+
+
+_END = _Ended()
+_Item = str | Exception | _Ended
+
+
 async def open_stream(db: Database, ai: AIModel, turn: Turn) -> AsyncIterator[bytes]:
     """Start the reply and wait for its first token, so that an upstream failure
     before any text (402, 429, 502) is still answered with its HTTP status; then
     hand back the SSE byte stream."""
     assessment = asyncio.create_task(detect_competencies(ai, turn.request))
     deltas = ai.stream_text(purpose="interviewer", prompt_version=interviewer_prompt.VERSION, messages=turn.messages)
+    queue: asyncio.Queue[_Item] = asyncio.Queue()
+    reader = asyncio.create_task(_read(deltas, queue))
     try:
-        first = await anext(deltas, "")
+        first = await queue.get()
+        if isinstance(first, Exception):
+            raise first
     except BaseException:
-        assessment.cancel()
-        await deltas.aclose()
+        await _stop(assessment, reader)
         raise
-    return _events(db, turn, first, deltas, assessment)
+    return _events(db, turn, first, queue, reader, assessment)
+
+
+async def _read(deltas: AsyncGenerator[str, None], queue: asyncio.Queue[_Item]) -> None:
+    """Pull the model's deltas into the queue as they come. Its own task, so the
+    event writer can wait for a batch without ever cancelling a pending read
+    (that would end the model stream); a model reply is bounded, so is the queue."""
+    try:
+        async with contextlib.aclosing(deltas):
+            async for delta in deltas:
+                queue.put_nowait(delta)
+    except Exception as error:  # the writer raises it once the text before it is out
+        queue.put_nowait(error)
+    else:
+        queue.put_nowait(_END)
 
 
 async def _events(
-    db: Database, turn: Turn, first: str, deltas: AsyncGenerator[str, None], assessment: asyncio.Task[list[str]]
+    db: Database,
+    turn: Turn,
+    first: _Item,
+    queue: asyncio.Queue[_Item],
+    reader: asyncio.Task[None],
+    assessment: asyncio.Task[list[str]],
 ) -> AsyncIterator[bytes]:
+    """One `content` event for the first delta at once; after that, the deltas that
+    arrive within COALESCE_SECONDS of the previous event go out as one event (the
+    same text in a fraction of the events and socket writes)."""
+    loop = asyncio.get_running_loop()
     parts: list[str] = []
+    sent = loop.time()
     try:
-        if first:
-            parts.append(first)
-            yield sse_event({"content": first})
-        async for delta in deltas:
-            parts.append(delta)
-            yield sse_event({"content": delta})
+        item: _Item | None = first
+        while isinstance(item, str):
+            batch = [item]
+            item = None
+            if parts:
+                item = _take_queued(queue, batch)
+                if item is None and (pause := sent + COALESCE_SECONDS - loop.time()) > 0:
+                    await asyncio.sleep(pause)  # deltas arriving meanwhile join this event
+                    item = _take_queued(queue, batch)
+            text = "".join(batch)
+            parts.append(text)
+            yield sse_event({"content": text})
+            sent = loop.time()
+            if item is None:
+                item = await queue.get()
+        if isinstance(item, Exception):
+            raise item
         reply = "".join(parts).strip()
         if not reply:
             raise UpstreamError("The AI model returned an empty answer")
@@ -115,9 +165,29 @@ async def _events(
         logging.getLogger("talenti").exception("interviewer stream failed")
         yield sse_event({"error": "Internal server error"})
     finally:  # also when the client goes away mid-stream
-        assessment.cancel()
-        await deltas.aclose()
+        await _stop(assessment, reader)
     yield SSE_DONE
+
+
+def _take_queued(queue: asyncio.Queue[_Item], batch: list[str]) -> Exception | _Ended | None:
+    """Move the deltas already queued into `batch`; the end or failure behind them, if queued too."""
+    while not queue.empty():
+        item = queue.get_nowait()
+        if not isinstance(item, str):
+            return item
+        batch.append(item)
+    return None
+
+
+async def _stop(assessment: asyncio.Task[list[str]], reader: asyncio.Task[None]) -> None:
+    """Cancel what is still running (the model stream closes with its reader) and
+    wait for it, so no task outlives the stream. Cancelled again meanwhile (a
+    client gone), the reader still closes the model stream on its own."""
+    running = [task for task in (assessment, reader) if not task.done()]
+    for task in running:
+        task.cancel()
+    if running:
+        await asyncio.wait(running)
 
 
 def sse_event(payload: dict[str, Any]) -> bytes:

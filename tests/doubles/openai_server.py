@@ -11,7 +11,8 @@ Point the SDKs at it:
                           api_key="x", max_retries=0)
 
 ``ScriptedReply.delay`` stalls before answering (time to first token, or a model
-past its timeout); ``chunk_interval`` paces a stream's events.
+past its timeout); ``chunk_interval`` paces a stream's writes; ``burst`` sends
+that many SSE events per write (a backlog arriving at once).
 
 Answers come from a FIFO of scripted replies (``push_text``, ``push_tool_call``,
 ``push``); when it is empty ``default_responder(request_json)`` is asked, and
@@ -49,7 +50,8 @@ class ScriptedReply:
     tool_calls: list[ToolCall] = field(default_factory=list)
     finish_reason: str | None = None  # default: "tool_calls" if any, else "stop"
     delay: float = 0.0  # stall this long before answering
-    chunk_interval: float = 0.0  # stream: pause between SSE events, as a model producing tokens does
+    chunk_interval: float = 0.0  # stream: pause between writes, as a model producing tokens does
+    burst: int = 1  # stream: SSE events sent together in one write
     chunks: int = 4  # stream: split content / each tool's arguments into this many deltas
     # Drop the connection after N SSE events (non-stream requests: before answering).
     break_after_chunks: int | None = None
@@ -176,7 +178,7 @@ class OpenAIDouble(ServiceDouble):
             return Reply(
                 200,
                 headers={"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"},
-                stream=_paced(_sse(scripted, model, include_usage), scripted.chunk_interval, self.sleep),
+                stream=_paced(_sse(scripted, model, include_usage), scripted, self.sleep),
                 abort_stream=scripted.break_after_chunks is not None,
                 delay=scripted.delay,
             )
@@ -197,11 +199,13 @@ def _sse(reply: ScriptedReply, model: str, include_usage: bool) -> Iterator[byte
         yield b"data: [DONE]\n\n"
 
 
-def _paced(events: Iterator[bytes], interval: float, sleep: Callable[[float], None]) -> Iterator[bytes]:
-    for index, event in enumerate(events):
-        if index and interval > 0:
-            sleep(interval)
-        yield event
+def _paced(events: Iterator[bytes], reply: ScriptedReply, sleep: Callable[[float], None]) -> Iterator[bytes]:
+    pending = list(events)
+    size = max(1, reply.burst)
+    for start in range(0, len(pending), size):
+        if start and reply.chunk_interval > 0:
+            sleep(reply.chunk_interval)
+        yield b"".join(pending[start : start + size])
 
 
 def _completion(reply: ScriptedReply, model: str) -> dict:

@@ -363,7 +363,8 @@ async def test_stream_sends_deltas_then_done_then_DONE_and_saves_once(db, model_
     assert result.status == 200 and result.headers["content-type"].startswith("text/event-stream")
     events = sse_events(result.raw)
     deltas = [e["content"] for e in events if isinstance(e, dict) and "content" in e]
-    assert len(deltas) == 6 and "".join(deltas) == REPLY
+    # The first delta goes out on its own; the rest may share events (coalesced).
+    assert 1 < len(deltas) <= 6 and "".join(deltas) == REPLY
     assert events[-2] == {
         "done": True,
         "message": REPLY,
