@@ -129,30 +129,36 @@ async def _events(
     reader: asyncio.Task[None],
     assessment: asyncio.Task[list[str]],
 ) -> AsyncIterator[bytes]:
-    """One `content` event for the first delta at once; after that, the deltas that
-    arrive within COALESCE_SECONDS of the previous event go out as one event (the
-    same text in a fraction of the events and socket writes)."""
-    loop = asyncio.get_running_loop()
+    """The first delta as its own event, at once; after each event, the deltas that
+    arrive within COALESCE_SECONDS go out together as the next one (the same text
+    in a fraction of the events and socket writes). A delta after a longer pause
+    goes out as soon as it comes."""
     parts: list[str] = []
-    sent = loop.time()
     try:
-        item: _Item | None = first
-        while isinstance(item, str):
-            batch = [item]
-            item = None
-            if parts:
-                item = _take_queued(queue, batch)
-                if item is None and (pause := sent + COALESCE_SECONDS - loop.time()) > 0:
-                    await asyncio.sleep(pause)  # deltas arriving meanwhile join this event
-                    item = _take_queued(queue, batch)
+        batch: list[str] = []
+        end: Exception | _Ended | None = None
+        if isinstance(first, str):
+            batch.append(first)
+        else:
+            end = first
+        while batch:
             text = "".join(batch)
             parts.append(text)
             yield sse_event({"content": text})
-            sent = loop.time()
-            if item is None:
+            batch = []
+            if end is None:
+                end = _take_queued(queue, batch)
+            if end is None:  # the reply goes on: the next event gathers what comes meanwhile
+                await asyncio.sleep(COALESCE_SECONDS)
+                end = _take_queued(queue, batch)
+            if end is None and not batch:  # a pause in the reply: the next delta goes out as it comes
                 item = await queue.get()
-        if isinstance(item, Exception):
-            raise item
+                if isinstance(item, str):
+                    batch.append(item)
+                else:
+                    end = item
+        if isinstance(end, Exception):
+            raise end
         reply = "".join(parts).strip()
         if not reply:
             raise UpstreamError("The AI model returned an empty answer")
