@@ -98,6 +98,8 @@ class Window:
     latencies_ms: list[float] = field(default_factory=list)
     errors: int = 0
     seconds: float = 0.0
+    server_cpu: float = 0.0  # CPU seconds of the server's process during the window
+    db_cpu: float = 0.0  # and of the database's backends
 
 
 async def load(port: int, make_request, connections: int, seconds: float) -> Window:
@@ -198,8 +200,27 @@ def requests_for(tokens: list[str]):
     return {"GET /api/health": health_request, "POST /api/organisations": organisation_request}
 
 
+async def measured_load(port: int, pid: int, database: str, make_request, connections: int, seconds: float) -> Window:
+    """`load`, with the CPU the server and PostgreSQL spent meanwhile (a busy machine
+    stretches wall time much more than CPU time)."""
+    from benchmarks.bench_retention import backends_of, cpu_seconds
+
+    backends = backends_of(database)
+    server, db = cpu_seconds([pid]), cpu_seconds(backends)
+    window = await load(port, make_request, connections, seconds)
+    window.server_cpu, window.db_cpu = cpu_seconds([pid]) - server, cpu_seconds(backends) - db
+    return window
+
+
 async def side_by_side(
-    ports: dict[str, int], tokens: list[str], *, seconds: float, rounds: int, connections: int
+    ports: dict[str, int],
+    pids: dict[str, int],
+    database: str,
+    tokens: list[str],
+    *,
+    seconds: float,
+    rounds: int,
+    connections: int,
 ) -> dict:
     requests = requests_for(tokens)
     windows: dict[tuple[str, str], list[Window]] = {(s, e): [] for s in ports for e in requests}
@@ -211,7 +232,9 @@ async def side_by_side(
         for endpoint, make in requests.items():
             shift = round_no % len(order)  # each server takes each place in turn
             for server in order[shift:] + order[:shift]:
-                windows[(server, endpoint)].append(await load(ports[server], make, connections, seconds))
+                windows[(server, endpoint)].append(
+                    await measured_load(ports[server], pids[server], database, make, connections, seconds)
+                )
     figures = {}
     for endpoint in requests:  # each round's windows saw the same background load
         for peer in order[1:]:
@@ -228,6 +251,8 @@ async def side_by_side(
             "throughput": len(latencies) / total_seconds,
             "p50": percentile(latencies, 0.50),
             "p99": percentile(latencies, 0.99),
+            "server_cpu_ms": 1000 * sum(w.server_cpu for w in runs) / max(1, len(latencies)),
+            "db_cpu_ms": 1000 * sum(w.db_cpu for w in runs) / max(1, len(latencies)),
         }
     return figures
 
@@ -426,19 +451,27 @@ def main(argv: list[str] | None = None) -> dict:
             "SUPABASE_JWT_ISSUER": ISSUER,
             "RATE_LIMITS": UNLIMITED,
         }
-        processes = []
+        from psycopg.conninfo import conninfo_to_dict
+
+        processes: dict[str, subprocess.Popen] = {}
         try:
-            app_process, app_base = start_devhost(env)
-            processes.append(app_process)
+            processes["app"], app_base = start_devhost(env)
             ports = {"app": int(app_base.rsplit(":", 1)[1])}
             for peer, creation in PEER_CREATION.items():
-                process, ports[peer] = start_peer(env, creation)
-                processes.append(process)
+                processes[peer], ports[peer] = start_peer(env, creation)
             figures = asyncio.run(
-                side_by_side(ports, tokens, seconds=args.seconds, rounds=args.rounds, connections=args.connections)
+                side_by_side(
+                    ports,
+                    {name: process.pid for name, process in processes.items()},
+                    conninfo_to_dict(url)["dbname"],
+                    tokens,
+                    seconds=args.seconds,
+                    rounds=args.rounds,
+                    connections=args.connections,
+                )
             )
         finally:
-            for process in processes:
+            for process in processes.values():
                 stop(process)
         costs = asyncio.run(in_process(url, tokens[0], users[0], args.in_process))
 
@@ -447,13 +480,19 @@ def main(argv: list[str] | None = None) -> dict:
         f"{args.connections} keep-alive connections, raw asyncio client\n"
         "  peer: plain FastAPI, creation as BEGIN, four inserts, COMMIT; peer-one: the same given the app's statement"
     )
-    print(f"{'endpoint':<26}{'server':<10}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    print(
+        f"{'endpoint':<26}{'server':<10}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+        f"{'server CPU/req':>16}{'db CPU/req':>12}"
+    )
     summary: dict = {"load": {}, "ratios": {}, "in_process": costs}
     for endpoint in ("GET /api/health", "POST /api/organisations"):
         for server in SERVERS:
             f = figures[(server, endpoint)]
             summary["load"][f"{server} {endpoint}"] = f
-            print(f"{endpoint:<26}{server:<10}{f['throughput']:8.1f}{f['p50']:9.2f}{f['p99']:9.2f}{f['errors']:8d}")
+            print(
+                f"{endpoint:<26}{server:<10}{f['throughput']:8.1f}{f['p50']:9.2f}{f['p99']:9.2f}{f['errors']:8d}"
+                f"{f['server_cpu_ms']:13.2f} ms{f['db_cpu_ms']:9.2f} ms"
+            )
         app = figures[("app", endpoint)]
         for peer in SERVERS[1:]:
             other, paired = figures[(peer, endpoint)], figures[("paired", peer, endpoint)]
