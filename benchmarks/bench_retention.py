@@ -21,7 +21,12 @@ and the peak of Python allocations (tracemalloc) in a second run on an
 identical data set, for sizes up to --trace-max. Flat memory means the large
 runs peak about where the small one does.
 
+With --repeat N the sizes run N times in turn (1,000, 10,000, 1,000, 10,000,
+...) and the ratios compare each size's median run: a run of a few seconds
+moves with any burst of other work on a shared machine.
+
     .venv/bin/python -m benchmarks.bench_retention [--sizes 1000 10000 100000] [--azurite-sizes 250 1000]
+                                                   [--repeat 1]
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import asyncio
 import glob
 import itertools
 import os
+import statistics
 import subprocess
 import threading
 import time
@@ -311,7 +317,11 @@ async def run_on_double(db, database: str, sizes: list[int], trace_max: int) -> 
 
 
 async def main(
-    sizes: list[int], azurite_sizes: list[int], azurite_on_disk: bool = False, trace_max: int = 10_000
+    sizes: list[int],
+    azurite_sizes: list[int],
+    azurite_on_disk: bool = False,
+    trace_max: int = 10_000,
+    repeat: int = 1,
 ) -> None:
     from psycopg.conninfo import conninfo_to_dict
 
@@ -322,7 +332,7 @@ async def main(
         database = conninfo_to_dict(url)["dbname"]
         db = Database(url, min_size=1, max_size=4)
         await db.fetch_one("select 1")  # open the pool before measuring
-        results = await run_on_double(db, database, sizes, trace_max)
+        results = await run_on_double(db, database, sizes * repeat, trace_max)
         for size in azurite_sizes:  # a fresh emulator each: its delete cost grows with the blobs it holds
             results.append(await run_on_azurite(db, database, size, azurite_on_disk))
         await db.close()
@@ -342,19 +352,38 @@ async def main(
             f"{(r['blobs_left'], r['rows_left'])!s:>19}"
         )
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
-    doubles = [r for r in results if r["target"] == "batch double"]
-    for small, large in itertools.pairwise(doubles):
+    runs: dict[int, list[dict]] = {}
+    for r in results:
+        if r["target"] == "batch double":
+            runs.setdefault(r["size"], []).append(r)
+    typical = {size: _median_run(each) for size, each in runs.items()}
+    for small_size, large_size in itertools.pairwise(sorted(typical)):
+        small, large = typical[small_size], typical[large_size]
         traced = (
             f", traced peak x{large['traced_peak'] / small['traced_peak']:.2f}"
             if large["traced_peak"] and small["traced_peak"]
             else ""
         )
         print(
-            f"ratios {large['size']}/{small['size']} (batch double, x{large['size'] / small['size']:g} the work): "
+            f"ratios {large_size}/{small_size} (batch double, x{large_size / small_size:g} the work"
+            f"{', median of ' + str(len(runs[small_size])) + ' runs each' if len(runs[small_size]) > 1 else ''}): "
             f"time x{large['seconds'] / small['seconds']:.1f}, "
             f"CPU x{sum(large['cpu'].values()) / sum(small['cpu'].values()):.1f}{traced}, "
             f"RSS growth {_mb(small['rss_growth'])} -> {_mb(large['rss_growth'])}"
         )
+
+
+def _median_run(runs: list[dict]) -> dict:
+    """The runs of one size as one: median seconds and CPU seconds, the largest memory figures."""
+    if len(runs) == 1:
+        return runs[0]
+    peaks = [r["traced_peak"] for r in runs if r["traced_peak"]]
+    return {
+        "seconds": statistics.median(r["seconds"] for r in runs),
+        "cpu": {key: statistics.median(r["cpu"][key] for r in runs) for key in runs[0]["cpu"]},
+        "traced_peak": max(peaks) if peaks else None,
+        "rss_growth": max(r["rss_growth"] for r in runs),
+    }
 
 
 def _mb(value) -> str:
@@ -385,5 +414,16 @@ if __name__ == "__main__":
     parser.add_argument(
         "--trace-max", type=int, default=10_000, help="trace Python allocations (a second run) for sizes up to this one"
     )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="run the sizes this many times in turn; ratios of the medians"
+    )
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.sizes, arguments.azurite_sizes, arguments.azurite_on_disk, arguments.trace_max))
+    asyncio.run(
+        main(
+            arguments.sizes,
+            arguments.azurite_sizes,
+            arguments.azurite_on_disk,
+            arguments.trace_max,
+            arguments.repeat,
+        )
+    )
