@@ -21,12 +21,16 @@ and the peak of Python allocations (tracemalloc) in a second run on an
 identical data set, for sizes up to --trace-max. Flat memory means the large
 runs peak about where the small one does.
 
+With --page-queries only the page queries of `due_interviews` run, timed
+page by page on a fresh data set of each size (rows marked as a run marks
+them, no blobs), with EXPLAIN ANALYZE of the first and the middle page.
+
 With --repeat N the sizes run N times in turn (1,000, 10,000, 1,000, 10,000,
 ...) and the ratios compare each size's median run: a run of a few seconds
 moves with any burst of other work on a shared machine.
 
     .venv/bin/python -m benchmarks.bench_retention [--sizes 1000 10000 100000] [--azurite-sizes 250 1000]
-                                                   [--repeat 1]
+                                                   [--repeat 1] [--page-queries]
 """
 
 from __future__ import annotations
@@ -386,6 +390,89 @@ def _median_run(runs: list[dict]) -> dict:
     }
 
 
+async def page_queries(sizes: list[int]) -> None:
+    """Each page's two queries alone, and their plans (see the module's docstring)."""
+    from datetime import UTC, datetime
+
+    from shared.db import Database
+    from shared.db import retention as queries
+
+    async def no_upload(_names) -> None:
+        return None
+
+    with bench_database() as url:
+        db = Database(url, min_size=1, max_size=2)
+        for size in sizes:
+            org, _ = await seed(db, "http://127.0.0.1:9/bench/recordings", no_upload, size)
+            now, after, times, plans = datetime.now(UTC), queries.FIRST_ID, [], []
+            middle = size // 200 + 1
+            while after is not None:
+                async with db.transaction() as conn:
+                    started = time.perf_counter()
+                    page = await queries.due_interviews(
+                        conn, now=now, after=after, limit=100, organisation_id=org, lock=True
+                    )
+                    times.append((time.perf_counter() - started) * 1000)
+                    if len(times) in (1, middle):  # the same page again, timed above before this
+                        plans.append(await _page_plans(conn, after, now, org))
+                    after = page.next_after
+                    if page.rows:
+                        await conn.execute(
+                            "update interviews set recording_deleted_at = now(), recording_url = null"
+                            " where id = any(%s)",
+                            ([row["id"] for row in page.rows],),
+                        )
+            print(
+                f"{size} interviews: {len(times)} pages, {sum(times):.0f} ms in all "
+                f"({sum(times) / size:.3f} ms an interview), first page {times[0]:.1f} ms, "
+                f"median {statistics.median(times):.1f} ms, slowest {max(times):.1f} ms"
+            )
+            for label, lines in zip(("first page", f"page {middle}"), plans, strict=True):
+                print(f"  {label}:")
+                for line in lines:
+                    print(f"    {line}")
+        await db.close()
+
+
+async def _page_plans(conn, after, now, org) -> list[str]:
+    """EXPLAIN ANALYZE of one page's two queries, a line per plan node."""
+    from shared.db import fetch_all
+    from shared.db import retention as queries
+
+    ids = [row["id"] for row in await fetch_all(conn, queries._CANDIDATES, {"after": after, "limit": 100})]
+    lines = []
+    for name, sql, params in (
+        ("next ids", queries._CANDIDATES, {"after": after, "limit": 100}),
+        (
+            "due among them",
+            queries._DUE_AMONG + " for update of i skip locked",
+            {"ids": ids, "now": now, "organisation": org},
+        ),
+    ):
+        rows = await fetch_all(conn, "explain (analyze, buffers, format json) " + sql, params)
+        plan = rows[0]["QUERY PLAN"][0]
+        lines.append(f"{name}: {plan['Execution Time']:.2f} ms")
+        lines += _plan_lines(plan["Plan"], 1)
+    return lines
+
+
+def _plan_lines(node: dict, depth: int) -> list[str]:
+    where = " ".join(
+        part
+        for part in (
+            f"using {node['Index Name']}" if "Index Name" in node else "",
+            f"on {node['Relation Name']}" if "Relation Name" in node else "",
+        )
+        if part
+    )
+    line = (
+        f"{'  ' * depth}{node['Node Type']} {where}".rstrip()
+        + f": rows {node.get('Actual Rows', 0)} x {node.get('Actual Loops', 1)} loops, "
+        + f"{node.get('Actual Total Time', 0):.2f} ms, buffers {node.get('Shared Hit Blocks', 0)}"
+    )
+    return [line] + [x for child in node.get("Plans", []) for x in _plan_lines(child, depth + 1)]
+
+
 def _mb(value) -> str:
     return "-" if value is None else f"{value / 2**20:.1f} MB"
 
@@ -417,13 +504,19 @@ if __name__ == "__main__":
     parser.add_argument(
         "--repeat", type=int, default=1, help="run the sizes this many times in turn; ratios of the medians"
     )
-    arguments = parser.parse_args()
-    asyncio.run(
-        main(
-            arguments.sizes,
-            arguments.azurite_sizes,
-            arguments.azurite_on_disk,
-            arguments.trace_max,
-            arguments.repeat,
-        )
+    parser.add_argument(
+        "--page-queries", action="store_true", help="time only the page queries, with their plans (no blobs)"
     )
+    arguments = parser.parse_args()
+    if arguments.page_queries:
+        asyncio.run(page_queries(arguments.sizes))
+    else:
+        asyncio.run(
+            main(
+                arguments.sizes,
+                arguments.azurite_sizes,
+                arguments.azurite_on_disk,
+                arguments.trace_max,
+                arguments.repeat,
+            )
+        )
