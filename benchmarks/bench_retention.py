@@ -42,6 +42,7 @@ import itertools
 import os
 import statistics
 import subprocess
+import sys
 import threading
 import time
 import tracemalloc
@@ -231,8 +232,6 @@ async def measure(db, store, seed_org, size: int, blobs_left, meter: CpuMeter, *
 @contextmanager
 def batch_double():
     """The Blob batch double in its own process; yields (its connection string, its pid)."""
-    import sys
-
     process = subprocess.Popen(
         [sys.executable, "-m", "benchmarks.blob_batch_double"], cwd=ROOT, stdout=subprocess.PIPE, text=True
     )
@@ -320,7 +319,7 @@ async def run_on_double(db, database: str, sizes: list[int], trace_max: int) -> 
     return results
 
 
-async def main(
+async def run(
     sizes: list[int],
     azurite_sizes: list[int],
     azurite_on_disk: bool = False,
@@ -477,7 +476,7 @@ def _mb(value) -> str:
     return "-" if value is None else f"{value / 2**20:.1f} MB"
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--sizes",
@@ -507,12 +506,12 @@ if __name__ == "__main__":
     parser.add_argument(
         "--page-queries", action="store_true", help="time only the page queries, with their plans (no blobs)"
     )
-    arguments = parser.parse_args()
+    arguments = parser.parse_args(argv or [])  # `make bench` calls main() with its own argv in place
     if arguments.page_queries:
         asyncio.run(page_queries(arguments.sizes))
     else:
         asyncio.run(
-            main(
+            run(
                 arguments.sizes,
                 arguments.azurite_sizes,
                 arguments.azurite_on_disk,
@@ -520,3 +519,7 @@ if __name__ == "__main__":
                 arguments.repeat,
             )
         )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
