@@ -391,6 +391,7 @@ def turn_complete(text: str) -> bool:
 GRAMMAR_MAX_STRING = 120  # characters: a small model fills a long field by repeating itself
 GRAMMAR_MAX_ITEMS = 3  # the same for lists; both keep an answer inside MAX_TOKENS_TOOL
 KEYED_LIST_MAX = 25
+GRAMMAR_MAX_RANGE = 100  # whole values listed one by one in the grammar
 
 
 def grammar_schema(schema: Any) -> Any:
@@ -398,6 +399,9 @@ def grammar_schema(schema: Any) -> Any:
     allows is valid against the original:
     - long strings and lists are capped (shorter is still valid);
     - a field described as a YYYY-MM-DD date is held to that form;
+    - a number with a small whole range (a 0-10 score, a 0-100 match) becomes
+      one of its whole values: the converter ignores minimum and maximum, and
+      the model otherwise writes 85 for a 0-10 score;
     - a keyed list (objects whose required key is a closed vocabulary: rubric
       dimensions, applicants) becomes one entry per key, in the given order, which
       is what the app's checks ask for and what a small model gets wrong."""
@@ -419,6 +423,11 @@ def grammar_schema(schema: Any) -> Any:
         )
         if str(out.get("description", "")).startswith("YYYY-MM-DD") and "pattern" not in out:
             out["pattern"] = r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$"  # real dates only
+    if {"number", "integer"} & set(types) and "enum" not in out and "const" not in out:
+        low, high = out.get("minimum"), out.get("maximum")
+        if _whole(low) and _whole(high) and 0 <= high - low <= GRAMMAR_MAX_RANGE:
+            out = {key: value for key, value in out.items() if key not in ("type", "minimum", "maximum")}
+            out["enum"] = list(range(int(low), int(high) + 1))
     if "array" in types and isinstance(out.get("items"), dict):
         key, values = _vocabulary_key(out["items"])
         if key and len(values) <= KEYED_LIST_MAX:
@@ -434,10 +443,19 @@ def grammar_schema(schema: Any) -> Any:
     return out
 
 
+def _whole(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer()
+
+
 def _vocabulary_key(item: dict) -> tuple[str | None, list]:
     for name, node in (item.get("properties") or {}).items():
-        if name in (item.get("required") or ()) and isinstance(node, dict) and isinstance(node.get("enum"), list):
-            return name, node["enum"]
+        values = node.get("enum") if isinstance(node, dict) else None
+        if (
+            name in (item.get("required") or ())
+            and isinstance(values, list)
+            and all(isinstance(v, str) for v in values)
+        ):
+            return name, values  # a vocabulary of keys, not a range of scores
     return None, []
 
 

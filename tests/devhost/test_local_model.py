@@ -3,6 +3,7 @@ grammar, how the installer reads its requirements and reports, and the CLI."""
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -48,6 +49,29 @@ def test_a_type_list_becomes_one_branch_per_type_each_tightened():
     assert branches[0]["maxLength"] == lm.GRAMMAR_MAX_STRING and "pattern" in branches[0]
     assert "maxLength" not in branches[1]
     assert lm.grammar_schema({"type": ["string"]})["maxLength"] == lm.GRAMMAR_MAX_STRING  # one type: no branches
+
+
+def test_a_number_with_a_small_whole_range_becomes_its_whole_values():
+    from shared.models.answers import prepared
+    from shared.models.scoring import ModelScoring
+
+    score = lm.grammar_schema({"type": "number", "minimum": 0, "maximum": 10, "description": "0 to 10"})
+    assert score == {"description": "0 to 10", "enum": list(range(11))}  # 85 for a 0-10 score is no longer possible
+    assert lm.grammar_schema({"type": "integer", "minimum": 0, "maximum": 100})["enum"][-1] == 100
+    for unchanged in (
+        {"type": "number", "minimum": 0, "maximum": 1.5},  # not whole
+        {"type": "integer", "minimum": 0, "maximum": 1000},  # too many values to list
+        {"type": "number", "minimum": 0},  # open range
+        {"type": "integer", "enum": [1, 3]},
+    ):
+        assert lm.grammar_schema(unchanged) == unchanged
+    # The scoring answer's dimension score, as the local provider is sent it (not strict), is held to 0..10.
+    _, sent_schema = prepared(ModelScoring, {"rubric": ["skill", "tone"]}, strict=False)
+    sent = json.dumps(lm.grammar_schema(sent_schema))
+    assert '"enum": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]' in sent
+    # A required score with whole values is not a list's key: without a rubric, no entry per score.
+    _, free_keys = prepared(ModelScoring, None, strict=False)
+    assert "prefixItems" not in json.dumps(lm.grammar_schema(free_keys))
 
 
 def test_lists_are_capped_and_keyed_lists_get_one_entry_per_key_in_order():
