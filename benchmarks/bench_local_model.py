@@ -239,7 +239,7 @@ async def run(rounds: int) -> dict:
     return {"http": {k: median(v) for k, v in timings.items()}, "model": figures, "answers": answers}
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> dict | None:
     from shared.adapters.local_model import missing_parts
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -251,8 +251,8 @@ def main(argv: list[str] | None = None) -> None:
             f"bench_local_model: skipped, the embedded model is not installed (missing {', '.join(missing)}): "
             "run `make model`"
         )
-        return
-    asyncio.run(run(args.rounds))
+        return None
+    return asyncio.run(run(args.rounds))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,11 @@ HEADLINES: dict[str, tuple[str, str, Callable[[Any], str]]] = {
     ),
     "bench_request_overhead": ("organisations / health, median", "<= 2.0", lambda r: f"{r['ratio']:.2f}"),
     "bench_ai": ("interviewer turn / health, median", "< 3", lambda r: f"{r['ratio']:.2f}"),
+    "bench_local_model": (
+        "embedded model: practice-interview turn, median s",
+        "<= 5",
+        lambda r: f"{r['http']['practice turn (any)']:.2f}",
+    ),
     "bench_peer": (
         "organisation creation throughput, app / plain FastAPI peer; / peer given the app's SQL",
         ">= 1.10",
