@@ -146,6 +146,32 @@ def install() -> int:
 # --- the model -----------------------------------------------------------------------
 
 
+def runtime_model(path: Path, folder: Path = ROOT / ".local" / "models") -> Path:
+    """The file the server loads: the package's Q4_1 weights rewritten once as Q8_0
+    (under a second, kept in .local/models). llama.cpp repacks Q8_0 weights for its
+    AVX2 matrix kernels and Q4_1 not: prompts read about 1.8 times faster (measured,
+    docs/performance/ai.md). Every Q4_1 value fits Q8_0's finer steps, so answers do
+    not get worse. If the rewrite fails, the original file is used."""
+    import ctypes
+
+    import llama_cpp
+
+    target = folder / f"{path.stem.split('.')[0]}.Q8_0.gguf"  # SmolLM2-135M-Instruct.Q4_1.gguf -> .Q8_0
+    if target.exists() and target.stat().st_mtime >= path.stat().st_mtime:
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0
+    params.allow_requantize = True  # the source is already quantized
+    if llama_cpp.llama_model_quantize(str(path).encode(), str(partial).encode(), ctypes.byref(params)) != 0:
+        log.warning("local_model: could not rewrite %s as Q8_0; loading it as it is", path.name)
+        partial.unlink(missing_ok=True)
+        return path
+    partial.replace(target)
+    return target
+
+
 @dataclass
 class Instance:
     llm: Any  # llama_cpp.Llama
@@ -645,7 +671,7 @@ def serve(
     print(f"local model server on http://{host}:{port}/v1, loading {path.name}", flush=True)
     started = time.perf_counter()
     try:
-        loading.engine = Engine(path, parallel=parallel, threads=threads)
+        loading.engine = Engine(runtime_model(path), parallel=parallel, threads=threads)
     except Exception as exc:
         loading.failure = f"the local model could not be loaded: {exc}"
         log.exception("local_model: load failed")

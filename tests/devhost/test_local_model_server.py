@@ -200,3 +200,20 @@ def test_generation_stops_when_the_client_has_gone_and_the_engine_stays_usable(e
         )
     status, answer = post(ready, {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4})
     assert status == 200, answer  # the one instance came back both times
+
+
+def test_the_runtime_model_is_the_package_file_rewritten_once_as_q8_0(engine, tmp_path):
+    source = adapter.model_file()
+    rewritten = lm.runtime_model(source, tmp_path)
+    assert rewritten == tmp_path / "SmolLM2-135M-Instruct.Q8_0.gguf" and rewritten.read_bytes()[:4] == b"GGUF"
+    assert rewritten.stat().st_size > source.stat().st_size  # 8 bits a weight instead of about 5
+    written_at = rewritten.stat().st_mtime_ns
+    assert lm.runtime_model(source, tmp_path) == rewritten and rewritten.stat().st_mtime_ns == written_at  # kept
+    assert [p.name for p in tmp_path.iterdir()] == [rewritten.name]  # no partial file left
+
+
+def test_a_file_that_cannot_be_rewritten_is_loaded_as_it_is(engine, tmp_path):
+    broken = tmp_path / "Broken.Q4_1.gguf"
+    broken.write_bytes(b"not a model")
+    assert lm.runtime_model(broken, tmp_path / "out") == broken
+    assert list((tmp_path / "out").iterdir()) == []
