@@ -150,8 +150,8 @@ def runtime_model(path: Path, folder: Path = ROOT / ".local" / "models") -> Path
     """The file the server loads: the package's Q4_1 weights rewritten once as Q8_0
     (under a second, kept in .local/models). llama.cpp repacks Q8_0 weights for its
     AVX2 matrix kernels and Q4_1 not: prompts read about 1.8 times faster (measured,
-    docs/performance/ai.md). Every Q4_1 value fits Q8_0's finer steps, so answers do
-    not get worse. If the rewrite fails, the original file is used."""
+    docs/performance/ai.md). The added rounding is under a tenth of Q4_1's own step.
+    If the rewrite fails, the original file is used."""
     import ctypes
 
     import llama_cpp
