@@ -160,7 +160,7 @@ def runtime_model(path: Path, folder: Path = ROOT / ".local" / "models") -> Path
     if target.exists() and target.stat().st_mtime >= path.stat().st_mtime:
         return target
     folder.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
+    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")  # two servers may start at once
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0
     params.allow_requantize = True  # the source is already quantized
