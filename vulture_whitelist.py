@@ -14,6 +14,9 @@ protocol_version, log_message, do_GET, do_POST, close_connection, daemon_threads
 # Set on the resend module for its SDK to use.
 default_async_http_client
 
+# Fields of llama.cpp's quantize parameters (a ctypes structure read by the C library).
+ftype, allow_requantize
+
 # The Durable runtime's background task, kept so that it is not garbage-collected.
 runner
 
