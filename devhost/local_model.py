@@ -238,23 +238,22 @@ class Engine:
                     "repeat_penalty": 1.1,
                     "grammar": _grammar(json.dumps(schema, sort_keys=True)),
                 }
-            parts, finish, produced = [], "stop", 0
+            text, finish, produced = "", "stop", 0
             chunks = llm.create_chat_completion(
                 messages=messages, max_tokens=max_tokens, top_p=0.9, stream=True, **options
             )
             for count, chunk in enumerate(chunks):
                 choice = chunk["choices"][0]
                 delta = (choice.get("delta") or {}).get("content") or ""
-                parts.append(delta)
-                produced += bool(delta)
+                text += delta
+                produced += bool(delta)  # one chunk per token
                 finish = choice.get("finish_reason") or finish
-                if tool is None and delta and turn_complete("".join(parts)):
+                if tool is None and delta and turn_complete(text):
                     finish = "stop"
                     chunks.close()
                     break
                 if count % 8 == 7 and gone():
                     raise ClientGone()
-        text = "".join(parts)
         usage = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": produced,
