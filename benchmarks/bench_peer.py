@@ -203,7 +203,7 @@ def requests_for(tokens: list[str]):
 async def measured_load(port: int, pid: int, database: str, make_request, connections: int, seconds: float) -> Window:
     """`load`, with the CPU the server and PostgreSQL spent meanwhile (a busy machine
     stretches wall time much more than CPU time)."""
-    from benchmarks.bench_retention import backends_of, cpu_seconds
+    from benchmarks.common import backends_of, cpu_seconds
 
     backends = backends_of(database)
     server, db = cpu_seconds([pid]), cpu_seconds(backends)

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import glob
 import itertools
 import os
 import statistics
@@ -49,7 +48,7 @@ import tracemalloc
 import uuid
 from contextlib import contextmanager
 
-from benchmarks.common import ROOT, bench_database
+from benchmarks.common import ROOT, backends_of, bench_database, cpu_seconds
 from devhost.azurite import ACCOUNT, ACCOUNT_KEY, running_azurite
 
 CONTAINER = "recordings"
@@ -142,34 +141,6 @@ class RssSampler:
     @property
     def growth(self) -> int:
         return self.peak - self.start
-
-
-def cpu_seconds(pids) -> float:
-    """User and system CPU time of processes, from /proc (gone ones count nothing)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        except (OSError, IndexError, ValueError):
-            pass
-    return total / ticks
-
-
-def backends_of(database: str) -> list[int]:
-    """PostgreSQL backends serving `database` (their titles name it)."""
-    pids = []
-    for path in glob.glob("/proc/[0-9]*/cmdline"):
-        try:
-            with open(path, "rb") as cmdline:
-                title = cmdline.read().decode(errors="replace")
-        except OSError:
-            continue
-        if title.startswith("postgres:") and f" {database} " in title:
-            pids.append(int(path.split("/")[2]))
-    return pids
 
 
 class CpuMeter:

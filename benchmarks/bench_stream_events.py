@@ -19,21 +19,14 @@ divided by its turns; the ratio is the median over the rounds.
 from __future__ import annotations
 
 import asyncio
-import io
 import json
-import os
 import statistics
-import subprocess
 import sys
-import tarfile
-import tempfile
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
-from benchmarks.common import ROOT, bench_database, signed_in
+from benchmarks.common import bench_database, cpu_seconds, exported_tree, host_process, signed_in
 
 # The last commit whose interviewer stream wrote one event per delta.
 BASELINE = "fe5ed2357c259540aa25df294e5492f01b749412"
@@ -76,39 +69,6 @@ def streaming_model():
         return ScriptedReply(content=REPLY, chunks=DELTAS, **pacing)
 
     return OpenAIDouble(api_key="sk-bench", default_responder=respond), pacing
-
-
-@contextmanager
-def exported_tree(baseline: str | None) -> Iterator[Path]:
-    """HEAD's files in a temporary directory; with `baseline`, its interviewer service."""
-    archive = subprocess.run(["git", "archive", "--format=tar", "HEAD"], cwd=ROOT, capture_output=True, check=True)
-    with tempfile.TemporaryDirectory(prefix="bench-stream-") as directory:
-        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-            tar.extractall(directory, filter="data")
-        if baseline:
-            old = subprocess.run(
-                ["git", "show", f"{baseline}:{SERVICE}"], cwd=ROOT, capture_output=True, check=True
-            ).stdout
-            (Path(directory) / SERVICE).write_bytes(old)
-        yield Path(directory)
-
-
-@contextmanager
-def host_process(env: dict[str, str]) -> Iterator[tuple[str, int]]:
-    """A local host (as benchmarks.common.local_host) and its process id."""
-    from devhost.launch import start_devhost, stop
-
-    process, base = start_devhost({"APP_ENV": "test", "LOG_LEVEL": "WARNING", "DB_AUTO_MIGRATE": "false", **env})
-    try:
-        yield base, process.pid
-    finally:
-        stop(process)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system time of a process, from /proc (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -191,7 +151,7 @@ async def profile(hosts: dict[str, tuple[str, int]], headers: dict[str, str]) ->
     cpu = {name: 0.0 for name in hosts}
     ratios = []
     for _ in range(ROUNDS):
-        before = {name: cpu_seconds(pid) for name, (_, pid) in hosts.items()}
+        before = {name: cpu_seconds([pid]) for name, (_, pid) in hosts.items()}
         counts = {name: Turns() for name in hosts}
         await asyncio.gather(
             *(
@@ -200,7 +160,7 @@ async def profile(hosts: dict[str, tuple[str, int]], headers: dict[str, str]) ->
                 for name, (base, _) in hosts.items()
             )
         )
-        used = {name: cpu_seconds(pid) - before[name] for name, (_, pid) in hosts.items()}
+        used = {name: cpu_seconds([pid]) - before[name] for name, (_, pid) in hosts.items()}
         per_turn = {name: used[name] / max(1, counts[name].turns) for name in hosts}
         ratios.append(per_turn["coalesced"] / per_turn["per delta"])
         for name, count in counts.items():
@@ -236,7 +196,7 @@ def main(baseline: str = BASELINE) -> dict:
         }
         hosts = {}
         for name, ref in (("per delta", baseline), ("coalesced", None)):
-            tree = stack.enter_context(exported_tree(ref))
+            tree = stack.enter_context(exported_tree(ref, [SERVICE]))
             hosts[name] = stack.enter_context(host_process({**env, "PYTHONPATH": str(tree)}))
         headers = asyncio.run(signed_in(url))
         for label, (burst, interval) in PROFILES.items():

@@ -4,13 +4,19 @@ small load tool that interleaves endpoints so they share the same noise."""
 from __future__ import annotations
 
 import asyncio
+import glob
+import io
 import os
 import statistics
+import subprocess
+import tarfile
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -18,8 +24,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @contextmanager
 def bench_database() -> Iterator[str]:
     """A fresh, migrated database (DATABASE_URL's server, else the embedded one)."""
-    from pathlib import Path
-
     import psycopg
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -44,13 +48,63 @@ def bench_database() -> Iterator[str]:
 
 @contextmanager
 def local_host(env: dict[str, str]) -> Iterator[str]:
+    with host_process(env) as (base, _):
+        yield base
+
+
+@contextmanager
+def host_process(env: dict[str, str]) -> Iterator[tuple[str, int]]:
+    """A local host for benchmarks: its base URL and process id."""
     from devhost.launch import start_devhost, stop
 
     process, base = start_devhost({"APP_ENV": "test", "LOG_LEVEL": "WARNING", "DB_AUTO_MIGRATE": "false", **env})
     try:
-        yield base
+        yield base, process.pid
     finally:
         stop(process)
+
+
+@contextmanager
+def exported_tree(baseline: str | None, paths: list[str]) -> Iterator[Path]:
+    """HEAD's files in a temporary directory; with `baseline`, `paths` as they
+    were at that commit. Run a host from it with PYTHONPATH set to it and
+    PYTHONSAFEPATH=1, to compare two versions side by side in one run."""
+    archive = subprocess.run(["git", "archive", "--format=tar", "HEAD"], cwd=ROOT, capture_output=True, check=True)
+    with tempfile.TemporaryDirectory(prefix="bench-tree-") as directory:
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(directory, filter="data")
+        for path in paths if baseline else []:
+            old = subprocess.run(["git", "show", f"{baseline}:{path}"], cwd=ROOT, capture_output=True, check=True)
+            (Path(directory) / path).write_bytes(old.stdout)
+        yield Path(directory)
+
+
+def cpu_seconds(pids) -> float:
+    """User and system CPU time of processes, from /proc (gone ones count nothing)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / ticks
+
+
+def backends_of(database: str) -> list[int]:
+    """PostgreSQL backends serving `database` (their titles name it)."""
+    pids = []
+    for path in glob.glob("/proc/[0-9]*/cmdline"):
+        try:
+            with open(path, "rb") as cmdline:
+                title = cmdline.read().decode(errors="replace")
+        except OSError:
+            continue
+        if title.startswith("postgres:") and f" {database} " in title:
+            pids.append(int(path.split("/")[2]))
+    return pids
 
 
 @dataclass

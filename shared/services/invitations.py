@@ -3,7 +3,8 @@
 Order matters so that nothing is lost: the invitation row (pending) and the
 application's move to `invited` are committed first; then the email is sent;
 then the invitation becomes `sent` and the application's older unopened
-invitations expire. If the email fails, the invitation stays `pending`, the
+invitations expire. Both transactions hold the application's row lock, which
+serialises concurrent sends for it. If the email fails, the invitation stays `pending`, the
 caller gets 502 with its id, and sending again creates a fresh one.
 """
 
@@ -19,7 +20,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from shared.adapters.email import EmailError, EmailMessage
 from shared.auth import ORG_RECRUITER_ROLES, require_role
-from shared.db import audit, invitations, orgs
+from shared.db import invitations
 from shared.errors import BadRequest, NotFound, UpstreamError
 from shared.logs import log_event
 from shared.models import Email
@@ -39,47 +40,32 @@ async def send_invitation(
     site_url: str,
     ip_address: str | None = None,
 ) -> SendInvitationResponse:
-    async with db.connection() as conn:
-        application = await invitations.application_for_invitation(conn, request.applicationId)
-        if application is None:
-            raise NotFound("Application not found")
-        require_role(
-            await orgs.member_role(conn, application["organisation_id"], user_id),
-            ORG_RECRUITER_ROLES,
-            "the application's organisation",
-        )
-    recipient = request.candidateEmail or _valid_email(application["profile_email"])
-    if recipient is None:
-        raise BadRequest(
-            "candidateEmail is required: the candidate has no valid email on their profile",
-            details=[{"field": "candidateEmail", "message": "Field required"}],
-        )
-    role_title = request.roleTitle or application["role_title"]
-    company = request.companyName or application["organisation_name"]
-
     token = secrets.token_urlsafe(TOKEN_BYTES)
     async with db.transaction() as conn:
-        # The application's row lock serialises concurrent sends for it.
-        if await invitations.application_for_invitation(conn, request.applicationId, lock=True) is None:
+        application = await invitations.application_for_invitation(conn, request.applicationId, user_id)
+        if application is None:
             raise NotFound("Application not found")
-        invitation = await invitations.insert_invitation(
-            conn, request.applicationId, token, request.expiresInDays, TEMPLATE
-        )
-        await invitations.mark_application_invited(conn, request.applicationId)
-        await audit.record(
+        require_role(application["member_role"], ORG_RECRUITER_ROLES, "the application's organisation")
+        recipient = request.candidateEmail or _valid_email(application["profile_email"])
+        if recipient is None:
+            raise BadRequest(
+                "candidateEmail is required: the candidate has no valid email on their profile",
+                details=[{"field": "candidateEmail", "message": "Field required"}],
+            )
+        invitation = await invitations.create_invitation(
             conn,
-            action="invitation.created",
-            entity_type="invitation",
-            entity_id=invitation["id"],
-            user_id=user_id,
+            application_id=request.applicationId,
             organisation_id=application["organisation_id"],
+            token=token,
+            expires_in_days=request.expiresInDays,
+            template=TEMPLATE,
+            user_id=user_id,
             ip_address=ip_address,
-            new_values={"applicationId": request.applicationId, "expiresAt": invitation["expires_at"]},
         )
 
     message = invitation_email(
-        role_title=role_title,
-        company=company,
+        role_title=request.roleTitle or application["role_title"],
+        company=request.companyName or application["organisation_name"],
         expires_at=invitation["expires_at"],
         link=f"{site_url.rstrip('/')}/invite/{token}",
         to=recipient,
@@ -94,19 +80,14 @@ async def send_invitation(
         ) from None
 
     async with db.transaction() as conn:
-        await invitations.application_for_invitation(conn, request.applicationId, lock=True)
-        if await invitations.mark_sent(conn, invitation["id"]):
-            expired = await invitations.expire_unopened(conn, request.applicationId, invitation["id"])
-            await audit.record(
-                conn,
-                action="invitation.sent",
-                entity_type="invitation",
-                entity_id=invitation["id"],
-                user_id=user_id,
-                organisation_id=application["organisation_id"],
-                ip_address=ip_address,
-                new_values={"expiredInvitations": expired},
-            )
+        await invitations.lock_application(conn, request.applicationId)
+        await invitations.mark_sent(
+            conn,
+            invitation["id"],
+            organisation_id=application["organisation_id"],
+            user_id=user_id,
+            ip_address=ip_address,
+        )
     return SendInvitationResponse(invitationId=invitation["id"], expiresAt=invitation["expires_at"])
 
 

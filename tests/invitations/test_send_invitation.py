@@ -1,6 +1,7 @@
 """POST /api/invitations/send called as the worker calls it, on a real database,
 with email through the real resend SDK against ResendDouble."""
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -77,13 +78,17 @@ async def test_sends_the_invitation_and_records_it(db, mail, unique_ip):
     for part in (sent["html"], sent["text"]):
         assert link in part and "Senior Data Engineer" in part and "Acme" in part
         assert invitation["expires_at"].astimezone(UTC).strftime("%-d %B %Y") in part
-    actions = [
-        row["action"]
-        for row in await db.fetch_all(
-            "select action from audit_log where entity_id = %s order by created_at", (invitation["id"],)
-        )
-    ]
-    assert actions == ["invitation.created", "invitation.sent"]
+    entries = await db.fetch_all(
+        "select action, user_id, organisation_id, new_values, ip_address from audit_log"
+        " where entity_id = %s order by created_at",
+        (invitation["id"],),
+    )
+    assert [entry["action"] for entry in entries] == ["invitation.created", "invitation.sent"]
+    assert all((e["user_id"], e["organisation_id"], e["ip_address"]) == (recruiter, org, unique_ip) for e in entries)
+    created, sent_entry = (entry["new_values"] for entry in entries)
+    assert created["applicationId"] == str(application)
+    assert datetime.fromisoformat(created["expiresAt"]) == invitation["expires_at"]
+    assert sent_entry == {"expiredInvitations": 0}
 
 
 async def test_title_company_and_email_default_from_the_database(db, mail, unique_ip):
@@ -193,6 +198,26 @@ async def test_a_new_invitation_expires_earlier_unopened_ones_only(db, mail, uni
     await db.execute("update invitations set status = 'opened', opened_at = now() where id = %s", (opened["id"],))
     assert (await send(body, recruiter, unique_ip)).status == 200
     assert [row["status"] for row in await invitations_of(db, application)] == ["expired", "opened", "sent"]
+
+
+async def test_concurrent_sends_leave_exactly_one_usable_invitation(db, mail, unique_ip):
+    """The application's row lock serialises the sends: each is written and
+    emailed, and whichever is marked sent expires the others still unopened,
+    so one stays usable and each of the rest was expired exactly once."""
+    recruiter, application, _, _ = await application_for(db)
+    body = {"applicationId": str(application), "candidateEmail": "a@example.test"}
+    results = await asyncio.gather(*(send(body, recruiter, unique_ip) for _ in range(5)))
+    assert [result.status for result in results] == [200] * 5
+    rows = await invitations_of(db, application)
+    assert sorted(row["status"] for row in rows) == ["expired"] * 4 + ["sent"] and len(mail.sent_emails) == 5
+    [sent] = [row for row in rows if row["status"] == "sent"]
+    entries = await db.fetch_all(
+        "select action, new_values from audit_log where entity_id = any(%s) order by created_at",
+        ([row["id"] for row in rows],),
+    )
+    assert [entry["action"] for entry in entries].count("invitation.created") == 5
+    expired = [e["new_values"]["expiredInvitations"] for e in entries if e["action"] == "invitation.sent"]
+    assert sum(expired) == 4 and sent["sent_at"] is not None
 
 
 async def test_a_later_application_status_is_not_moved_back(db, mail, unique_ip):
