@@ -27,6 +27,11 @@ HEADLINES: dict[str, tuple[str, str, Callable[[Any], str]]] = {
         "<= 5",
         lambda r: f"{r['http']['practice turn (any)']:.2f}",
     ),
+    "bench_invitations": (
+        "invitation send latency, one statement per transaction / as before, median of rounds",
+        "< 1",
+        lambda r: f"{r['latency_ratio']['median']:.2f}",
+    ),
     "bench_peer": (
         "organisation creation throughput, app / plain FastAPI peer; / peer given the app's SQL",
         ">= 1.10",
