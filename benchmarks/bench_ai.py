@@ -7,9 +7,8 @@ of the JSON turn to health under 3."""
 from __future__ import annotations
 
 import asyncio
-import json
 
-from benchmarks.common import bench_database, interleaved, local_client, local_host, report, signed_in
+from benchmarks.common import bench_database, interleaved, local_client, local_host, model_double_env, report, signed_in
 
 BODY = {
     "messages": [
@@ -73,13 +72,7 @@ async def run(base: str, database_url: str, rounds: int) -> dict:
 
 def main(rounds: int = 300) -> dict:
     with instant_model() as model, bench_database() as url:
-        env = {
-            "DATABASE_URL": url,
-            "AI_BASE_URL": model.url + "/v1",
-            "AI_API_KEY": "sk-bench",
-            "AI_MODEL": "gpt-bench",
-            "RATE_LIMITS": json.dumps({"ai/interviewer": "1000000/60"}),
-        }
+        env = model_double_env(url, model.url, {"ai/interviewer": "1000000/60"})
         with local_host(env) as base:
             return asyncio.run(run(base, url, rounds))
 

@@ -13,13 +13,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import statistics
 import time
 import uuid
 
-from benchmarks.common import bench_database, interleaved, local_client, local_host, report, signed_in
+from benchmarks.common import bench_database, interleaved, local_client, local_host, model_double_env, report, signed_in
 
 TRANSCRIPT = [
     ("ai", "Tell me about a system you built."),
@@ -30,8 +29,9 @@ TRANSCRIPT = [
 
 
 def replay_costs(rounds: int = 2000) -> dict:
-    from shared.services.scoring import LOAD_ACTIVITY, ORCHESTRATOR, SAVE_ACTIVITY, SCORE_ACTIVITY
+    from shared.services.scoring.orchestration import ORCHESTRATOR
     from tests.scoring.history import History
+    from tests.scoring.test_orchestrator_replay import LOAD_ACTIVITY, SAVE_ACTIVITY, SCORE_ACTIVITY
     from tests.support import function_host
 
     orchestrator = function_host().functions[ORCHESTRATOR].get_user_function()
@@ -123,13 +123,7 @@ def main(rounds: int = 100) -> dict:
     os.environ.setdefault("APP_ENV", "test")
     results = {"replay": replay_costs()}
     with instant_model() as model, bench_database() as url:
-        env = {
-            "DATABASE_URL": url,
-            "AI_BASE_URL": model.url + "/v1",
-            "AI_API_KEY": "sk-bench",
-            "AI_MODEL": "gpt-bench",
-            "RATE_LIMITS": json.dumps({"ai/score": "1000000/60"}),
-        }
+        env = model_double_env(url, model.url, {"ai/score": "1000000/60"})
         with local_host(env) as base:
             results["http"] = asyncio.run(run(base, url, rounds))
     return results

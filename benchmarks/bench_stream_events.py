@@ -26,7 +26,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from benchmarks.common import bench_database, cpu_seconds, exported_tree, host_process, signed_in
+from benchmarks.common import bench_database, cpu_seconds, exported_tree, host_process, model_double_env, signed_in
 
 # The last commit whose interviewer stream wrote one event per delta.
 BASELINE = "fe5ed2357c259540aa25df294e5492f01b749412"
@@ -186,12 +186,7 @@ def main(baseline: str = BASELINE) -> dict:
     with ExitStack() as stack:
         stack.enter_context(model)
         url = stack.enter_context(bench_database())
-        env = {
-            "DATABASE_URL": url,
-            "AI_BASE_URL": model.url + "/v1",
-            "AI_API_KEY": "sk-bench",
-            "AI_MODEL": "gpt-bench",
-            "RATE_LIMITS": json.dumps({"ai/interviewer": "1000000/60"}),
+        env = model_double_env(url, model.url, {"ai/interviewer": "1000000/60"}) | {
             "PYTHONSAFEPATH": "1",  # import the exported tree (PYTHONPATH), not the current directory
         }
         hosts = {}

@@ -46,6 +46,20 @@ def bench_database() -> Iterator[str]:
             conn.execute(f'drop database if exists "{name}" with (force)')
 
 
+def model_double_env(database_url: str, model_url: str, rate_limits: dict[str, str]) -> dict[str, str]:
+    """A local host's settings for the database and an OpenAI-compatible model
+    double at `model_url`, with the given rate limits (`RATE_LIMITS`)."""
+    import json
+
+    return {
+        "DATABASE_URL": database_url,
+        "AI_BASE_URL": model_url + "/v1",
+        "AI_API_KEY": "sk-bench",
+        "AI_MODEL": "gpt-bench",
+        "RATE_LIMITS": json.dumps(rate_limits),
+    }
+
+
 @contextmanager
 def local_host(env: dict[str, str]) -> Iterator[str]:
     with host_process(env) as (base, _):
