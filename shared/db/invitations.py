@@ -21,10 +21,11 @@ async def application_for_invitation(conn: Conn, application_id: Id, user_id: Id
     """The application, row-locked until the transaction ends (the lock
     serialises concurrent sends for it), with its role title, organisation,
     the candidate's profile email and the caller's role in the organisation
-    (`member_role`, None when not a member)."""
+    (`member_role`, None when not a member: orgs.member_role's lookup, joined
+    here to save a round trip)."""
     return await fetch_one(
         conn,
-        """select a.id, a.status, r.title as role_title, r.organisation_id,
+        """select a.id, r.title as role_title, r.organisation_id,
                   o.name as organisation_name, p.email as profile_email, m.role as member_role
              from public.applications a
              join public.job_roles r on r.id = a.job_role_id
@@ -108,18 +109,15 @@ with sent as (
            jsonb_build_object('expiredInvitations', (select count(*) from expired)), %(ip_address)s::text
       from sent
 )
-select (select count(*) from sent) as sent, (select count(*) from expired) as expired
+select count(*) from sent
 """
 
 
-async def mark_sent(
-    conn: Conn, invitation_id: Id, *, organisation_id: Id, user_id: Id, ip_address: str | None
-) -> int | None:
-    """How many older invitations expired, or None when this one was no longer
-    pending. Run it with the application locked (`lock_application`), so the
-    statement's snapshot sees every other send that finished before."""
-    row = await fetch_row(
-        conn,
+async def mark_sent(conn: Conn, invitation_id: Id, *, organisation_id: Id, user_id: Id, ip_address: str | None) -> None:
+    """Nothing happens when the invitation is no longer pending. Run it with the
+    application locked (`lock_application`), so the statement's snapshot sees
+    every other send that finished before."""
+    await conn.execute(
         _MARK_SENT,
         {
             "invitation_id": invitation_id,
@@ -129,4 +127,3 @@ async def mark_sent(
             "ip_address": ip_address,
         },
     )
-    return int(row["expired"]) if row["sent"] else None
