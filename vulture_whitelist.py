@@ -6,7 +6,10 @@ Read by `vulture` (pyproject.toml) as uses of these names; never imported or run
 LOG_LEVEL, RETENTION_SCHEDULE, model_config
 
 # Called by the tests, the benchmarks and the parity tool.
-running_azurite, start_devhost, stop, answer_spec, model_name
+running_azurite, start_devhost, stop, answer_spec, model_name, verdict_for_installed
+
+# Fields of the llama.cpp build's key (hashed and recorded as a whole by dataclasses.asdict).
+python, compiler
 
 # The embedded model server's request handler: http.server calls and reads these.
 protocol_version, log_message, do_GET, do_POST, close_connection, daemon_threads

@@ -183,7 +183,7 @@ def median(values: list[float]) -> float:
 async def run(rounds: int) -> dict:
     import httpx
 
-    from tests.local_model.conftest import ai_events, answer_report
+    from tests.local_model.conftest import ai_events, answer_report, wait_for_model
 
     with bench_database() as url:
         seeded = await seed(url, rounds)
@@ -196,6 +196,7 @@ async def run(rounds: int) -> dict:
             "SUPABASE_URL": "http://127.0.0.1:9",
         }  # the issuer of tests' tokens
         with local_host(env) as base:
+            wait_for_model(base)  # the host serves at once and prepares the model behind it
             timings: dict[str, list[float]] = defaultdict(list)
             async with httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(300, connect=5)) as client:
                 ops = operations(client, seeded, timings)

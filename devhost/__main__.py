@@ -60,9 +60,10 @@ def database_line(settings) -> str:
     return f"DATABASE_URL {parts.get('host', '?')}:{parts.get('port', '5432')}/{parts.get('dbname', '?')}"
 
 
-def upstream_lines(settings) -> list[str]:
+def upstream_lines(settings, local_model: str | None = None) -> list[str]:
     """Each upstream service: configured, or which calls answer 503 and the setting that
-    enables it. The adapters' own builders decide (the messages are theirs)."""
+    enables it. The adapters' own builders decide (the messages are theirs); the
+    embedded model's line is its supervisor's (`local_model`)."""
     import asyncio
 
     from shared.errors import NotConfigured
@@ -71,6 +72,9 @@ def upstream_lines(settings) -> list[str]:
     probe = Services(settings)
     lines = []
     for label, attribute, callers in UPSTREAMS:
+        if attribute == "ai" and local_model:
+            lines.append(f"  {label:<20} embedded: {local_model}")
+            continue
         try:
             adapter = getattr(probe, attribute)
         except NotConfigured as missing:
@@ -85,7 +89,7 @@ def upstream_lines(settings) -> list[str]:
     return lines
 
 
-def banner(base_url: str, settings=None) -> str:
+def banner(base_url: str, settings=None, local_model: str | None = None) -> str:
     from shared.config import get_settings
     from shared.services.api_docs import docs_enabled
 
@@ -97,7 +101,7 @@ def banner(base_url: str, settings=None) -> str:
         f"  Routes               {base_url}/api/...  and the former names {base_url}/functions/v1/<name>",
         f"  Database             {database_line(settings)}",
         "Upstream services:",
-        *upstream_lines(settings),
+        *upstream_lines(settings, local_model),
         'Token: TOKEN=$(make -s token); then -H "Authorization: Bearer $TOKEN"',
     ]
     return "\n".join(lines)
@@ -114,11 +118,12 @@ def main() -> None:
     import uvicorn
 
     local = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
-    from devhost.local_model import start_if_selected
+    from devhost.local_model.supervisor import start_if_selected
 
-    start_if_selected(ROOT / ".local" / f"local-model-{args.port}.log")  # AI_PROVIDER resolves to local
+    # AI_PROVIDER resolves to local: the model is prepared in the background while the app serves.
+    model = start_if_selected(ROOT / ".local" / f"local-model-{args.port}.log")
     app = create_app(f"http://{local}:{args.port}")
-    print(banner(f"http://{local}:{args.port}"), flush=True)
+    print(banner(f"http://{local}:{args.port}", local_model=model.banner_line() if model else None), flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", lifespan="off")
 
 

@@ -138,3 +138,26 @@ async def clear_of_window_edge(window_seconds: int = 60, needed_seconds: float =
     remaining = window_seconds - time.time() % window_seconds
     if remaining < needed_seconds:
         await asyncio.sleep(remaining + 0.05)
+
+
+def require_usable_model() -> None:
+    """Skips (fails under CI, where `make test` installs the model) unless the embedded
+    model is installed and its self-test passed in a child process: a llama.cpp build
+    that crashes on this CPU must not take pytest down with it."""
+    import os
+
+    import pytest
+
+    from devhost.local_model.selftest import verdict_for_installed
+    from shared.adapters.local_model import missing_parts
+
+    missing = missing_parts()
+    reason = f"the embedded AI model is not installed (missing {', '.join(missing)}): run `make model`"
+    if not missing:
+        verdict = verdict_for_installed()
+        if verdict.ok:
+            return
+        reason = verdict.message()
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; `make test` installs the model, so under CI this is a failure")
+    pytest.skip(reason)

