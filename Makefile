@@ -66,7 +66,7 @@ $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
 migrate: deps
-	$(BIN)/python -m shared.db.migrate
+	$(BIN)/python -m shared.platform.migrate
 
 # A signed-in user for local requests: creates the user and prints a bearer token.
 token: deps

@@ -10,27 +10,19 @@ import azure.durable_functions as df
 import azure.functions as func
 import azurefunctions.extensions.http.fastapi  # noqa: F401  (enables HTTP streaming)
 
-from blueprints import (
-    acs_events,
-    acs_token,
-    ai_interviewer,
-    api_docs,
-    data_retention,
-    extract_requirements,
-    generate_shortlist,
-    health,
-    organisations,
-    parse_resume,
-    routing,
-    score_interview,
-    send_invitation,
-    speech_token,
-)
-from shared.services.scoring import orchestration as scoring_orchestration
+from blueprints import acs_events, acs_token, api_docs, health, organisations, routing, speech_token
+from blueprints import interviewer as ai_interviewer
+from blueprints import invitations as send_invitation
+from blueprints import requirements as extract_requirements
+from blueprints import resumes as parse_resume
+from blueprints import retention as data_retention
+from blueprints import scoring as score_interview
+from blueprints import shortlist as generate_shortlist
+from shared.scoring import orchestration as scoring_orchestration
 
 if os.environ.get("APP_ENV") == "production":
     # Fail start-up, naming the missing setting, rather than fail requests later.
-    from shared.config import get_settings
+    from shared.platform.config import get_settings
 
     get_settings()
 

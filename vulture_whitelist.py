@@ -35,3 +35,6 @@ set_services
 # A deletion request type named beside its siblings (every request deletes recordings, so
 # recording_only needs no branch of its own); an applicant's field the ranking tests compare.
 RECORDING_ONLY, created_at
+
+# The answer engine's schema markers, used by the feature models (which vulture does not read).
+ESSENTIAL, Vocabulary, Aliases, Clamp

@@ -28,7 +28,7 @@ def instant_model():
     tests/doubles/base.py: otherwise a delayed ACK holds every answer ~40 ms, which no
     real provider shows)."""
 
-    from shared.prompts import competencies
+    from shared.interviewer import competency_prompts as competencies
     from tests.doubles.openai_server import OpenAIDouble, ScriptedReply, tool_call_reply
 
     def respond(body):

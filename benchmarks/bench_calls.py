@@ -36,7 +36,7 @@ def participant_event(call: dict) -> dict:
 
 
 async def seed_call(database_url: str) -> dict:
-    from shared.db import Database
+    from shared.platform.db import Database
     from tests.calls.conftest import new_call, seed_interview
 
     db = Database(database_url)

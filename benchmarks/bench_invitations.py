@@ -36,7 +36,7 @@ from benchmarks.common import (
 
 # The last commit whose send took three transactions of single statements.
 BASELINE = "80a4ece552be185eb088004b9366a36adb0528f3"
-FILES = ["shared/db/invitations.py", "shared/services/invitations.py"]
+FILES = ["shared/invitations/queries.py", "shared/invitations/service.py"]
 ROUNDS = 5
 SENDS = 60  # per host and round
 WORKERS = 4  # concurrent sends per host

@@ -32,7 +32,7 @@ TURN_TARGET_SECONDS = 5.0
 
 
 async def seed(database_url: str, rounds: int) -> dict:
-    from shared.db import Database
+    from shared.platform.db import Database
     from tests.ai.seed import add_profile, create_application, create_org, create_role, years_ago
     from tests.local_model.texts import TEN_TURN_TRANSCRIPT
     from tests.scoring.conftest import seed_interview
@@ -241,7 +241,7 @@ async def run(rounds: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict | None:
-    from shared.adapters.local_model import missing_parts
+    from shared.ai.local_model import missing_parts
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)

@@ -1,4 +1,4 @@
-"""CV text extraction (shared/services/pdf_text.py) on real PDFs: a typical
+"""CV text extraction (shared/resumes/pdf_text.py) on real PDFs: a typical
 two-page CV, and hostile files that must be refused quickly: 2,000 pages
 (declared, and hidden behind a page tree that claims one page), a stream that
 inflates to 200 MB, an encrypted file. Each figure is the median (and p99) of
@@ -11,11 +11,11 @@ import asyncio
 import statistics
 import time
 
-from shared.errors import ApiError
+from shared.platform.errors import ApiError
 
 
 async def measure(data: bytes, repeats: int) -> tuple[list[float], str]:
-    from shared.services.pdf_text import extract_pdf_text
+    from shared.resumes.pdf_text import extract_pdf_text
 
     timings, outcome = [], ""
     for _ in range(repeats):

@@ -273,10 +273,10 @@ async def in_process(database_url: str, token: str, user: uuid.UUID, count: int)
             "RATE_LIMITS": UNLIMITED,
         }
     )
-    from shared.config import DEV_JWT_SECRET, reset_settings
-    from shared.db import Database, jsonb
-    from shared.db.orgs import CREATE_ORGANISATION_SQL
-    from shared.rate_limit import _CHECK_SQL
+    from shared.organisations.queries import CREATE_ORGANISATION_SQL
+    from shared.platform.config import DEV_JWT_SECRET, reset_settings
+    from shared.platform.db import Database, jsonb
+    from shared.platform.rate_limit import _CHECK_SQL
     from tests.support import call_function
 
     reset_settings()
@@ -368,7 +368,7 @@ async def in_process(database_url: str, token: str, user: uuid.UUID, count: int)
 
     import function_app
     from devhost.server import build_app
-    from shared.config import get_settings
+    from shared.platform.config import get_settings
     from tests.support import function_host
 
     # The local host's own Starlette app (routes, CORS) around the same functions, called through ASGI.
@@ -414,7 +414,7 @@ async def in_process(database_url: str, token: str, user: uuid.UUID, count: int)
                 results[name]["wall"].append((time.perf_counter() - wall) * 1000)
                 assert ok, f"{name} failed"
     await db.close()
-    from shared.wiring import get_services
+    from shared.platform.wiring import get_services
 
     await get_services().close()
     return {
@@ -435,7 +435,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv or [])  # `make bench` calls main() with its own argv in place
 
     from devhost.launch import start_devhost, stop
-    from shared.config import DEV_JWT_SECRET
+    from shared.platform.config import DEV_JWT_SECRET
     from tests.doubles.tokens import mint_hs256
 
     with bench_database() as url:

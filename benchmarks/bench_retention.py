@@ -59,7 +59,7 @@ UPLOAD_CONCURRENCY = 64
 async def seed(db, base_url: str, upload, size: int) -> tuple[uuid.UUID, int]:
     """An organisation with `size` interviews that ended long ago, whose
     recordings `upload` puts in the container at `base_url`."""
-    from shared.db import jsonb
+    from shared.platform.db import jsonb
 
     org = (await db.fetch_one("insert into organisations (name) values (%s) returning id", (f"Bench {size}",)))["id"]
     role = (
@@ -159,8 +159,8 @@ class CpuMeter:
 
 async def cleanup(db, store, org, meter: CpuMeter) -> tuple[int, float, int, dict]:
     """One cleanup run: (interviews processed, seconds, resident set growth, CPU seconds by process)."""
-    from shared.auth import SERVICE_CALLER
-    from shared.services.retention import cleanup_recordings
+    from shared.platform.auth import SERVICE_CALLER
+    from shared.retention.service import cleanup_recordings
 
     with RssSampler() as rss:
         before = meter.read()
@@ -299,7 +299,7 @@ async def run(
 ) -> None:
     from psycopg.conninfo import conninfo_to_dict
 
-    from shared.db import Database
+    from shared.platform.db import Database
 
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start", flush=True)
     with bench_database() as url:
@@ -364,8 +364,8 @@ async def page_queries(sizes: list[int]) -> None:
     """Each page's two queries alone, and their plans (see the module's docstring)."""
     from datetime import UTC, datetime
 
-    from shared.db import Database
-    from shared.db import retention as queries
+    from shared.platform.db import Database
+    from shared.retention import queries
 
     async def no_upload(_names) -> None:
         return None
@@ -406,8 +406,8 @@ async def page_queries(sizes: list[int]) -> None:
 
 async def _page_plans(conn, after, now, org) -> list[str]:
     """EXPLAIN ANALYZE of one page's two queries, a line per plan node."""
-    from shared.db import fetch_all
-    from shared.db import retention as queries
+    from shared.platform.db import fetch_all
+    from shared.retention import queries
 
     ids = [row["id"] for row in await fetch_all(conn, queries._CANDIDATES, {"after": after, "limit": 100})]
     lines = []

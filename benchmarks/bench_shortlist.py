@@ -119,8 +119,8 @@ def _median_p99(values: list[float]) -> tuple[float, float]:
 
 
 async def run(url: str, sizes: tuple[int, ...], repeats: int, before: bool) -> dict:
-    from shared.db import Database
-    from shared.services.shortlist import rank_applicants
+    from shared.platform.db import Database
+    from shared.shortlist.service import rank_applicants
     from tests.shortlist import reference
 
     db = Database(url, min_size=1, max_size=4)

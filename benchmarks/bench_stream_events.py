@@ -3,7 +3,7 @@ one SSE event per model delta (the interviewer service as it was at BASELINE)
 against coalesced deltas (as it is at HEAD), side by side in one run.
 
 Two local hosts run at once from two exports of HEAD that differ only in
-`shared/services/interviewer.py` (the other one's is BASELINE's). Each profile
+`shared/interviewer/service.py` (the other one's is BASELINE's). Each profile
 streams the same turns to both hosts concurrently (the same machine noise),
 against a model double that sends a 53-delta reply either one delta per write
 every 10 ms (about 100 tokens/s, a fast hosted model) or all at once (a backlog:
@@ -30,7 +30,7 @@ from benchmarks.common import bench_database, cpu_seconds, exported_tree, host_p
 
 # The last commit whose interviewer stream wrote one event per delta.
 BASELINE = "fe5ed2357c259540aa25df294e5492f01b749412"
-SERVICE = "shared/services/interviewer.py"
+SERVICE = "shared/interviewer/service.py"
 BODY = {
     "messages": [
         {"role": "assistant", "content": "Tell me about a project you are proud of."},
@@ -58,7 +58,7 @@ WARMUP = 4
 
 
 def streaming_model():
-    from shared.prompts import competencies
+    from shared.interviewer import competency_prompts as competencies
     from tests.doubles.openai_server import OpenAIDouble, ScriptedReply, tool_call_reply
 
     pacing = {"burst": 1, "chunk_interval": 0.0}

@@ -27,11 +27,11 @@ def bench_database() -> Iterator[str]:
     import psycopg
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-    from shared.db.migrate import migrate
+    from shared.platform.migrate import migrate
 
     server = os.environ.get("DATABASE_URL")
     if not server:
-        from shared.db.embedded import start_embedded_postgres
+        from shared.platform.embedded_db import start_embedded_postgres
 
         server = start_embedded_postgres(Path(ROOT) / ".local" / "pg")
     name = f"talenti_bench_{uuid.uuid4().hex[:8]}"

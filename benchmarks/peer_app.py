@@ -40,8 +40,8 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
-from shared.db.orgs import CREATE_ORGANISATION_SQL
-from shared.rate_limit import _CHECK_SQL as RATE_LIMIT_SQL
+from shared.organisations.queries import CREATE_ORGANISATION_SQL
+from shared.platform.rate_limit import _CHECK_SQL as RATE_LIMIT_SQL
 
 ORGANISATIONS_LIMIT = (1_000_000, 60)  # as the benchmark configures the app: counted, never hit
 CREATIONS = ("transaction", "one-statement")

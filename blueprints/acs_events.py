@@ -1,22 +1,16 @@
 """ACS call and recording events: the Event Grid trigger `acs_events` and
 POST /api/acs/webhook (was acs-webhook-handler). Both hand events to
-shared/services/call_events.py."""
+shared/calls/events.py."""
 
 from typing import Any
 
 import azure.functions as func
 from azurefunctions.extensions.http.fastapi import Response
 
-from shared.http import ANONYMOUS, ONE_MB, Call, api, json_response, read_json
-from shared.models.calls import WebhookResponse
-from shared.services.call_events import (
-    events_in,
-    handle_trigger_event,
-    receive_webhook,
-    webhook_origin,
-    webhook_secrets,
-)
-from shared.wiring import get_services
+from shared.calls.events import events_in, handle_trigger_event, receive_webhook, webhook_origin, webhook_secrets
+from shared.calls.models import WebhookResponse
+from shared.platform.http import ANONYMOUS, ONE_MB, Call, api, json_response, read_json
+from shared.platform.wiring import get_services
 
 bp = func.Blueprint()
 

@@ -2,10 +2,10 @@
 
 import azure.functions as func
 
-from shared.http import USER, Call, api
-from shared.models.calls import AcsTokenRequest, AcsTokenResponse
-from shared.rate_limit import Bucket
-from shared.services.calls import issue_acs_token
+from shared.calls.models import AcsTokenRequest, AcsTokenResponse
+from shared.calls.service import issue_acs_token
+from shared.platform.http import USER, Call, api
+from shared.platform.rate_limit import Bucket
 
 bp = func.Blueprint()
 

@@ -3,9 +3,9 @@
 import azure.functions as func
 from azurefunctions.extensions.http.fastapi import Response
 
-from shared.errors import NotFound
-from shared.http import ANONYMOUS, Call, api
-from shared.services import api_docs
+from shared.platform import api_docs
+from shared.platform.errors import NotFound
+from shared.platform.http import ANONYMOUS, Call, api
 
 bp = func.Blueprint()
 

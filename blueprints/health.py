@@ -5,9 +5,9 @@ from typing import Any
 import azure.functions as func
 from azurefunctions.extensions.http.fastapi import Response
 
-from shared.http import ANONYMOUS, ENDPOINTS, Call, api, json_response
-from shared.openapi import build_openapi
-from shared.services.health import check_health
+from shared.platform.health import check_health
+from shared.platform.http import ANONYMOUS, ENDPOINTS, Call, api, json_response
+from shared.platform.openapi import build_openapi
 
 bp = func.Blueprint()
 

@@ -2,10 +2,10 @@
 
 import azure.functions as func
 
-from shared.http import USER, Call, api
-from shared.models.organisations import CreateOrganisationRequest, OrganisationResponse
-from shared.rate_limit import Bucket
-from shared.services.organisations import create_organisation
+from shared.organisations.models import CreateOrganisationRequest, OrganisationResponse
+from shared.organisations.service import create_organisation
+from shared.platform.http import USER, Call, api
+from shared.platform.rate_limit import Bucket
 
 bp = func.Blueprint()
 

@@ -1,11 +1,11 @@
 """Paths that are not one endpoint: the former Edge Function names, served at
-/functions/v1/<name> by the endpoint that replaced each (see shared/http.py),
+/functions/v1/<name> by the endpoint that replaced each (see shared/platform/http.py),
 and the JSON 404 for any other path under /api/."""
 
 import azure.functions as func
 from azurefunctions.extensions.http.fastapi import Request, Response
 
-from shared.http import ALL_METHODS, FORMER_PREFIX, not_found, serve_former
+from shared.platform.http import ALL_METHODS, FORMER_PREFIX, not_found, serve_former
 
 bp = func.Blueprint()
 

@@ -2,10 +2,10 @@
 
 import azure.functions as func
 
-from shared.http import USER, Call, api
-from shared.models.calls import SpeechTokenResponse
-from shared.rate_limit import Bucket
-from shared.services.speech import speech_token as current_speech_token
+from shared.calls.models import SpeechTokenResponse
+from shared.calls.speech import speech_token as current_speech_token
+from shared.platform.http import USER, Call, api
+from shared.platform.rate_limit import Bucket
 
 bp = func.Blueprint()
 

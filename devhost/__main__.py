@@ -26,7 +26,7 @@ def create_app(base_url: str = "http://127.0.0.1:7071"):
     import function_app
     from devhost.durable import DurableRuntime
     from devhost.server import FunctionHost, build_app
-    from shared.config import get_settings
+    from shared.platform.config import get_settings
 
     host = FunctionHost(function_app.app)
     durable = DurableRuntime(host, base_url)
@@ -66,8 +66,8 @@ def upstream_lines(settings, local_model: str | None = None) -> list[str]:
     embedded model's line is its supervisor's (`local_model`)."""
     import asyncio
 
-    from shared.errors import NotConfigured
-    from shared.wiring import Services
+    from shared.platform.errors import NotConfigured
+    from shared.platform.wiring import Services
 
     probe = Services(settings)
     lines = []
@@ -90,8 +90,8 @@ def upstream_lines(settings, local_model: str | None = None) -> list[str]:
 
 
 def banner(base_url: str, settings=None, local_model: str | None = None) -> str:
-    from shared.config import get_settings
-    from shared.services.api_docs import docs_enabled
+    from shared.platform.api_docs import docs_enabled
+    from shared.platform.config import get_settings
 
     settings = settings or get_settings()
     docs = f"{base_url}/api/docs" if docs_enabled(settings) else "off (API_DOCS_ENABLED=false in production)"

@@ -203,7 +203,7 @@ class BodyDeadline:
     """ASGI middleware: the whole request body must arrive within `seconds`, so a
     slow client cannot hold a worker open forever (Azure's front end does this
     in production). Past the deadline the app sees the client as gone, which
-    shared/http.py answers with 408."""
+    shared/platform/http.py answers with 408."""
 
     def __init__(self, app, seconds: float):
         self.app = app

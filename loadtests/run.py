@@ -55,7 +55,9 @@ CV_BUCKET, SERVICE_ROLE_KEY, AI_KEY, RESEND_KEY = "cvs", "service-role-load", "s
 def realistic_model():
     """Latencies of a hosted chat model (time to first token 0.3-0.8 s, about 40
     tokens/s for a short interviewer turn; structured answers 0.3-4 s by size)."""
-    from shared.prompts import competencies, resume, shortlist
+    from shared.interviewer import competency_prompts as competencies
+    from shared.resumes import prompts as resume
+    from shared.shortlist import prompts as shortlist
     from tests.doubles.openai_server import OpenAIDouble, ScriptedReply, tool_call_reply
     from tests.resumes.test_parse_resume import PARSED
     from tests.scoring.conftest import scoring_answer
@@ -101,8 +103,8 @@ def realistic_model():
 
 
 async def seed(database_url: str, supabase, supabase_url: str) -> dict:
-    from shared.config import DEV_JWT_SECRET
-    from shared.db import Database
+    from shared.platform.config import DEV_JWT_SECRET
+    from shared.platform.db import Database
     from tests.ai import pdfs
     from tests.ai.seed import add_profile, create_application, create_interview, create_org, create_role, years_ago
     from tests.doubles.tokens import mint_hs256

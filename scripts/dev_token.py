@@ -15,8 +15,8 @@ import uuid
 async def main(user_id: uuid.UUID) -> str:
     import jwt
 
-    from shared.config import get_settings
-    from shared.wiring import Services
+    from shared.platform.config import get_settings
+    from shared.platform.wiring import Services
 
     settings = get_settings()
     if settings.is_production:

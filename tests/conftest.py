@@ -36,7 +36,7 @@ def _server_url() -> str:
     explicit = os.environ.get("TEST_DATABASE_URL")
     if explicit:
         return explicit
-    from shared.db.embedded import start_embedded_postgres
+    from shared.platform.embedded_db import start_embedded_postgres
 
     return start_embedded_postgres(ROOT / ".local" / "pg")
 
@@ -52,7 +52,7 @@ def fresh_database():
     """A new database with every migration applied, dropped afterwards."""
     import psycopg
 
-    from shared.db.migrate import migrate
+    from shared.platform.migrate import migrate
 
     server = _server_url()
     name = f"talenti_test_{uuid.uuid4().hex[:10]}"
@@ -70,7 +70,7 @@ def fresh_database():
 @pytest.fixture(scope="session")
 def database_url() -> str:
     """The session's database; the app's settings point at it."""
-    from shared.config import reset_settings
+    from shared.platform.config import reset_settings
 
     with fresh_database() as url:
         os.environ["DATABASE_URL"] = url
@@ -80,7 +80,7 @@ def database_url() -> str:
 
 @pytest.fixture(scope="session")
 async def db(database_url):
-    from shared.db import Database
+    from shared.platform.db import Database
 
     database = Database(database_url, min_size=1, max_size=20)
     yield database
@@ -90,8 +90,8 @@ async def db(database_url):
 @pytest.fixture(scope="session")
 async def services(database_url):
     """The app's process-wide services, pointed at the test database."""
-    from shared.config import reset_settings
-    from shared.wiring import Services, set_services
+    from shared.platform.config import reset_settings
+    from shared.platform.wiring import Services, set_services
 
     reset_settings()
     svc = Services()

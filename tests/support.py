@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import Request
 
-from shared.config import DEV_JWT_SECRET
+from shared.platform.config import DEV_JWT_SECRET
 
 ISSUER = "http://127.0.0.1:9/auth/v1"  # matches SUPABASE_URL set in conftest
 
@@ -149,7 +149,7 @@ def require_usable_model() -> None:
     import pytest
 
     from devhost.local_model.selftest import verdict_for_installed
-    from shared.adapters.local_model import missing_parts
+    from shared.ai.local_model import missing_parts
 
     missing = missing_parts()
     reason = f"the embedded AI model is not installed (missing {', '.join(missing)}): run `make model`"

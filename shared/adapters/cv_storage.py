@@ -8,7 +8,7 @@ Azure Blob container (the alternative), chosen by CV_STORAGE.
 `read` answers NotFound (404) for a missing file, Unprocessable (422) for one
 over `max_bytes`, UpstreamError (502) when the store fails; `delete` answers
 UpstreamError for every failure except a file already gone. Paths are checked
-by the caller (shared/services/cv_paths.py) before they get here.
+by the caller (shared/resumes/cv_paths.py) before they get here.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from shared.errors import NotConfigured, NotFound, Unprocessable, UpstreamError
+from shared.platform.errors import NotConfigured, NotFound, Unprocessable, UpstreamError
 
 if TYPE_CHECKING:
     from azure.storage.blob.aio import BlobServiceClient
     from storage3 import AsyncStorageClient
     from supabase import AsyncClient
 
-    from shared.config import Settings
+    from shared.platform.config import Settings
 
 STORAGE_TIMEOUT_SECONDS = 15
 CV_NOT_FOUND = "CV file not found"

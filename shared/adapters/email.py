@@ -4,7 +4,7 @@
 RESEND_API_KEY outside production, `OutboxEmail` writes each message as an
 .eml file under `.local/outbox/` and logs its link, so a developer can click
 through locally. In production without a key there is no sender at all and
-callers answer 503 (see `shared/wiring.py`).
+callers answer 503 (see `shared/platform/wiring.py`).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shared.logs import log_event
+from shared.platform.logs import log_event
 
 if TYPE_CHECKING:
-    from shared.config import Settings
+    from shared.platform.config import Settings
 
 DEFAULT_RESEND_URL = "https://api.resend.com"
 DEFAULT_TIMEOUT_SECONDS = 15
@@ -158,7 +158,7 @@ def build_email(settings: Settings, outbox: Path) -> ResendEmail | OutboxEmail:
     if settings.RESEND_API_KEY:
         return ResendEmail(settings.RESEND_API_KEY, settings.EMAIL_FROM, settings.RESEND_API_URL or None)
     if settings.is_production:
-        from shared.errors import NotConfigured
+        from shared.platform.errors import NotConfigured
 
         raise NotConfigured("Email is not configured: missing setting RESEND_API_KEY")
     return OutboxEmail(outbox, settings.EMAIL_FROM)

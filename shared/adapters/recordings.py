@@ -18,13 +18,13 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from shared.errors import UpstreamError
-from shared.logs import log_event
+from shared.platform.errors import UpstreamError
+from shared.platform.logs import log_event
 
 if TYPE_CHECKING:
     from azure.storage.blob.aio import ContainerClient
 
-    from shared.config import Settings
+    from shared.platform.config import Settings
 
 NOT_CONFIGURED = (
     "Recordings storage is not configured: set RECORDINGS_STORAGE_CONNECTION_STRING or RECORDINGS_ACCOUNT_URL"
@@ -184,7 +184,7 @@ def blob_endpoint(connection_string: str) -> str:
 
 def build_recordings(settings: Settings) -> RecordingStore:
     if not (settings.RECORDINGS_STORAGE_CONNECTION_STRING or settings.RECORDINGS_ACCOUNT_URL):
-        from shared.errors import NotConfigured
+        from shared.platform.errors import NotConfigured
 
         raise NotConfigured(NOT_CONFIGURED)
     return RecordingStore(

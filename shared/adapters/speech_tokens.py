@@ -14,12 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from shared.errors import NotConfigured, UpstreamError
+from shared.platform.errors import NotConfigured, UpstreamError
 
 if TYPE_CHECKING:
     import httpx
 
-    from shared.config import Settings
+    from shared.platform.config import Settings
 
 TOKEN_LIFETIME_SECONDS = 600
 REUSE_SECONDS = 540

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from shared.config import Settings
-    from shared.db import Id
+    from shared.platform.config import Settings
+    from shared.platform.db import Id
 
 DEFAULT_TIMEOUT_SECONDS = 15
 
@@ -51,7 +51,7 @@ class SupabaseAdmin:
 
 def build_supabase_admin(settings: Settings) -> SupabaseAdmin:
     if not settings.SUPABASE_SERVICE_ROLE_KEY:
-        from shared.errors import NotConfigured
+        from shared.platform.errors import NotConfigured
 
         raise NotConfigured("Supabase Auth admin is not configured: missing setting SUPABASE_SERVICE_ROLE_KEY")
     return SupabaseAdmin(settings.SUPABASE_URL, settings.SUPABASE_SERVICE_ROLE_KEY)

@@ -27,7 +27,7 @@ def model_double(openai_double):
 
 
 def ai_settings(double, **extra):
-    from shared.config import Settings
+    from shared.platform.config import Settings
 
     values = {
         "APP_ENV": "test",
@@ -43,7 +43,7 @@ def ai_settings(double, **extra):
 
 @pytest.fixture
 async def ai(model_double):
-    from shared.adapters.ai import ai_from_settings
+    from shared.ai.client import ai_from_settings
 
     client = ai_from_settings(ai_settings(model_double))
     yield client

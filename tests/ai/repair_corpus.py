@@ -21,18 +21,18 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared.adapters.ai import _read_answer
-from shared.models.answers import AnswerRejected, Repair, answer_spec
-from shared.models.interviewer import AnswerAssessment
-from shared.models.requirements import ExtractedRequirements
-from shared.models.resumes import ParsedResume
-from shared.models.scoring import ModelScoring
-from shared.models.shortlist import ShortlistRanking
-from shared.prompts import competencies as competency_prompt
-from shared.prompts import requirements as requirements_prompt
-from shared.prompts import resume as resume_prompt
-from shared.prompts import scoring as scoring_prompt
-from shared.prompts import shortlist as shortlist_prompt
+from shared.ai.answers import AnswerRejected, Repair, answer_spec
+from shared.ai.client import _read_answer
+from shared.interviewer import competency_prompts as competency_prompt
+from shared.interviewer.models import AnswerAssessment
+from shared.requirements import prompts as requirements_prompt
+from shared.requirements.models import ExtractedRequirements
+from shared.resumes import prompts as resume_prompt
+from shared.resumes.models import ParsedResume
+from shared.scoring import prompts as scoring_prompt
+from shared.scoring.models import ModelScoring
+from shared.shortlist import prompts as shortlist_prompt
+from shared.shortlist.models import ShortlistRanking
 
 
 @dataclass
@@ -112,14 +112,14 @@ RUBRIC = [
 
 def _scoring_check():
     try:  # the scoring rules' module moved into a package; either place serves
-        from shared.services.scoring.rules import answer_check
+        from shared.scoring.rules import answer_check
     except ImportError:  # pragma: no cover
-        from shared.services.scoring import answer_check
+        from shared.scoring import answer_check
     return answer_check(RUBRIC)
 
 
 def _shortlist_check():
-    from shared.services.shortlist import _every_leader_once
+    from shared.shortlist.service import _every_leader_once
 
     return _every_leader_once(set(IDS))
 

@@ -9,8 +9,8 @@ import time
 import pytest
 from pydantic import BaseModel, Field
 
-from shared.adapters.ai import ai_from_settings, retry_after_seconds
-from shared.errors import NotConfigured, PaymentRequired, RateLimited, UpstreamError
+from shared.ai.client import ai_from_settings, retry_after_seconds
+from shared.platform.errors import NotConfigured, PaymentRequired, RateLimited, UpstreamError
 from tests.ai.fixtures import MODEL, SCORING_MODEL, ai_settings
 from tests.doubles.openai_server import ScriptedReply, ToolCall
 
@@ -290,7 +290,7 @@ async def test_logs_carry_purpose_version_model_latency_never_content(ai, model_
 
 
 def test_not_configured_names_the_missing_setting(model_double):
-    from shared.config import Settings
+    from shared.platform.config import Settings
 
     with pytest.raises(NotConfigured, match="AI_MODEL") as caught:
         ai_from_settings(Settings(APP_ENV="test"))
@@ -302,7 +302,7 @@ def test_not_configured_names_the_missing_setting(model_double):
 
 
 async def test_azure_openai_with_key_uses_deployment_url(model_double):
-    from shared.config import Settings
+    from shared.platform.config import Settings
 
     settings = Settings(
         APP_ENV="test",
@@ -324,7 +324,7 @@ async def test_azure_openai_with_key_uses_deployment_url(model_double):
 
 
 def test_azure_without_key_uses_managed_identity_token_provider(model_double):
-    from shared.config import Settings
+    from shared.platform.config import Settings
 
     settings = Settings(APP_ENV="test", AZURE_OPENAI_ENDPOINT=model_double.url, AZURE_OPENAI_DEPLOYMENT="d")
     client = ai_from_settings(settings)
@@ -346,7 +346,7 @@ def test_building_a_client_imports_nothing_heavy():
     import sys
 
     code = (
-        "import sys; from shared.adapters.ai import AIClient; "
+        "import sys; from shared.ai.client import AIClient; "
         "AIClient(client_factory=lambda: None, model='m', timeout=1); "
         "print('openai' in sys.modules)"
     )

@@ -9,8 +9,7 @@ import re
 
 import pytest
 
-from shared.errors import UpstreamError
-from shared.models.answers import (
+from shared.ai.answers import (
     AnswerRejected,
     answer_spec,
     clip,
@@ -20,14 +19,15 @@ from shared.models.answers import (
     read_arguments,
     tool_schema,
 )
-from shared.models.interviewer import AnswerAssessment
-from shared.models.requirements import ExtractedRequirements
-from shared.models.resumes import ParsedResume
-from shared.models.scoring import ModelScoring
-from shared.models.shortlist import ShortlistRanking
-from shared.prompts import resume as resume_prompt
-from shared.prompts import scoring as scoring_prompt
-from shared.prompts import shortlist as shortlist_prompt
+from shared.interviewer.models import AnswerAssessment
+from shared.platform.errors import UpstreamError
+from shared.requirements.models import ExtractedRequirements
+from shared.resumes import prompts as resume_prompt
+from shared.resumes.models import ParsedResume
+from shared.scoring import prompts as scoring_prompt
+from shared.scoring.models import ModelScoring
+from shared.shortlist import prompts as shortlist_prompt
+from shared.shortlist.models import ShortlistRanking
 from tests.ai import repair_corpus as corpus
 
 PURPOSES = corpus.purposes()
@@ -380,7 +380,7 @@ async def test_sdk_path_an_unknown_applicant_twice_is_502(ai, model_double):
 
 
 async def test_scoring_sends_its_rubric_as_the_dimension_enum_and_maps_labels(ai, model_double):
-    from shared.services.scoring import orchestration
+    from shared.scoring import orchestration
 
     rubric = [
         {"dimension": "technical_skills", "label": "Technical Skills", "weight": 0.5},

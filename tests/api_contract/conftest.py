@@ -12,8 +12,12 @@ from dataclasses import dataclass
 
 import pytest
 
-from shared.config import DEV_JWT_SECRET, DEV_SERVICE_KEY
-from shared.prompts import competencies, requirements, resume, scoring, shortlist
+from shared.interviewer import competency_prompts as competencies
+from shared.platform.config import DEV_JWT_SECRET, DEV_SERVICE_KEY
+from shared.requirements import prompts as requirements
+from shared.resumes import prompts as resume
+from shared.scoring import prompts as scoring
+from shared.shortlist import prompts as shortlist
 from tests.ai import pdfs
 from tests.ai.seed import add_profile, create_application, create_interview, create_org, create_role
 from tests.conftest import ROOT
@@ -112,7 +116,7 @@ def contract_database():
 async def seeded(contract_database, contract_doubles) -> Seeded:
     from azure.storage.blob.aio import BlobServiceClient
 
-    from shared.db import Database
+    from shared.platform.db import Database
 
     db = Database(contract_database, min_size=1, max_size=4)
     try:

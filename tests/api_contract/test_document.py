@@ -11,14 +11,14 @@ import httpx
 
 def test_every_endpoint_named_in_the_document_tables_is_declared():
     import function_app  # noqa: F401  (declares the endpoints)
-    from shared.http import ENDPOINTS
-    from shared.openapi import _SPECIAL, OUTCOMES, SELF_CONTAINED
+    from shared.platform.http import ENDPOINTS
+    from shared.platform.openapi import _SPECIAL, OUTCOMES, SELF_CONTAINED
 
     assert set(OUTCOMES) | set(_SPECIAL) | SELF_CONTAINED <= set(ENDPOINTS)
 
 
 async def test_a_real_stream_sends_the_documented_events(contract_host, credentials):
-    from shared.models.interviewer import STREAM_END, StreamDelta, StreamDone, StreamFailure
+    from shared.interviewer.models import STREAM_END, StreamDelta, StreamDone, StreamFailure
 
     body = {"messages": [{"role": "assistant", "content": "Why data?"}, {"role": "user", "content": "I like it."}]}
     data = []

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.adapters.acs_identity import parse_connection_string
-from shared.errors import Forbidden, NotConfigured, UpstreamError
-from shared.services.calls import issue_acs_token
+from shared.calls.service import issue_acs_token
+from shared.platform.errors import Forbidden, NotConfigured, UpstreamError
 from tests.support import auth_headers, call_function, create_user
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
@@ -92,7 +92,7 @@ def test_connection_string_parsing_keeps_key_padding_and_drops_the_trailing_slas
 
 async def test_settings_choose_the_key_or_managed_identity():
     from shared.adapters.acs_identity import build_acs_identity
-    from shared.config import Settings
+    from shared.platform.config import Settings
 
     connection_string = "endpoint=https://a.example/;accesskey=a2V5"
     keyed = build_acs_identity(Settings(APP_ENV="test", ACS_CONNECTION_STRING=connection_string))

@@ -11,8 +11,8 @@ import azure.functions as func
 import pytest
 from azure.functions.eventgrid import EventGridEventInConverter
 
-from shared.db import DatabaseUnavailable
-from shared.services.call_events import handle_trigger_event
+from shared.calls.events import handle_trigger_event
+from shared.platform.db import DatabaseUnavailable
 from tests.calls.conftest import (
     PREVIOUS_SECRET,
     WEBHOOK_SECRET,
@@ -100,7 +100,7 @@ async def test_trigger_logs_a_malformed_event_without_raising(db, durable, caplo
 
 
 async def test_trigger_raises_on_a_database_outage_so_event_grid_redelivers(db, database_url, services):
-    from shared.db import Database
+    from shared.platform.db import Database
 
     seeded, call = await linked_interview(db)
     fragile = Database(database_url, min_size=1, max_size=1)

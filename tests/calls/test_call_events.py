@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.services.call_events import (
+from shared.calls.events import (
     CallEvents,
     EventRejected,
     event_from_envelope,
@@ -15,7 +15,7 @@ from shared.services.call_events import (
     plan_change,
     scoring_starter,
 )
-from shared.services.scoring.requests import ScoringSettings
+from shared.scoring.service import ScoringSettings
 from tests.calls.conftest import (
     call_data,
     chunk,
@@ -282,7 +282,7 @@ async def test_a_batch_with_one_bad_event_processes_the_others(db):
 
 
 async def test_a_database_outage_is_retried_not_swallowed(db, database_url):
-    from shared.db import Database
+    from shared.platform.db import Database
 
     seeded, call = await linked_interview(db)
     fragile = Database(database_url, min_size=1, max_size=1)

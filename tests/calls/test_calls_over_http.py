@@ -102,7 +102,7 @@ async def test_event_grid_runtime_endpoint_drives_the_trigger(db, client):
 
 
 async def test_call_ended_starts_the_scoring_orchestration_in_the_host(db, client):
-    from shared.services.scoring.requests import instance_id_for
+    from shared.scoring.service import instance_id_for
 
     seeded, call = await linked_interview(db, status="in_progress", started_at=T0)
     ended = grid_event("CallEnded", call_data(call, callDurationInSeconds=60), at=T0 + timedelta(minutes=1))

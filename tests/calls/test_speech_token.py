@@ -6,8 +6,8 @@ import asyncio
 import pytest
 
 from shared.adapters.speech_tokens import SpeechTokens, build_speech_tokens
-from shared.config import Settings
-from shared.errors import NotConfigured, UpstreamError
+from shared.platform.config import Settings
+from shared.platform.errors import NotConfigured, UpstreamError
 from tests.support import auth_headers, call_function, create_user
 
 

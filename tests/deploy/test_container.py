@@ -87,8 +87,8 @@ def test_rules_follow_docker_semantics():
     rules = DockerIgnore("infra\n!infra/db/migrations\n**/*.pyc\n")
     assert rules.excluded("infra/main.bicep")
     assert not rules.excluded("infra/db/migrations/001.sql")
-    assert rules.excluded("shared/db/x.pyc")
-    assert not rules.excluded("shared/db/x.py")
+    assert rules.excluded("shared/platform/db/x.pyc")
+    assert not rules.excluded("shared/platform/db/x.py")
     # The defect this guards against: infra excluded whole, so no migrations.
     assert DockerIgnore("infra\n").excluded("infra/db/migrations/001.sql")
 

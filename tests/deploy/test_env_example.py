@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-import shared.config as config
-from shared.config import Settings
+import shared.platform.config as config
+from shared.platform.config import Settings
 from tests.deploy.support import read
 
 

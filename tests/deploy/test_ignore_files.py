@@ -32,5 +32,11 @@ def test_local_state_and_tools_stay_out_of_the_package():
         ".github/workflows/ci.yml",
     ):
         assert gitignored(spec, path), path
-    for path in ("function_app.py", "host.json", "requirements.txt", "blueprints/health.py", "shared/config.py"):
+    for path in (
+        "function_app.py",
+        "host.json",
+        "requirements.txt",
+        "blueprints/health.py",
+        "shared/platform/config.py",
+    ):
         assert not gitignored(spec, path), path

@@ -11,7 +11,7 @@ import pytest
 
 from devhost.local_model import engine, server
 from devhost.local_model import install as installer
-from shared.adapters import local_model as adapter
+from shared.ai import local_model as adapter
 
 
 def tool_body(tool_choice, *tools):
@@ -56,8 +56,8 @@ def test_a_type_list_becomes_one_branch_per_type_each_tightened():
 
 
 def test_a_number_with_a_small_whole_range_becomes_its_whole_values():
-    from shared.models.answers import prepared
-    from shared.models.scoring import ModelScoring
+    from shared.ai.answers import prepared
+    from shared.scoring.models import ModelScoring
 
     score = engine.grammar_schema({"type": "number", "minimum": 0, "maximum": 10, "description": "0 to 10"})
     assert score == {"description": "0 to 10", "enum": list(range(11))}  # 85 for a 0-10 score is no longer possible

@@ -19,8 +19,8 @@ import pytest
 from devhost.launch import free_port
 from devhost.local_model import install as installer
 from devhost.local_model import selftest, supervisor
-from shared.adapters import local_model as adapter
-from shared.errors import NotConfigured, ServiceUnavailable
+from shared.ai import local_model as adapter
+from shared.platform.errors import NotConfigured, ServiceUnavailable
 from tests.support import auth_headers, call_function, create_user, require_usable_model
 
 pytestmark = pytest.mark.io  # children, loopback servers
@@ -182,8 +182,8 @@ def test_install_runs_the_self_test_and_reports_an_unusable_model(monkeypatch, t
 async def test_a_model_that_crashes_in_its_self_test_makes_the_ai_endpoints_answer_503(
     db, services, unique_ip, tmp_path
 ):
-    from shared.adapters.ai import ai_from_settings
-    from shared.config import Settings
+    from shared.ai.client import ai_from_settings
+    from shared.platform.config import Settings
 
     watched = supervisor.Supervisor(
         tmp_path / "model.log",

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from devhost.local_model import install as installer
-from shared.adapters import local_model as adapter
+from shared.ai import local_model as adapter
 
 pytestmark = pytest.mark.io
 

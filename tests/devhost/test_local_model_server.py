@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import pytest
 
 from devhost.local_model import engine, server
-from shared.adapters import local_model as adapter
+from shared.ai import local_model as adapter
 
 pytestmark = pytest.mark.io
 

@@ -12,7 +12,7 @@ import time
 import httpx
 import pytest
 
-from shared.prompts import competencies as competency_prompt
+from shared.interviewer import competency_prompts as competency_prompt
 from tests.ai.seed import create_application, create_interview, create_org, create_role
 from tests.doubles.openai_server import OpenAIDouble, ScriptedReply, tool_call_reply
 from tests.support import auth_headers

@@ -17,10 +17,10 @@ import pytest
 
 from devhost.azurite import running_azurite
 from devhost.launch import free_port
-from shared.auth import SERVICE_CALLER
-from shared.errors import UpstreamError
-from shared.services import retention
-from shared.services.retention import cleanup_recordings
+from shared.platform.auth import SERVICE_CALLER
+from shared.platform.errors import UpstreamError
+from shared.retention import service as retention
+from shared.retention.service import cleanup_recordings
 from tests.ai.seed import create_role
 from tests.retention.seed import CONTAINER, existing_blobs, org_with_retention, recorded_interview
 

@@ -11,12 +11,12 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from shared.config import DEV_JWT_SECRET
-from shared.prompts import competencies as competency_prompt
-from shared.prompts import requirements as requirements_prompt
-from shared.prompts import resume as resume_prompt
-from shared.prompts import scoring as scoring_prompt
-from shared.prompts import shortlist as shortlist_prompt
+from shared.interviewer import competency_prompts as competency_prompt
+from shared.platform.config import DEV_JWT_SECRET
+from shared.requirements import prompts as requirements_prompt
+from shared.resumes import prompts as resume_prompt
+from shared.scoring import prompts as scoring_prompt
+from shared.shortlist import prompts as shortlist_prompt
 from tests.ai import pdfs
 from tests.ai.fixtures import API_KEY, CV_BUCKET, MODEL, SCORING_MODEL
 from tests.ai.seed import add_profile, create_application, create_interview, create_org, create_role

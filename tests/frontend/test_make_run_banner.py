@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from shared.config import Settings
+from shared.platform.config import Settings
 
 
 def settings(**values) -> Settings:
@@ -101,7 +101,7 @@ def test_production_banner_says_the_docs_page_is_off():
 
 
 def test_embedded_postgres_logs_to_a_file_not_the_console(tmp_path: Path):
-    from shared.db.embedded import _log_to_file
+    from shared.platform.embedded_db import _log_to_file
 
     log = tmp_path / "embedded-postgres.log"
     pgserver = logging.getLogger("pgserver")

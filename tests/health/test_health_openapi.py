@@ -12,8 +12,8 @@ async def test_health_reports_database_ok():
 
 
 async def test_health_is_degraded_when_the_database_is_unreachable(monkeypatch):
-    from shared.db import Database
-    from shared.wiring import get_services
+    from shared.platform.db import Database
+    from shared.platform.wiring import get_services
 
     services = get_services()
     broken = Database("postgresql://nobody@127.0.0.1:1/none", min_size=0)
@@ -27,7 +27,7 @@ async def test_openapi_covers_every_http_function_with_its_models():
     assert result.status == 200
     document = result.json()
     assert document["openapi"].startswith("3.1")
-    from shared.http import ENDPOINTS
+    from shared.platform.http import ENDPOINTS
 
     http_functions = {name for name, f in function_host().functions.items() if f.is_http_function()}
     assert set(ENDPOINTS) == http_functions - {"former_functions", "unknown_route"}  # routing, not endpoints

@@ -8,9 +8,9 @@ import json
 import httpx
 import pytest
 
-from shared.prompts import competencies as competency_prompt
-from shared.prompts import requirements as requirements_prompt
-from shared.prompts import resume as resume_prompt
+from shared.interviewer import competency_prompts as competency_prompt
+from shared.requirements import prompts as requirements_prompt
+from shared.resumes import prompts as resume_prompt
 from tests.ai import pdfs
 from tests.ai.fixtures import API_KEY, CV_BUCKET, MODEL, route_replies
 from tests.ai.seed import add_profile, create_application, create_org, create_role

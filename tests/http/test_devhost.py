@@ -82,7 +82,7 @@ async def test_a_client_that_never_finishes_its_body_is_cut_off_with_408(devhost
     async def app(scope, receive, send):  # reads the body as the app does
         from starlette.requests import Request
 
-        from shared.http import read_body
+        from shared.platform.http import read_body
 
         try:
             await read_body(Request(scope, receive), 1024)

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.prompts import competencies as competency_prompt
-from shared.prompts import interviewer as interviewer_prompt
+from shared.interviewer import competency_prompts as competency_prompt
+from shared.interviewer import prompts as interviewer_prompt
 from tests.ai.fixtures import MODEL, route_replies
 from tests.ai.seed import create_application, create_interview, create_org, create_role
 from tests.doubles.openai_server import ScriptedReply, tool_call_reply

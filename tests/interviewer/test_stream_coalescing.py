@@ -11,7 +11,7 @@ import logging
 
 import pytest
 
-from shared.prompts import competencies as competency_prompt
+from shared.interviewer import competency_prompts as competency_prompt
 from tests.ai.fixtures import route_replies
 from tests.doubles.openai_server import ScriptedReply, tool_call_reply
 from tests.interviewer.test_interviewer import conversation, interview_for, segments, sse_events, turn

@@ -7,8 +7,8 @@ import pytest
 import resend
 
 from shared.adapters.email import EmailError, EmailMessage, OutboxEmail, ResendEmail, build_email
-from shared.config import Settings
-from shared.errors import NotConfigured
+from shared.platform.config import Settings
+from shared.platform.errors import NotConfigured
 from tests.doubles.resend_server import ResendDouble
 
 pytestmark = pytest.mark.io  # the Resend double on loopback

@@ -7,7 +7,7 @@ import email.policy
 import httpx
 import pytest
 
-from shared.config import LOCAL_DIR
+from shared.platform.config import LOCAL_DIR
 from tests.doubles.resend_server import ResendDouble
 from tests.invitations.seed import application_for, invitations_of
 from tests.support import auth_headers

@@ -14,13 +14,13 @@ import uuid
 import httpx
 import pytest
 
-from shared.adapters.local_model import MODEL_NAME
-from shared.models.interviewer import InterviewerResponse
-from shared.models.requirements import ExtractRequirementsResponse
-from shared.models.resumes import ParseResumeResponse
-from shared.models.scoring import ScoreResponse
-from shared.models.shortlist import ShortlistResponse
-from shared.services.scoring.rules import DEFAULT_RUBRIC
+from shared.ai.local_model import MODEL_NAME
+from shared.interviewer.models import InterviewerResponse
+from shared.requirements.models import ExtractRequirementsResponse
+from shared.resumes.models import ParseResumeResponse
+from shared.scoring.models import ScoreResponse
+from shared.scoring.rules import DEFAULT_RUBRIC
+from shared.shortlist.models import ShortlistResponse
 from tests.ai import pdfs
 from tests.ai.seed import add_profile, create_application, create_org, create_role, years_ago
 from tests.local_model.conftest import REPORT, ai_events, answer_report

@@ -7,10 +7,10 @@ import pytest
 
 from devhost.local_model import engine
 from devhost.local_model import install as installer
-from shared.adapters import local_model
-from shared.adapters.ai import ai_from_settings
-from shared.config import Settings
-from shared.errors import NotConfigured
+from shared.ai import local_model
+from shared.ai.client import ai_from_settings
+from shared.platform.config import Settings
+from shared.platform.errors import NotConfigured
 
 PRODUCTION = {
     "APP_ENV": "production",

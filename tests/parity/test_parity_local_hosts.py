@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from shared.config import DEV_SERVICE_KEY
-from shared.prompts import competencies
+from shared.interviewer import competency_prompts as competencies
+from shared.platform.config import DEV_SERVICE_KEY
 from tests.doubles.openai_server import OpenAIDouble, text_reply, tool_call_reply
 from tests.parity.test_parity import parity
 from tests.support import create_user, user_token

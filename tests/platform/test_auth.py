@@ -4,8 +4,8 @@ import uuid
 
 import pytest
 
-from shared.auth import SERVICE_CALLER, JwksCache, TokenVerifier, authenticate, constant_time_equals
-from shared.errors import Forbidden, Unauthorized
+from shared.platform.auth import SERVICE_CALLER, JwksCache, TokenVerifier, authenticate, constant_time_equals
+from shared.platform.errors import Forbidden, Unauthorized
 from tests.doubles.supabase_server import SupabaseDouble
 from tests.doubles.tokens import (
     KeyPair,

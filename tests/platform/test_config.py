@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from shared.config import ConfigurationError, Settings, get_settings, reset_settings
+from shared.platform.config import ConfigurationError, Settings, get_settings, reset_settings
 from tests.conftest import ROOT
 
 
@@ -22,7 +22,7 @@ def test_production_refuses_to_start_without_required_settings(monkeypatch):
 
 
 def test_production_rejects_development_secrets(monkeypatch):
-    from shared.config import DEV_SERVICE_KEY
+    from shared.platform.config import DEV_SERVICE_KEY
 
     with pytest.raises(ValueError, match="development secrets"):
         Settings(
@@ -67,7 +67,7 @@ def test_unresolved_key_vault_reference_counts_as_missing(monkeypatch):
 def test_every_setting_is_documented_in_the_sample_and_the_readme():
     import json
 
-    from shared.config import PROJECT_ROOT
+    from shared.platform.config import PROJECT_ROOT
 
     sample = json.loads((PROJECT_ROOT / "local.settings.sample.json").read_text())["Values"]
     readme = (PROJECT_ROOT / "README.md").read_text()

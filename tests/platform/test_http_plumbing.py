@@ -1,4 +1,4 @@
-"""shared/http.py: the former Edge Function names, bodies the contract refuses,
+"""shared/platform/http.py: the former Edge Function names, bodies the contract refuses,
 and which client address counts for rate limits."""
 
 import json
@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from shared.http import FORMER_ENDPOINTS, MAX_JSON_DEPTH, client_ip
+from shared.platform.http import FORMER_ENDPOINTS, MAX_JSON_DEPTH, client_ip
 from tests.support import auth_headers, call_function, create_user, function_host, make_request
 
 FORMER_NAMES = {

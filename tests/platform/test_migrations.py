@@ -1,6 +1,6 @@
 import psycopg
 
-from shared.db.migrate import MIGRATIONS_DIR, migrate
+from shared.platform.migrate import MIGRATIONS_DIR, migrate
 
 
 def test_every_migration_is_recorded_and_a_second_run_applies_nothing(database_url):

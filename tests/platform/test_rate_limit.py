@@ -3,8 +3,8 @@
 import asyncio
 import uuid
 
-from shared.errors import RateLimited
-from shared.rate_limit import RateLimiter
+from shared.platform.errors import RateLimited
+from shared.platform.rate_limit import RateLimiter
 
 
 async def attempt(limiter, route, keys):
@@ -83,7 +83,7 @@ async def test_purge_removes_old_windows(db):
 
 
 def test_allowances_give_the_address_a_multiple_of_the_users_budget():
-    from shared.rate_limit import allowances
+    from shared.platform.rate_limit import allowances
 
     assert allowances("r", 10, 5, user_key="user:u", ip_key="ip:a") == {"r|user:u": 10, "r|ip:a": 50}
     assert allowances("r", 10, 5, user_key=None, ip_key="ip:a") == {"r|ip:a": 50}
@@ -91,7 +91,7 @@ def test_allowances_give_the_address_a_multiple_of_the_users_budget():
 
 
 def test_refusal_names_the_passed_limit_and_the_longest_wait():
-    from shared.rate_limit import refusal
+    from shared.platform.rate_limit import refusal
 
     allowed = {"r|user:u": 10, "r|ip:a": 50}
     within = [{"key": "r|user:u", "count": 10, "remaining": 12.2}, {"key": "r|ip:a", "count": 50, "remaining": 12.2}]

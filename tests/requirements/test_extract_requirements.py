@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from shared.prompts import requirements as prompt
+from shared.requirements import prompts as prompt
 from tests.ai.fixtures import MODEL
 from tests.support import auth_headers, call_function, create_user
 

@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from shared.prompts import resume as prompt
-from shared.services.pdf_text import MAX_PAGES
+from shared.resumes import prompts as prompt
+from shared.resumes.pdf_text import MAX_PAGES
 from tests.ai import pdfs
 from tests.ai.fixtures import CV_BUCKET, MODEL
 from tests.support import auth_headers, call_function, create_user
@@ -250,7 +250,7 @@ async def test_cvs_in_an_azure_blob_container(db, model_double, azurite, service
     from azure.storage.blob.aio import BlobServiceClient
 
     from shared.adapters.cv_storage import cv_storage_from_settings
-    from shared.config import Settings
+    from shared.platform.config import Settings
 
     user = await create_user(db)
     async with BlobServiceClient.from_connection_string(azurite) as blobs:
@@ -279,8 +279,8 @@ async def test_cvs_in_an_azure_blob_container(db, model_double, azurite, service
 
 def test_blob_storage_needs_its_connection_string():
     from shared.adapters.cv_storage import cv_storage_from_settings
-    from shared.config import Settings
-    from shared.errors import NotConfigured
+    from shared.platform.config import Settings
+    from shared.platform.errors import NotConfigured
 
     with pytest.raises(NotConfigured, match="CV_STORAGE_CONNECTION_STRING"):
         cv_storage_from_settings(Settings(APP_ENV="test", CV_STORAGE="blob"))

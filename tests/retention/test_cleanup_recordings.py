@@ -4,10 +4,10 @@ import asyncio
 
 import pytest
 
-from shared.auth import SERVICE_CALLER
-from shared.errors import NotConfigured, NotFound
-from shared.services import retention
-from shared.services.retention import cleanup_recordings
+from shared.platform.auth import SERVICE_CALLER
+from shared.platform.errors import NotConfigured, NotFound
+from shared.retention import service as retention
+from shared.retention.service import cleanup_recordings
 from tests.retention.seed import (
     OTHER_CONTAINER,
     audit_entries,

@@ -5,7 +5,7 @@ import uuid
 import pytest
 from azure.functions.timer import TimerRequest  # the concrete request the worker passes
 
-from shared.config import DEV_SERVICE_KEY
+from shared.platform.config import DEV_SERVICE_KEY
 from tests.retention.seed import interview, org_with_retention, recorded_interview
 from tests.support import auth_headers, call_function, create_user, function_host
 
@@ -166,7 +166,7 @@ async def test_the_timer_runs_both_actions_for_every_organisation_and_purges_old
 def test_no_route_template_starts_with_a_segment_the_host_reserves():
     """The Functions host refuses templates starting with `admin` or `runtime`
     (whatever the route prefix); /api/admin/data-cleanup is served all the same."""
-    from shared.http import ENDPOINTS
+    from shared.platform.http import ENDPOINTS
 
     templates = [f.get_trigger().route for f in function_host().functions.values() if f.is_http_function()]
     assert not [t for t in templates if t.strip("/").lower().startswith(("admin", "runtime"))]

@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from shared.auth import SERVICE_CALLER
-from shared.errors import UpstreamError
-from shared.services.retention import process_deletion_requests
+from shared.platform.auth import SERVICE_CALLER
+from shared.platform.errors import UpstreamError
+from shared.retention.service import process_deletion_requests
 from tests.ai.seed import add_profile
 from tests.retention.seed import CV_BUCKET, audit_entries
 from tests.support import create_user

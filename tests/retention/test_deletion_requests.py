@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from shared.auth import SERVICE_CALLER, Caller
-from shared.services.retention import process_deletion_requests
+from shared.platform.auth import SERVICE_CALLER, Caller
+from shared.retention.service import process_deletion_requests
 from tests.ai.seed import add_profile, create_role
 from tests.retention.seed import (
     CV_BUCKET,

@@ -5,7 +5,7 @@ import json
 import httpx
 import pytest
 
-from shared.config import DEV_SERVICE_KEY
+from shared.platform.config import DEV_SERVICE_KEY
 from tests.retention.seed import existing_blobs, interview, org_with_retention, recorded_interview
 
 

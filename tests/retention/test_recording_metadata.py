@@ -1,4 +1,4 @@
-"""The recording metadata shape (shared/db/recording_metadata.py) and the
+"""The recording metadata shape (shared/calls/recording_metadata.py) and the
 retention page queries built on it: the Python rules, the index the SQL must
 match, and the plans that keep a run linear."""
 
@@ -9,9 +9,9 @@ import re
 import uuid
 from datetime import UTC, datetime
 
-from shared.db import recording_metadata as shape
-from shared.db import retention as queries
-from shared.db.migrate import MIGRATIONS_DIR
+from shared.calls import recording_metadata as shape
+from shared.platform.migrate import MIGRATIONS_DIR
+from shared.retention import queries
 
 OURS = "https://acct.blob.core.windows.net/recordings/a/content.mp4"
 OURS_META = "https://acct.blob.core.windows.net/recordings/a/metadata.json"

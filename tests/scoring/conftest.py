@@ -70,7 +70,7 @@ def model(model_double):
 @pytest.fixture
 async def scoring_services(services, model, monkeypatch):
     """The app's services with the AI on the double and quick retries."""
-    from shared.adapters.ai import ai_from_settings
+    from shared.ai.client import ai_from_settings
 
     client = ai_from_settings(ai_settings(model))
     services.__dict__["ai"] = client

@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
-from shared.config import DEV_SERVICE_KEY
-from shared.models.scoring import ScoreResponse
-from shared.services.scoring.requests import ScoringSettings, instance_id_for, start_scoring
+from shared.platform.config import DEV_SERVICE_KEY
+from shared.scoring.models import ScoreResponse
+from shared.scoring.service import ScoringSettings, instance_id_for, start_scoring
 from tests.scoring.conftest import INVENTED_QUOTE, durable_client, score_rows, scoring_answer, seed_interview
 from tests.support import auth_headers, call_function, create_user
 

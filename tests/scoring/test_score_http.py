@@ -8,7 +8,7 @@ import uuid
 import httpx
 import pytest
 
-from shared.models.scoring import ScoreResponse
+from shared.scoring.models import ScoreResponse
 from tests.ai.fixtures import API_KEY, SCORING_MODEL
 from tests.scoring.conftest import score_rows, scoring_answer, seed_interview
 from tests.support import auth_headers

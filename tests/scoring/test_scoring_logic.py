@@ -6,10 +6,10 @@ import uuid
 
 import pytest
 
-from shared.errors import BadRequest
-from shared.models.scoring import ModelDimension, ModelScoring
-from shared.prompts.scoring import SYSTEM_PROMPT, scoring_messages
-from shared.services.scoring.rules import (
+from shared.platform.errors import BadRequest
+from shared.scoring.models import ModelDimension, ModelScoring
+from shared.scoring.prompts import SYSTEM_PROMPT, scoring_messages
+from shared.scoring.rules import (
     DEFAULT_RUBRIC_VERSION,
     answer_check,
     build_result,

@@ -10,7 +10,7 @@ import random
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-from shared.db import jsonb
+from shared.platform.db import jsonb
 
 TODAY = date(2026, 6, 15)
 

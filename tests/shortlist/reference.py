@@ -14,7 +14,8 @@ from datetime import date, datetime
 from functools import lru_cache
 from uuid import UUID
 
-from shared.db import fetch_all, fetch_one, orgs
+from shared.organisations import queries as orgs
+from shared.platform.db import fetch_all, fetch_one
 
 WEIGHTS = {"skills": 0.45, "interview": 0.25, "experience": 0.20, "title": 0.10}
 NEUTRAL = 0.5

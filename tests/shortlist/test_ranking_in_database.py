@@ -12,8 +12,8 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from shared.db import shortlist as queries
-from shared.services import shortlist
+from shared.shortlist import queries
+from shared.shortlist import service as shortlist
 from tests.ai.counting import CountingDatabase
 from tests.ai.seed import add_profile, add_score, create_application, create_org, create_role
 from tests.shortlist import generated, reference

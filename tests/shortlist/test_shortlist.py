@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from shared.prompts import shortlist as prompt
-from shared.services import shortlist
+from shared.shortlist import prompts as prompt
+from shared.shortlist import service as shortlist
 from tests.ai.counting import CountingDatabase
 from tests.ai.fixtures import MODEL
 from tests.ai.seed import add_profile, add_score, create_application, create_org, create_role, years_ago

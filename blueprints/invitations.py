@@ -1,0 +1,28 @@
+"""POST /api/invitations/send (was send-invitation)."""
+
+import azure.functions as func
+
+from shared.invitations.models import SendInvitationRequest, SendInvitationResponse
+from shared.invitations.service import send_invitation
+from shared.platform.http import USER, Call, api
+from shared.platform.rate_limit import Bucket
+
+bp = func.Blueprint()
+
+
+@api(
+    bp,
+    "invitations/send",
+    auth=USER,
+    body=SendInvitationRequest,
+    response=SendInvitationResponse,
+    rate_limit=Bucket.INVITATIONS_SEND,
+    former="send-invitation",
+)
+async def invitations_send(call: Call) -> SendInvitationResponse:
+    """Create an interview invitation for an application and email it to the candidate."""
+    services = call.services
+    email = services.email  # 503 before anything is written when email is not configured
+    return await send_invitation(
+        services.db, email, call.user, call.body, site_url=services.settings.SITE_URL, ip_address=call.client_ip
+    )

@@ -1,0 +1,24 @@
+"""POST /api/ai/extract-requirements (was extract-requirements)."""
+
+import azure.functions as func
+
+from shared.platform.http import USER, Call, api
+from shared.platform.rate_limit import Bucket
+from shared.requirements.models import ExtractRequirementsRequest, ExtractRequirementsResponse
+from shared.requirements.service import extract_requirements as extract
+
+bp = func.Blueprint()
+
+
+@api(
+    bp,
+    "ai/extract-requirements",
+    auth=USER,
+    body=ExtractRequirementsRequest,
+    response=ExtractRequirementsResponse,
+    rate_limit=Bucket.AI_EXTRACT_REQUIREMENTS,
+    former="extract-requirements",
+)
+async def extract_requirements(call: Call) -> ExtractRequirementsResponse:
+    """Extract a role's requirements from its job description."""
+    return ExtractRequirementsResponse(requirements=await extract(call.services.ai, call.body))

@@ -1,0 +1,31 @@
+"""POST /api/ai/parse-resume (was parse-resume)."""
+
+import azure.functions as func
+
+from shared.platform.http import USER, Call, api, media_type, read_body, read_model
+from shared.platform.rate_limit import Bucket
+from shared.resumes import service as resumes
+from shared.resumes.models import ParseResumeRequest, ParseResumeResponse
+
+bp = func.Blueprint()
+
+
+@api(
+    bp,
+    "ai/parse-resume",
+    auth=USER,
+    response=ParseResumeResponse,
+    rate_limit=Bucket.AI_PARSE_RESUME,
+    max_body=resumes.MAX_UPLOAD_BODY,
+    former="parse-resume",
+)
+async def parse_resume(call: Call) -> ParseResumeResponse:
+    """Read the caller's CV (stored, or uploaded as multipart `file`) into profile fields."""
+    if media_type(call.request) == "multipart/form-data":
+        body = await read_body(call.request, resumes.MAX_UPLOAD_BODY)
+        pdf = resumes.uploaded_file(call.request.headers["content-type"], body)
+        resume = await resumes.parse_pdf(call.services.ai, pdf)
+    else:
+        request = await read_model(call.request, ParseResumeRequest)
+        resume = await resumes.parse_stored(call.services.cv_storage, call.services.ai, call.user, request)
+    return ParseResumeResponse(data=resume)

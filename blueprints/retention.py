@@ -1,0 +1,56 @@
+"""POST /api/admin/data-cleanup and the retention timer (was data-retention-cleanup)."""
+
+import azure.functions as func
+
+from shared.platform.auth import SERVICE_CALLER
+from shared.platform.http import USER_OR_SERVICE, Call, api
+from shared.platform.rate_limit import Bucket
+from shared.platform.wiring import Services, get_services
+from shared.retention.models import (
+    CleanupRecordingsResponse,
+    DataCleanupRequest,
+    DataCleanupResponse,
+    ProcessDeletionRequestsResponse,
+)
+from shared.retention.service import Storage, authorise, run_action, run_scheduled
+
+bp = func.Blueprint()
+
+
+def storage(services: Services) -> Storage:
+    """Retention does without what is not configured (a step that needs it reports why)."""
+    return Storage(
+        recordings=services.optional("recordings"),
+        auth_admin=services.optional("supabase_admin"),
+        cv_storage=services.optional("cv_storage"),
+    )
+
+
+@api(
+    bp,
+    "admin/data-cleanup",
+    auth=USER_OR_SERVICE,
+    body=DataCleanupRequest,
+    response=DataCleanupResponse,
+    rate_limit=Bucket.DATA_CLEANUP,
+    former="data-retention-cleanup",
+)
+async def data_cleanup(call: Call) -> CleanupRecordingsResponse | ProcessDeletionRequestsResponse:
+    """Delete recordings past retention, or process data deletion requests (service key, or an org admin for their organisation)."""
+    request = call.body
+    await authorise(call.services.db, call.principal, request.organisationId)
+    return await run_action(
+        call.services.db,
+        storage(call.services),
+        call.principal,
+        request.action,
+        organisation_id=request.organisationId,
+        dry_run=request.dryRun,
+    )
+
+
+@bp.timer_trigger(schedule="%RETENTION_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
+async def retention_timer(timer: func.TimerRequest) -> None:
+    """Both retention actions for every organisation, as the service (daily by default)."""
+    services = get_services()
+    await run_scheduled(services.db, storage(services), services.rate_limiter, SERVICE_CALLER)

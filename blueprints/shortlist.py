@@ -1,0 +1,24 @@
+"""POST /api/ai/generate-shortlist (was generate-shortlist)."""
+
+import azure.functions as func
+
+from shared.platform.http import USER, Call, api
+from shared.platform.rate_limit import Bucket
+from shared.shortlist.models import ShortlistRequest, ShortlistResponse
+from shared.shortlist.service import generate_shortlist as rank_applicants
+
+bp = func.Blueprint()
+
+
+@api(
+    bp,
+    "ai/generate-shortlist",
+    auth=USER,
+    body=ShortlistRequest,
+    response=ShortlistResponse,
+    rate_limit=Bucket.AI_GENERATE_SHORTLIST,
+    former="generate-shortlist",
+)
+async def generate_shortlist(call: Call) -> ShortlistResponse:
+    """Rank a role's applicants; the model explains the leading group."""
+    return await rank_applicants(call.services.db, call.services.optional("ai"), call.user, call.body)

@@ -1,0 +1,116 @@
+"""What services need from the outside world, as small Protocols.
+
+A service names the few ports it uses in its signature; the composition root
+(shared/platform/wiring.py) passes the real adapters, tests pass real ones pointed at
+local doubles. Nothing here imports an SDK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from pydantic import BaseModel
+
+if TYPE_CHECKING:  # the adapters' value types only; no SDK is imported
+    from shared.adapters.acs_identity import AcsToken
+    from shared.adapters.email import EmailMessage
+    from shared.adapters.speech_tokens import SpeechToken
+
+T = TypeVar("T", bound=BaseModel)
+Params = Sequence[Any] | dict[str, Any] | None
+
+
+class Database(Protocol):
+    def connection(self) -> AbstractAsyncContextManager[Any]: ...
+
+    def transaction(self) -> AbstractAsyncContextManager[Any]: ...
+
+    async def fetch_one(self, sql: str, params: Params = None) -> dict[str, Any] | None: ...
+
+    async def fetch_all(self, sql: str, params: Params = None) -> list[dict[str, Any]]: ...
+
+    async def execute(self, sql: str, params: Params = None) -> int: ...
+
+
+class AIModel(Protocol):
+    timeout: float  # the default per-call timeout, seconds
+
+    @property
+    def scoring_model_name(self) -> str: ...
+
+    async def structured(
+        self,
+        *,
+        purpose: str,
+        prompt_version: str,
+        messages: list[dict[str, Any]],
+        schema: type[T],
+        tool_name: str,
+        tool_description: str,
+        model: str | None = None,
+        timeout: float | None = None,
+        check: Callable[[T], None] | None = None,
+        vocabularies: dict[str, Any] | None = None,
+    ) -> T: ...
+
+    async def complete_text(
+        self,
+        *,
+        purpose: str,
+        prompt_version: str,
+        messages: list[dict[str, Any]],
+        model: str | None = None,
+        timeout: float | None = None,
+    ) -> str: ...
+
+    def stream_text(
+        self,
+        *,
+        purpose: str,
+        prompt_version: str,
+        messages: list[dict[str, Any]],
+        model: str | None = None,
+        timeout: float | None = None,
+    ) -> AsyncGenerator[str, None]: ...
+
+
+class DurableClient(Protocol):
+    """The parts of azure.durable_functions.DurableOrchestrationClient scoring uses."""
+
+    async def get_status(self, instance_id: str) -> Any: ...
+
+    async def start_new(
+        self, orchestration_function_name: str, instance_id: str | None = None, client_input: Any = None
+    ) -> str: ...
+
+
+class AcsIdentities(Protocol):
+    """shared/adapters/acs_identity.AcsIdentity."""
+
+    async def create_user_with_token(self, scopes: list[str]) -> tuple[str, AcsToken]: ...
+
+    async def issue_token(self, communication_user_id: str, scopes: list[str]) -> AcsToken: ...
+
+
+class SpeechTokenSource(Protocol):
+    """shared/adapters/speech_tokens.SpeechTokens."""
+
+    region: str
+
+    async def get(self) -> SpeechToken: ...
+
+
+class EmailSender(Protocol):
+    """shared/adapters/email: Resend, or the development outbox."""
+
+    async def send(self, message: EmailMessage, idempotency_key: str | None = None) -> str: ...
+
+
+class CvStore(Protocol):
+    """shared/adapters/cv_storage: Supabase Storage or a Blob container."""
+
+    async def read(self, path: str, max_bytes: int) -> bytes: ...
+
+    async def delete(self, path: str) -> bool: ...

@@ -1,0 +1,243 @@
+"""Settings: the one place configuration is read and validated.
+
+Every setting is an environment variable (Azure app settings and
+local.settings.json "Values" both arrive that way). In production a missing
+required setting stops start-up with a message naming it; in development
+and tests the defaults below let the app run on one machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.platform.rate_limit import DEFAULT_LIMITS, Bucket
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+LOCAL_DIR = PROJECT_ROOT / ".local"
+# Development convenience (template: .env.example): read after the environment,
+# never when the environment says APP_ENV is anything but development.
+ENV_FILE = PROJECT_ROOT / ".env"
+
+# Development-only secrets: never accepted when APP_ENV=production.
+DEV_JWT_SECRET = "talenti-local-development-jwt-secret-not-for-production"
+DEV_SERVICE_KEY = "talenti-local-service-key"
+
+REQUIRED_IN_PRODUCTION = ("DATABASE_URL", "SUPABASE_URL", "SERVICE_API_KEY", "SITE_URL")
+
+
+class ConfigurationError(RuntimeError):
+    """Raised at start-up when a required setting is missing or invalid."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore")
+
+    APP_ENV: Literal["development", "test", "production"] = "development"
+    APP_VERSION: str = "0.1.0"
+    LOG_LEVEL: str = "INFO"
+
+    # Database (Supabase pooler in production; embedded PostgreSQL locally).
+    DATABASE_URL: str | None = None
+    DB_POOL_MIN: int = 1
+    DB_POOL_MAX: int = 10
+    DB_AUTO_MIGRATE: bool | None = None  # default: on outside production
+    DB_POOL_TIMEOUT_SECONDS: float = Field(default=3.0, gt=0, le=60)  # then 503, not a long wait
+
+    # Supabase: token verification, admin API, CV storage.
+    SUPABASE_URL: str = "http://127.0.0.1:54321"
+    SUPABASE_JWT_SECRET: str | None = None
+    SUPABASE_JWT_ISSUER: str | None = None  # default: <SUPABASE_URL>/auth/v1
+    SUPABASE_SERVICE_ROLE_KEY: str | None = None
+    JWKS_CACHE_SECONDS: int = Field(default=600, ge=0, le=600)
+
+    SERVICE_API_KEY: str | None = None
+
+    # AI model: an OpenAI-compatible endpoint, or Azure OpenAI.
+    AI_API_KEY: str | None = None
+    AI_BASE_URL: str | None = None
+    AI_MODEL: str | None = None
+    AI_SCORING_MODEL: str | None = None
+    AI_TIMEOUT_SECONDS: float = 30.0
+    AZURE_OPENAI_ENDPOINT: str | None = None
+    AZURE_OPENAI_DEPLOYMENT: str | None = None
+    AZURE_OPENAI_API_VERSION: str = "2024-10-21"
+    AZURE_OPENAI_API_KEY: str | None = None
+    # openai | azure | local (the embedded development model); default: azure when
+    # AZURE_OPENAI_ENDPOINT is set, openai when AI_MODEL/AI_API_KEY/AI_BASE_URL is,
+    # else local in development. `local` is refused in production.
+    AI_PROVIDER: Literal["openai", "azure", "local"] | None = None
+    LOCAL_MODEL_URL: str | None = None  # a running local model server; unset: the local host starts one
+
+    # Azure Communication Services and Speech.
+    ACS_CONNECTION_STRING: str | None = None
+    ACS_ENDPOINT: str | None = None  # with managed identity instead of a key
+    ACS_WEBHOOK_SECRET: str | None = None
+    ACS_WEBHOOK_SECRET_PREVIOUS: str | None = None
+    AZURE_SPEECH_KEY: str | None = None
+    AZURE_SPEECH_REGION: str | None = None
+    AZURE_SPEECH_TOKEN_ENDPOINT: str | None = None  # default: regional issueToken
+
+    # Email.
+    RESEND_API_KEY: str | None = None
+    RESEND_API_URL: str | None = None
+    EMAIL_FROM: str = "Talenti <no-reply@talenti.local>"
+    SITE_URL: str = "http://localhost:5173"
+
+    # Storage: recordings (Azure Blob) and CVs (Supabase Storage or Blob).
+    RECORDINGS_STORAGE_CONNECTION_STRING: str | None = None
+    RECORDINGS_ACCOUNT_URL: str | None = None  # with managed identity
+    RECORDINGS_CONTAINER: str = "recordings"
+    CV_STORAGE: Literal["supabase", "blob"] = "supabase"
+    CV_BUCKET: str = "cvs"
+    CV_STORAGE_CONNECTION_STRING: str | None = None
+
+    # Scheduling and scoring.
+    RETENTION_SCHEDULE: str = "0 0 3 * * *"
+    AUTO_SCORE_ON_CALL_END: bool = True
+    SCORE_WAIT_SECONDS: float = Field(default=25.0, ge=0, le=230)
+    SCORE_RETRY_ATTEMPTS: int = Field(default=3, ge=1, le=10)  # per scoring step, first try included
+    SCORE_RETRY_INTERVAL_SECONDS: float = Field(default=5.0, ge=0.05, le=300)
+
+    # HTTP.
+    CORS_ALLOWED_ORIGINS: str = "http://localhost:5173,http://localhost:8080"
+    RATE_LIMITS: str | None = None  # JSON {"route": "count/seconds"} overriding defaults
+    RATE_LIMIT_ENABLED: bool = True
+    RATE_LIMIT_IP_MULTIPLIER: int = Field(default=5, ge=1, le=1000)  # per-IP budget = this x per-user
+    # Proxies in front of the app that append to X-Forwarded-For (the platform's front end: 1 in
+    # Azure); default 1 in production, 0 elsewhere (the local host has none: the socket peer counts).
+    TRUSTED_PROXY_HOPS: int | None = Field(default=None, ge=0, le=5)
+    API_DOCS_ENABLED: bool = False  # serve GET /api/docs in production too (always on elsewhere)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unresolved_key_vault_references_are_unset(cls, values: Any) -> Any:
+        # App Service passes "@Microsoft.KeyVault(...)" through verbatim when it
+        # cannot resolve a reference: that text must never act as a secret. A
+        # blank value of an optional setting (the sample's "") means unset too.
+        if not isinstance(values, dict):
+            return values
+        optional = {name for name, f in cls.model_fields.items() if not f.is_required() and f.default is None}
+
+        def unset(name: str, value: Any) -> bool:
+            text = value.strip() if isinstance(value, str) else None
+            return text is not None and (text.startswith("@Microsoft.KeyVault(") or (not text and name in optional))
+
+        return {k: (None if unset(k, v) else v) for k, v in values.items()}
+
+    @field_validator(
+        "DATABASE_URL",
+        "AI_BASE_URL",
+        "AZURE_OPENAI_ENDPOINT",
+        "RESEND_API_KEY",
+        "AI_API_KEY",
+        "ACS_CONNECTION_STRING",
+        "SUPABASE_JWT_SECRET",
+        "SERVICE_API_KEY",
+        "SUPABASE_SERVICE_ROLE_KEY",
+        "AI_PROVIDER",
+        "LOCAL_MODEL_URL",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _check(self) -> "Settings":
+        if self.APP_ENV == "production":
+            missing = [name for name in REQUIRED_IN_PRODUCTION if not getattr(self, name)]
+            if not (self.SUPABASE_JWT_SECRET or self.SUPABASE_URL):
+                missing.append("SUPABASE_JWT_SECRET")
+            if missing:
+                raise ValueError(f"missing required setting(s): {', '.join(missing)}")
+            if self.SUPABASE_JWT_SECRET == DEV_JWT_SECRET or self.SERVICE_API_KEY == DEV_SERVICE_KEY:
+                raise ValueError("development secrets are not allowed in production")
+            if self.AI_PROVIDER == "local":
+                raise ValueError("AI_PROVIDER=local (the embedded development model) is not allowed in production")
+        else:
+            self.SUPABASE_JWT_SECRET = self.SUPABASE_JWT_SECRET or DEV_JWT_SECRET
+            self.SERVICE_API_KEY = self.SERVICE_API_KEY or DEV_SERVICE_KEY
+        self.rate_limits()  # validate the JSON early
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.APP_ENV == "production"
+
+    @property
+    def ai_provider(self) -> str:
+        if self.AI_PROVIDER:
+            return self.AI_PROVIDER
+        if self.AZURE_OPENAI_ENDPOINT:
+            return "azure"
+        if self.AI_MODEL or self.AI_API_KEY or self.AI_BASE_URL or self.APP_ENV != "development":
+            return "openai"
+        return "local"
+
+    @property
+    def auto_migrate(self) -> bool:
+        return self.DB_AUTO_MIGRATE if self.DB_AUTO_MIGRATE is not None else not self.is_production
+
+    @property
+    def jwt_issuer(self) -> str:
+        return self.SUPABASE_JWT_ISSUER or f"{self.SUPABASE_URL.rstrip('/')}/auth/v1"
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.SUPABASE_URL.rstrip('/')}/auth/v1/.well-known/jwks.json"
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [o.strip() for o in self.CORS_ALLOWED_ORIGINS.split(",") if o.strip()]
+
+    @property
+    def proxy_hops(self) -> int:
+        if self.TRUSTED_PROXY_HOPS is not None:
+            return self.TRUSTED_PROXY_HOPS
+        return 1 if self.is_production else 0
+
+    def rate_limits(self) -> dict[Bucket, tuple[int, int]]:
+        """Bucket -> (requests, window seconds), defaults overridden by RATE_LIMITS."""
+        limits = dict(DEFAULT_LIMITS)
+        if not self.RATE_LIMITS:
+            return limits
+        try:
+            overrides = json.loads(self.RATE_LIMITS)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"RATE_LIMITS is not a JSON object: {exc}") from None
+        if not isinstance(overrides, dict):
+            raise ValueError("RATE_LIMITS is not a JSON object")
+        for route, spec in overrides.items():
+            if route not in {bucket.value for bucket in Bucket}:  # a typo must not switch a limit off
+                raise ValueError(f"RATE_LIMITS names an unknown route {route!r}; known: {', '.join(Bucket)}")
+            try:
+                count, seconds = (int(part) for part in str(spec).split("/"))
+            except ValueError:
+                raise ValueError(f"RATE_LIMITS[{route!r}] must look like '10/60'") from None
+            if count < 1 or seconds < 1:
+                raise ValueError(f"RATE_LIMITS[{route!r}] must be positive")
+            limits[Bucket(route)] = (count, seconds)
+        return limits
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    try:
+        if os.environ.get("APP_ENV", "development") != "development":
+            return Settings()
+        # A .env never switches the app out of development (and so past its safeguards).
+        return Settings(_env_file=ENV_FILE, APP_ENV="development")
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise ConfigurationError(f"Invalid configuration: {exc}") from None
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests change the environment between cases)."""
+    get_settings.cache_clear()

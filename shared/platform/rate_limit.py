@@ -1,0 +1,121 @@
+"""Rate limits shared by every instance: fixed-window counters in PostgreSQL.
+
+One statement per check increments the caller's and the client IP's counters
+for the current window and returns both counts; the request passes when each
+is within its limit. Each increment is atomic, so with a limit of N exactly
+N of any number of simultaneous requests pass.
+
+The client address gets a multiple of the per-user budget
+(RATE_LIMIT_IP_MULTIPLIER): a whole office behind one NAT address must not
+share one user's allowance, while one address still cannot spin up users
+without bound.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from shared.platform.errors import RateLimited
+
+if TYPE_CHECKING:
+    from shared.platform.db import Database
+
+
+class Bucket(StrEnum):
+    """The rate-limited routes: one name each, used by `@api(rate_limit=...)` and RATE_LIMITS."""
+
+    AI_INTERVIEWER = "ai/interviewer"
+    AI_SCORE = "ai/score"
+    AI_SCORE_STATUS = "ai/score/status"
+    AI_PARSE_RESUME = "ai/parse-resume"
+    AI_EXTRACT_REQUIREMENTS = "ai/extract-requirements"
+    AI_GENERATE_SHORTLIST = "ai/generate-shortlist"
+    ACS_TOKEN = "acs/token"
+    SPEECH_TOKEN = "azure/speech-token"
+    INVITATIONS_SEND = "invitations/send"
+    ORGANISATIONS = "organisations"
+    DATA_CLEANUP = "admin/data-cleanup"
+
+
+# Requests per window, per user (API.md "Rate limits").
+DEFAULT_LIMITS: dict[Bucket, tuple[int, int]] = {
+    Bucket.AI_INTERVIEWER: (20, 60),
+    Bucket.AI_SCORE: (10, 60),
+    Bucket.AI_SCORE_STATUS: (120, 60),  # polling a running score (not in API.md: the route is new)
+    Bucket.AI_PARSE_RESUME: (10, 60),
+    Bucket.AI_EXTRACT_REQUIREMENTS: (20, 60),
+    Bucket.AI_GENERATE_SHORTLIST: (5, 60),
+    Bucket.ACS_TOKEN: (60, 60),
+    Bucket.SPEECH_TOKEN: (60, 60),
+    Bucket.INVITATIONS_SEND: (30, 60),
+    Bucket.ORGANISATIONS: (10, 60),
+    Bucket.DATA_CLEANUP: (1, 60),
+}
+if set(DEFAULT_LIMITS) != set(Bucket):  # a bucket without a limit would silently be unlimited
+    raise RuntimeError(f"buckets without a default limit: {sorted(set(Bucket) - set(DEFAULT_LIMITS))}")
+
+_CHECK_SQL = """
+with window_start as (
+    select to_timestamp(floor(extract(epoch from clock_timestamp()) / %(seconds)s) * %(seconds)s) as at
+)
+insert into app.rate_limit_counters as c (key, window_start, count)
+select k, (select at from window_start), 1 from unnest(%(keys)s::text[]) as k
+on conflict (key, window_start) do update set count = c.count + 1
+returning c.key, c.count,
+          extract(epoch from (c.window_start + make_interval(secs => %(seconds)s) - clock_timestamp())) as remaining
+"""
+
+_PURGE_SQL = "delete from app.rate_limit_counters where window_start < now() - interval '1 day'"
+
+
+def allowances(
+    bucket: Bucket, count: int, ip_multiplier: int, *, user_key: str | None, ip_key: str | None
+) -> dict[str, int]:
+    """Counter key -> requests allowed in the window: the user's budget, the address's multiple of it."""
+    allowed = {}
+    if user_key is not None:
+        allowed[f"{bucket}|{user_key}"] = count
+    if ip_key is not None:
+        allowed.setdefault(f"{bucket}|{ip_key}", count * ip_multiplier)
+    return allowed
+
+
+def refusal(rows: list[dict[str, Any]], allowed: dict[str, int]) -> tuple[int, int] | None:
+    """(the limit that was passed, seconds until its window ends), or None when every count is within."""
+    over = [row for row in rows if row["count"] > allowed[row["key"]]]
+    if not over:
+        return None
+    return (min(allowed[row["key"]] for row in over), max(1, max(math.ceil(float(row["remaining"])) for row in over)))
+
+
+class RateLimiter:
+    def __init__(
+        self, db: Database, limits: dict[Bucket, tuple[int, int]], enabled: bool = True, ip_multiplier: int = 5
+    ):
+        self.db = db
+        self.limits = limits
+        self.enabled = enabled
+        self.ip_multiplier = ip_multiplier
+
+    async def check(self, bucket: Bucket, *, user_key: str | None, ip_key: str | None) -> None:
+        """Count one request for the user and the client address; raise 429 when either is over."""
+        if not self.enabled or bucket not in self.limits:
+            return
+        count, seconds = self.limits[bucket]
+        allowed = allowances(bucket, count, self.ip_multiplier, user_key=user_key, ip_key=ip_key)
+        if not allowed:
+            return
+        rows = await self.db.fetch_all(_CHECK_SQL, {"keys": list(allowed), "seconds": seconds})
+        refused = refusal(rows, allowed)
+        if refused is not None:
+            limit, retry_after = refused
+            raise RateLimited(
+                retry_after,
+                f"Rate limit exceeded: at most {limit} requests per {seconds} seconds. Please try again later.",
+            )
+
+    async def purge_expired(self) -> int:
+        """Drop old windows (called by the scheduled retention run)."""
+        return await self.db.execute(_PURGE_SQL)

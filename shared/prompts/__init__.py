@@ -1,1 +1,0 @@
-"""Prompts sent to the AI model, one module per use, each with its version."""

@@ -1,0 +1,122 @@
+"""POST /api/ai/score: the request, the 200 body, and the model's structured answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import Field, StringConstraints
+
+from shared.ai.answers import ESSENTIAL, Clamp, Vocabulary
+from shared.platform.models import NOT_BLANK, PY_SPACES, ApiModel, Documented
+
+Text = Annotated[str, StringConstraints(max_length=8000)]
+ShortText = Annotated[str, StringConstraints(max_length=500)]
+# Dimension names: 1 to 64 printable characters once stripped (checked when the rubric is resolved).
+RUBRIC_KEY = {"pattern": rf"^[^\x00-\x1f\x7f{PY_SPACES}][^\x00-\x1f\x7f]{{0,63}}$"}
+
+
+class TranscriptTurn(ApiModel):
+    speaker: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32), Documented(pattern=NOT_BLANK)
+    ]
+    content: Text
+    start_time_ms: int | None = None
+
+
+class Requirements(ApiModel):
+    skills: list[ShortText] = Field(default_factory=list, max_length=100)
+    experience: list[ShortText] = Field(default_factory=list, max_length=100)
+    qualifications: list[ShortText] = Field(default_factory=list, max_length=100)
+    responsibilities: list[ShortText] = Field(default_factory=list, max_length=100)
+    interviewQuestions: list[ShortText] = Field(default_factory=list, max_length=100)
+
+
+class RubricEntry(ApiModel):
+    # The weights must add up to more than zero (checked when the rubric is resolved);
+    # the document asks for each to be positive, which always passes. The bound keeps
+    # their sum finite (30 dimensions at most).
+    weight: Annotated[float, Field(le=1_000_000), Documented(exclusiveMinimum=0)]
+    label: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+
+
+class ScoreRequest(ApiModel):
+    interviewId: UUID
+    transcripts: list[TranscriptTurn] | None = Field(default=None, max_length=2000)
+    jobTitle: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
+    jobDescription: Annotated[str, StringConstraints(max_length=50_000)] | None = None
+    requirements: Requirements | None = None
+    orgValues: list[ShortText] | None = Field(default=None, max_length=50)
+    scoringRubric: Annotated[dict[str, RubricEntry] | None, Documented(propertyNames=RUBRIC_KEY)] = Field(
+        default=None, max_length=30
+    )
+    rescore: bool = False  # score again even when a finished score exists
+
+
+class DimensionScore(ApiModel):
+    dimension: str
+    score: float
+    weight: float
+    evidence: str
+    cited_quotes: list[str]
+
+
+class ScoreResponse(ApiModel):
+    success: bool = True
+    interviewId: UUID
+    dimensions: list[DimensionScore]
+    overall_score: int
+    narrative_summary: str
+    candidate_feedback: str
+    anti_cheat_risk_level: Literal["low", "medium", "high"] | None  # None only on a person's score without one
+    anti_cheat_notes: str
+    # True when a person has overridden this interview's score: their score is
+    # kept and returned, and the AI did not overwrite it.
+    humanOverride: bool = False
+    message: str | None = None
+
+
+class ScoringAccepted(ApiModel):
+    """202: scoring still runs; poll `statusQueryGetUri` (also the Location header).
+
+    The URL is the app's own authenticated status route, never the Durable
+    extension's management URLs: those carry a system key that unlocks every
+    orchestration of the app and must not reach a browser."""
+
+    id: str
+    statusQueryGetUri: str
+    runtimeStatus: str | None = None
+    customStatus: dict[str, Any] | None = None
+
+
+# --- the model's answer (the tool's parameters) ------------------------------------
+
+
+class ModelDimension(ApiModel):
+    # Essential: which dimension and its score. The prompt states the 0 to 10 scale.
+    dimension: Annotated[str, ESSENTIAL, Vocabulary("rubric")] = Field(
+        description="The rubric dimension key, exactly as given"
+    )
+    score: Annotated[float, Field(ge=0, le=10), ESSENTIAL, Clamp(1)] = Field(
+        description="0 (no evidence) to 10 (outstanding)"
+    )
+    evidence: str = Field(default="", max_length=4000, description="Why this score, from what the candidate said")
+    cited_quotes: list[Annotated[str, StringConstraints(max_length=1000)]] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Short verbatim quotes from the candidate's turns that support the score",
+    )
+
+
+class ModelScoring(ApiModel):
+    """Without a usable risk level (missing, or not low/medium/high) it is None, as
+    for a person's score; the texts default to empty. Only the dimensions are essential."""
+
+    dimensions: list[ModelDimension] = Field(description="One entry per rubric dimension")
+    narrative_summary: str = Field(default="", max_length=6000, description="A summary for the recruiter")
+    candidate_feedback: str = Field(default="", max_length=4000, description="Constructive feedback for the candidate")
+    anti_cheat_risk_level: Literal["low", "medium", "high"] = Field(
+        default=None,  # type: ignore[arg-type]  # None when unusable; typed without it so the tool's enum has no null
+        description="Risk that the answers were not the candidate's own (read aloud, assisted, pasted)",
+    )
+    anti_cheat_notes: str = Field(default="", max_length=2000, description="What the risk level is based on")

@@ -1,0 +1,102 @@
+"""Scoring's queries: the interview with its role, organisation and transcript;
+interview_scores and score_dimensions (one score row per interview, its
+dimensions replaced as a set); the application's move to 'interviewed'."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.platform.db import Conn, Id, Row, fetch_all, fetch_one, jsonb
+
+SCORE_COLUMNS = (
+    "overall_score, narrative_summary, candidate_feedback, anti_cheat_risk_level, scored_by, "
+    "model_version, prompt_version, rubric_version, human_override"
+)
+
+
+async def score_of(conn: Conn, interview_id: Id) -> Row | None:
+    return await fetch_one(
+        conn, f"select {SCORE_COLUMNS} from public.interview_scores where interview_id = %s", (interview_id,)
+    )
+
+
+async def dimensions_of(conn: Conn, interview_id: Id) -> list[Row]:
+    return await fetch_all(
+        conn,
+        """select dimension, score, weight, evidence, cited_quotes from public.score_dimensions
+            where interview_id = %s order by weight desc nulls last, dimension""",
+        (interview_id,),
+    )
+
+
+async def upsert_ai_score(conn: Conn, interview_id: Id, score: dict[str, Any]) -> bool:
+    """Insert or update the interview's score row; False (and nothing written)
+    when a person has overridden it. Concurrent writers queue on the unique key."""
+    row = await fetch_one(
+        conn,
+        """insert into public.interview_scores
+               (interview_id, overall_score, narrative_summary, candidate_feedback, anti_cheat_risk_level,
+                scored_by, model_version, prompt_version, rubric_version)
+           values (%(interview_id)s, %(overall_score)s, %(narrative_summary)s, %(candidate_feedback)s,
+                   %(anti_cheat_risk_level)s, 'ai', %(model_version)s, %(prompt_version)s, %(rubric_version)s)
+           on conflict (interview_id) do update set
+               overall_score = excluded.overall_score, narrative_summary = excluded.narrative_summary,
+               candidate_feedback = excluded.candidate_feedback,
+               anti_cheat_risk_level = excluded.anti_cheat_risk_level, scored_by = 'ai',
+               model_version = excluded.model_version, prompt_version = excluded.prompt_version,
+               rubric_version = excluded.rubric_version, updated_at = now()
+             where not coalesce(public.interview_scores.human_override, false)
+           returning id""",
+        {"interview_id": interview_id, **score},
+    )
+    return row is not None
+
+
+async def replace_dimensions(conn: Conn, interview_id: Id, dimensions: list[dict[str, Any]]) -> None:
+    await conn.execute("delete from public.score_dimensions where interview_id = %s", (interview_id,))
+    await conn.execute(
+        """insert into public.score_dimensions (interview_id, dimension, score, weight, evidence, cited_quotes)
+           select %s, d.dimension, d.score, d.weight, d.evidence, d.cited_quotes
+             from jsonb_to_recordset(%s::jsonb)
+                  as d(dimension text, score numeric, weight numeric, evidence text, cited_quotes jsonb)""",
+        (interview_id, jsonb(dimensions)),
+    )
+
+
+# Statuses an application passes through before a decision; only these become
+# 'interviewed' (a shortlisted, rejected or hired application never moves back).
+APPLICATION_STATUSES_BEFORE_INTERVIEWED = ("applied", "screening", "invited", "interviewing")
+
+
+async def interview_with_role(conn: Conn, interview_id: Id) -> Row | None:
+    """The interview with its application, job role and organisation, or None."""
+    return await fetch_one(
+        conn,
+        """select i.id as interview_id, a.id as application_id,
+                  r.title as role_title, r.description as role_description,
+                  r.requirements as role_requirements, r.scoring_rubric as role_scoring_rubric,
+                  r.organisation_id, o.values_framework as organisation_values
+             from public.interviews i
+             join public.applications a on a.id = i.application_id
+             join public.job_roles r on r.id = a.job_role_id
+             join public.organisations o on o.id = r.organisation_id
+            where i.id = %s""",
+        (interview_id,),
+    )
+
+
+async def transcript_of(conn: Conn, interview_id: Id) -> list[Row]:
+    """The interview's stored transcript segments, in spoken order."""
+    return await fetch_all(
+        conn,
+        """select speaker, content, start_time_ms from public.transcript_segments
+            where interview_id = %s order by start_time_ms, created_at, id""",
+        (interview_id,),
+    )
+
+
+async def mark_application_interviewed(conn: Conn, application_id: Id) -> None:
+    await conn.execute(
+        "update public.applications set status = 'interviewed' where id = %s and status = any(%s)",
+        (application_id, list(APPLICATION_STATUSES_BEFORE_INTERVIEWED)),
+    )
