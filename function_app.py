@@ -10,15 +10,20 @@ import azure.durable_functions as df
 import azure.functions as func
 import azurefunctions.extensions.http.fastapi  # noqa: F401  (enables HTTP streaming)
 
-from blueprints import acs_events, acs_token, api_docs, health, organisations, routing, speech_token
-from blueprints import interviewer as ai_interviewer
-from blueprints import invitations as send_invitation
-from blueprints import requirements as extract_requirements
-from blueprints import resumes as parse_resume
-from blueprints import retention as data_retention
-from blueprints import scoring as score_interview
-from blueprints import shortlist as generate_shortlist
-from shared.scoring import orchestration as scoring_orchestration
+from blueprints import (
+    api_docs,
+    calls,
+    health,
+    interviewer,
+    invitations,
+    organisations,
+    requirements,
+    resumes,
+    retention,
+    routing,
+    scoring,
+    shortlist,
+)
 
 if os.environ.get("APP_ENV") == "production":
     # Fail start-up, naming the missing setting, rather than fail requests later.
@@ -31,17 +36,14 @@ app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 for blueprint in (
     health.bp,
     organisations.bp,
-    ai_interviewer.bp,
-    extract_requirements.bp,
-    parse_resume.bp,
-    generate_shortlist.bp,
-    score_interview.bp,
-    scoring_orchestration.bp,
-    acs_token.bp,
-    acs_events.bp,
-    speech_token.bp,
-    send_invitation.bp,
-    data_retention.bp,
+    interviewer.bp,
+    requirements.bp,
+    resumes.bp,
+    shortlist.bp,
+    scoring.bp,
+    calls.bp,
+    invitations.bp,
+    retention.bp,
     api_docs.bp,
     routing.bp,
 ):

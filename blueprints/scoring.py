@@ -1,17 +1,45 @@
-"""POST /api/ai/score and GET /api/ai/score/{interviewId} (was score-interview).
+"""Scoring (was score-interview): POST /api/ai/score and GET /api/ai/score/{interviewId}
+start, join and poll the interview's one Durable orchestration, declared here
+with its three activities. Each activity runs one step of shared/scoring/service.py.
 
-The orchestration they start lives in shared/scoring/orchestration.py."""
+The orchestrator is deterministic: it reads only its input, the activities'
+results and the context's clock, so Durable can replay it at any time. It
+retries transient failures itself (a durable timer between attempts) and ends
+the run with the last failure's status.
+"""
 
 import uuid
-from typing import Any
+from collections.abc import Generator
+from datetime import timedelta
+from typing import Any, cast
 
 import azure.functions as func
 
 from shared.platform.errors import NotFound
 from shared.platform.http import USER_OR_SERVICE, Call, api, json_response
 from shared.platform.rate_limit import Bucket
-from shared.scoring.models import ScoreRequest, ScoreResponse, ScoringAccepted
-from shared.scoring.service import ScoringOutcome, ScoringSettings, request_scoring, scoring_status
+from shared.platform.wiring import get_services
+from shared.scoring import rules
+from shared.scoring.models import (
+    ScoredInterview,
+    ScoreRequest,
+    ScoreResponse,
+    ScoringAccepted,
+    ScoringContext,
+    ScoringJob,
+    StepResult,
+)
+from shared.scoring.service import (
+    ORCHESTRATOR,
+    ScoringOutcome,
+    ScoringSettings,
+    load_context,
+    request_scoring,
+    run_step,
+    save_result,
+    score_transcript,
+    scoring_status,
+)
 
 bp = func.Blueprint()
 
@@ -65,3 +93,66 @@ def answer(call: Call, interview_id: object, outcome: ScoringOutcome) -> Any:
         customStatus=outcome.custom_status,
     )
     return json_response(accepted, 202, headers={"Location": status_url, "Retry-After": "5"})
+
+
+# --- the orchestration ------------------------------------------------------------------
+
+
+@bp.activity_trigger(input_name="job")
+async def scoring_load_context(job: ScoringJob) -> StepResult:
+    return await run_step(load_context, get_services().db, job)
+
+
+@bp.activity_trigger(input_name="loaded")
+async def scoring_score_transcript(loaded: ScoringContext) -> StepResult:
+    services = get_services()
+    # The adapter is read inside the step: "not configured" (503) is a result like any other.
+    return await run_step(lambda: score_transcript(services.ai, loaded))
+
+
+@bp.activity_trigger(input_name="scored")
+async def scoring_save(scored: ScoredInterview) -> StepResult:
+    return await run_step(save_result, get_services().db, scored)
+
+
+STEPS = (
+    (scoring_load_context, "loading", "Loading the interview, its role and transcript"),
+    (scoring_score_transcript, "scoring", "The AI model is scoring the transcript"),
+    (scoring_save, "saving", "Saving the scores"),
+)
+
+
+@bp.function_name(ORCHESTRATOR)
+@bp.orchestration_trigger(context_name="context")
+def score_interview_orchestrator(context: Any) -> Generator[Any, Any, dict[str, Any]]:
+    """Load, score, save; the custom status names the current step."""
+    job: ScoringJob = context.get_input()
+    policy = job["retry"]
+
+    def status(step: str, message: str) -> None:
+        context.set_custom_status({"step": step, "message": message})
+
+    value: Any = job
+    for activity, step, message in STEPS:
+        status(step, message)
+        for attempt in range(1, policy["maxAttempts"] + 1):
+            result: StepResult = yield context.call_activity(activity, value)
+            if result["ok"] or not result["transient"] or attempt == policy["maxAttempts"]:
+                break
+            yield context.create_timer(
+                context.current_utc_datetime + timedelta(milliseconds=policy["firstRetryIntervalMs"])
+            )
+        if not result["ok"]:
+            status("failed", result["error"])
+            return {
+                "success": False,
+                "interviewId": job["interviewId"],
+                "status": result["status"],
+                "error": result["error"],
+            }
+        value = result["value"]
+        if isinstance(value, dict) and "report" in value:  # nothing to score: a person's score stands
+            status("completed", rules.HUMAN_OVERRIDE_MESSAGE)
+            return cast(dict[str, Any], value["report"])
+    status("completed", "Scored")
+    return cast(dict[str, Any], value)

@@ -1,6 +1,4 @@
-"""Interview scoring (was the `score-interview` edge function), in three modules:
-
-rules.py          pure: rubric, transcript, quotes, the result
-orchestration.py  the Durable orchestrator and its three activities
-requests.py       starting or joining a run, waiting, reporting it
-"""
+"""Interview scoring (was the `score-interview` edge function): service.py (asking
+for a score; the orchestration's steps), rules.py (pure: rubric, transcript,
+quotes, the result), queries.py, models.py, prompts.py. Its triggers, the
+Durable orchestrator and activities included, are in blueprints/scoring.py."""

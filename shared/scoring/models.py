@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypedDict
 from uuid import UUID
 
 from pydantic import Field, StringConstraints
 
 from shared.ai.answers import ESSENTIAL, Clamp, Vocabulary
 from shared.platform.models import NOT_BLANK, PY_SPACES, ApiModel, Documented
+
+if TYPE_CHECKING:  # rules reads these models; the Durable shapes only name rules' types
+    from shared.scoring.rules import RubricDimension, Turn
 
 Text = Annotated[str, StringConstraints(max_length=8000)]
 ShortText = Annotated[str, StringConstraints(max_length=500)]
@@ -120,3 +123,51 @@ class ModelScoring(ApiModel):
         description="Risk that the answers were not the candidate's own (read aloud, assisted, pasted)",
     )
     anti_cheat_notes: str = Field(default="", max_length=2000, description="What the risk level is based on")
+
+
+# --- across the Durable boundary: ids and typed results, never statuses in text --------------
+
+
+class StepResult(TypedDict):
+    ok: bool
+    value: Any  # the step's output when ok
+    status: int  # the contract's status when not ok
+    error: str
+    transient: bool  # another attempt may succeed
+
+
+class RetryPolicy(TypedDict):
+    firstRetryIntervalMs: int
+    maxAttempts: int
+
+
+class ScoringContext(TypedDict, total=False):
+    """What the model needs (load's output, score's input); `report` alone when a person's score stands."""
+
+    interviewId: str
+    applicationId: str
+    jobTitle: str | None
+    jobDescription: str | None
+    requirements: dict[str, Any] | None
+    orgValues: list[str]
+    rubric: list[RubricDimension]
+    rubricVersion: str
+    transcript: list[Turn]
+    report: dict[str, Any]
+
+
+class ScoredInterview(TypedDict):
+    """The model's validated result and what to record with it (score's output, save's input)."""
+
+    interviewId: str
+    applicationId: str
+    result: dict[str, Any]
+    modelVersion: str
+    promptVersion: str
+    rubricVersion: str
+
+
+class ScoringJob(TypedDict):
+    interviewId: str
+    overrides: dict[str, Any]
+    retry: RetryPolicy

@@ -1,19 +1,33 @@
-"""Asking for a score: POST /api/ai/score, its status route, and the call-ended
-event all start (or join) the interview's one orchestration here, wait a
-little, and report either the finished result or how far it got.
+"""Scoring's use cases.
 
-Returns domain results (`ScoringOutcome`); the blueprint turns them into 200
-or 202. A finished run that failed raises the contract's error.
+Asking for a score: POST /api/ai/score, its status route, and the call-ended
+event all start (or join) the interview's one orchestration here, wait a
+little, and report either the finished result or how far it got. Returns
+domain results (`ScoringOutcome`); the blueprint turns them into 200 or 202.
+A finished run that failed raises the contract's error.
+
+The orchestration's three steps (blueprints/scoring.py runs each as an
+activity and chains them in the orchestrator):
+
+    load_context      interview, role, rubric, organisation values, transcript
+    score_transcript  the model scores every rubric dimension (structured output)
+    save_result       one transaction: score row, its dimensions, application status
+
+Every step runs through `run_step`, which returns a `StepResult`: success
+with a value, or a failure with the contract's status and whether another
+attempt may help; nothing crosses the Durable boundary as text to be parsed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from shared.adapters.ports import Database, DurableClient
+from shared.adapters.ports import AIModel, Database, DurableClient
 from shared.organisations import queries as orgs
 from shared.platform.auth import ORG_ADMIN_ROLES, Caller, require_role
 from shared.platform.errors import (
@@ -29,12 +43,24 @@ from shared.platform.errors import (
 from shared.platform.logs import log_event
 from shared.scoring import queries as score_rows
 from shared.scoring import rules
-from shared.scoring.models import ScoreRequest
-from shared.scoring.orchestration import ORCHESTRATOR, ScoringJob
+from shared.scoring.models import (
+    ModelScoring,
+    ScoredInterview,
+    ScoreRequest,
+    ScoringContext,
+    ScoringJob,
+    StepResult,
+)
+from shared.scoring.prompts import PROMPT_VERSION, TOOL_DESCRIPTION, TOOL_NAME, rubric_vocabulary, scoring_messages
 
 if TYPE_CHECKING:
     from shared.platform.config import Settings
 
+# A Durable name is a contract once deployed: in-flight runs replay against the next deploy.
+ORCHESTRATOR = "score_interview_orchestrator"
+SCORING_TIMEOUT_SECONDS = 120.0  # one model call reads a whole interview
+# Statuses worth another attempt: the model, the provider or the database may answer next time.
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503})
 SCORING_ROLES = ORG_ADMIN_ROLES | {"recruiter"}
 OVERRIDE_FIELDS = ("jobTitle", "jobDescription", "requirements", "orgValues", "scoringRubric", "transcripts")
 ACTIVE_STATES = frozenset({"Pending", "Running", "ContinuedAsNew", "Suspended"})
@@ -213,3 +239,140 @@ async def scoring_status(
     return ScoringOutcome(
         instance_id, result=rules.stored_result(interview_id, score, dimensions), runtime_status="Completed"
     )
+
+
+# --- the orchestration's steps (blueprints/scoring.py runs each as a Durable activity) --------
+
+
+async def run_step(step: Callable[..., Awaitable[Any]], *args: Any) -> StepResult:
+    """Run one step and describe how it went; never raises."""
+    try:
+        return {"ok": True, "value": await step(*args), "status": 200, "error": "", "transient": False}
+    except ApiError as error:
+        return {
+            "ok": False,
+            "value": None,
+            "status": error.status,
+            "error": error.message,
+            "transient": error.status in TRANSIENT_STATUSES,
+        }
+    except Exception:  # a bug or an outage we have no name for: worth one more try, then 500
+        logging.getLogger("talenti").exception("scoring step %s failed", getattr(step, "__name__", step))
+        return {"ok": False, "value": None, "status": 500, "error": "Scoring failed", "transient": True}
+
+
+# --- the steps -------------------------------------------------------------------------
+
+
+async def load_context(db: Database, job: ScoringJob) -> ScoringContext:
+    """Everything the model needs, with the request's overrides applied; or
+    `{"report": ...}` when a person's score stands and there is nothing to do."""
+    interview_id = job["interviewId"]
+    overrides = job.get("overrides") or {}
+    async with db.connection() as conn:
+        row = await score_rows.interview_with_role(conn, interview_id)
+        if row is None:
+            raise NotFound("Interview not found")
+        existing = await score_rows.score_of(conn, interview_id)
+        if existing and existing["human_override"]:
+            return {
+                "report": rules.stored_result(
+                    interview_id, existing, await score_rows.dimensions_of(conn, interview_id)
+                )
+            }
+        stored_turns = await score_rows.transcript_of(conn, interview_id)
+    rubric, rubric_version = rules.resolve_rubric(overrides.get("scoringRubric"), row["role_scoring_rubric"])
+    transcript = rules.transcript_for_scoring(stored_turns, overrides.get("transcripts"))
+    requirements = overrides.get("requirements")
+    if requirements is None and isinstance(row["role_requirements"], dict):
+        requirements = row["role_requirements"]
+    return {
+        "interviewId": str(interview_id),
+        "applicationId": str(row["application_id"]),
+        "jobTitle": overrides.get("jobTitle") or row["role_title"],
+        "jobDescription": overrides.get("jobDescription") or row["role_description"],
+        "requirements": requirements,
+        "orgValues": overrides.get("orgValues") or rules.org_values_of(row["organisation_values"]),
+        "rubric": rubric,
+        "rubricVersion": rubric_version,
+        "transcript": transcript,
+    }
+
+
+async def score_transcript(ai: AIModel, context: ScoringContext) -> ScoredInterview:
+    """Ask the scoring model; returns the result and what to record with it."""
+    messages = scoring_messages(
+        job_title=context["jobTitle"],
+        job_description=context["jobDescription"],
+        requirements=context["requirements"],
+        org_values=context["orgValues"],
+        rubric=context["rubric"],
+        transcript=context["transcript"],
+    )
+    answer = await ai.structured(
+        purpose="score",
+        prompt_version=PROMPT_VERSION,
+        messages=messages,
+        schema=ModelScoring,
+        tool_name=TOOL_NAME,
+        tool_description=TOOL_DESCRIPTION,
+        model=ai.scoring_model_name,
+        timeout=SCORING_TIMEOUT_SECONDS,
+        vocabularies={"rubric": rubric_vocabulary(context["rubric"])},
+        check=rules.answer_check(context["rubric"]),
+    )
+    result, dropped = rules.build_result(context["interviewId"], context["rubric"], answer, context["transcript"])
+    if dropped:
+        log_event("scoring.quotes_dropped", interviewId=context["interviewId"], dropped=dropped)
+    return {
+        "interviewId": context["interviewId"],
+        "applicationId": context["applicationId"],
+        "result": result,
+        "modelVersion": ai.scoring_model_name,
+        "promptVersion": PROMPT_VERSION,
+        "rubricVersion": context["rubricVersion"],
+    }
+
+
+async def save_result(db: Database, scored: ScoredInterview) -> dict[str, Any]:
+    """One transaction: upsert the score row, replace its dimensions, move the
+    application to 'interviewed'. A human override wins: then nothing is written
+    and the stored score is returned, saying so."""
+    interview_id, result = scored["interviewId"], scored["result"]
+    async with db.transaction() as conn:
+        saved = await score_rows.upsert_ai_score(
+            conn,
+            interview_id,
+            {
+                "overall_score": result["overall_score"],
+                "narrative_summary": result["narrative_summary"],
+                "candidate_feedback": result["candidate_feedback"],
+                "anti_cheat_risk_level": result["anti_cheat_risk_level"],
+                "model_version": scored["modelVersion"],
+                "prompt_version": scored["promptVersion"],
+                "rubric_version": scored["rubricVersion"],
+            },
+        )
+        if not saved:
+            return rules.stored_result(
+                interview_id,
+                await score_rows.score_of(conn, interview_id) or {},
+                await score_rows.dimensions_of(conn, interview_id),
+            )
+        await score_rows.replace_dimensions(
+            conn,
+            interview_id,
+            [
+                {key: d[key] for key in ("dimension", "score", "weight", "evidence", "cited_quotes")}
+                for d in result["dimensions"]
+            ],
+        )
+        await score_rows.mark_application_interviewed(conn, scored["applicationId"])
+    log_event(
+        "scoring.saved",
+        interviewId=interview_id,
+        overallScore=result["overall_score"],
+        model=scored["modelVersion"],
+        rubricVersion=scored["rubricVersion"],
+    )
+    return result

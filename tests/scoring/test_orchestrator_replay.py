@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from shared.scoring.orchestration import ORCHESTRATOR
+from shared.scoring.service import ORCHESTRATOR
 from tests.scoring.history import History, flat_actions
 from tests.support import function_host
 

@@ -6,7 +6,7 @@ import copy
 import pytest
 
 from shared.platform.errors import BadRequest, NotFound
-from shared.scoring.orchestration import load_context, run_step, save_result
+from shared.scoring.service import load_context, run_step, save_result
 from shared.scoring.rules import DEFAULT_RUBRIC_VERSION, HUMAN_OVERRIDE_MESSAGE
 from tests.scoring.conftest import score_rows, seed_interview
 

@@ -1,6 +1,7 @@
-"""ACS call and recording events: the Event Grid trigger `acs_events` and
-POST /api/acs/webhook (was acs-webhook-handler). Both hand events to
-shared/calls/events.py."""
+"""Calls (was acs-token-generator, azure-speech-token and acs-webhook-handler):
+POST /api/acs/token, GET/POST /api/azure/speech-token, the Event Grid trigger
+`acs_events` and POST /api/acs/webhook for ACS call and recording events.
+Each binds its trigger and hands over to shared/calls/."""
 
 from typing import Any
 
@@ -8,13 +9,44 @@ import azure.functions as func
 from azurefunctions.extensions.http.fastapi import Response
 
 from shared.calls.events import events_in, handle_trigger_event, receive_webhook, webhook_origin, webhook_secrets
-from shared.calls.models import WebhookResponse
-from shared.platform.http import ANONYMOUS, ONE_MB, Call, api, json_response, read_json
+from shared.calls.models import AcsTokenRequest, AcsTokenResponse, SpeechTokenResponse, WebhookResponse
+from shared.calls.service import issue_acs_token
+from shared.calls.speech import speech_token as current_speech_token
+from shared.platform.http import ANONYMOUS, ONE_MB, USER, Call, api, json_response, read_json
+from shared.platform.rate_limit import Bucket
 from shared.platform.wiring import get_services
 
 bp = func.Blueprint()
 
 SECRET_HEADER = "x-acs-webhook-secret"
+
+
+@api(
+    bp,
+    "acs/token",
+    auth=USER,
+    body=AcsTokenRequest,
+    response=AcsTokenResponse,
+    rate_limit=Bucket.ACS_TOKEN,
+    former="acs-token-generator",
+)
+async def acs_token(call: Call) -> AcsTokenResponse:
+    """Issue an ACS token for the caller's own ACS identity (created on first use)."""
+    return await issue_acs_token(call.services.db, call.services.acs_identity, call.user, call.body.scopes)
+
+
+@api(
+    bp,
+    "azure/speech-token",
+    methods=("GET", "POST"),
+    auth=USER,
+    response=SpeechTokenResponse,
+    rate_limit=Bucket.SPEECH_TOKEN,
+    former="azure-speech-token",
+)
+async def speech_token(call: Call) -> SpeechTokenResponse:
+    """A Speech authorization token for the browser's Speech SDK (cached per instance)."""
+    return await current_speech_token(call.services.speech_tokens)
 
 
 @bp.function_name("acs_events")
