@@ -160,7 +160,7 @@ class CpuMeter:
 async def cleanup(db, store, org, meter: CpuMeter) -> tuple[int, float, int, dict]:
     """One cleanup run: (interviews processed, seconds, resident set growth, CPU seconds by process)."""
     from shared.platform.auth import SERVICE_CALLER
-    from shared.retention.service import cleanup_recordings
+    from shared.retention.recordings import cleanup_recordings
 
     with RssSampler() as rss:
         before = meter.read()

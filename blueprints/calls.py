@@ -8,10 +8,10 @@ from typing import Any
 import azure.functions as func
 from azurefunctions.extensions.http.fastapi import Response
 
-from shared.calls.events import events_in, handle_trigger_event, receive_webhook, webhook_origin, webhook_secrets
+from shared.calls.envelopes import events_in, webhook_origin
 from shared.calls.models import AcsTokenRequest, AcsTokenResponse, SpeechTokenResponse, WebhookResponse
-from shared.calls.service import issue_acs_token
-from shared.calls.speech import speech_token as current_speech_token
+from shared.calls.service import handle_trigger_event, issue_acs_token, receive_webhook, webhook_secrets
+from shared.calls.service import speech_token as current_speech_token
 from shared.platform.http import ANONYMOUS, ONE_MB, USER, Call, api, json_response, read_json
 from shared.platform.rate_limit import Bucket
 from shared.platform.wiring import get_services
@@ -55,7 +55,8 @@ async def speech_token(call: Call) -> SpeechTokenResponse:
 async def acs_events(event: func.EventGridEvent, client: str) -> None:
     """One ACS event from the Event Grid system topic subscription. Raising makes Event
     Grid redeliver, so only temporary failures raise; a malformed event is logged."""
-    await handle_trigger_event(get_services(), event, client)
+    services = get_services()
+    await handle_trigger_event(services.db, services.settings, event, client)
 
 
 @api(
@@ -76,7 +77,7 @@ async def acs_webhook(call: Call) -> Response:
         return Response(status_code=200, headers={"WebHook-Allowed-Origin": origin, "WebHook-Allowed-Rate": "*"})
     raws = events_in(await read_json(request, ONE_MB))
     secret = request.headers.get(SECRET_HEADER) or request.query_params.get("secret")
-    reply = await receive_webhook(call.services, call.durable_client, raws, secret)
+    reply = await receive_webhook(call.services.db, call.services.settings, call.durable_client, raws, secret)
     if reply.validation_code is not None:
         return json_response({"validationResponse": reply.validation_code})
     batch = reply.batch

@@ -2,6 +2,7 @@
 
 import azure.functions as func
 
+from shared.calls.service import purge_processed_events
 from shared.platform.auth import SERVICE_CALLER
 from shared.platform.http import USER_OR_SERVICE, Call, api
 from shared.platform.rate_limit import Bucket
@@ -51,6 +52,11 @@ async def data_cleanup(call: Call) -> CleanupRecordingsResponse | ProcessDeletio
 
 @bp.timer_trigger(schedule="%RETENTION_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
 async def retention_timer(timer: func.TimerRequest) -> None:
-    """Both retention actions for every organisation, as the service (daily by default)."""
+    """Both retention actions for every organisation, as the service (daily by default),
+    then the housekeeping of the features that keep short-lived rows."""
     services = get_services()
-    await run_scheduled(services.db, storage(services), services.rate_limiter, SERVICE_CALLER)
+    housekeeping = {
+        "purge_rate_limits": services.rate_limiter.purge_expired,
+        "purge_processed_events": lambda: purge_processed_events(services.db),
+    }
+    await run_scheduled(services.db, storage(services), SERVICE_CALLER, housekeeping)

@@ -21,7 +21,7 @@ async def application_for_invitation(conn: Conn, application_id: Id, user_id: Id
     """The application, row-locked until the transaction ends (the lock
     serialises concurrent sends for it), with its role title, organisation,
     the candidate's profile email and the caller's role in the organisation
-    (`member_role`, None when not a member: orgs.member_role's lookup, joined
+    (`member_role`, None when not a member: shared/platform/membership.py's lookup, joined
     here to save a round trip)."""
     return await fetch_one(
         conn,

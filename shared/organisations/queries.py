@@ -1,22 +1,12 @@
-"""Organisations and membership queries."""
+"""Organisations' SQL (membership lookups: shared/platform/membership.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from shared.platform.db import Conn, Id, Row, fetch_one, fetch_row, jsonb
+from shared.platform.db import Conn, Id, Row, fetch_row, jsonb
 
 ORGANISATION_COLUMNS = "id, name, industry, website, description, billing_email, created_at, updated_at"
-
-
-async def member_role(conn: Conn, organisation_id: Id, user_id: Id) -> str | None:
-    """The user's org_users role in the organisation, or None if not a member."""
-    row = await fetch_one(
-        conn,
-        "select role from public.org_users where organisation_id = %s and user_id = %s",
-        (organisation_id, user_id),
-    )
-    return row["role"] if row else None
 
 
 # The organisation, its creator as admin, the creator's org_admin app role and the

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from shared.adapters.ports import AIModel, Database, DurableClient
-from shared.organisations import queries as orgs
 from shared.platform.auth import ORG_ADMIN_ROLES, Caller, require_role
 from shared.platform.errors import (
     ApiError,
@@ -41,6 +40,7 @@ from shared.platform.errors import (
     UpstreamError,
 )
 from shared.platform.logs import log_event
+from shared.platform.membership import member_role
 from shared.scoring import queries as score_rows
 from shared.scoring import rules
 from shared.scoring.models import (
@@ -203,7 +203,7 @@ async def authorize_scoring(db: Database, caller: Caller, interview_id: uuid.UUI
             raise NotFound("Interview not found")
         if caller.is_service:
             return
-        role = await orgs.member_role(conn, row["organisation_id"], caller.user_id) if caller.user_id else None
+        role = await member_role(conn, row["organisation_id"], caller.user_id) if caller.user_id else None
     require_role(role, SCORING_ROLES, "this interview's organisation")
 
 

@@ -26,9 +26,9 @@ from typing import Any
 from uuid import UUID
 
 from shared.adapters.ports import AIModel, Database
-from shared.organisations import queries as orgs
 from shared.platform.errors import Forbidden, NotConfigured, NotFound, PaymentRequired, RateLimited, UpstreamError
 from shared.platform.logs import log_event
+from shared.platform.membership import member_role
 from shared.shortlist import prompts as prompt
 from shared.shortlist import queries
 from shared.shortlist.models import (
@@ -125,7 +125,7 @@ async def rank_applicants(
         role = await queries.role(conn, role_id)
         if role is None:
             raise NotFound("Role not found")
-        if await orgs.member_role(conn, role["organisation_id"], user_id) is None:
+        if await member_role(conn, role["organisation_id"], user_id) is None:
             raise Forbidden("You are not a member of this role's organisation")
         required = required_skills(role)
         rows = await queries.ranked_applicants(

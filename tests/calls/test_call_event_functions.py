@@ -5,13 +5,12 @@ at the Durable API double."""
 
 import json
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 
 import azure.functions as func
 import pytest
 from azure.functions.eventgrid import EventGridEventInConverter
 
-from shared.calls.events import handle_trigger_event
+from shared.calls.service import handle_trigger_event
 from shared.platform.db import DatabaseUnavailable
 from tests.calls.conftest import (
     PREVIOUS_SECRET,
@@ -106,9 +105,10 @@ async def test_trigger_raises_on_a_database_outage_so_event_grid_redelivers(db, 
     fragile = Database(database_url, min_size=1, max_size=1)
     pid = (await fragile.fetch_one("select pg_backend_pid() as pid"))["pid"]
     await db.execute("select pg_terminate_backend(%s)", (pid,))
-    outage = SimpleNamespace(db=fragile, settings=services.settings)
     with pytest.raises(DatabaseUnavailable):  # raised: Event Grid redelivers the event
-        await handle_trigger_event(outage, trigger_event(grid_event("CallStarted", call_data(call))))
+        await handle_trigger_event(
+            fragile, services.settings, trigger_event(grid_event("CallStarted", call_data(call)))
+        )
     await fragile.close()
     assert (await interview_row(db, seeded.interview_id))["status"] == "invited"
 

@@ -7,12 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.calls.events import (
+from shared.calls.envelopes import EventRejected, event_from_envelope, parse_event_data
+from shared.calls.rules import plan_change
+from shared.calls.service import (
     CallEvents,
-    EventRejected,
-    event_from_envelope,
-    parse_event_data,
-    plan_change,
     scoring_starter,
 )
 from shared.scoring.service import ScoringSettings

@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.calls.events import event_from_envelope, parse_event_data, plan_change
+from shared.calls.envelopes import event_from_envelope, parse_event_data
+from shared.calls.rules import plan_change
 from tests.calls.conftest import call_data, chunk, grid_event, new_call, recording_data, recording_subject
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

@@ -223,7 +223,8 @@ async def test_an_event_storm_ends_in_the_right_states(db, host, interviews):
 def test_a_join_delivered_after_later_events_is_kept():
     """What the storm found: ParticipantAdded arriving after the same participant's
     ParticipantRemoved and a later event lost its join time."""
-    from shared.calls.events import event_from_envelope, parse_event_data, plan_change
+    from shared.calls.envelopes import event_from_envelope, parse_event_data
+    from shared.calls.rules import plan_change
 
     call = new_call()
     data = call_data(call, user={"communicationIdentifier": {"rawId": "8:acs:late"}}, participantId="p-0")

@@ -19,8 +19,8 @@ from devhost.azurite import running_azurite
 from devhost.launch import free_port
 from shared.platform.auth import SERVICE_CALLER
 from shared.platform.errors import UpstreamError
-from shared.retention import service as retention
-from shared.retention.service import cleanup_recordings
+from shared.retention import recordings as retention
+from shared.retention.recordings import cleanup_recordings
 from tests.ai.seed import create_role
 from tests.retention.seed import CONTAINER, existing_blobs, org_with_retention, recorded_interview
 

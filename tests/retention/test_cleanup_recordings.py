@@ -6,8 +6,8 @@ import pytest
 
 from shared.platform.auth import SERVICE_CALLER
 from shared.platform.errors import NotConfigured, NotFound
-from shared.retention import service as retention
-from shared.retention.service import cleanup_recordings
+from shared.retention import recordings as retention
+from shared.retention.recordings import cleanup_recordings
 from tests.retention.seed import (
     OTHER_CONTAINER,
     audit_entries,

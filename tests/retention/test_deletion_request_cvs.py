@@ -8,7 +8,7 @@ import pytest
 
 from shared.platform.auth import SERVICE_CALLER
 from shared.platform.errors import UpstreamError
-from shared.retention.service import process_deletion_requests
+from shared.retention.deletion_requests import process_deletion_requests
 from tests.ai.seed import add_profile
 from tests.retention.seed import CV_BUCKET, audit_entries
 from tests.support import create_user

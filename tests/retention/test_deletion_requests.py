@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from shared.platform.auth import SERVICE_CALLER, Caller
-from shared.retention.service import process_deletion_requests
+from shared.retention.deletion_requests import process_deletion_requests
 from tests.ai.seed import add_profile, create_role
 from tests.retention.seed import (
     CV_BUCKET,

@@ -6,8 +6,8 @@ import copy
 import pytest
 
 from shared.platform.errors import BadRequest, NotFound
-from shared.scoring.service import load_context, run_step, save_result
 from shared.scoring.rules import DEFAULT_RUBRIC_VERSION, HUMAN_OVERRIDE_MESSAGE
+from shared.scoring.service import load_context, run_step, save_result
 from tests.scoring.conftest import score_rows, seed_interview
 
 

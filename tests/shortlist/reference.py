@@ -14,8 +14,8 @@ from datetime import date, datetime
 from functools import lru_cache
 from uuid import UUID
 
-from shared.organisations import queries as orgs
 from shared.platform.db import fetch_all, fetch_one
+from shared.platform.membership import member_role
 
 WEIGHTS = {"skills": 0.45, "interview": 0.25, "experience": 0.20, "title": 0.10}
 NEUTRAL = 0.5
@@ -92,7 +92,7 @@ async def load_applicants(db, user_id, role_id) -> tuple[dict, list[Applicant]]:
         )
         if role is None:
             raise NotFound(role_id)
-        if await orgs.member_role(conn, role["organisation_id"], user_id) is None:
+        if await member_role(conn, role["organisation_id"], user_id) is None:
             raise Forbidden(user_id)
         rows = await fetch_all(
             conn,
