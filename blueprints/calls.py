@@ -9,11 +9,12 @@ import azure.functions as func
 from azurefunctions.extensions.http.fastapi import Response
 
 from shared.calls.envelopes import events_in, webhook_origin
-from shared.calls.models import AcsTokenRequest, AcsTokenResponse, SpeechTokenResponse, WebhookResponse
+from shared.calls.models import AcsTokenRequest, AcsTokenResponse, SpeechTokenResponse, WebhookDocs, WebhookResponse
 from shared.calls.service import handle_trigger_event, issue_acs_token, receive_webhook, webhook_secrets
 from shared.calls.service import speech_token as current_speech_token
+from shared.platform.buckets import Bucket
 from shared.platform.http import ANONYMOUS, ONE_MB, USER, Call, api, json_response, read_json
-from shared.platform.rate_limit import Bucket
+from shared.platform.operation import BODY_ERRORS
 from shared.platform.wiring import get_services
 
 bp = func.Blueprint()
@@ -29,6 +30,7 @@ SECRET_HEADER = "x-acs-webhook-secret"
     response=AcsTokenResponse,
     rate_limit=Bucket.ACS_TOKEN,
     former="acs-token-generator",
+    errors=(502,),
 )
 async def acs_token(call: Call) -> AcsTokenResponse:
     """Issue an ACS token for the caller's own ACS identity (created on first use)."""
@@ -43,6 +45,7 @@ async def acs_token(call: Call) -> AcsTokenResponse:
     response=SpeechTokenResponse,
     rate_limit=Bucket.SPEECH_TOKEN,
     former="azure-speech-token",
+    errors=(502,),
 )
 async def speech_token(call: Call) -> SpeechTokenResponse:
     """A Speech authorization token for the browser's Speech SDK (cached per instance)."""
@@ -67,6 +70,8 @@ async def acs_events(event: func.EventGridEvent, client: str) -> None:
     response=WebhookResponse,
     durable_client=True,
     former="acs-webhook-handler",
+    errors=BODY_ERRORS,
+    docs=WebhookDocs(),
 )
 async def acs_webhook(call: Call) -> Response:
     """ACS call and recording events pushed by an Event Grid webhook subscription."""

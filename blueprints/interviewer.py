@@ -4,9 +4,9 @@ import azure.functions as func
 from azurefunctions.extensions.http.fastapi import StreamingResponse
 
 from shared.interviewer import service as interviewer
-from shared.interviewer.models import InterviewerRequest, InterviewerResponse
+from shared.interviewer.models import InterviewerRequest, InterviewerResponse, StreamDocs
+from shared.platform.buckets import Bucket
 from shared.platform.http import USER, Call, api
-from shared.platform.rate_limit import Bucket
 
 bp = func.Blueprint()
 
@@ -22,6 +22,7 @@ MAX_BODY_BYTES = 256 * 1024  # API.md: the interviewer's body is at most 256 KB
     rate_limit=Bucket.AI_INTERVIEWER,
     max_body=MAX_BODY_BYTES,
     former="ai-interviewer",
+    errors=(402, 404, 502),
 )
 async def ai_interviewer(call: Call) -> InterviewerResponse:
     """The interviewer's next turn."""
@@ -37,6 +38,8 @@ async def ai_interviewer(call: Call) -> InterviewerResponse:
     rate_limit=Bucket.AI_INTERVIEWER,
     max_body=MAX_BODY_BYTES,
     streams=True,
+    errors=(402, 404, 502),
+    docs=StreamDocs(),
 )
 async def ai_interviewer_stream(call: Call) -> StreamingResponse:
     """The interviewer's next turn as Server-Sent Events."""

@@ -4,8 +4,8 @@ import azure.functions as func
 
 from shared.invitations.models import SendInvitationRequest, SendInvitationResponse
 from shared.invitations.service import send_invitation
+from shared.platform.buckets import Bucket
 from shared.platform.http import USER, Call, api
-from shared.platform.rate_limit import Bucket
 
 bp = func.Blueprint()
 
@@ -18,6 +18,7 @@ bp = func.Blueprint()
     response=SendInvitationResponse,
     rate_limit=Bucket.INVITATIONS_SEND,
     former="send-invitation",
+    errors=(404, 502),
 )
 async def invitations_send(call: Call) -> SendInvitationResponse:
     """Create an interview invitation for an application and email it to the candidate."""

@@ -4,8 +4,8 @@ import azure.functions as func
 
 from shared.organisations.models import CreateOrganisationRequest, OrganisationResponse
 from shared.organisations.service import create_organisation
+from shared.platform.buckets import Bucket
 from shared.platform.http import USER, Call, api
-from shared.platform.rate_limit import Bucket
 
 bp = func.Blueprint()
 

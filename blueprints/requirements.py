@@ -2,8 +2,8 @@
 
 import azure.functions as func
 
+from shared.platform.buckets import Bucket
 from shared.platform.http import USER, Call, api
-from shared.platform.rate_limit import Bucket
 from shared.requirements.models import ExtractRequirementsRequest, ExtractRequirementsResponse
 from shared.requirements.service import extract_requirements as extract
 
@@ -18,6 +18,7 @@ bp = func.Blueprint()
     response=ExtractRequirementsResponse,
     rate_limit=Bucket.AI_EXTRACT_REQUIREMENTS,
     former="extract-requirements",
+    errors=(402, 502),
 )
 async def extract_requirements(call: Call) -> ExtractRequirementsResponse:
     """Extract a role's requirements from its job description."""

@@ -2,10 +2,11 @@
 
 import azure.functions as func
 
+from shared.platform.buckets import Bucket
 from shared.platform.http import USER, Call, api, media_type, read_body, read_model
-from shared.platform.rate_limit import Bucket
+from shared.platform.operation import BODY_ERRORS
 from shared.resumes import service as resumes
-from shared.resumes.models import ParseResumeRequest, ParseResumeResponse
+from shared.resumes.models import ParseResumeDocs, ParseResumeRequest, ParseResumeResponse
 
 bp = func.Blueprint()
 
@@ -18,6 +19,8 @@ bp = func.Blueprint()
     rate_limit=Bucket.AI_PARSE_RESUME,
     max_body=resumes.MAX_UPLOAD_BODY,
     former="parse-resume",
+    errors=(*BODY_ERRORS, 402, 404, 422, 502),
+    docs=ParseResumeDocs(),
 )
 async def parse_resume(call: Call) -> ParseResumeResponse:
     """Read the caller's CV (stored, or uploaded as multipart `file`) into profile fields."""

@@ -4,8 +4,8 @@ import azure.functions as func
 
 from shared.calls.service import purge_processed_events
 from shared.platform.auth import SERVICE_CALLER
+from shared.platform.buckets import Bucket
 from shared.platform.http import USER_OR_SERVICE, Call, api
-from shared.platform.rate_limit import Bucket
 from shared.platform.wiring import Services, get_services
 from shared.retention.models import (
     CleanupRecordingsResponse,
@@ -35,6 +35,7 @@ def storage(services: Services) -> Storage:
     response=DataCleanupResponse,
     rate_limit=Bucket.DATA_CLEANUP,
     former="data-retention-cleanup",
+    errors=(404,),
 )
 async def data_cleanup(call: Call) -> CleanupRecordingsResponse | ProcessDeletionRequestsResponse:
     """Delete recordings past retention, or process data deletion requests (service key, or an org admin for their organisation)."""

@@ -15,9 +15,9 @@ from typing import Any, cast
 
 import azure.functions as func
 
+from shared.platform.buckets import Bucket
 from shared.platform.errors import NotFound
 from shared.platform.http import USER_OR_SERVICE, Call, api, json_response
-from shared.platform.rate_limit import Bucket
 from shared.platform.wiring import get_services
 from shared.scoring import rules
 from shared.scoring.models import (
@@ -26,6 +26,7 @@ from shared.scoring.models import (
     ScoreResponse,
     ScoringAccepted,
     ScoringContext,
+    ScoringDocs,
     ScoringJob,
     StepResult,
 )
@@ -53,6 +54,8 @@ bp = func.Blueprint()
     rate_limit=Bucket.AI_SCORE,
     durable_client=True,
     former="score-interview",
+    errors=(402, 404, 422, 502),
+    docs=ScoringDocs(),
 )
 async def score_interview(call: Call) -> Any:
     """Score an interview against its rubric: 200 with the scores, or 202 while it runs."""
@@ -70,6 +73,8 @@ async def score_interview(call: Call) -> Any:
     response=ScoreResponse,
     rate_limit=Bucket.AI_SCORE_STATUS,
     durable_client=True,
+    errors=(400, 402, 404, 422, 502),
+    docs=ScoringDocs(),
 )
 async def score_interview_status(call: Call) -> Any:
     """Poll a scoring run: 200 with the scores, 202 while it runs."""

@@ -2,8 +2,8 @@
 
 import azure.functions as func
 
+from shared.platform.buckets import Bucket
 from shared.platform.http import USER, Call, api
-from shared.platform.rate_limit import Bucket
 from shared.shortlist.models import ShortlistRequest, ShortlistResponse
 from shared.shortlist.service import generate_shortlist as rank_applicants
 
@@ -18,6 +18,7 @@ bp = func.Blueprint()
     response=ShortlistResponse,
     rate_limit=Bucket.AI_GENERATE_SHORTLIST,
     former="generate-shortlist",
+    errors=(404,),
 )
 async def generate_shortlist(call: Call) -> ShortlistResponse:
     """Rank a role's applicants; the model explains the leading group."""

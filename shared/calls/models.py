@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Self
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.platform.models import ApiModel
+from shared.platform.operation import JSON, REQUEST_ID_HEADER, Document, OperationDocs
 
 AcsScope = Literal["voip", "chat"]
 
@@ -138,3 +139,88 @@ class RecordingEventData(EventData):
     recordingChannelType: str | None = Field(default=None, max_length=100)
     recordingFormatType: str | None = Field(default=None, max_length=100)
     sessionEndReason: str | None = Field(default=None, max_length=200)
+
+
+class WebhookDocs(OperationDocs):
+    """The handshakes, the secret, and a body of Event Grid events or CloudEvents."""
+
+    # The validation handshakes need no secret; events do (401 without it).
+    security: ClassVar[list[dict[str, list[str]]] | None] = [
+        {"acsWebhookSecret": []},
+        {"acsWebhookSecretQuery": []},
+        {},
+    ]
+
+    def parameters(self, method: str) -> list[dict[str, Any]]:
+        if method == "OPTIONS":
+            return [
+                {
+                    "name": "WebHook-Request-Origin",
+                    "in": "header",
+                    "required": True,
+                    "description": "The sender of a CloudEvents abuse-protection handshake",
+                    "schema": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 255,
+                        "pattern": r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$",
+                    },
+                }
+            ]
+        return []
+
+    def request_body(self, document: Document) -> dict[str, Any] | None:
+        shapes = (
+            "An Event Grid event (`id`, `eventType`, `subject`, `eventTime`, `data`, `dataVersion`) or a "
+            "CloudEvent (`id`, `type`, `source`, `specversion`, `data`); a validation event "
+            "(Microsoft.EventGrid.SubscriptionValidationEvent) is answered with its code. An item that "
+            "is not a readable event is reported in `failed`; the others are processed."
+        )
+        schema = {
+            "anyOf": [
+                {"type": "array", "minItems": 1, "description": "A batch of events. " + shapes},
+                {"type": "object", "minProperties": 1, "description": "One CloudEvent. " + shapes},
+            ]
+        }
+        example = [
+            {
+                "id": "1",
+                "eventType": "Microsoft.EventGrid.SubscriptionValidationEvent",
+                "subject": "",
+                "eventTime": "2026-01-01T00:00:00Z",
+                "dataVersion": "1",
+                "data": {"validationCode": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6"},
+            }
+        ]
+        return {"required": True, "content": {JSON: {"schema": schema, "example": example}}}
+
+    def statuses(self, method: str, statuses: set[int]) -> set[int]:
+        if method == "OPTIONS":
+            return {400, 500, 503}
+        return statuses | {401}
+
+    def responses(self, document: Document, method: str) -> dict[str, Any]:
+        if method == "OPTIONS":
+            allowed = {"description": "The echoed origin", "required": True, "schema": {"type": "string"}}
+            return {
+                "200": {
+                    "description": "The CloudEvents handshake: the sender is allowed",
+                    "headers": {
+                        **REQUEST_ID_HEADER,
+                        "WebHook-Allowed-Origin": allowed,
+                        "WebHook-Allowed-Rate": {"required": True, "schema": {"type": "string"}},
+                    },
+                }
+            }
+        validation = {
+            "type": "object",
+            "required": ["validationResponse"],
+            "properties": {"validationResponse": {"type": "string"}},
+        }
+        return {
+            "200": {
+                "description": "Events processed, or the Event Grid validation handshake answered",
+                "headers": dict(REQUEST_ID_HEADER),
+                "content": {JSON: {"schema": {"anyOf": [document.ref(WebhookResponse), validation]}}},
+            }
+        }

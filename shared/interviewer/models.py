@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from shared.ai.answers import Vocabulary
 from shared.platform.models import ApiModel, Documented
+from shared.platform.operation import JSON, REQUEST_ID_HEADER, Document, OperationDocs
 from shared.requirements.models import RequirementLists
 
 MAX_MESSAGES = 100
@@ -112,3 +113,47 @@ class AnswerAssessment(ApiModel):
         default_factory=list,
         description="Keys of the competencies the candidate's last answer showed; empty when none.",
     )
+
+
+# --- the stream's OpenAPI operation ------------------------------------------------------
+
+_STREAM_TEXT = (
+    'Server-Sent Events, one `data:` line each: `{"content": "<delta>"}` as the reply arrives, then '
+    '`{"done": true, "message": ..., "detectedCompetencies": [...], "competencyCovered": ...}` '
+    '(or `{"error": "..."}` when the model fails mid-reply), and last `[DONE]`. The schema '
+    "describes one event, as OpenAPI 3.1 tools read an event stream's schema."
+)
+
+
+class StreamDocs(OperationDocs):
+    """The 200 is an event stream: one schema describes one event."""
+
+    def responses(self, document: Document, method: str) -> dict[str, Any]:
+        return {
+            "200": {
+                "description": _STREAM_TEXT,
+                "headers": dict(REQUEST_ID_HEADER),
+                "content": {"text/event-stream": {"schema": _stream_event(document)}},
+            }
+        }
+
+
+def _stream_event(document: Document) -> dict[str, Any]:
+    def json_data(model: type[BaseModel]) -> dict[str, Any]:
+        return {"type": "string", "contentMediaType": JSON, "contentSchema": document.ref(model)}
+
+    return {
+        "type": "object",
+        "required": ["data"],
+        "properties": {
+            "event": {"type": "string", "const": "message"},
+            "data": {
+                "anyOf": [
+                    json_data(StreamDelta),
+                    json_data(StreamDone),
+                    json_data(StreamFailure),
+                    {"type": "string", "const": STREAM_END},
+                ]
+            },
+        },
+    }

@@ -1,0 +1,6 @@
+"""Creating an organisation (was create-organisation).
+
+service.py, queries.py, models.py. Triggers: blueprints/organisations.py."""
+
+# Modules other features may import (tests/platform/test_layout.py holds every feature to this).
+EXPORTS: tuple[str, ...] = ()

@@ -10,9 +10,13 @@ Only that package's data files are used, not its FastAPI code.
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from shared.platform.openapi import FORMER_TAG
+from shared.platform.operation import REQUEST_ID_HEADER, Document, OperationDocs
 
 if TYPE_CHECKING:
     from shared.platform.config import Settings
@@ -63,6 +67,8 @@ _PAGE = f"""<!doctype html>
 
 # Bearer tokens pasted under "Authorize" stay in this page's memory only
 # (persistAuthorization off): nothing is written to the browser's storage.
+# One group per feature, open; the former Edge Function paths (the same
+# operations again) in their own group, collapsed once the document is shown.
 _INIT = """window.addEventListener("load", function () {
   var root = document.getElementById("swagger-ui");
   window.ui = SwaggerUIBundle({
@@ -74,10 +80,13 @@ _INIT = """window.addEventListener("load", function () {
     displayRequestDuration: true,
     persistAuthorization: false,
     tryItOutEnabled: false,
-    validatorUrl: null
+    validatorUrl: null,
+    onComplete: function () {
+      window.ui.getSystem().layoutActions.show(["operations-tag", FORMER_TAG], false);
+    }
   });
 });
-"""
+""".replace("FORMER_TAG", json.dumps(FORMER_TAG))
 
 
 def docs_enabled(settings: Settings) -> bool:
@@ -98,3 +107,34 @@ def asset(name: str) -> tuple[bytes, str] | None:
     if media_type is None:  # a fixed set of names: nothing from the request reaches a path
         return None
     return resources.files("fastapi_swagger").joinpath("resources", name).read_bytes(), media_type
+
+
+class PageDocs(OperationDocs):
+    """An HTML page."""
+
+    def responses(self, document: Document, method: str) -> dict[str, Any]:
+        return {
+            "200": {
+                "description": "The interactive API page",
+                "headers": dict(REQUEST_ID_HEADER),
+                "content": {"text/html": {"schema": {"type": "string"}}},
+            }
+        }
+
+
+class AssetDocs(OperationDocs):
+    """Scripts, styles and images."""
+
+    def responses(self, document: Document, method: str) -> dict[str, Any]:
+        text = {"schema": {"type": "string"}}
+        return {
+            "200": {
+                "description": "A static file of the API page",
+                "headers": dict(REQUEST_ID_HEADER),
+                "content": {
+                    "text/javascript": text,
+                    "text/css": text,
+                    "image/png": {"schema": {"type": "string", "format": "binary"}},
+                },
+            }
+        }

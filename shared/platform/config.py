@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.platform.rate_limit import DEFAULT_LIMITS, Bucket
+from shared.platform.buckets import DEFAULT_LIMITS, Bucket
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_DIR = PROJECT_ROOT / ".local"
@@ -241,3 +241,14 @@ def get_settings() -> Settings:
 def reset_settings() -> None:
     """Forget cached settings (tests change the environment between cases)."""
     get_settings.cache_clear()
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """DATABASE_URL, or an embedded PostgreSQL under .local/ outside production."""
+    if settings.DATABASE_URL:
+        return settings.DATABASE_URL
+    if settings.is_production:
+        raise ConfigurationError("Invalid configuration: missing required setting(s): DATABASE_URL")
+    from shared.platform.embedded_db import start_embedded_postgres
+
+    return start_embedded_postgres(LOCAL_DIR / "pg")

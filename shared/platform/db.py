@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from psycopg import AsyncConnection
     from psycopg_pool import AsyncConnectionPool
 
-    from shared.platform.config import Settings
 
 Row: TypeAlias = dict[str, Any]  # rows come back as dicts (psycopg's dict_row)
 Conn: TypeAlias = "AsyncConnection[Row]"
@@ -36,20 +35,6 @@ CONNECT_TIMEOUT_SECONDS = 5
 
 class DatabaseUnavailable(ServiceUnavailable):
     default_message = "Database unavailable"
-
-
-def resolve_database_url(settings: Settings) -> str:
-    """DATABASE_URL, or an embedded PostgreSQL under .local/ outside production."""
-    if settings.DATABASE_URL:
-        return settings.DATABASE_URL
-    if settings.is_production:
-        from shared.platform.config import ConfigurationError
-
-        raise ConfigurationError("Invalid configuration: missing required setting(s): DATABASE_URL")
-    from shared.platform.config import LOCAL_DIR
-    from shared.platform.embedded_db import start_embedded_postgres
-
-    return start_embedded_postgres(LOCAL_DIR / "pg")
 
 
 class Database:

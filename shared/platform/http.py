@@ -15,6 +15,7 @@ is also served at `/functions/v1/<name>`, the path supabase-js's
 import json
 import logging
 import re
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -27,6 +28,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect
 
 from shared.platform.auth import Caller, authenticate
+from shared.platform.buckets import Bucket
 from shared.platform.errors import (
     ApiError,
     BadRequest,
@@ -38,7 +40,7 @@ from shared.platform.errors import (
     UnsupportedMediaType,
 )
 from shared.platform.logs import log_event
-from shared.platform.rate_limit import Bucket
+from shared.platform.operation import OperationDocs
 
 if TYPE_CHECKING:
     from shared.platform.wiring import Services
@@ -73,6 +75,11 @@ class EndpointSpec:
     summary: str
     streams: bool = False
     former: str | None = None  # the Edge Function's name, also served at /functions/v1/<former>
+    feature: str = ""  # the declaring blueprint's name: the endpoint's group in the OpenAPI document
+    feature_text: str = ""  # the first paragraph of that blueprint's docstring: the group's description
+    errors: tuple[int, ...] = ()  # answers its service adds to what the declaration implies
+    self_contained: bool = False  # needs neither the database nor an upstream service: never 503
+    docs: OperationDocs | None = None  # what its OpenAPI operation says beyond the declaration
 
     @property
     def path(self) -> str:
@@ -129,6 +136,10 @@ ENDPOINTS: dict[str, EndpointSpec] = {}
 FORMER_ENDPOINTS: dict[str, Endpoint] = {}  # former name -> the endpoint serving it
 
 
+def _first_paragraph(module: Any) -> str:
+    return " ".join((getattr(module, "__doc__", None) or "").strip().split("\n\n")[0].split())
+
+
 def api(
     bp: func.Blueprint,
     route: str,
@@ -142,11 +153,15 @@ def api(
     streams: bool = False,
     durable_client: bool = False,
     former: str | None = None,
+    errors: tuple[int, ...] = (),
+    self_contained: bool = False,
+    docs: OperationDocs | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register `handler` as the HTTP function for `/api/<route>` (and `/functions/v1/<former>`).
 
     The function accepts every method so that a wrong one gets the contract's
-    405 rather than the host's 404.
+    405 rather than the host's 404. `errors`, `self_contained` and `docs` are
+    the endpoint's facts for the OpenAPI document (shared/platform/openapi.py).
     """
     if rate_limit is not None and not isinstance(rate_limit, Bucket):
         raise TypeError(f"rate_limit must be a shared.platform.rate_limit.Bucket, not {rate_limit!r}")
@@ -164,6 +179,11 @@ def api(
             summary=(handler.__doc__ or "").strip().splitlines()[0] if handler.__doc__ else "",
             streams=streams,
             former=former,
+            feature=handler.__module__.rpartition(".")[2],
+            feature_text=_first_paragraph(sys.modules.get(handler.__module__)),
+            errors=errors,
+            self_contained=self_contained,
+            docs=docs,
         )
         if spec.name in ENDPOINTS or (former and former in FORMER_ENDPOINTS):
             raise ValueError(f"endpoint {spec.name} ({former}) is declared twice")

@@ -47,8 +47,7 @@ def migrate(url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
 
 
 def main() -> int:
-    from shared.platform.config import get_settings
-    from shared.platform.db import resolve_database_url
+    from shared.platform.config import get_settings, resolve_database_url
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     url = resolve_database_url(get_settings())

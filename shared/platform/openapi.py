@@ -1,21 +1,25 @@
 """The OpenAPI 3.1 document, generated from the endpoint declarations
 (shared/platform/http.py) and the same pydantic models that validate their requests.
 
-What a declaration cannot say (which errors a service raises, a body read by
-hand, the stream's events) is stated once here, per endpoint name. A test keeps
-every name here a declared endpoint, and schemathesis checks the app against
-the document in CI (tests/api_contract).
+Everything about one endpoint comes from its `@api(...)`: the errors its
+service raises (`errors=`), whether it needs no dependency (`self_contained=`)
+and what its operation says beyond that (`docs=`, shared/platform/operation.py).
+This module knows no endpoint by name. Operations are tagged with their feature
+(the blueprint module that declares them); the former Edge Function paths form
+one group of their own, shown collapsed on the API page. schemathesis checks
+the app against the document in CI (tests/api_contract).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar, Literal, get_args, get_origin, get_type_hints
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from pydantic import BaseModel
 
 from shared.platform.http import ANONYMOUS, SERVICE, USER, USER_OR_SERVICE, EndpointSpec
 from shared.platform.models import ErrorResponse
+from shared.platform.operation import BODY_ERRORS, JSON, REQUEST_ID_HEADER, RETRY_AFTER_HEADER, OperationDocs
 
 ERROR_TEXT = {
     400: "Invalid request: malformed JSON, wrong types, missing fields, values out of range",
@@ -32,27 +36,7 @@ ERROR_TEXT = {
     502: "An upstream service (AI, ACS, Speech, email, storage) failed",
     503: "An upstream service is not configured, or a dependency (the database) is unavailable for now",
 }
-BODY_ERRORS = (400, 408, 413, 415)  # whatever reads a request body
-
-# Errors and other answers each endpoint's service adds to what its declaration implies.
-OUTCOMES: dict[str, tuple[int, ...]] = {
-    "ai_interviewer": (402, 404, 502),
-    "ai_interviewer_stream": (402, 404, 502),
-    "extract_requirements": (402, 502),
-    "parse_resume": (*BODY_ERRORS, 402, 404, 422, 502),
-    "generate_shortlist": (404,),
-    "score_interview": (202, 402, 404, 422, 502),
-    "score_interview_status": (202, 400, 402, 404, 422, 502),
-    "acs_token": (502,),
-    "acs_webhook": BODY_ERRORS,
-    "speech_token": (502,),
-    "invitations_send": (404, 502),
-    "data_cleanup": (404,),
-    "api_docs_page": (404,),
-    "api_docs_asset": (404,),
-}
-# Endpoints that need neither the database nor an upstream service: never 503.
-SELF_CONTAINED = frozenset({"openapi", "api_docs_page", "api_docs_asset"})
+FORMER_TAG = "former Edge Functions"
 # Path parameters by name; any other is a plain string.
 PATH_PARAMETERS = {"interviewId": {"type": "string", "format": "uuid"}}
 
@@ -63,19 +47,9 @@ _SECURITY: dict[str, list[dict[str, list[str]]]] = {
     ANONYMOUS: [],
 }
 _PARAMETER = re.compile(r"\{([A-Za-z_]\w*)(?::[^}]*)?\}")
-_REQUEST_ID = {
-    "x-request-id": {
-        "description": "The request's id (also in the logs); taken from the request's "
-        "own `x-request-id` when it is a plain token",
-        "required": True,
-        "schema": {"type": "string"},
-    }
-}
-_RETRY_AFTER = {
-    "description": "Seconds to wait before trying again",
-    "schema": {"type": "string", "pattern": "^[0-9]+$"},
-}
-_JSON = "application/json"
+_REQUEST_ID = REQUEST_ID_HEADER
+_RETRY_AFTER = RETRY_AFTER_HEADER
+_JSON = JSON
 
 
 class _Document:
@@ -130,6 +104,11 @@ def build_openapi(specs: dict[str, EndpointSpec], version: str) -> dict[str, Any
         for method in spec.methods:
             operation_id = f"{name}_{method.lower()}" if len(spec.methods) > 1 else name
             paths.setdefault(path, {})[method.lower()] = _operation(document, spec, path, method, operation_id)
+    features = {spec.feature: spec.feature_text for spec in specs.values()}  # in declaration order
+    tags = [{"name": feature, "description": text} for feature, text in features.items()]
+    tags.append(
+        {"name": FORMER_TAG, "description": "The same operations at the paths supabase-js's `functions.invoke` calls"}
+    )
     return {
         "openapi": "3.1.0",
         "info": {
@@ -141,6 +120,7 @@ def build_openapi(specs: dict[str, EndpointSpec], version: str) -> dict[str, Any
             "replaced a Supabase Edge Function are also served at "
             "`/functions/v1/<its name>`.",
         },
+        "tags": tags,
         "paths": paths,
         "components": {
             "schemas": document.schemas,
@@ -175,17 +155,18 @@ def build_openapi(specs: dict[str, EndpointSpec], version: str) -> dict[str, Any
 
 
 def _operation(document: _Document, spec: EndpointSpec, path: str, method: str, operation_id: str) -> dict[str, Any]:
-    operation: dict[str, Any] = {"operationId": operation_id}
+    former = bool(spec.former) and path == spec.former_path
+    operation: dict[str, Any] = {"operationId": operation_id, "tags": [FORMER_TAG if former else spec.feature]}
     if spec.summary:
         operation["summary"] = spec.summary
-    if spec.former and path == spec.former_path:
+    if former:
         operation["description"] = f"The former Edge Function `{spec.former}`: the same endpoint as `{spec.path}`."
     operation["security"] = _SECURITY[spec.auth]
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": PATH_PARAMETERS.get(name, {"type": "string"})}
         for name in _PARAMETER.findall(path)
     ]
-    special = _SPECIAL.get(spec.name)
+    special = spec.docs
     if special is not None:
         parameters += special.parameters(method)
         if special.security is not None:
@@ -204,15 +185,15 @@ def _operation(document: _Document, spec: EndpointSpec, path: str, method: str, 
     return operation
 
 
-def _responses(document: _Document, spec: EndpointSpec, method: str, special: _Special | None) -> dict[str, Any]:
-    statuses = {500, *OUTCOMES.get(spec.name, ())}
+def _responses(document: _Document, spec: EndpointSpec, method: str, special: OperationDocs | None) -> dict[str, Any]:
+    statuses = {500, *spec.errors}
     if spec.auth != ANONYMOUS:
         statuses |= {401, 403}
     if spec.rate_limit is not None:
         statuses.add(429)
     if spec.body is not None and method != "GET":
         statuses |= set(BODY_ERRORS)
-    if spec.name not in SELF_CONTAINED:
+    if not spec.self_contained:
         statuses.add(503)
     if special is not None:
         statuses = special.statuses(method, statuses)
@@ -224,9 +205,7 @@ def _responses(document: _Document, spec: EndpointSpec, method: str, special: _S
     for status in sorted(statuses):
         if str(status) in own:
             continue
-        if status == 202:
-            responses["202"] = _scoring_accepted(document)
-        elif status == 429:
+        if status == 429:
             responses["429"] = document.error(429, **{"Retry-After": {**_RETRY_AFTER, "required": True}})
         elif status == 503:
             responses["503"] = document.error(503, **{"Retry-After": _RETRY_AFTER})
@@ -237,251 +216,7 @@ def _responses(document: _Document, spec: EndpointSpec, method: str, special: _S
 
 
 def _ok(document: _Document, spec: EndpointSpec) -> dict[str, Any]:
-    if spec.streams:
-        return {
-            "description": _STREAM_TEXT,
-            "headers": dict(_REQUEST_ID),
-            "content": {"text/event-stream": {"schema": _stream_event(document)}},
-        }
     ok: dict[str, Any] = {"description": "OK", "headers": dict(_REQUEST_ID)}
     if spec.response is not None:
         ok["content"] = document.json(spec.response)
     return ok
-
-
-_STREAM_TEXT = (
-    'Server-Sent Events, one `data:` line each: `{"content": "<delta>"}` as the reply arrives, then '
-    '`{"done": true, "message": ..., "detectedCompetencies": [...], "competencyCovered": ...}` '
-    '(or `{"error": "..."}` when the model fails mid-reply), and last `[DONE]`. The schema '
-    "describes one event, as OpenAPI 3.1 tools read an event stream's schema."
-)
-
-
-def _stream_event(document: _Document) -> dict[str, Any]:
-    from shared.interviewer.models import STREAM_END, StreamDelta, StreamDone, StreamFailure
-
-    def json_data(model: type[BaseModel]) -> dict[str, Any]:
-        return {"type": "string", "contentMediaType": _JSON, "contentSchema": document.ref(model)}
-
-    return {
-        "type": "object",
-        "required": ["data"],
-        "properties": {
-            "event": {"type": "string", "const": "message"},
-            "data": {
-                "anyOf": [
-                    json_data(StreamDelta),
-                    json_data(StreamDone),
-                    json_data(StreamFailure),
-                    {"type": "string", "const": STREAM_END},
-                ]
-            },
-        },
-    }
-
-
-def _scoring_accepted(document: _Document) -> dict[str, Any]:
-    from shared.scoring.models import ScoringAccepted
-
-    return {
-        "description": "Scoring still runs: poll `statusQueryGetUri` (also the Location header)",
-        "headers": {
-            **_REQUEST_ID,
-            "Location": {
-                "description": "The status route, GET /api/ai/score/{interviewId}",
-                "required": True,
-                "schema": {"type": "string", "format": "uri"},
-            },
-            "Retry-After": {**_RETRY_AFTER, "required": True},
-        },
-        "content": document.json(ScoringAccepted),
-    }
-
-
-class _Special:
-    """What one endpoint does beyond its declaration (a body read by hand, its own answers)."""
-
-    security: ClassVar[list[dict[str, list[str]]] | None] = None
-
-    def parameters(self, method: str) -> list[dict[str, Any]]:
-        return []
-
-    def request_body(self, document: _Document) -> dict[str, Any] | None:
-        return None
-
-    def statuses(self, method: str, statuses: set[int]) -> set[int]:
-        return statuses
-
-    def responses(self, document: _Document, method: str) -> dict[str, Any]:
-        return {}
-
-
-class _Health(_Special):
-    def responses(self, document: _Document, method: str) -> dict[str, Any]:
-        from shared.platform.health import HealthReport
-
-        report = document.json(HealthReport)
-        return {
-            "200": {"description": "Up, database reachable", "headers": dict(_REQUEST_ID), "content": report},
-            "503": {
-                "description": "Degraded: the database cannot be reached",
-                "headers": dict(_REQUEST_ID),
-                "content": report,
-            },
-        }
-
-
-class _OpenApi(_Special):
-    def responses(self, document: _Document, method: str) -> dict[str, Any]:
-        return {
-            "200": {
-                "description": "This document",
-                "headers": dict(_REQUEST_ID),
-                "content": {_JSON: {"schema": {"type": "object", "required": ["openapi", "paths"]}}},
-            }
-        }
-
-
-class _ParseResume(_Special):
-    def request_body(self, document: _Document) -> dict[str, Any] | None:
-        from shared.resumes.models import ParseResumeRequest
-
-        upload = {
-            "type": "object",
-            "required": ["file"],
-            "properties": {
-                "file": {
-                    "type": "string",
-                    "format": "binary",
-                    "contentMediaType": "application/pdf",
-                    "description": "The CV, a PDF of at most 10 MB",
-                }
-            },
-        }
-        return {
-            "required": True,
-            "description": "The path of the caller's CV in CV storage, or the CV itself",
-            "content": {**document.json(ParseResumeRequest), "multipart/form-data": {"schema": upload}},
-        }
-
-
-class _AcsWebhook(_Special):
-    # The validation handshakes need no secret; events do (401 without it).
-    security: ClassVar[list[dict[str, list[str]]] | None] = [
-        {"acsWebhookSecret": []},
-        {"acsWebhookSecretQuery": []},
-        {},
-    ]
-
-    def parameters(self, method: str) -> list[dict[str, Any]]:
-        if method == "OPTIONS":
-            return [
-                {
-                    "name": "WebHook-Request-Origin",
-                    "in": "header",
-                    "required": True,
-                    "description": "The sender of a CloudEvents abuse-protection handshake",
-                    "schema": {
-                        "type": "string",
-                        "minLength": 1,
-                        "maxLength": 255,
-                        "pattern": r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$",
-                    },
-                }
-            ]
-        return []
-
-    def request_body(self, document: _Document) -> dict[str, Any] | None:
-        shapes = (
-            "An Event Grid event (`id`, `eventType`, `subject`, `eventTime`, `data`, `dataVersion`) or a "
-            "CloudEvent (`id`, `type`, `source`, `specversion`, `data`); a validation event "
-            "(Microsoft.EventGrid.SubscriptionValidationEvent) is answered with its code. An item that "
-            "is not a readable event is reported in `failed`; the others are processed."
-        )
-        schema = {
-            "anyOf": [
-                {"type": "array", "minItems": 1, "description": "A batch of events. " + shapes},
-                {"type": "object", "minProperties": 1, "description": "One CloudEvent. " + shapes},
-            ]
-        }
-        example = [
-            {
-                "id": "1",
-                "eventType": "Microsoft.EventGrid.SubscriptionValidationEvent",
-                "subject": "",
-                "eventTime": "2026-01-01T00:00:00Z",
-                "dataVersion": "1",
-                "data": {"validationCode": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6"},
-            }
-        ]
-        return {"required": True, "content": {_JSON: {"schema": schema, "example": example}}}
-
-    def statuses(self, method: str, statuses: set[int]) -> set[int]:
-        if method == "OPTIONS":
-            return {400, 500, 503}
-        return statuses | {401}
-
-    def responses(self, document: _Document, method: str) -> dict[str, Any]:
-        from shared.calls.models import WebhookResponse
-
-        if method == "OPTIONS":
-            allowed = {"description": "The echoed origin", "required": True, "schema": {"type": "string"}}
-            return {
-                "200": {
-                    "description": "The CloudEvents handshake: the sender is allowed",
-                    "headers": {
-                        **_REQUEST_ID,
-                        "WebHook-Allowed-Origin": allowed,
-                        "WebHook-Allowed-Rate": {"required": True, "schema": {"type": "string"}},
-                    },
-                }
-            }
-        validation = {
-            "type": "object",
-            "required": ["validationResponse"],
-            "properties": {"validationResponse": {"type": "string"}},
-        }
-        return {
-            "200": {
-                "description": "Events processed, or the Event Grid validation handshake answered",
-                "headers": dict(_REQUEST_ID),
-                "content": {_JSON: {"schema": {"anyOf": [document.ref(WebhookResponse), validation]}}},
-            }
-        }
-
-
-class _ApiDocsPage(_Special):
-    def responses(self, document: _Document, method: str) -> dict[str, Any]:
-        return {
-            "200": {
-                "description": "The interactive API page",
-                "headers": dict(_REQUEST_ID),
-                "content": {"text/html": {"schema": {"type": "string"}}},
-            }
-        }
-
-
-class _ApiDocsAsset(_Special):
-    def responses(self, document: _Document, method: str) -> dict[str, Any]:
-        text = {"schema": {"type": "string"}}
-        return {
-            "200": {
-                "description": "A static file of the API page",
-                "headers": dict(_REQUEST_ID),
-                "content": {
-                    "text/javascript": text,
-                    "text/css": text,
-                    "image/png": {"schema": {"type": "string", "format": "binary"}},
-                },
-            }
-        }
-
-
-_SPECIAL: dict[str, _Special] = {
-    "health": _Health(),
-    "openapi": _OpenApi(),
-    "parse_resume": _ParseResume(),
-    "acs_webhook": _AcsWebhook(),
-    "api_docs_page": _ApiDocsPage(),
-    "api_docs_asset": _ApiDocsAsset(),
-}

@@ -14,7 +14,8 @@ import threading
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal, overload
 
-from shared.platform.db import Database, resolve_database_url
+from shared.platform.config import resolve_database_url
+from shared.platform.db import Database
 from shared.platform.errors import NotConfigured
 
 if TYPE_CHECKING:  # settings and adapters are imported on first use (cold start)

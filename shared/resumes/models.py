@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 from shared.ai.answers import Aliases
 from shared.platform.models import ApiModel, Documented
+from shared.platform.operation import Document, OperationDocs
 
 # (`(?!\n)`: a pattern's `$` also matches before a final newline in Python's reading.)
 CV_PATH_PATTERN = r"^(?!/)(?!.*\.\.)(?!.*//)[^\\\x00-\x1f\x7f?#%]*\.[Pp][Dd][Ff](?!\n)$"
@@ -148,3 +149,26 @@ class ParsedResume(ApiModel):
 class ParseResumeResponse(ApiModel):
     success: bool = True
     data: ParsedResume
+
+
+class ParseResumeDocs(OperationDocs):
+    """The body is read by hand: a JSON path, or the PDF itself as multipart."""
+
+    def request_body(self, document: Document) -> dict[str, Any] | None:
+        upload = {
+            "type": "object",
+            "required": ["file"],
+            "properties": {
+                "file": {
+                    "type": "string",
+                    "format": "binary",
+                    "contentMediaType": "application/pdf",
+                    "description": "The CV, a PDF of at most 10 MB",
+                }
+            },
+        }
+        return {
+            "required": True,
+            "description": "The path of the caller's CV in CV storage, or the CV itself",
+            "content": {**document.json(ParseResumeRequest), "multipart/form-data": {"schema": upload}},
+        }

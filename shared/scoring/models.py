@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal, TypedDict
 from uuid import UUID
 
 from pydantic import Field, StringConstraints
 
 from shared.ai.answers import ESSENTIAL, Clamp, Vocabulary
 from shared.platform.models import NOT_BLANK, PY_SPACES, ApiModel, Documented
-
-if TYPE_CHECKING:  # rules reads these models; the Durable shapes only name rules' types
-    from shared.scoring.rules import RubricDimension, Turn
+from shared.platform.operation import REQUEST_ID_HEADER, RETRY_AFTER_HEADER, Document, OperationDocs
 
 Text = Annotated[str, StringConstraints(max_length=8000)]
 ShortText = Annotated[str, StringConstraints(max_length=500)]
@@ -128,6 +126,17 @@ class ModelScoring(ApiModel):
 # --- across the Durable boundary: ids and typed results, never statuses in text --------------
 
 
+class RubricDimension(TypedDict):
+    dimension: str
+    label: str
+    weight: float  # normalised: the rubric's weights add up to 1
+
+
+class Turn(TypedDict):
+    speaker: str  # "candidate" or "ai"
+    content: str
+
+
 class StepResult(TypedDict):
     ok: bool
     value: Any  # the step's output when ok
@@ -171,3 +180,29 @@ class ScoringJob(TypedDict):
     interviewId: str
     overrides: dict[str, Any]
     retry: RetryPolicy
+
+
+class ScoringDocs(OperationDocs):
+    """202 while the run goes on, pointing at the status route."""
+
+    def statuses(self, method: str, statuses: set[int]) -> set[int]:
+        return statuses | {202}
+
+    def responses(self, document: Document, method: str) -> dict[str, Any]:
+        return {"202": _scoring_accepted(document)}
+
+
+def _scoring_accepted(document: Document) -> dict[str, Any]:
+    return {
+        "description": "Scoring still runs: poll `statusQueryGetUri` (also the Location header)",
+        "headers": {
+            **REQUEST_ID_HEADER,
+            "Location": {
+                "description": "The status route, GET /api/ai/score/{interviewId}",
+                "required": True,
+                "schema": {"type": "string", "format": "uri"},
+            },
+            "Retry-After": {**RETRY_AFTER_HEADER, "required": True},
+        },
+        "content": document.json(ScoringAccepted),
+    }

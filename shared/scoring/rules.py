@@ -9,10 +9,10 @@ import json
 import math
 import re
 from collections.abc import Callable
-from typing import Any, TypedDict
+from typing import Any
 
 from shared.platform.errors import BadRequest, Unprocessable
-from shared.scoring.models import ModelScoring, ScoreResponse
+from shared.scoring.models import ModelScoring, RubricDimension, ScoreResponse, Turn
 
 MAX_TRANSCRIPT_CHARS = 200_000
 MAX_RUBRIC_DIMENSIONS = 30
@@ -33,17 +33,6 @@ DEFAULT_RUBRIC_VERSION = "default-v1"
 HUMAN_OVERRIDE_MESSAGE = (
     "This interview's score was set by a person and is kept as it is; the AI score did not replace it."
 )
-
-
-class RubricDimension(TypedDict):
-    dimension: str
-    label: str
-    weight: float  # normalised: the rubric's weights add up to 1
-
-
-class Turn(TypedDict):
-    speaker: str  # "candidate" or "ai"
-    content: str
 
 
 # --- rubric ------------------------------------------------------------------------

@@ -1,0 +1,40 @@
+"""The rate-limited routes and their default limits: one definition, read by the
+limiter (rate_limit.py), the settings (RATE_LIMITS overrides) and `@api`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Bucket(StrEnum):
+    """The rate-limited routes: one name each, used by `@api(rate_limit=...)` and RATE_LIMITS."""
+
+    AI_INTERVIEWER = "ai/interviewer"
+    AI_SCORE = "ai/score"
+    AI_SCORE_STATUS = "ai/score/status"
+    AI_PARSE_RESUME = "ai/parse-resume"
+    AI_EXTRACT_REQUIREMENTS = "ai/extract-requirements"
+    AI_GENERATE_SHORTLIST = "ai/generate-shortlist"
+    ACS_TOKEN = "acs/token"
+    SPEECH_TOKEN = "azure/speech-token"
+    INVITATIONS_SEND = "invitations/send"
+    ORGANISATIONS = "organisations"
+    DATA_CLEANUP = "admin/data-cleanup"
+
+
+# Requests per window, per user (API.md "Rate limits").
+DEFAULT_LIMITS: dict[Bucket, tuple[int, int]] = {
+    Bucket.AI_INTERVIEWER: (20, 60),
+    Bucket.AI_SCORE: (10, 60),
+    Bucket.AI_SCORE_STATUS: (120, 60),  # polling a running score (not in API.md: the route is new)
+    Bucket.AI_PARSE_RESUME: (10, 60),
+    Bucket.AI_EXTRACT_REQUIREMENTS: (20, 60),
+    Bucket.AI_GENERATE_SHORTLIST: (5, 60),
+    Bucket.ACS_TOKEN: (60, 60),
+    Bucket.SPEECH_TOKEN: (60, 60),
+    Bucket.INVITATIONS_SEND: (30, 60),
+    Bucket.ORGANISATIONS: (10, 60),
+    Bucket.DATA_CLEANUP: (1, 60),
+}
+if set(DEFAULT_LIMITS) != set(Bucket):  # a bucket without a limit would silently be unlimited
+    raise RuntimeError(f"buckets without a default limit: {sorted(set(Bucket) - set(DEFAULT_LIMITS))}")
