@@ -1,4 +1,5 @@
-"""The Talenti function app: one DFApp, every blueprint registered. Nothing else.
+"""The Talenti function app: one DFApp, every blueprint registered (and, in
+production, the settings checked at start-up). Nothing else.
 
 Importing the HTTP-streams extension makes every HTTP function use its
 Request/Response types (PYTHON_ENABLE_INIT_INDEXING=1 must be set).

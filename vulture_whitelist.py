@@ -38,3 +38,6 @@ RECORDING_ONLY, created_at
 
 # The answer engine's schema markers, used by the feature models (which vulture does not read).
 ESSENTIAL, Vocabulary, Aliases, Clamp
+
+# Each feature's exported modules, read by the layout test (tests/platform/test_layout.py).
+EXPORTS

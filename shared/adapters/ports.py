@@ -7,7 +7,7 @@ local doubles. Nothing here imports an SDK.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -114,3 +114,27 @@ class CvStore(Protocol):
     async def read(self, path: str, max_bytes: int) -> bytes: ...
 
     async def delete(self, path: str) -> bool: ...
+
+
+class BlobDeleter(Protocol):
+    """One open session of the recordings store: deletes blobs by name."""
+
+    async def delete(self, names: Iterable[str]) -> set[str]:
+        """The names that are gone afterwards (already gone counts as deleted)."""
+        ...
+
+
+class RecordingBlobs(Protocol):
+    """The Blob container ACS writes recordings to (retention deletes from it)."""
+
+    def blob_name(self, url: object) -> str | None:
+        """The blob's name when `url` points inside the container; None for anything else."""
+        ...
+
+    def open(self) -> AbstractAsyncContextManager[BlobDeleter]: ...
+
+
+class AuthAdmin(Protocol):
+    """Supabase Auth's admin API: deleting a user for a full deletion request."""
+
+    async def delete_user(self, user_id: Any) -> bool: ...

@@ -1,4 +1,5 @@
-"""Request and response models (pydantic). Field names are the wire names of
+"""What every feature's request and response models build on (pydantic): the base
+model, the error body, shared field types. Field names are the wire names of
 API.md exactly, so a model reads like the contract it implements."""
 
 import re

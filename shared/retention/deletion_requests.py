@@ -11,10 +11,9 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from shared.adapters.cv_storage import NOT_CONFIGURED as CV_STORAGE_NOT_CONFIGURED
-from shared.adapters.ports import CvStore, Database
+from shared.adapters.ports import AuthAdmin, BlobDeleter, CvStore, Database, RecordingBlobs
 from shared.adapters.recordings import NOT_CONFIGURED as RECORDINGS_NOT_CONFIGURED
-from shared.adapters.recordings import RecordingSession, RecordingStore
-from shared.adapters.supabase_admin import AuthAdminError, SupabaseAdmin
+from shared.adapters.supabase_admin import AuthAdminError
 from shared.platform import audit
 from shared.platform.auth import Caller
 from shared.platform.errors import UpstreamError
@@ -68,8 +67,8 @@ class _Request:
 
 async def process_deletion_requests(
     db: Database,
-    store: RecordingStore | None,
-    auth_admin: SupabaseAdmin | None,
+    store: RecordingBlobs | None,
+    auth_admin: AuthAdmin | None,
     *,
     cv_storage: CvStore | None,
     caller: Caller,
@@ -128,10 +127,10 @@ _CANDIDATE_STEPS = {
 
 async def _fulfil(
     db: Database,
-    store: RecordingStore | None,
-    session: RecordingSession | None,
+    store: RecordingBlobs | None,
+    session: BlobDeleter | None,
     cv_storage: CvStore | None,
-    auth_admin: SupabaseAdmin | None,
+    auth_admin: AuthAdmin | None,
     request: _Request,
 ) -> str:
     notes: list[str] = []
@@ -164,7 +163,7 @@ async def _fulfil(
 
 
 async def _delete_candidate_recordings(
-    db: Database, store: RecordingStore | None, session: RecordingSession | None, request: _Request
+    db: Database, store: RecordingBlobs | None, session: BlobDeleter | None, request: _Request
 ) -> str:
     async with db.transaction() as conn:
         rows = await queries.candidate_interviews_with_recordings(conn, request.user_id)
@@ -227,7 +226,7 @@ async def _delete_cv_file(conn: Conn, cv_storage: CvStore | None, request: _Requ
     return "CV file deleted" if existed else "CV file already deleted"
 
 
-async def _delete_auth_user(db: Database, auth_admin: SupabaseAdmin | None, request: _Request) -> str:
+async def _delete_auth_user(db: Database, auth_admin: AuthAdmin | None, request: _Request) -> str:
     if auth_admin is None:
         raise StepFailed("auth user not deleted: Supabase Auth admin is not configured (SUPABASE_SERVICE_ROLE_KEY)")
     try:

@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
-from shared.adapters.ports import Database
+from shared.adapters.ports import BlobDeleter, Database, RecordingBlobs
 from shared.adapters.recordings import NOT_CONFIGURED as RECORDINGS_NOT_CONFIGURED
-from shared.adapters.recordings import RecordingSession, RecordingStore
 from shared.calls import recording_metadata
 from shared.platform import audit
 from shared.platform.auth import Caller
@@ -46,7 +45,7 @@ class RecordingPlan:
         return [redact_url(url) for url in self.unmanaged]
 
 
-def plan_recordings(interview: dict[str, Any], store: RecordingStore) -> RecordingPlan:
+def plan_recordings(interview: dict[str, Any], store: RecordingBlobs) -> RecordingPlan:
     plan = RecordingPlan(interview)
     for url in recording_metadata.recording_urls(interview.get("recording_url"), interview.get("metadata")):
         name = store.blob_name(url)
@@ -83,7 +82,7 @@ def sort_plans(plans: list[RecordingPlan], failed_names: frozenset[str] | set[st
 
 
 async def delete_recordings(
-    conn: Conn, session: RecordingSession, plans: list[RecordingPlan], *, user_id: UUID | None, reason: dict[str, Any]
+    conn: Conn, session: BlobDeleter, plans: list[RecordingPlan], *, user_id: UUID | None, reason: dict[str, Any]
 ) -> DeleteOutcome:
     """Delete the plans' blobs; then, for every interview whose blobs are all
     gone, clear what pointed at them and write an audit entry (in `conn`'s
@@ -155,7 +154,7 @@ class _Tally:
 
 async def cleanup_recordings(
     db: Database,
-    store: RecordingStore | None,
+    store: RecordingBlobs | None,
     *,
     caller: Caller,
     organisation_id: UUID | None = None,

@@ -24,9 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from shared.adapters.ports import CvStore, Database
-from shared.adapters.recordings import RecordingStore
-from shared.adapters.supabase_admin import SupabaseAdmin
+from shared.adapters.ports import AuthAdmin, CvStore, Database, RecordingBlobs
 from shared.platform.auth import ORG_ADMIN_ROLES, Caller, require_role
 from shared.platform.errors import BadRequest, NotConfigured
 from shared.platform.logs import log_event
@@ -67,8 +65,8 @@ class Storage:
     """Where retention deletes; each is None when its settings are missing (a step that
     needs it then fails with the reason, or the action answers 503)."""
 
-    recordings: RecordingStore | None
-    auth_admin: SupabaseAdmin | None
+    recordings: RecordingBlobs | None
+    auth_admin: AuthAdmin | None
     cv_storage: CvStore | None
 
 
