@@ -14,7 +14,6 @@ import threading
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal, overload
 
-from shared.platform.config import resolve_database_url
 from shared.platform.db import Database
 from shared.platform.errors import NotConfigured
 
@@ -65,6 +64,8 @@ class Services:
         settings = self.settings
 
         def prepare() -> str:
+            from shared.platform.config import resolve_database_url  # pydantic-settings: on first use
+
             url = resolve_database_url(settings)
             if settings.auto_migrate:
                 from shared.platform.migrate import migrate

@@ -380,7 +380,7 @@ async def test_sdk_path_an_unknown_applicant_twice_is_502(ai, model_double):
 
 
 async def test_scoring_sends_its_rubric_as_the_dimension_enum_and_maps_labels(ai, model_double):
-    from shared.scoring import orchestration
+    from shared.scoring import service
 
     rubric = [
         {"dimension": "technical_skills", "label": "Technical Skills", "weight": 0.5},
@@ -415,7 +415,7 @@ async def test_scoring_sends_its_rubric_as_the_dimension_enum_and_maps_labels(ai
             "anti_cheat_notes": "None.",
         },
     )
-    scored = await orchestration.score_transcript(ai, context)
+    scored = await service.score_transcript(ai, context)
     assert [(d["dimension"], d["score"]) for d in scored["result"]["dimensions"]] == [
         ("technical_skills", 8.0),
         ("team_work", 10.0),
