@@ -45,7 +45,7 @@ run: deps
 # Coverage (.coveragerc): the total fails under fail_under in pytest-cov, then each of
 # shared/, blueprints/ and devhost/ on its own (scripts/coverage_gate.py).
 test: deps model $(CHROMIUM) lint
-	$(BIN)/python -m pytest --cov $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --cov -n $(or $(TEST_WORKERS),2) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
 	$(BIN)/python -m scripts.coverage_gate
 
 # The tests that need no I/O (no database, server or process): seconds.

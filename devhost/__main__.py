@@ -112,6 +112,9 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "7071")))
     args = parser.parse_args()
+    from devhost.lifeline import watch_parent_from_env
+
+    watch_parent_from_env()  # started by a test or benchmark: end with it, even if it is killed
     load_local_settings()
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s %(message)s")
 

@@ -1,6 +1,7 @@
 """Azurite's Blob service (npm package `azurite`) on a free loopback port, for
 tests and benchmarks. Started with --disableTelemetry (no network) and
---skipApiVersionCheck (the SDK may be newer than the emulator)."""
+--skipApiVersionCheck (the SDK may be newer than the emulator); a watcher process
+stops it if the process that started it dies without stopping it (devhost.lifeline)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from devhost import lifeline
 from devhost.launch import free_port
 from devhost.server import ROOT
 
@@ -63,6 +65,7 @@ def running_azurite(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    watcher = lifeline.guard(process.pid)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -84,5 +87,6 @@ def running_azurite(
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
+        lifeline.release(watcher)
         if location is None:
             shutil.rmtree(workspace, ignore_errors=True)

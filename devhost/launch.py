@@ -1,5 +1,6 @@
 """Start the local host in a child process and wait until it answers
-(used by the HTTP tests, the benchmarks and the parity tool's tests)."""
+(used by the HTTP tests, the benchmarks and the parity tool's tests). The host
+ends with the process that started it, even one killed (devhost.lifeline)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from devhost.lifeline import child_env
 from devhost.server import ROOT
 
 
@@ -26,7 +28,7 @@ def start_devhost(
 ) -> tuple[subprocess.Popen, str]:
     """Returns the process and its base URL once /api/health answers."""
     port = port or free_port()
-    full_env = {**os.environ, **env}
+    full_env = child_env({**os.environ, **env})
     log_path = log_path or ROOT / ".local" / f"devhost-{port}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:

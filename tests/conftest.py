@@ -179,6 +179,7 @@ IO_FIXTURES = frozenset({"database_url", "azurite", "devhosts"})
 IO_FOLDERS = frozenset({"http", "frontend", "faults", "api_contract", "local_model", "deploy", "parity", "doubles"})
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
     for item in items:
         folder = Path(str(item.fspath)).relative_to(ROOT / "tests").parts[0]
@@ -190,6 +191,42 @@ def pytest_collection_modifyitems(config, items):
             or any(name.endswith("_double") for name in fixtures)
         )
         item.add_marker(pytest.mark.io if io else pytest.mark.unit)
+        item.add_marker(pytest.mark.xdist_group(xdist_group(item)))
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # every worker collects, and must order, alike
+        items.sort(key=start_rank)
+
+
+# --- parallel runs (`make test`: pytest-xdist, --dist loadgroup) -----------------------------
+
+# A worker runs whole groups: a module; or the tests on one set of session or package
+# fixtures that start servers (so they start once per run, not once per worker); or the
+# embedded model's tests (one model server and one self-test verdict file at a time).
+MODEL_GROUP = "local_model"
+PACKAGE_GROUPS = frozenset({"frontend", MODEL_GROUP})
+# The longest groups start first, so that the other worker runs the rest meanwhile
+# (measured: schemathesis runs for its whole time budget, 180 s; the model's tests
+# about 130 s, the next longest group about 15 s). The rest keep their order.
+LONG_FIRST = ("tests/api_contract/test_schemathesis.py", "api_contract", MODEL_GROUP)
+
+
+def xdist_group(item) -> str:
+    parts = Path(str(item.fspath)).relative_to(ROOT / "tests").parts
+    if parts[0] == MODEL_GROUP or parts[-1].startswith("test_local_model"):
+        return MODEL_GROUP
+    if parts[0] in PACKAGE_GROUPS:
+        return parts[0]
+    if "contract_host" in getattr(item, "fixturenames", ()):
+        return "api_contract"
+    return "/".join(("tests", *parts))
+
+
+def start_rank(item) -> int:
+    """Its place among LONG_FIRST (its module, else its group), else after them all."""
+    group = xdist_group(item)
+    for rank, name in enumerate(LONG_FIRST):
+        if name in (group, Path(str(item.fspath)).relative_to(ROOT).as_posix()):
+            return rank
+    return len(LONG_FIRST)
 
 
 @pytest.fixture(autouse=True)
