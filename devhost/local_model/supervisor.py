@@ -210,6 +210,8 @@ def install_in_child(log_path: Path) -> Callable[[], int]:
     """`python -m devhost.local_model install` with its output in the log."""
 
     def install() -> int:
+        # On a fresh clone nothing has made .local yet when the first install starts.
+        log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as out:
             return subprocess.run(
                 [sys.executable, "-m", "devhost.local_model", "install", "--no-self-test"],

@@ -290,3 +290,19 @@ def test_a_server_that_dies_while_ready_is_restarted_then_given_up_on(tmp_path, 
         watched.stop()
     out = capsys.readouterr().out  # each restart is logged with its cause
     assert out.count("Local AI model: restarting: the server crashed with SIGKILL while running") == 2
+
+
+def test_the_first_install_of_a_fresh_clone_logs_into_a_folder_not_made_yet(tmp_path, monkeypatch):
+    # A fresh clone has no .local when the supervisor starts installing (it crashed on that once).
+    seen: list[list[str]] = []
+
+    def fake_run(args, **kwargs):
+        seen.append(args)
+        kwargs["stdout"].write(b"built\n")
+        return subprocess.CompletedProcess(args, 0)
+
+    monkeypatch.setattr(supervisor.subprocess, "run", fake_run)
+    log = tmp_path / "not-made-yet" / "local-model.log"
+    assert supervisor.install_in_child(log)() == 0
+    assert seen and seen[0][-2:] == ["install", "--no-self-test"]
+    assert log.read_text() == "built\n"
