@@ -22,7 +22,7 @@ MAX_BODY_BYTES = 256 * 1024  # API.md: the interviewer's body is at most 256 KB
     rate_limit=Bucket.AI_INTERVIEWER,
     max_body=MAX_BODY_BYTES,
     former="ai-interviewer",
-    errors=(402, 404, 502),
+    errors=(402, 404, 409, 502),
 )
 async def ai_interviewer(call: Call) -> InterviewerResponse:
     """The interviewer's next turn."""
@@ -38,7 +38,7 @@ async def ai_interviewer(call: Call) -> InterviewerResponse:
     rate_limit=Bucket.AI_INTERVIEWER,
     max_body=MAX_BODY_BYTES,
     streams=True,
-    errors=(402, 404, 502),
+    errors=(402, 404, 409, 502),
     docs=StreamDocs(),
 )
 async def ai_interviewer_stream(call: Call) -> StreamingResponse:

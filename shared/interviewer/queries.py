@@ -1,19 +1,42 @@
-"""The interviewer's queries: whose interview it is, and saving a turn's transcript."""
+"""The interviewer's queries: the interview as the database knows it (its
+candidate, role, organisation and transcript so far), and saving a turn."""
 
 from __future__ import annotations
 
 from shared.platform.db import Conn, Id, Row, fetch_one
 
 
-async def interview_candidate(conn: Conn, interview_id: Id) -> Row | None:
-    """The interview's candidate (`candidate_id`) and `started_at`, or None."""
-    return await fetch_one(
-        conn,
-        """select i.id, a.candidate_id, i.started_at
-             from public.interviews i join public.applications a on a.id = i.application_id
-            where i.id = %s""",
-        (interview_id,),
-    )
+_INTERVIEW = """
+select i.id, a.candidate_id, i.status::text as status, now() as checked_at,
+       coalesce(i.started_at, t.first_at) as opened_at,
+       coalesce(t.answers, 0) as answers_saved,
+       coalesce(t.candidate_chars, 0) as candidate_chars,
+       coalesce(t.transcript_chars, 0) as transcript_chars,
+       r.title as role_title, r.description as role_description, r.requirements as role_requirements,
+       o.name as organisation_name, o.values_framework as organisation_values
+  from public.interviews i
+  join public.applications a on a.id = i.application_id
+  join public.job_roles r on r.id = a.job_role_id
+  join public.organisations o on o.id = r.organisation_id
+  left join lateral (
+      select count(*) filter (where s.speaker = 'candidate') as answers,
+             sum(length(s.content)) filter (where s.speaker = 'candidate') as candidate_chars,
+             sum(length(s.content)) as transcript_chars,
+             min(s.created_at - s.start_time_ms * interval '1 millisecond') as first_at
+        from public.transcript_segments s where s.interview_id = i.id) t on true
+ where i.id = %s"""
+
+
+async def interview_for_turn(conn: Conn, interview_id: Id) -> Row | None:
+    """The interview with its candidate, status, role, organisation and transcript
+    totals, or None."""
+    return await fetch_one(conn, _INTERVIEW, (interview_id,))
+
+
+async def interview_for_saving(conn: Conn, interview_id: Id) -> Row | None:
+    """The same, with the interview row locked until the transaction ends, so two
+    turns saved at once are checked one after the other."""
+    return await fetch_one(conn, _INTERVIEW + "\n   for update of i", (interview_id,))
 
 
 async def save_turn_transcript(

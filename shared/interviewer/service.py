@@ -10,9 +10,13 @@ and the assessment adds no latency: it runs while the reply is produced. If
 the assessment alone fails, the turn still succeeds with an empty list (the
 reply is what keeps the interview going); the failure is logged.
 
-When the request names an interview (and is not practice), the caller must be
-that interview's candidate, checked before any model call, and the turn is
-saved to `transcript_segments` once the reply is complete.
+When the request names an interview (and is not practice), the server owns
+the record (rules.py): the caller must be that interview's candidate, the
+interview must still be open with room in its transcript (409 otherwise,
+checked before any model call and again, under a row lock, when saving), and
+the role, organisation, questions and question index come from the database,
+whatever the body says. The turn is saved to `transcript_segments` once the
+reply is complete; a refused turn saves nothing.
 """
 
 from __future__ import annotations
@@ -30,9 +34,9 @@ from uuid import UUID
 from shared.adapters.ports import AIModel, Database
 from shared.interviewer import competency_prompts as competency_prompt
 from shared.interviewer import prompts as interviewer_prompt
-from shared.interviewer import queries
+from shared.interviewer import queries, rules
 from shared.interviewer.models import AnswerAssessment, InterviewerRequest, InterviewerResponse
-from shared.platform.errors import ApiError, Forbidden, NotFound, UpstreamError
+from shared.platform.errors import ApiError, Conflict, Forbidden, NotFound, UpstreamError
 from shared.platform.logs import log_event
 
 ASSESSMENT_TIMEOUT_CAP = 10.0  # seconds; a slow assessment must not hold the final event long
@@ -53,17 +57,38 @@ class Turn:
 
 
 async def prepare_turn(db: Database, user_id: UUID | None, request: InterviewerRequest) -> Turn:
-    """Check who may save to the named interview and build the prompt; no model call yet."""
+    """Check who may speak in the named interview and whether it is open, and build
+    the prompt from the record; no model call yet."""
     save_to = None
     if request.interviewId is not None and not request.practice:
         async with db.connection() as conn:
-            interview = await queries.interview_candidate(conn, request.interviewId)
+            interview = await queries.interview_for_turn(conn, request.interviewId)
         if interview is None:
             raise NotFound("Interview not found")
         if interview["candidate_id"] != user_id:
             raise Forbidden("Only the interview's candidate can take this interview")
+        state = _state(interview)
+        _refuse_unless_open(state, interview, request)
+        request = rules.from_the_record(request, interview, state)
         save_to = interview["id"]
     return Turn(request=request, messages=interviewer_prompt.interviewer_messages(request), save_to=save_to)
+
+
+def _state(row: dict[str, Any]) -> rules.InterviewState:
+    return rules.InterviewState(
+        status=row["status"],
+        opened_at=row["opened_at"],
+        answers_saved=int(row["answers_saved"]),
+        candidate_chars=int(row["candidate_chars"]),
+        transcript_chars=int(row["transcript_chars"]),
+    )
+
+
+def _refuse_unless_open(state: rules.InterviewState, row: dict[str, Any], request: InterviewerRequest) -> None:
+    reason = rules.refusal(state, row["checked_at"], request.last_candidate_answer)
+    if reason is not None:
+        log_event("interviewer.turn_refused", level=logging.WARNING, interviewId=str(row["id"]), reason=reason)
+        raise Conflict(reason)
 
 
 async def answer_turn(db: Database, ai: AIModel, turn: Turn) -> InterviewerResponse:
@@ -232,6 +257,12 @@ async def _save(db: Database, turn: Turn, reply: str) -> None:
         return
     turn_ms = round((time.monotonic() - turn.received) * 1000)
     async with db.transaction() as conn:
+        # Checked again under the row lock: the call may have ended, or another
+        # turn filled the transcript, while the model was answering.
+        interview = await queries.interview_for_saving(conn, turn.save_to)
+        if interview is None:
+            raise NotFound("Interview not found")
+        _refuse_unless_open(_state(interview), interview, turn.request)
         await queries.save_turn_transcript(
             conn, turn.save_to, candidate_text=turn.request.last_candidate_answer, reply=reply, turn_ms=turn_ms
         )

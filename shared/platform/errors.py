@@ -59,6 +59,10 @@ class MethodNotAllowed(ApiError):
     status, default_message = 405, "Method not allowed"
 
 
+class Conflict(ApiError):
+    status, default_message = 409, "The request conflicts with the record's current state"
+
+
 class RequestTimeout(ApiError):
     status, default_message = 408, "The request body did not arrive in time"
 

@@ -28,6 +28,7 @@ ERROR_TEXT = {
     403: "Authenticated but not allowed",
     404: "Not found, or not visible to the caller",
     408: "The request body did not arrive in time",
+    409: "The record's state does not allow this now (e.g. a turn on an interview that has ended)",
     413: "Body larger than the endpoint's limit",
     415: "Wrong content type",
     422: "Understood but cannot be processed",
