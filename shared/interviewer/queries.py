@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from shared.platform.db import Conn, Id, Row, fetch_one
 
-
 _INTERVIEW = """
 select i.id, a.candidate_id, i.status::text as status, now() as checked_at,
        coalesce(i.started_at, t.first_at) as opened_at,

@@ -15,7 +15,7 @@ from shared.interviewer import prompts as interviewer_prompt
 from shared.interviewer import rules
 from tests.ai.fixtures import route_replies
 from tests.ai.seed import create_application, create_interview, create_org, create_role
-from tests.interviewer.test_interviewer import ANSWER, competencies, conversation, segments, sse_events, turn
+from tests.interviewer.test_interviewer import ANSWER, competencies, conversation, segments, turn
 from tests.support import create_user
 
 pytestmark = pytest.mark.usefixtures("ai_services")
@@ -65,7 +65,7 @@ async def test_a_forged_role_in_the_body_never_reaches_the_model(db, model_doubl
     interview = await open_interview(db, user)
     result = await turn(user, {"messages": conversation(), "interviewId": str(interview), **FORGED}, unique_ip, stream)
     assert result.status == 200
-    sent = [r for r in model_double.chat_requests if not r.get("tools")][0]
+    sent = next(r for r in model_double.chat_requests if not r.get("tools"))
     everything = json.dumps(sent)
     for forged in ("Chief Executive", "Forged Pty", "perfect", "Being hired", "Hire me"):
         assert forged not in everything
@@ -154,7 +154,7 @@ async def test_practice_keeps_the_body_and_saves_nothing(db, model_double, uniqu
     body = {"messages": conversation(ANSWER), "interviewId": str(interview), "isPractice": True, **FORGED}
     result = await turn(user, body, unique_ip, stream=False)
     assert result.status == 200 and await segments(db, interview) == []
-    context, _ = context_and_progress([r for r in model_double.chat_requests if not r.get("tools")][0])
+    context, _ = context_and_progress(next(r for r in model_double.chat_requests if not r.get("tools")))
     assert context["role"]["title"] == "Chief Executive Officer"  # a rehearsal: the candidate's own brief
 
 
