@@ -26,8 +26,9 @@ from blueprints import (
     shortlist,
 )
 
-if os.environ.get("APP_ENV") == "production":
-    # Fail start-up, naming the missing setting, rather than fail requests later.
+if os.environ.get("APP_ENV") not in ("development", "test"):
+    # Production (also when APP_ENV is unset or unknown): fail start-up, naming the
+    # missing setting, rather than fail requests later.
     from shared.platform.config import get_settings
 
     get_settings()

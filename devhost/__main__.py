@@ -18,6 +18,9 @@ def load_local_settings() -> None:
     if path.exists():
         for key, value in json.loads(path.read_text()).get("Values", {}).items():
             os.environ.setdefault(key, str(value))
+    # The app treats an unset APP_ENV as production (fail closed); this host is
+    # the development one, so it says so unless told otherwise.
+    os.environ.setdefault("APP_ENV", "development")
 
 
 def create_app(base_url: str = "http://127.0.0.1:7071"):

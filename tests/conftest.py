@@ -18,6 +18,9 @@ pytest_plugins = ["tests.ai.fixtures"]
 
 # Settings for every test: set before the app is imported anywhere.
 os.environ["APP_ENV"] = "test"
+# Many tests present wrong credentials on purpose from the same few addresses; the
+# failure budget has its own tests (tests/http/test_guessing.py), with its default.
+os.environ.setdefault("RATE_LIMITS", '{"auth/failures": "100000/600"}')
 os.environ.setdefault("SUPABASE_URL", "http://127.0.0.1:9")  # nothing listens: no accidental calls
 for _name in (
     "AI_API_KEY",
@@ -104,7 +107,7 @@ async def services(database_url):
 @pytest.fixture
 def unique_ip() -> str:
     """A client address of its own, so rate-limit counters never collide between tests."""
-    return f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"  # documentation range, never contacted
+    return f"2001:db8:{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}::1"  # documentation range, never contacted
 
 
 @pytest.fixture(scope="session")
@@ -116,6 +119,7 @@ def devhost_env(database_url) -> dict[str, str]:
         "DB_AUTO_MIGRATE": "false",
         "SUPABASE_URL": os.environ["SUPABASE_URL"],
         "LOG_LEVEL": "WARNING",
+        "RATE_LIMITS": os.environ["RATE_LIMITS"],
     }
 
 

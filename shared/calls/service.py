@@ -45,7 +45,7 @@ from shared.calls.envelopes import (
 from shared.calls.models import AcsTokenResponse, AcsUser, CallEventData, SpeechTokenResponse
 from shared.calls.rules import plan_change
 from shared.platform.auth import constant_time_equals
-from shared.platform.errors import Forbidden, NotConfigured, Unauthorized
+from shared.platform.errors import BadCredentials, Forbidden, NotConfigured, Unauthorized
 from shared.platform.logs import log_event
 from shared.scoring.service import ScoringSettings, start_scoring
 
@@ -139,11 +139,17 @@ def webhook_secrets(settings: Settings) -> list[str]:
     return [s for s in (settings.ACS_WEBHOOK_SECRET, settings.ACS_WEBHOOK_SECRET_PREVIOUS) if s]
 
 
-def check_webhook_secret(given: str | None, secrets: list[str]) -> None:
+def secret_matches(given: str | None, secrets: list[str]) -> bool:
     # Compare with every secret (no early exit), each in constant time.
     matches = [constant_time_equals(given, secret) for secret in secrets]
-    if not any(matches):
-        raise Unauthorized("Missing or wrong webhook secret")
+    return any(matches)
+
+
+def refuse_secret(given: str | None) -> None:
+    """The webhook's 401: a wrong secret is a guess (counted against the address), a missing one is not."""
+    if given:
+        raise BadCredentials("Wrong webhook secret")
+    raise Unauthorized("Missing webhook secret (send it in the x-acs-webhook-secret header)")
 
 
 class CallEvents:
@@ -273,13 +279,15 @@ class WebhookReply:
 async def receive_webhook(
     db: Database, settings: Settings, durable_client: Any, raws: list[Any], presented_secret: str | None
 ) -> WebhookReply:
-    """The webhook's work after the body is read. A validation event is answered
-    before the secret check (docs/CALLS.md); then every event is handled."""
+    """The webhook's work after the body is read (the blueprint reads a large body
+    only with the right secret). A validation event is answered before the secret
+    check (docs/CALLS.md); then every event is handled."""
     secrets = webhook_secrets(settings)
     code = validation_code(raws)
     if code is not None:
         return WebhookReply(validation_code=code)
-    check_webhook_secret(presented_secret, secrets)
+    if not secret_matches(presented_secret, secrets):
+        refuse_secret(presented_secret)
     return WebhookReply(batch=await call_events_for(db, settings, durable_client).handle_batch(raws))
 
 

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.platform.errors import Forbidden, Unauthorized
+from shared.platform.errors import BadCredentials, Forbidden, Unauthorized
 
 ASYMMETRIC_ALGORITHMS = {"ES256": "EC", "RS256": "RSA"}
 LEEWAY_SECONDS = 30
@@ -33,6 +33,11 @@ class Caller:
     user_id: uuid.UUID | None = None
     is_service: bool = False
     claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_anonymous(self) -> bool:
+        """A Supabase anonymous sign-in: a session anyone gets without an account."""
+        return self.claims.get("is_anonymous") is True
 
     @property
     def rate_key(self) -> str:
@@ -68,10 +73,10 @@ class JwksCache:
         if entry is None and kid is None and len(self._keys) == 1:
             entry = next(iter(self._keys.values()))
         if entry is None:
-            raise Unauthorized("Invalid token: unknown signing key")
+            raise BadCredentials("Invalid token: unknown signing key")
         key_type, key = entry
         if key_type != ASYMMETRIC_ALGORITHMS[alg]:
-            raise Unauthorized("Invalid token: algorithm does not match the signing key")
+            raise BadCredentials("Invalid token: algorithm does not match the signing key")
         return key
 
     async def _refresh(self, now: float) -> None:
@@ -122,16 +127,16 @@ class TokenVerifier:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
-            raise Unauthorized("Invalid token") from None
+            raise BadCredentials("Invalid token") from None
         alg = header.get("alg")
         if alg == "HS256":
             if not self.jwt_secret:
-                raise Unauthorized("Invalid token: symmetric tokens are not accepted")
+                raise BadCredentials("Invalid token: symmetric tokens are not accepted")
             key: Any = self.jwt_secret
         elif alg in ASYMMETRIC_ALGORITHMS and self.jwks is not None:
             key = await self.jwks.key_for(header.get("kid"), alg)
         else:
-            raise Unauthorized("Invalid token: unsupported algorithm")
+            raise BadCredentials("Invalid token: unsupported algorithm")
         try:
             claims = jwt.decode(
                 token,
@@ -142,6 +147,8 @@ class TokenVerifier:
                 leeway=LEEWAY_SECONDS,
                 options={"require": ["exp", "sub", "aud"]},
             )
+        # Expired, or for another audience or issuer: signed with our key, so not a
+        # guess (only forged or malformed credentials count against the address).
         except jwt.ExpiredSignatureError:
             raise Unauthorized("Token has expired") from None
         except jwt.InvalidAudienceError:
@@ -149,7 +156,7 @@ class TokenVerifier:
         except jwt.InvalidIssuerError:
             raise Unauthorized("Invalid token: wrong issuer") from None
         except jwt.PyJWTError:
-            raise Unauthorized("Invalid token") from None
+            raise BadCredentials("Invalid token") from None
         try:
             user_id = uuid.UUID(str(claims["sub"]))
         except ValueError:
@@ -170,7 +177,7 @@ async def authenticate(
     if allow_service and presented_key is not None:
         if constant_time_equals(presented_key, service_key):
             return SERVICE_CALLER
-        raise Unauthorized("Invalid service key")
+        raise BadCredentials("Invalid service key")
     authorization = headers.get("authorization") or ""
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

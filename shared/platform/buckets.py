@@ -20,6 +20,9 @@ class Bucket(StrEnum):
     INVITATIONS_SEND = "invitations/send"
     ORGANISATIONS = "organisations"
     DATA_CLEANUP = "admin/data-cleanup"
+    # Not a route: wrong tokens, service keys and webhook secrets, counted per client
+    # address only (a guesser has no user), before the credential is even checked.
+    AUTH_FAILURES = "auth/failures"
 
 
 # Requests per window, per user (API.md "Rate limits").
@@ -35,6 +38,7 @@ DEFAULT_LIMITS: dict[Bucket, tuple[int, int]] = {
     Bucket.INVITATIONS_SEND: (30, 60),
     Bucket.ORGANISATIONS: (10, 60),
     Bucket.DATA_CLEANUP: (1, 60),
+    Bucket.AUTH_FAILURES: (20, 600),  # no client makes 20 wrong guesses in 10 minutes by mistake
 }
 if set(DEFAULT_LIMITS) != set(Bucket):  # a bucket without a limit would silently be unlimited
     raise RuntimeError(f"buckets without a default limit: {sorted(set(Bucket) - set(DEFAULT_LIMITS))}")

@@ -22,7 +22,7 @@ from shared.platform.buckets import DEFAULT_LIMITS, Bucket
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_DIR = PROJECT_ROOT / ".local"
 # Development convenience (template: .env.example): read after the environment,
-# never when the environment says APP_ENV is anything but development.
+# only when the environment itself says APP_ENV=development.
 ENV_FILE = PROJECT_ROOT / ".env"
 
 # Development-only secrets: never accepted when APP_ENV=production.
@@ -39,7 +39,9 @@ class ConfigurationError(RuntimeError):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(case_sensitive=True, extra="ignore")
 
-    APP_ENV: Literal["development", "test", "production"] = "development"
+    # Unset or unknown means production: its safeguards apply unless the environment
+    # names a development or test run (fail closed).
+    APP_ENV: Literal["development", "test", "production"] = "production"
     APP_VERSION: str = "0.1.0"
     LOG_LEVEL: str = "INFO"
 
@@ -58,6 +60,9 @@ class Settings(BaseSettings):
     JWKS_CACHE_SECONDS: int = Field(default=600, ge=0, le=600)
 
     SERVICE_API_KEY: str | None = None
+    # Supabase anonymous sign-ins (`is_anonymous` tokens) are refused on every endpoint:
+    # anyone can mint one, so they would open the paid services to the whole internet.
+    ALLOW_ANONYMOUS_SIGN_INS: bool = False
 
     # AI model: an OpenAI-compatible endpoint, or Azure OpenAI.
     AI_API_KEY: str | None = None
@@ -80,6 +85,9 @@ class Settings(BaseSettings):
     ACS_ENDPOINT: str | None = None  # with managed identity instead of a key
     ACS_WEBHOOK_SECRET: str | None = None
     ACS_WEBHOOK_SECRET_PREVIOUS: str | None = None
+    # Accept the secret as ?secret= too: only while moving a subscription to the header
+    # (a query string lands in request logs and telemetry).
+    ACS_WEBHOOK_SECRET_IN_QUERY: bool = False
     AZURE_SPEECH_KEY: str | None = None
     AZURE_SPEECH_REGION: str | None = None
     AZURE_SPEECH_TOKEN_ENDPOINT: str | None = None  # default: regional issueToken
@@ -130,6 +138,11 @@ class Settings(BaseSettings):
             return text is not None and (text.startswith("@Microsoft.KeyVault(") or (not text and name in optional))
 
         return {k: (None if unset(k, v) else v) for k, v in values.items()}
+
+    @field_validator("APP_ENV", mode="before")
+    @classmethod
+    def _unknown_environment_is_production(cls, value: Any) -> Any:
+        return value if value in ("development", "test") else "production"
 
     @field_validator(
         "DATABASE_URL",
@@ -230,7 +243,7 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     try:
-        if os.environ.get("APP_ENV", "development") != "development":
+        if os.environ.get("APP_ENV") != "development":
             return Settings()
         # A .env never switches the app out of development (and so past its safeguards).
         return Settings(_env_file=ENV_FILE, APP_ENV="development")

@@ -43,6 +43,11 @@ class Unauthorized(ApiError):
     status, default_message = 401, "Authentication required"
 
 
+class BadCredentials(Unauthorized):
+    """A credential was presented and is wrong (a guess counts against the address);
+    a missing one is a plain Unauthorized."""
+
+
 class PaymentRequired(ApiError):
     status, default_message = 402, "Usage limit reached: the AI provider reports exhausted credits or quota"
 

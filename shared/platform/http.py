@@ -31,7 +31,9 @@ from shared.platform.auth import Caller, authenticate
 from shared.platform.buckets import Bucket
 from shared.platform.errors import (
     ApiError,
+    BadCredentials,
     BadRequest,
+    Forbidden,
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
@@ -41,6 +43,7 @@ from shared.platform.errors import (
 )
 from shared.platform.logs import log_event
 from shared.platform.operation import OperationDocs
+from shared.platform.rate_limit import address_key
 
 if TYPE_CHECKING:
     from shared.platform.wiring import Services
@@ -51,6 +54,9 @@ API_PREFIX = "api"
 FORMER_PREFIX = "functions/v1"
 MAX_JSON_DEPTH = 64  # deeper bodies are refused before any model sees them
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# A request presenting any of these is trying a credential: refused at once from an
+# address past its failure budget (shared/platform/rate_limit.py).
+CREDENTIAL_HEADERS = ("authorization", "x-service-key", "x-acs-webhook-secret")
 
 # Who may call: a Supabase user, a service holding SERVICE_API_KEY, either, or anyone.
 Auth = Literal["user", "service", "user_or_service", "anonymous"]
@@ -246,6 +252,7 @@ async def serve(spec: EndpointSpec, handler: Handler, request: Request, durable_
         client_ip=client_ip(request, services.settings.proxy_hops),
         durable_client=durable_client,
     )
+    ip_key = address_key(call.client_ip)
     try:
         method = request.method.upper()
         if method not in spec.methods:
@@ -253,6 +260,8 @@ async def serve(spec: EndpointSpec, handler: Handler, request: Request, durable_
                 f"Method {request.method} is not allowed; use {', '.join(spec.methods)}",
                 headers={"Allow": ", ".join(spec.methods)},
             )
+        if any(request.headers.get(name) for name in CREDENTIAL_HEADERS):
+            services.rate_limiter.refuse_locked_out(ip_key)
         if spec.auth != ANONYMOUS:
             call.caller = await authenticate(
                 request.headers,
@@ -261,14 +270,18 @@ async def serve(spec: EndpointSpec, handler: Handler, request: Request, durable_
                 allow_user=spec.auth in (USER, USER_OR_SERVICE),
                 allow_service=spec.auth in (SERVICE, USER_OR_SERVICE),
             )
+            if call.caller.is_anonymous and not services.settings.ALLOW_ANONYMOUS_SIGN_INS:
+                raise Forbidden("Anonymous sign-ins cannot use this service: sign in with an account")
         if spec.rate_limit is not None:
             await services.rate_limiter.check(
-                spec.rate_limit, user_key=call.caller.rate_key if call.caller else None, ip_key=f"ip:{call.client_ip}"
+                spec.rate_limit, user_key=call.caller.rate_key if call.caller else None, ip_key=ip_key
             )
         if spec.body is not None and method != "GET":
             call.body = await read_model(request, spec.body, spec.max_body)
         response = to_response(await handler(call))
     except ApiError as error:
+        if isinstance(error, BadCredentials):  # a guess: counted, and past the budget a 429 instead
+            error = await _counted_failure(services, ip_key, error)
         response = error_response(error)
         call.log_fields.setdefault("error", error.message)
     except Exception:  # the contract: never a stack trace, always a request id
@@ -286,6 +299,14 @@ async def serve(spec: EndpointSpec, handler: Handler, request: Request, durable_
         **call.log_fields,
     )
     return response
+
+
+async def _counted_failure(services: "Services", ip_key: str, error: ApiError) -> ApiError:
+    try:
+        await services.rate_limiter.count_failure(ip_key)
+    except ApiError as refused:  # 429 past the budget (or 503: the database is down)
+        return refused
+    return error
 
 
 def to_response(result: Any, status: int = 200) -> Response:

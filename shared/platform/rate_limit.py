@@ -8,12 +8,20 @@ N of any number of simultaneous requests pass.
 The client address gets a multiple of the per-user budget
 (RATE_LIMIT_IP_MULTIPLIER): a whole office behind one NAT address must not
 share one user's allowance, while one address still cannot spin up users
-without bound.
+without bound. An IPv6 client is counted by its /64 network: one subscriber
+is given a whole /64 and can pick any of its 2^64 addresses per request.
+
+Failed credentials (a wrong token, service key or webhook secret) count
+against the client's address (Bucket.AUTH_FAILURES); past that budget the
+address is answered 429 before its credentials are checked, so guessing a
+secret costs a whole window per handful of tries.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
+import time
 from typing import TYPE_CHECKING, Any
 
 from shared.platform.buckets import Bucket
@@ -35,6 +43,22 @@ returning c.key, c.count,
 """
 
 _PURGE_SQL = "delete from app.rate_limit_counters where window_start < now() - interval '1 day'"
+
+
+IPV6_PREFIX = 64
+
+
+def address_key(address: str) -> str:
+    """The rate-limit key of a client address: itself for IPv4, its /64 for IPv6."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return f"ip:{address[:64]}"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d is the IPv4 client a.b.c.d
+            return f"ip:{ip.ipv4_mapped}"
+        return f"ip:{ipaddress.IPv6Network((ip, IPV6_PREFIX), strict=False)}"
+    return f"ip:{ip}"
 
 
 def allowances(
@@ -65,6 +89,10 @@ class RateLimiter:
         self.limits = limits
         self.enabled = enabled
         self.ip_multiplier = ip_multiplier
+        # Addresses past their failure budget -> when their window ends (monotonic).
+        # Per instance: the database counter is shared, each instance learns on
+        # the first failure it sees past the budget.
+        self._locked_out: dict[str, float] = {}
 
     async def check(self, bucket: Bucket, *, user_key: str | None, ip_key: str | None) -> None:
         """Count one request for the user and the client address; raise 429 when either is over."""
@@ -83,6 +111,40 @@ class RateLimiter:
                 f"Rate limit exceeded: at most {limit} requests per {seconds} seconds. Please try again later.",
             )
 
+    def refuse_locked_out(self, ip_key: str) -> None:
+        """429 for an address past its failure budget, before any credential is checked."""
+        until = self._locked_out.get(ip_key)
+        if until is None:
+            return
+        remaining = until - time.monotonic()
+        if remaining <= 0:
+            del self._locked_out[ip_key]
+            return
+        raise _too_many_failures(remaining)
+
+    async def count_failure(self, ip_key: str) -> None:
+        """Count a failed credential for the address; past the budget, raise 429 (and
+        refuse the address's credentials until its window ends)."""
+        limit = self.limits.get(Bucket.AUTH_FAILURES)
+        if not self.enabled or limit is None:
+            return
+        count, seconds = limit
+        allowed = {f"{Bucket.AUTH_FAILURES}|{ip_key}": count}
+        rows = await self.db.fetch_all(_CHECK_SQL, {"keys": list(allowed), "seconds": seconds})
+        refused = refusal(rows, allowed)
+        if refused is not None:
+            if len(self._locked_out) > 10_000:  # bounded: forget the oldest lockouts first
+                self._locked_out.pop(next(iter(self._locked_out)))
+            self._locked_out[ip_key] = time.monotonic() + refused[1]
+            raise _too_many_failures(refused[1])
+
     async def purge_expired(self) -> int:
         """Drop old windows (called by the scheduled retention run)."""
         return await self.db.execute(_PURGE_SQL)
+
+
+def _too_many_failures(retry_after: float) -> RateLimited:
+    return RateLimited(
+        math.ceil(retry_after),
+        "Rate limit exceeded: too many failed sign-in or secret attempts from this address. Please try again later.",
+    )

@@ -160,7 +160,7 @@ async def test_rate_limited_at_60_a_minute(db, acs_services):
     import time
 
     for _ in range(3):
-        user, ip = await create_user(db), f"2001:db8::{uuid.uuid4().hex[:4]}"
+        user, ip = await create_user(db), f"2001:db8:{uuid.uuid4().hex[:4]}::1"
         window = int(time.time() // 60)
         statuses = [(await post_token({}, user, ip)).status for _ in range(61)]
         if int(time.time() // 60) == window:

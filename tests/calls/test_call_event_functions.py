@@ -130,7 +130,8 @@ async def test_webhook_answers_the_cloudevents_options_handshake(durable):
 
 
 @pytest.mark.parametrize(
-    "secret, query", [(None, ""), ("wrong-secret", ""), (None, "secret=wrong"), (WEBHOOK_SECRET[:-1], "")]
+    "secret, query",
+    [(None, ""), ("wrong-secret", ""), (None, "secret=wrong"), (None, f"secret={WEBHOOK_SECRET}"), (WEBHOOK_SECRET[:-1], "")],
 )
 async def test_webhook_without_the_right_secret_is_401_and_writes_nothing(db, durable, secret, query):
     seeded, call = await linked_interview(db)
@@ -141,18 +142,42 @@ async def test_webhook_without_the_right_secret_is_401_and_writes_nothing(db, du
     assert await processed(db, raw["id"]) == 0
 
 
-@pytest.mark.parametrize("how", ["header", "query", "previous"])
-async def test_webhook_accepts_the_secret_in_header_or_query_and_the_previous_one(db, durable, how):
+@pytest.mark.parametrize("how", ["header", "previous", "query during a migration window"])
+async def test_webhook_accepts_the_secret_in_its_header_and_the_previous_one(db, durable, services, how, monkeypatch):
     seeded, call = await linked_interview(db)
     raw = grid_event("CallStarted", call_data(call))
     if how == "header":
         result = await call_webhook([raw], durable)
-    elif how == "query":
-        result = await call_webhook([raw], durable, query=f"secret={WEBHOOK_SECRET}")
-    else:
+    elif how == "previous":
         result = await call_webhook([raw], durable, secret=PREVIOUS_SECRET)
+    else:
+        monkeypatch.setattr(services.settings, "ACS_WEBHOOK_SECRET_IN_QUERY", True)
+        result = await call_webhook([raw], durable, query=f"secret={WEBHOOK_SECRET}")
     assert result.status == 200 and result.json() == {"success": True, "processed": 1}
     assert (await interview_row(db, seeded.interview_id))["status"] == "in_progress"
+
+
+async def test_webhook_secret_in_the_query_is_refused_by_default(db, durable):
+    seeded, call = await linked_interview(db)
+    raw = grid_event("CallStarted", call_data(call))
+    result = await call_webhook([raw], durable, query=f"secret={WEBHOOK_SECRET}")
+    assert result.status == 401 and "x-acs-webhook-secret" in result.json()["error"]
+    assert (await interview_row(db, seeded.interview_id))["status"] == "invited"
+
+
+async def test_webhook_checks_the_secret_before_parsing_a_large_body(db, durable, monkeypatch):
+    """Without the right secret only a validation-sized body is read: a large one is a
+    401 (not a 413, and never parsed), a small one is parsed only for the handshake."""
+    import shared.platform.http as http
+
+    parsed = []
+    real_loads = http.json.loads
+    monkeypatch.setattr(http.json, "loads", lambda raw, *a, **k: parsed.append(len(raw)) or real_loads(raw, *a, **k))
+    big = [grid_event("CallStarted", call_data(new_call(), padding="x" * 200_000))]
+    result = await call_webhook(big, durable, secret="wrong-secret")
+    assert result.status == 401 and not [size for size in parsed if size > 200_000]
+    assert (await call_webhook(big, durable)).status == 200
+    assert [size for size in parsed if size > 200_000]  # with the secret it is read
 
 
 async def test_webhook_refuses_a_2_mb_body_with_413_and_writes_nothing(db, durable):

@@ -129,11 +129,12 @@ async def test_webhook_over_http(db, client):
 
     oversized = await client.post(
         "/api/acs/webhook",
-        params={"secret": WEBHOOK_SECRET},
         content=b"[" + b" " * (2 * 1024 * 1024) + b"]",
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/json", "x-acs-webhook-secret": WEBHOOK_SECRET},
     )
     assert oversized.status_code == 413
+    in_query = await client.post("/api/acs/webhook", params={"secret": WEBHOOK_SECRET}, json=[recording])
+    assert in_query.status_code == 401  # ?secret= only during a migration window (ACS_WEBHOOK_SECRET_IN_QUERY)
 
     accepted = await client.post(
         "/api/acs/webhook", json=[recording, {"id": "broken"}], headers={"x-acs-webhook-secret": WEBHOOK_SECRET}

@@ -31,7 +31,7 @@ async def test_es256_token_creates_an_organisation(jwks_host, supabase, db):
         response = await client.post(
             "/api/organisations",
             json={"name": "Keyed Ltd"},
-            headers={"authorization": f"Bearer {token}", "x-forwarded-for": f"2001:db8::{uuid.uuid4().hex[:4]}"},
+            headers={"authorization": f"Bearer {token}", "x-forwarded-for": f"2001:db8:{uuid.uuid4().hex[:4]}::1"},
         )
     assert response.status_code == 200, response.text
     assert supabase.jwks_fetches >= 1

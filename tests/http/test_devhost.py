@@ -22,7 +22,7 @@ async def test_create_organisation_over_http(devhost, db):
         created = await client.post(
             "/api/organisations",
             json={"name": "Over HTTP Ltd"},
-            headers={**auth_headers(user), "x-forwarded-for": f"2001:db8::{uuid.uuid4().hex[:4]}"},
+            headers={**auth_headers(user), "x-forwarded-for": f"2001:db8:{uuid.uuid4().hex[:4]}::1"},
         )
         assert created.status_code == 200, created.text
         org_id = created.json()["organisation"]["id"]

@@ -41,7 +41,7 @@ async def client(local_model_host):
 
 
 def headers_for(user) -> dict[str, str]:
-    return {**auth_headers(user), "x-forwarded-for": f"2001:db8::{uuid.uuid4().hex[:4]}"}
+    return {**auth_headers(user), "x-forwarded-for": f"2001:db8:{uuid.uuid4().hex[:4]}::1"}
 
 
 @pytest.mark.parametrize("kind", ["plain", "latex", "word_processor"])

@@ -47,7 +47,7 @@ async def call_former(name, method="POST", body=None, headers=None, ip=None):
         headers,
         path=f"/functions/v1/{name}",
         path_params={"name": name},
-        client_ip=ip or f"2001:db8::{uuid.uuid4().hex[:4]}",
+        client_ip=ip or f"2001:db8:{uuid.uuid4().hex[:4]}::1",
     )
 
 
@@ -85,7 +85,7 @@ async def test_a_body_nested_deeper_than_the_limit_is_400_not_500(db, services):
         "POST",
         deep,
         {**auth_headers(user), "content-type": "application/json"},
-        client_ip=f"2001:db8::{uuid.uuid4().hex[:4]}",
+        client_ip=f"2001:db8:{uuid.uuid4().hex[:4]}::1",
     )
     assert result.status == 400 and "nested" in result.json()["error"]
     just_over = json.dumps(
@@ -96,7 +96,7 @@ async def test_a_body_nested_deeper_than_the_limit_is_400_not_500(db, services):
         "POST",
         just_over,
         {**auth_headers(user), "content-type": "application/json"},
-        client_ip=f"2001:db8::{uuid.uuid4().hex[:4]}",
+        client_ip=f"2001:db8:{uuid.uuid4().hex[:4]}::1",
     )
     assert result.status == 400
 

@@ -25,7 +25,7 @@ async def score(body, user=None, headers=None, ip=None):
         body,
         headers,
         path="/api/ai/score",
-        client_ip=ip or f"2001:db8::{uuid.uuid4().hex[:4]}",
+        client_ip=ip or f"2001:db8:{uuid.uuid4().hex[:4]}::1",
     )
 
 

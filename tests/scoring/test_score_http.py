@@ -36,7 +36,7 @@ async def post_score(base, interview):
         return await client.post(
             "/api/ai/score",
             json={"interviewId": str(interview.id)},
-            headers={**auth_headers(interview.recruiter), "x-forwarded-for": f"2001:db8::{uuid.uuid4().hex[:4]}"},
+            headers={**auth_headers(interview.recruiter), "x-forwarded-for": f"2001:db8:{uuid.uuid4().hex[:4]}::1"},
         )
 
 

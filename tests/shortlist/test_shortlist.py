@@ -201,7 +201,7 @@ async def test_unavailable_model_falls_back_to_the_pre_ranking(db, services, mod
 
 
 def fresh_ip() -> str:  # the route allows 5 calls a minute per address
-    return f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"
+    return f"2001:db8:{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}::1"
 
 
 async def test_membership_role_and_limits(db, model_double):
