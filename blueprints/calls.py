@@ -40,7 +40,7 @@ UNVERIFIED_MAX_BYTES = 4096
     response=AcsTokenResponse,
     rate_limit=Bucket.ACS_TOKEN,
     former="acs-token-generator",
-    errors=(502,),
+    errors=(403, 502),
 )
 async def acs_token(call: Call) -> AcsTokenResponse:
     """Issue an ACS token for the caller's own ACS identity (created on first use)."""
@@ -55,11 +55,11 @@ async def acs_token(call: Call) -> AcsTokenResponse:
     response=SpeechTokenResponse,
     rate_limit=Bucket.SPEECH_TOKEN,
     former="azure-speech-token",
-    errors=(502,),
+    errors=(403, 502),
 )
 async def speech_token(call: Call) -> SpeechTokenResponse:
     """A Speech authorization token for the browser's Speech SDK (cached per instance)."""
-    return await current_speech_token(call.services.speech_tokens)
+    return await current_speech_token(call.services.db, call.services.speech_tokens, call.user)
 
 
 @bp.function_name("acs_events")

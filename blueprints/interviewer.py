@@ -23,6 +23,7 @@ MAX_BODY_BYTES = 256 * 1024  # API.md: the interviewer's body is at most 256 KB
     max_body=MAX_BODY_BYTES,
     former="ai-interviewer",
     errors=(402, 404, 409, 502),
+    model_budget=True,
 )
 async def ai_interviewer(call: Call) -> InterviewerResponse:
     """The interviewer's next turn."""
@@ -39,6 +40,7 @@ async def ai_interviewer(call: Call) -> InterviewerResponse:
     max_body=MAX_BODY_BYTES,
     streams=True,
     errors=(402, 404, 409, 502),
+    model_budget=True,
     docs=StreamDocs(),
 )
 async def ai_interviewer_stream(call: Call) -> StreamingResponse:

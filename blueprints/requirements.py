@@ -19,6 +19,7 @@ bp = func.Blueprint()
     rate_limit=Bucket.AI_EXTRACT_REQUIREMENTS,
     former="extract-requirements",
     errors=(402, 502),
+    model_budget=True,
 )
 async def extract_requirements(call: Call) -> ExtractRequirementsResponse:
     """Extract a role's requirements from its job description."""

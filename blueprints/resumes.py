@@ -20,6 +20,7 @@ bp = func.Blueprint()
     max_body=resumes.MAX_UPLOAD_BODY,
     former="parse-resume",
     errors=(*BODY_ERRORS, 402, 404, 422, 502),
+    model_budget=True,
     docs=ParseResumeDocs(),
 )
 async def parse_resume(call: Call) -> ParseResumeResponse:

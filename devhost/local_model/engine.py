@@ -209,7 +209,8 @@ class Engine:
         """Keeps prompt + answer inside the context: the longest message is cut in its
         middle (a CV of 40,000 characters does not fit a small model's window)."""
         wanted = body.get("max_tokens") or body.get("max_completion_tokens")
-        max_tokens = min(int(wanted), MAX_TOKENS_TOOL) if wanted else (MAX_TOKENS_TOOL if tool else MAX_TOKENS_TEXT)
+        most = MAX_TOKENS_TOOL if tool else MAX_TOKENS_TEXT  # the caller's cap, never past this model's own
+        max_tokens = min(int(wanted), most) if wanted else most
         budget = self.context - max_tokens - 64 - 8 * len(messages)  # template tokens per message
         sizes = [len(llm.tokenize(m["content"].encode(), add_bos=False, special=False)) for m in messages]
         excess = sum(sizes) - budget

@@ -73,6 +73,18 @@ AZURE_SCOPE = "https://cognitiveservices.azure.com/.default"
 UPSTREAM_RATE_LIMITED = "Rate limit reached at the AI provider, please try again later"
 INVALID_ANSWER = "The AI model returned an invalid answer"
 MAX_REPAIR_LOGS = 20  # per answer; the rest are counted in one more line
+# Every call carries an output cap (`max_completion_tokens`): what one answer of each
+# purpose needs with room to spare, so no request can make the model write (and the
+# account pay for) an essay. AI_MAX_OUTPUT_TOKENS overrides them by purpose.
+DEFAULT_OUTPUT_CAPS = {
+    "interviewer": 400,  # two to four spoken sentences
+    "interviewer.competencies": 200,
+    "extract_requirements": 2_000,
+    "parse_resume": 4_000,
+    "score": 4_000,
+    "shortlist": 4_000,
+}
+FALLBACK_OUTPUT_CAP = 1_000  # a purpose not listed above
 
 
 class _StrictRefused(Exception):
@@ -95,6 +107,7 @@ class AIClient:
         timeout: float = 30.0,
         strict_tools: bool = True,
         unavailable: Callable[[], ApiError | None] | None = None,
+        output_caps: dict[str, int] | None = None,
     ):
         """`strict_tools=False` sends no `strict` flag and keeps every length and range
         keyword in the schema (for a local server that builds a grammar from it).
@@ -108,6 +121,10 @@ class AIClient:
         self.timeout = timeout
         self.strict_tools = strict_tools
         self._unavailable = unavailable or (lambda: None)
+        self.output_caps = {**DEFAULT_OUTPUT_CAPS, **(output_caps or {})}
+
+    def output_cap(self, purpose: str) -> int:
+        return self.output_caps.get(purpose, FALLBACK_OUTPUT_CAP)
 
     @property
     def model_name(self) -> str:
@@ -314,6 +331,7 @@ class AIClient:
 
         if down := self._unavailable():
             raise down
+        request["max_completion_tokens"] = self.output_cap(purpose)
         limit = timeout or self.timeout
         transient_retry_left = True
         while True:
@@ -561,6 +579,7 @@ def ai_from_settings(settings: Settings) -> AIClient:
             timeout=timeout,
             strict_tools=False,
             unavailable=local_model.problem,
+            output_caps=settings.ai_output_caps(),
         )
 
     if provider == "azure":
@@ -596,6 +615,7 @@ def ai_from_settings(settings: Settings) -> AIClient:
             model=deployment,
             scoring_model=settings.AI_SCORING_MODEL or deployment,
             timeout=timeout,
+            output_caps=settings.ai_output_caps(),
         )
 
     if not settings.AI_MODEL:
@@ -618,4 +638,5 @@ def ai_from_settings(settings: Settings) -> AIClient:
         model=settings.AI_MODEL,
         scoring_model=settings.AI_SCORING_MODEL or settings.AI_MODEL,
         timeout=timeout,
+        output_caps=settings.ai_output_caps(),
     )

@@ -21,6 +21,26 @@ async def lock_acs_identity(conn: Conn, user_id: Id) -> None:
     await conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"acs_identity:{user_id}",))
 
 
+async def has_reason_for_call_tokens(conn: Conn, user_id: Id) -> bool:
+    """Whether the user may have ACS or Speech tokens (paid per use): a member of an
+    organisation, the candidate of an interview that is still open, or someone in a
+    practice session started within the last two hours."""
+    row = await fetch_one(
+        conn,
+        """select exists (select 1 from public.org_users where user_id = %(user)s)
+               or exists (select 1 from public.interviews i
+                            join public.applications a on a.id = i.application_id
+                           where a.candidate_id = %(user)s
+                             and i.status in ('invited', 'scheduled', 'in_progress'))
+               or exists (select 1 from public.practice_interviews p
+                           where p.user_id = %(user)s and p.ended_at is null
+                             and p.status in ('pending', 'in_progress')
+                             and coalesce(p.started_at, p.created_at) > now() - interval '2 hours') as allowed""",
+        {"user": user_id},
+    )
+    return bool(row and row["allowed"])
+
+
 async def auth_user_exists(conn: Conn, user_id: Id) -> bool:
     return await fetch_one(conn, "select 1 from auth.users where id = %s", (user_id,)) is not None
 

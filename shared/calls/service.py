@@ -66,6 +66,7 @@ async def issue_acs_token(
 
     scopes = list(scopes or DEFAULT_SCOPES)
     async with db.connection() as conn:
+        await _require_a_reason(conn, user_id)
         communication_user_id = await queries.acs_identity_of(conn, user_id)
     if communication_user_id is not None:
         try:
@@ -97,6 +98,17 @@ async def _create_identity(
     return communication_user_id, token
 
 
+NO_REASON_FOR_TOKENS = (
+    "Call and speech tokens are for an organisation's members, a candidate with an open interview, "
+    "or a practice session in progress"
+)
+
+
+async def _require_a_reason(conn: Conn, user_id: UUID) -> None:
+    if not await queries.has_reason_for_call_tokens(conn, user_id):
+        raise Forbidden(NO_REASON_FOR_TOKENS)
+
+
 def _response(communication_user_id: str, token: AcsToken) -> AcsTokenResponse:
     expires_on = token.expires_on.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return AcsTokenResponse(
@@ -107,7 +119,9 @@ def _response(communication_user_id: str, token: AcsToken) -> AcsTokenResponse:
 # --- Speech tokens -------------------------------------------------------------------
 
 
-async def speech_token(tokens: SpeechTokenSource) -> SpeechTokenResponse:
+async def speech_token(db: Database, tokens: SpeechTokenSource, user_id: UUID) -> SpeechTokenResponse:
+    async with db.connection() as conn:
+        await _require_a_reason(conn, user_id)
     token = await tokens.get()
     return SpeechTokenResponse(token=token.token, region=tokens.region, expiresIn=token.expires_in)
 

@@ -23,6 +23,9 @@ class Bucket(StrEnum):
     # Not a route: wrong tokens, service keys and webhook secrets, counted per client
     # address only (a guesser has no user), before the credential is even checked.
     AUTH_FAILURES = "auth/failures"
+    # Not a route: a user's requests to the endpoints that call the model, per UTC day
+    # (`@api(model_budget=True)`); past it 402 "Usage limit", services exempt.
+    AI_DAILY = "ai/daily"
 
 
 # Requests per window, per user (API.md "Rate limits").
@@ -39,6 +42,7 @@ DEFAULT_LIMITS: dict[Bucket, tuple[int, int]] = {
     Bucket.ORGANISATIONS: (10, 60),
     Bucket.DATA_CLEANUP: (1, 60),
     Bucket.AUTH_FAILURES: (20, 600),  # no client makes 20 wrong guesses in 10 minutes by mistake
+    Bucket.AI_DAILY: (400, 86_400),  # a day of interviews, CVs and shortlists, not a bill
 }
 if set(DEFAULT_LIMITS) != set(Bucket):  # a bucket without a limit would silently be unlimited
     raise RuntimeError(f"buckets without a default limit: {sorted(set(Bucket) - set(DEFAULT_LIMITS))}")

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     AI_MODEL: str | None = None
     AI_SCORING_MODEL: str | None = None
     AI_TIMEOUT_SECONDS: float = 30.0
+    # JSON {"<purpose>": tokens} overriding the output caps every model call carries
+    # (shared/ai/client.py DEFAULT_OUTPUT_CAPS).
+    AI_MAX_OUTPUT_TOKENS: str | None = None
     AZURE_OPENAI_ENDPOINT: str | None = None
     AZURE_OPENAI_DEPLOYMENT: str | None = None
     AZURE_OPENAI_API_VERSION: str = "2024-10-21"
@@ -178,6 +181,7 @@ class Settings(BaseSettings):
             self.SUPABASE_JWT_SECRET = self.SUPABASE_JWT_SECRET or DEV_JWT_SECRET
             self.SERVICE_API_KEY = self.SERVICE_API_KEY or DEV_SERVICE_KEY
         self.rate_limits()  # validate the JSON early
+        self.ai_output_caps()
         return self
 
     @property
@@ -215,6 +219,20 @@ class Settings(BaseSettings):
         if self.TRUSTED_PROXY_HOPS is not None:
             return self.TRUSTED_PROXY_HOPS
         return 1 if self.is_production else 0
+
+    def ai_output_caps(self) -> dict[str, int]:
+        """Purpose -> the most tokens one answer may have, from AI_MAX_OUTPUT_TOKENS."""
+        if not self.AI_MAX_OUTPUT_TOKENS:
+            return {}
+        try:
+            caps = json.loads(self.AI_MAX_OUTPUT_TOKENS)
+        except ValueError as exc:
+            raise ValueError(f"AI_MAX_OUTPUT_TOKENS is not a JSON object: {exc}") from None
+        if not isinstance(caps, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 100_000 for v in caps.values()
+        ):
+            raise ValueError('AI_MAX_OUTPUT_TOKENS must look like {"score": 4000} (whole numbers 1 to 100000)')
+        return {str(k): int(v) for k, v in caps.items()}
 
     def rate_limits(self) -> dict[Bucket, tuple[int, int]]:
         """Bucket -> (requests, window seconds), defaults overridden by RATE_LIMITS."""

@@ -86,6 +86,7 @@ class EndpointSpec:
     errors: tuple[int, ...] = ()  # answers its service adds to what the declaration implies
     self_contained: bool = False  # needs neither the database nor an upstream service: never 503
     docs: OperationDocs | None = None  # what its OpenAPI operation says beyond the declaration
+    model_budget: bool = False  # calls the model: counts against the user's daily AI budget (402)
 
     @property
     def path(self) -> str:
@@ -162,6 +163,7 @@ def api(
     errors: tuple[int, ...] = (),
     self_contained: bool = False,
     docs: OperationDocs | None = None,
+    model_budget: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register `handler` as the HTTP function for `/api/<route>` (and `/functions/v1/<former>`).
 
@@ -190,6 +192,7 @@ def api(
             errors=errors,
             self_contained=self_contained,
             docs=docs,
+            model_budget=model_budget,
         )
         if spec.name in ENDPOINTS or (former and former in FORMER_ENDPOINTS):
             raise ValueError(f"endpoint {spec.name} ({former}) is declared twice")
@@ -278,6 +281,8 @@ async def serve(spec: EndpointSpec, handler: Handler, request: Request, durable_
             )
         if spec.body is not None and method != "GET":
             call.body = await read_model(request, spec.body, spec.max_body)
+        if spec.model_budget and call.caller is not None and not call.caller.is_service:
+            await services.rate_limiter.spend_model_budget(call.caller.rate_key)  # a valid request only
         response = to_response(await handler(call))
     except ApiError as error:
         if isinstance(error, BadCredentials):  # a guess: counted, and past the budget a 429 instead

@@ -24,7 +24,7 @@ from shared.platform.operation import BODY_ERRORS, JSON, REQUEST_ID_HEADER, RETR
 ERROR_TEXT = {
     400: "Invalid request: malformed JSON, wrong types, missing fields, values out of range",
     401: "Missing or invalid credentials",
-    402: "The AI provider reports exhausted credits or quota",
+    402: "Usage limit: the caller's daily AI budget is spent, or the AI provider reports exhausted credits or quota",
     403: "Authenticated but not allowed",
     404: "Not found, or not visible to the caller",
     408: "The request body did not arrive in time",

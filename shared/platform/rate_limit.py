@@ -25,7 +25,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from shared.platform.buckets import Bucket
-from shared.platform.errors import RateLimited
+from shared.platform.errors import PaymentRequired, RateLimited
 
 if TYPE_CHECKING:
     from shared.platform.db import Database
@@ -109,6 +109,21 @@ class RateLimiter:
             raise RateLimited(
                 retry_after,
                 f"Rate limit exceeded: at most {limit} requests per {seconds} seconds. Please try again later.",
+            )
+
+    async def spend_model_budget(self, user_key: str) -> None:
+        """Count one model request against the user's day; 402 "Usage limit" past it."""
+        limit = self.limits.get(Bucket.AI_DAILY)
+        if not self.enabled or limit is None:
+            return
+        count, seconds = limit
+        allowed = {f"{Bucket.AI_DAILY}|{user_key}": count}
+        rows = await self.db.fetch_all(_CHECK_SQL, {"keys": list(allowed), "seconds": seconds})
+        refused = refusal(rows, allowed)
+        if refused is not None:
+            raise PaymentRequired(
+                f"Usage limit reached: at most {count} AI requests per user per day. "
+                f"Try again in {math.ceil(refused[1] / 3600)} hour(s)."
             )
 
     def refuse_locked_out(self, ip_key: str) -> None:

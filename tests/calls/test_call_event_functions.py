@@ -131,7 +131,13 @@ async def test_webhook_answers_the_cloudevents_options_handshake(durable):
 
 @pytest.mark.parametrize(
     "secret, query",
-    [(None, ""), ("wrong-secret", ""), (None, "secret=wrong"), (None, f"secret={WEBHOOK_SECRET}"), (WEBHOOK_SECRET[:-1], "")],
+    [
+        (None, ""),
+        ("wrong-secret", ""),
+        (None, "secret=wrong"),
+        (None, f"secret={WEBHOOK_SECRET}"),
+        (WEBHOOK_SECRET[:-1], ""),
+    ],
 )
 async def test_webhook_without_the_right_secret_is_401_and_writes_nothing(db, durable, secret, query):
     seeded, call = await linked_interview(db)

@@ -19,7 +19,8 @@ from tests.calls.conftest import (
     seed_interview,
     validation_event,
 )
-from tests.support import auth_headers, create_user
+from tests.calls.seed import member
+from tests.support import auth_headers
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 EVENTGRID = "/runtime/webhooks/eventgrid?functionName=acs_events"
@@ -59,7 +60,7 @@ async def linked_interview(db, status="invited", **columns):
 
 async def test_acs_token_over_http(db, client, acs_double, unique_ip):
     acs_double.reset()
-    user = await create_user(db)
+    user = await member(db)
     headers = {**auth_headers(user), "x-forwarded-for": unique_ip}
     first = await client.post("/api/acs/token", json={"userId": str(user), "scopes": ["voip"]}, headers=headers)
     second = await client.post("/api/acs/token", headers=headers)
@@ -71,7 +72,7 @@ async def test_acs_token_over_http(db, client, acs_double, unique_ip):
 
 async def test_speech_token_over_http_is_cached_by_the_instance(db, client, speech_double, unique_ip):
     speech_double.reset()
-    headers = {**auth_headers(await create_user(db)), "x-forwarded-for": unique_ip}
+    headers = {**auth_headers(await member(db)), "x-forwarded-for": unique_ip}
     answers = [
         await client.get("/api/azure/speech-token", headers=headers),
         await client.post("/api/azure/speech-token", headers=headers),

@@ -8,7 +8,8 @@ import pytest
 from shared.adapters.speech_tokens import SpeechTokens, build_speech_tokens
 from shared.platform.config import Settings
 from shared.platform.errors import NotConfigured, UpstreamError
-from tests.support import auth_headers, call_function, create_user
+from tests.calls.seed import member
+from tests.support import auth_headers, call_function
 
 
 class Clock:
@@ -105,7 +106,7 @@ def speech_services(services, speech):
 async def test_function_answers_token_region_and_remaining_seconds(
     db, speech_services, speech_double, method, unique_ip
 ):
-    user = await create_user(db)
+    user = await member(db)
     result = await call_function(
         "speech_token", method, None, auth_headers(user), client_ip=unique_ip, path="/api/azure/speech-token"
     )
@@ -123,7 +124,7 @@ async def test_function_requires_a_user_and_answers_503_when_not_configured(db, 
         "speech_token",
         "GET",
         None,
-        auth_headers(await create_user(db)),
+        auth_headers(await member(db)),
         client_ip=unique_ip,
         path="/api/azure/speech-token",
     )
@@ -136,8 +137,23 @@ async def test_function_upstream_failure_is_502(db, speech_services, speech_doub
         "speech_token",
         "POST",
         None,
-        auth_headers(await create_user(db)),
+        auth_headers(await member(db)),
         client_ip=unique_ip,
         path="/api/azure/speech-token",
     )
     assert result.status == 502 and result.json()["error"]
+
+
+async def test_a_user_with_no_reason_gets_403_and_no_token(db, speech_services, speech_double, unique_ip):
+    from tests.support import create_user
+
+    result = await call_function(
+        "speech_token",
+        "GET",
+        None,
+        auth_headers(await create_user(db)),
+        client_ip=unique_ip,
+        path="/api/azure/speech-token",
+    )
+    assert result.status == 403 and "organisation's members" in result.json()["error"]
+    assert speech_double.issued_tokens == []
