@@ -149,6 +149,7 @@ def main(baseline: str = BASELINE) -> dict:
             "RESEND_API_KEY": "re_bench",
             "RESEND_API_URL": resend.url,
             "RATE_LIMITS": json.dumps({"invitations/send": "1000000/60"}),
+            "INVITATIONS_PER_ORG_PER_DAY": "1000000",  # every send goes to one organisation
             "PYTHONSAFEPATH": "1",  # import the exported tree (PYTHONPATH), not the current directory
         }
         hosts = {}

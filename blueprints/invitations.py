@@ -18,12 +18,19 @@ bp = func.Blueprint()
     response=SendInvitationResponse,
     rate_limit=Bucket.INVITATIONS_SEND,
     former="send-invitation",
-    errors=(404, 502),
+    errors=(404, 422, 502),
 )
 async def invitations_send(call: Call) -> SendInvitationResponse:
     """Create an interview invitation for an application and email it to the candidate."""
     services = call.services
     email = services.email  # 503 before anything is written when email is not configured
+    settings = services.settings
     return await send_invitation(
-        services.db, email, call.user, call.body, site_url=services.settings.SITE_URL, ip_address=call.client_ip
+        services.db,
+        email,
+        call.user,
+        call.body,
+        site_url=settings.SITE_URL,
+        org_daily_quota=settings.INVITATIONS_PER_ORG_PER_DAY,
+        ip_address=call.client_ip,
     )

@@ -16,13 +16,23 @@ ShortText = Annotated[str | None, StringConstraints(strip_whitespace=True, max_l
 
 
 class SendInvitationRequest(ApiModel):
-    """`candidateEmail` may be left out: the candidate's profile email is used then.
-    `roleTitle` and `companyName` default to the role's title and the organisation's name."""
+    """The invitation goes to the candidate's profile email, with the role's title and the
+    organisation's name from the database; `candidateEmail`, `roleTitle` and `companyName`
+    are accepted (the frontend sends them) and ignored, so nobody can mail a stranger from
+    Talenti's domain in their own words (docs/INVITATIONS.md)."""
 
     applicationId: UUID
-    candidateEmail: Annotated[Email | None, OrBlank()] = None
-    roleTitle: ShortText = None
-    companyName: ShortText = None
+    candidateEmail: Annotated[Email | None, OrBlank()] = Field(
+        default=None,
+        description="Ignored: the invitation goes to the candidate's profile email.",
+        json_schema_extra={"deprecated": True},
+    )
+    roleTitle: ShortText = Field(
+        default=None, description="Ignored: the role's title is used.", json_schema_extra={"deprecated": True}
+    )
+    companyName: ShortText = Field(
+        default=None, description="Ignored: the organisation's name is used.", json_schema_extra={"deprecated": True}
+    )
     expiresInDays: Annotated[int, Field(ge=1, le=30), null_means(DEFAULT_EXPIRY_DAYS)] = DEFAULT_EXPIRY_DAYS
 
     @field_validator("candidateEmail", "roleTitle", "companyName", mode="before")

@@ -6,6 +6,11 @@ then the invitation becomes `sent` and the application's older unopened
 invitations expire. Both transactions hold the application's row lock, which
 serialises concurrent sends for it. If the email fails, the invitation stays `pending`, the
 caller gets 502 with its id, and sending again creates a fresh one.
+
+Only the candidate on file is ever emailed, in the database's words: the
+request's `candidateEmail`, `roleTitle` and `companyName` are never used (a
+self-made organisation could otherwise mail anyone from Talenti's domain), and
+each organisation may send `org_daily_quota` invitations per UTC day.
 """
 
 from __future__ import annotations
@@ -23,12 +28,15 @@ from shared.adapters.ports import Database, EmailSender
 from shared.invitations import queries as invitations
 from shared.invitations.models import SendInvitationRequest, SendInvitationResponse
 from shared.platform.auth import ORG_RECRUITER_ROLES, require_role
-from shared.platform.errors import BadRequest, NotFound, UpstreamError
+from shared.platform.db import Conn, Id
+from shared.platform.errors import NotFound, RateLimited, Unprocessable, UpstreamError
 from shared.platform.logs import log_event
 from shared.platform.models import Email
+from shared.platform.rate_limit import count_in_window
 
 TEMPLATE = "interview_invitation_v1"  # stored in invitations.email_template
 TOKEN_BYTES = 32
+QUOTA_WINDOW_SECONDS = 86_400  # the organisation's quota counts per UTC day
 
 
 async def send_invitation(
@@ -38,6 +46,7 @@ async def send_invitation(
     request: SendInvitationRequest,
     *,
     site_url: str,
+    org_daily_quota: int,
     ip_address: str | None = None,
 ) -> SendInvitationResponse:
     token = secrets.token_urlsafe(TOKEN_BYTES)
@@ -46,12 +55,17 @@ async def send_invitation(
         if application is None:
             raise NotFound("Application not found")
         require_role(application["member_role"], ORG_RECRUITER_ROLES, "the application's organisation")
-        recipient = request.candidateEmail or _valid_email(application["profile_email"])
+        recipient = _valid_email(application["profile_email"])
         if recipient is None:
-            raise BadRequest(
-                "candidateEmail is required: the candidate has no valid email on their profile",
-                details=[{"field": "candidateEmail", "message": "Field required"}],
+            raise Unprocessable(
+                "The candidate has no valid email address on their profile: invitations go only to that address"
             )
+        if request.candidateEmail and request.candidateEmail.casefold() != recipient.casefold():
+            # Ignored, not refused: the frontend always sends an address and may hold an old one.
+            # Neither address is logged.
+            log_event("invitation.other_address_ignored", applicationId=str(request.applicationId))
+        # Counted in this transaction: a refused or failed send does not use the quota up.
+        await _within_org_quota(conn, application["organisation_id"], org_daily_quota)
         invitation = await invitations.create_invitation(
             conn,
             application_id=request.applicationId,
@@ -64,8 +78,8 @@ async def send_invitation(
         )
 
     message = invitation_email(
-        role_title=request.roleTitle or application["role_title"],
-        company=request.companyName or application["organisation_name"],
+        role_title=application["role_title"],
+        company=application["organisation_name"],
         expires_at=invitation["expires_at"],
         link=f"{site_url.rstrip('/')}/invite/{token}",
         to=recipient,
@@ -89,6 +103,16 @@ async def send_invitation(
             ip_address=ip_address,
         )
     return SendInvitationResponse(invitationId=invitation["id"], expiresAt=invitation["expires_at"])
+
+
+async def _within_org_quota(conn: Conn, organisation_id: Id, quota: int) -> None:
+    count, retry_after = await count_in_window(conn, f"invitations/org-day|{organisation_id}", QUOTA_WINDOW_SECONDS)
+    if count > quota:
+        raise RateLimited(
+            retry_after,
+            f"Rate limit exceeded: this organisation has sent its {quota} invitations for today. "
+            "Please try again tomorrow.",
+        )
 
 
 def _valid_email(value: str | None) -> str | None:

@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     RATE_LIMITS: str | None = None  # JSON {"route": "count/seconds"} overriding defaults
     RATE_LIMIT_ENABLED: bool = True
     RATE_LIMIT_IP_MULTIPLIER: int = Field(default=5, ge=1, le=1000)  # per-IP budget = this x per-user
+    # Invitation emails one organisation may send per UTC day, on top of the per-user limit: a
+    # self-made organisation cannot turn the app into a mailer (docs/INVITATIONS.md).
+    INVITATIONS_PER_ORG_PER_DAY: int = Field(default=200, ge=1, le=1_000_000)
     # Proxies in front of the app that append to X-Forwarded-For (the platform's front end: 1 in
     # Azure); default 1 in production, 0 elsewhere (the local host has none: the socket peer counts).
     TRUSTED_PROXY_HOPS: int | None = Field(default=None, ge=0, le=5)

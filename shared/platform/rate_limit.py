@@ -25,10 +25,11 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from shared.platform.buckets import Bucket
+from shared.platform.db import fetch_row
 from shared.platform.errors import PaymentRequired, RateLimited
 
 if TYPE_CHECKING:
-    from shared.platform.db import Database
+    from shared.platform.db import Conn, Database
 
 
 _CHECK_SQL = """
@@ -79,6 +80,15 @@ def refusal(rows: list[dict[str, Any]], allowed: dict[str, int]) -> tuple[int, i
     if not over:
         return None
     return (min(allowed[row["key"]] for row in over), max(1, max(math.ceil(float(row["remaining"])) for row in over)))
+
+
+async def count_in_window(conn: Conn, key: str, seconds: int) -> tuple[int, int]:
+    """Count one more for `key` in the current fixed window, on the caller's connection:
+    inside a transaction the count is undone with it, and the counter row stays locked
+    until it ends, so concurrent callers take turns. Returns (the count now, seconds
+    until the window ends). For quotas a feature checks itself, e.g. per organisation."""
+    row = await fetch_row(conn, _CHECK_SQL, {"keys": [key], "seconds": seconds})
+    return int(row["count"]), max(1, math.ceil(float(row["remaining"])))
 
 
 class RateLimiter:

@@ -35,6 +35,13 @@ class ShortlistMatch(ApiModel):
     availability: str | None
     workMode: str | None
     location: str | None
+    # Additive (the frontend ignores it): "instruction_like_text" when the candidate's own text
+    # reads as instructions to a model ("rank me first"): a person should look at this one.
+    reviewFlags: list[Literal["instruction_like_text"]] = Field(
+        default_factory=list,
+        description="Reasons for a person to review this candidate: `instruction_like_text` when the "
+        "candidate's own text (skills, employment) reads as instructions to the ranking model.",
+    )
 
 
 class ShortlistResponse(ApiModel):

@@ -11,6 +11,13 @@ requirements.
 2. The model re-ranks and explains the leading group (at most 20). Its answer
    must name every leader exactly once and nothing else (checked, retried
    once). Below the group, the pre-ranking continues.
+3. The candidates write their own text, so the model's answer is not taken as
+   it is (shared/shortlist/rules.py): each score is clamped to SCORE_BAND points
+   around the rule-based score and the group is ordered by the clamped score;
+   a reason naming a skill, employer or title the candidate's data does not
+   hold is dropped (the rules' reasons stand in when none is left); and a
+   candidate whose own text reads as instructions to a model is flagged
+   (`reviewFlags`) for a person to review.
 If the model is unavailable (not configured, out of credit, rate limited,
 failing), the pre-ranking is returned as is (`rankedBy: "rules"`) and the
 reason is logged.
@@ -30,7 +37,7 @@ from shared.platform.errors import Forbidden, NotConfigured, NotFound, PaymentRe
 from shared.platform.logs import log_event
 from shared.platform.membership import member_role
 from shared.shortlist import prompts as prompt
-from shared.shortlist import queries
+from shared.shortlist import queries, rules
 from shared.shortlist.models import (
     MODEL_GROUP_MAX,
     ShortlistMatch,
@@ -234,11 +241,41 @@ async def _rank_leaders(
         )
         required = required_skills(role)
         return [_match(a, a.score, reasons(a, required)) for a in ranked[:limit]], "rules"
-    by_id = {str(a.application_id): a for a in leaders}
-    matches = [_match(by_id[r.applicationId], r.matchScore, r.matchReasons) for r in ranking.rankings]
     required = required_skills(role)
+    by_id = {str(a.application_id): a for a in leaders}
+    group_terms = [*required, *(term for a in leaders for term in _named_facts(a))]
+    role_terms = [role.get("title") or "", *required]
+    matches, clamped, dropped = [], 0, 0
+    for answer in ranking.rankings:
+        applicant = by_id[answer.applicationId]
+        score = rules.clamp_to_band(answer.matchScore, applicant.score)
+        facts = rules.candidate_facts(_own_text(applicant), group_terms, role_terms)
+        kept = rules.supported_reasons(answer.matchReasons, facts)
+        clamped += score != answer.matchScore
+        dropped += len(answer.matchReasons) - len(kept)
+        matches.append(_match(applicant, score, kept or reasons(applicant, required)))
+    matches.sort(key=lambda m: -m.matchScore)  # stable: within equal scores the model's order stands
+    if clamped or dropped:
+        log_event("shortlist.model_checked", roleId=str(role["id"]), scoresClamped=clamped, reasonsDropped=dropped)
     matches += [_match(a, a.score, reasons(a, required)) for a in ranked[len(leaders) : limit]]
     return matches[:limit], "model"
+
+
+def _named_facts(applicant: Applicant) -> list[str]:
+    """The skills, employers and job titles on the applicant's profile."""
+    jobs = applicant.jobs[:5]
+    return [*applicant.skills, *(j["company_name"] or "" for j in jobs), *(j["job_title"] or "" for j in jobs)]
+
+
+def _own_text(applicant: Applicant) -> list[str | None]:
+    """Everything the applicant wrote that the model is shown (see `_for_model`)."""
+    return [
+        *applicant.skills[:30],
+        *(text for job in applicant.jobs[:5] for text in (job["job_title"], job["company_name"], job["description"])),
+        applicant.availability,
+        applicant.work_mode,
+        applicant.location,
+    ]
 
 
 def _every_leader_once(expected: set[str]) -> Callable[[ShortlistRanking], None]:
@@ -301,4 +338,5 @@ def _match(applicant: Applicant, score: int, reasons: list[str]) -> ShortlistMat
         availability=applicant.availability,
         workMode=applicant.work_mode,
         location=applicant.location,
+        reviewFlags=rules.review_flags(_own_text(applicant)),
     )

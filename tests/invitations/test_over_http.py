@@ -26,23 +26,37 @@ async def post(base, body, user):
 
 async def test_sent_through_resend(devhosts, resend_double, db):
     base = devhosts.start({"RESEND_API_KEY": "re_http_key", "RESEND_API_URL": resend_double.url})
-    recruiter, application, _, _ = await application_for(db, company="Over HTTP Co")
-    response = await post(base, {"applicationId": str(application), "candidateEmail": "kim@example.test"}, recruiter)
+    recruiter, application, candidate, _ = await application_for(db, company="Over HTTP Co")
+    address = f"{candidate.hex[:8]}@example.test"
+    response = await post(base, {"applicationId": str(application), "candidateEmail": address}, recruiter)
     assert response.status_code == 200, response.text
     [invitation] = await invitations_of(db, application)
     assert invitation["status"] == "sent"
-    [sent] = [e for e in resend_double.sent_emails if e["to"] == ["kim@example.test"]]
+    [sent] = [e for e in resend_double.sent_emails if e["to"] == [address]]
     assert invitation["token"] in sent["html"] and "Over HTTP Co" in sent["subject"]
 
 
 async def test_written_to_the_outbox_in_development(devhost, db):
-    recruiter, application, _, _ = await application_for(db)
-    response = await post(devhost, {"applicationId": str(application), "candidateEmail": "lee@example.test"}, recruiter)
+    """A stranger's address and forged wording in the body: the outbox holds one message,
+    to the candidate on file, in the database's words."""
+    recruiter, application, candidate, _ = await application_for(db, title="Data Engineer", company="Acme Analytics")
+    forged = {
+        "applicationId": str(application),
+        "candidateEmail": "lee@stranger.test",
+        "roleTitle": "Urgent: confirm your password",
+        "companyName": "Payroll Team",
+    }
+    response = await post(devhost, forged, recruiter)
     assert response.status_code == 200, response.text
     invitation_id = response.json()["invitationId"]
     [path] = (LOCAL_DIR / "outbox").glob(f"*invitation-{invitation_id}.eml")
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     [invitation] = await invitations_of(db, application)
-    assert message["To"] == "lee@example.test"
-    assert f"/invite/{invitation['token']}" in message.get_body(("html",)).get_content()
+    assert message["To"] == f"{candidate.hex[:8]}@example.test"
+    assert message["Subject"] == "Interview invitation: Data Engineer at Acme Analytics"
+    html = message.get_body(("html",)).get_content()
+    assert f"/invite/{invitation['token']}" in html
+    everything = " ".join([str(message), html, message.get_body(("plain",)).get_content()])
+    for forgery in ("stranger.test", "password", "Payroll"):
+        assert forgery not in everything
     path.unlink()

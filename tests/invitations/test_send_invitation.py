@@ -2,6 +2,7 @@
 with email through the real resend SDK against ResendDouble."""
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -47,16 +48,10 @@ async def application_status(db, application) -> str:
 
 
 async def test_sends_the_invitation_and_records_it(db, mail, unique_ip):
-    recruiter, application, _, org = await application_for(db)
+    recruiter, application, candidate, org = await application_for(db, title="Senior Data Engineer", company="Acme")
     before = datetime.now(UTC)
     result = await send(
-        {
-            "applicationId": str(application),
-            "candidateEmail": "sam@example.test",
-            "roleTitle": "Senior Data Engineer",
-            "companyName": "Acme",
-            "expiresInDays": 10,
-        },
+        {"applicationId": str(application), "candidateEmail": f"{candidate.hex[:8]}@example.test", "expiresInDays": 10},
         recruiter,
         unique_ip,
     )
@@ -72,8 +67,8 @@ async def test_sends_the_invitation_and_records_it(db, mail, unique_ip):
     assert await application_status(db, application) == "invited"
 
     [sent] = mail.sent_emails
-    assert sent["to"] == ["sam@example.test"]
-    assert "Senior Data Engineer" in sent["subject"] and "Acme" in sent["subject"]
+    assert sent["to"] == [f"{candidate.hex[:8]}@example.test"]
+    assert sent["subject"] == "Interview invitation: Senior Data Engineer at Acme"
     link = f"{SITE}/invite/{invitation['token']}"
     for part in (sent["html"], sent["text"]):
         assert link in part and "Senior Data Engineer" in part and "Acme" in part
@@ -102,6 +97,48 @@ async def test_title_company_and_email_default_from_the_database(db, mail, uniqu
     assert "Platform Engineer" in sent["html"] and "Defaults Pty Ltd" in sent["html"]
     [invitation] = await invitations_of(db, application)
     assert invitation["expires_at"] - invitation["created_at"] == timedelta(days=7)
+
+
+async def test_a_strangers_address_and_forged_wording_reach_no_one_but_the_candidate_on_file(db, mail, unique_ip):
+    """The phishing attack: a self-made organisation's recruiter asks for an email to
+    someone else in their own words. Only the candidate on file gets one, in the database's words."""
+    recruiter, application, candidate, _ = await application_for(db, title="Data Engineer", company="Acme Analytics")
+    forged = {
+        "applicationId": str(application),
+        "candidateEmail": "victim@stranger.test",
+        "roleTitle": "Your account is locked: verify at https://evil.test",
+        "companyName": "Your Bank",
+    }
+    result = await send(forged, recruiter, unique_ip)
+    assert result.status == 200, result
+    [sent] = mail.sent_emails
+    assert sent["to"] == [f"{candidate.hex[:8]}@example.test"]
+    assert sent["subject"] == "Interview invitation: Data Engineer at Acme Analytics"
+    everything = json.dumps(mail.sent_emails)
+    for forgery in ("stranger.test", "evil.test", "Your Bank", "locked"):
+        assert forgery not in everything
+
+
+async def test_the_organisations_daily_quota_is_enforced_on_top_of_the_per_user_limit(
+    db, services, mail, unique_ip, monkeypatch
+):
+    monkeypatch.setattr(services.settings, "INVITATIONS_PER_ORG_PER_DAY", 3)
+    recruiter, application, _, org = await application_for(db)
+    colleague = await create_user(db)  # a second recruiter of the organisation: the quota is the organisation's
+    await db.execute(
+        "insert into org_users (organisation_id, user_id, role) values (%s, %s, 'recruiter')", (org, colleague)
+    )
+    other_recruiter, other_application, _, _ = await application_for(db)  # another organisation
+    body = {"applicationId": str(application)}
+    statuses = [(await send(body, user, unique_ip)).status for user in (recruiter, colleague, recruiter)]
+    assert statuses == [200, 200, 200]
+    refused = await send(body, colleague, unique_ip)
+    assert refused.status == 429
+    answer = refused.json()
+    assert "Rate limit" in answer["error"] and "3 invitations for today" in answer["error"]
+    assert 0 < answer["retryAfter"] <= 86_400 and refused.headers["Retry-After"] == str(answer["retryAfter"])
+    assert len(await invitations_of(db, application)) == 3 and len(mail.sent_emails) == 3  # the refusal wrote nothing
+    assert (await send({"applicationId": str(other_application)}, other_recruiter, unique_ip)).status == 200
 
 
 async def test_interpolated_values_arrive_as_text(db, mail, unique_ip):
@@ -162,11 +199,12 @@ async def test_invalid_bodies_get_400(db, mail, unique_ip, body, field):
     assert result.status == 400 and [d["field"] for d in result.json()["details"]] == [field]
 
 
-async def test_no_email_given_or_on_file_is_400(db, mail, unique_ip):
+@pytest.mark.parametrize("given", [None, "someone@example.test"])
+async def test_no_email_on_file_is_422_whatever_the_body_says(db, mail, unique_ip, given):
     recruiter, application, _, _ = await application_for(db, profile_email=False)
-    result = await send({"applicationId": str(application)}, recruiter, unique_ip)
-    assert result.status == 400 and result.json()["details"][0]["field"] == "candidateEmail"
-    assert await invitations_of(db, application) == []
+    result = await send({"applicationId": str(application), "candidateEmail": given}, recruiter, unique_ip)
+    assert result.status == 422 and "no valid email address on their profile" in result.json()["error"]
+    assert await invitations_of(db, application) == [] and mail.sent_emails == []
 
 
 @pytest.mark.parametrize("failure", ["server_error", "timeout"])
