@@ -124,11 +124,13 @@ def model_responder(application_id: uuid.UUID):
         if name == resume_prompt.TOOL_NAME:
             return tool_call_reply(name, PARSED)
         if name == shortlist_prompt.TOOL_NAME:
+            # 55 lies within SCORE_BAND of this candidate's rule score (42), so it is the model's figure
+            # the frontend reads; a score outside the band is clamped (tests/shortlist cover that).
             return tool_call_reply(
                 name,
                 {
                     "rankings": [
-                        {"applicationId": str(application_id), "matchScore": 88, "matchReasons": ["Ships React apps"]}
+                        {"applicationId": str(application_id), "matchScore": 55, "matchReasons": ["Ships React apps"]}
                     ]
                 },
             )

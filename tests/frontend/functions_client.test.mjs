@@ -101,7 +101,7 @@ test('generate-shortlist: roleId; reads matches', async () => {
   }));
   assert.equal(data.matches.length, 1);
   assert.equal(data.matches[0].applicationId, ids.application);
-  assert.equal(data.matches[0].matchScore, 88);
+  assert.equal(data.matches[0].matchScore, 55);
   assert.deepEqual(data.matches[0].matchReasons, ['Ships React apps']);
   assert.equal(data.roleTitle, 'Senior Frontend Engineer');
 });
