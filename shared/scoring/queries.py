@@ -95,6 +95,28 @@ async def transcript_of(conn: Conn, interview_id: Id) -> list[Row]:
     )
 
 
+async def has_transcript(conn: Conn, interview_id: Id, *, lock: bool = False) -> bool:
+    """Whether the interview has stored transcript segments; with `lock`, the interview row
+    stays locked until the transaction ends (writers of its transcript queue on it)."""
+    row = await fetch_one(
+        conn,
+        """select exists (select 1 from public.transcript_segments t where t.interview_id = i.id) as stored
+             from public.interviews i where i.id = %s"""
+        + (" for no key update" if lock else ""),
+        (interview_id,),
+    )
+    return bool(row and row["stored"])
+
+
+async def insert_transcript(conn: Conn, interview_id: Id, turns: list[dict[str, Any]]) -> None:
+    await conn.execute(
+        """insert into public.transcript_segments (interview_id, speaker, content, start_time_ms)
+           select %s, t.speaker, t.content, t.start_time_ms
+             from jsonb_to_recordset(%s::jsonb) as t(speaker text, content text, start_time_ms integer)""",
+        (interview_id, jsonb(turns)),
+    )
+
+
 async def mark_application_interviewed(conn: Conn, application_id: Id) -> None:
     await conn.execute(
         "update public.applications set status = 'interviewed' where id = %s and status = any(%s)",
