@@ -69,13 +69,17 @@ APPLICATION_STATUSES_BEFORE_INTERVIEWED = ("applied", "screening", "invited", "i
 
 
 async def interview_with_role(conn: Conn, interview_id: Id) -> Row | None:
-    """The interview with its application, job role and organisation, or None."""
+    """The interview with its application, job role and organisation, or None.
+    `candidate_erased`: the candidate asked to be anonymised or deleted."""
     return await fetch_one(
         conn,
         """select i.id as interview_id, a.id as application_id,
                   r.title as role_title, r.description as role_description,
                   r.requirements as role_requirements, r.scoring_rubric as role_scoring_rubric,
-                  r.organisation_id, o.values_framework as organisation_values
+                  r.organisation_id, o.values_framework as organisation_values,
+                  exists (select 1 from public.data_deletion_requests d
+                           where d.user_id = a.candidate_id
+                             and d.request_type in ('anonymize', 'full_deletion')) as candidate_erased
              from public.interviews i
              join public.applications a on a.id = i.application_id
              join public.job_roles r on r.id = a.job_role_id

@@ -76,6 +76,7 @@ SCORING_ROLES = ORG_ADMIN_ROLES | {"recruiter"}
 # (Supplied transcripts never travel in the job: see `keep_supplied_transcript`.)
 OVERRIDE_FIELDS = ("jobTitle", "jobDescription", "requirements", "orgValues", "scoringRubric")
 ERASED_REASON = "The candidate's data was erased"
+ERASED_MESSAGE = "This interview's candidate asked for their data to be erased: it is not scored again"
 ACTIVE_STATES = frozenset({"Pending", "Running", "ContinuedAsNew", "Suspended"})
 _ERRORS_BY_STATUS: dict[int, type[ApiError]] = {
     400: BadRequest,
@@ -234,23 +235,33 @@ async def _outcome(db: Database, client: DurableClient, interview_id: uuid.UUID 
     return ScoringOutcome(instance_id, result=result, runtime_status="Completed")
 
 
-async def authorize_scoring(db: Database, caller: Caller, interview_id: uuid.UUID) -> None:
-    """404 for an unknown interview; a user must be an admin or recruiter of its organisation."""
+async def authorize_scoring(db: Database, caller: Caller, interview_id: uuid.UUID) -> dict[str, Any]:
+    """404 for an unknown interview; a user must be an admin or recruiter of its organisation.
+    Returns the interview with its role."""
     async with db.connection() as conn:
         row = await score_rows.interview_with_role(conn, interview_id)
         if row is None:
             raise NotFound("Interview not found")
         if caller.is_service:
-            return
+            return row
         role = await member_role(conn, row["organisation_id"], caller.user_id) if caller.user_id else None
     require_role(role, SCORING_ROLES, "this interview's organisation")
+    return row
+
+
+def refuse_if_erased(row: dict[str, Any]) -> None:
+    """An erased candidate's interview is never scored again (nor given a transcript to score)."""
+    if row["candidate_erased"]:
+        raise Unprocessable(ERASED_MESSAGE)
 
 
 async def request_scoring(
     db: Database, client: DurableClient, settings: ScoringSettings, caller: Caller, request: ScoreRequest
 ) -> ScoringOutcome:
     """POST /api/ai/score: check, start (or find) the run, wait up to the configured time."""
-    await authorize_scoring(db, caller, request.interviewId)
+    interview = await authorize_scoring(db, caller, request.interviewId)
+    if request.rescore or request.transcripts:
+        refuse_if_erased(interview)
     overrides = request.model_dump(mode="json", include=set(OVERRIDE_FIELDS), exclude_none=True)
     if request.scoringRubric:
         rules.resolve_rubric(overrides["scoringRubric"], None)  # an invalid rubric is a 400 now
@@ -353,6 +364,7 @@ async def load_context(db: Database, job: ScoringJob) -> ScoringContext:
         row = await score_rows.interview_with_role(conn, interview_id)
         if row is None:
             raise NotFound("Interview not found")
+        refuse_if_erased(row)
         existing = await score_rows.score_of(conn, interview_id)
         if existing and existing["human_override"]:
             return {"interviewId": str(interview_id), "humanOverride": True}

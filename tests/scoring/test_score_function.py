@@ -11,7 +11,8 @@ import pytest
 from shared.platform.config import DEV_SERVICE_KEY
 from shared.scoring.models import ScoreResponse
 from shared.scoring.service import ScoringSettings, instance_id_for, start_scoring
-from tests.scoring.conftest import INVENTED_QUOTE, durable_client, score_rows, scoring_answer, seed_interview
+from tests.durable_runtime import durable_client
+from tests.scoring.conftest import INVENTED_QUOTE, score_rows, scoring_answer, seed_interview
 from tests.support import auth_headers, call_function, create_user
 
 pytestmark = pytest.mark.usefixtures("scoring_services", "durable")
@@ -336,3 +337,49 @@ async def test_status_route_serves_a_stored_score_without_a_run(db, model):
     assert stored.status == 200
     assert stored.json()["overall_score"] == 64 and stored.json()["humanOverride"] is False
     assert stored.json()["message"] is None
+
+
+def slow_answers(model):
+    from tests.doubles.openai_server import ScriptedReply
+
+    def slow(request):
+        reply: ScriptedReply = scoring_answer(request)
+        reply.delay = 0.4
+        return reply
+
+    model.default_responder = slow
+
+
+@pytest.mark.parametrize(
+    "configured, environment, expected",
+    [
+        ("https://api.talenti.example/", "development", "https://api.talenti.example"),
+        (None, "development", "http://evil.example"),  # development only: the request's own address
+        (None, "production", ""),  # relative: never a Host the caller chose
+    ],
+)
+async def test_the_202_status_url_uses_the_configured_public_base_url_not_the_host_header(
+    db, model, scoring_services, monkeypatch, configured, environment, expected
+):
+    interview = await seed_interview(db)
+    monkeypatch.setattr(scoring_services.settings, "SCORE_WAIT_SECONDS", 0.05)
+    monkeypatch.setattr(scoring_services.settings, "PUBLIC_BASE_URL", configured)
+    monkeypatch.setattr(scoring_services.settings, "APP_ENV", environment)
+    monkeypatch.delenv("WEBSITE_HOSTNAME", raising=False)
+    slow_answers(model)
+    result = await score({"interviewId": str(interview.id)}, interview.recruiter, headers={"host": "evil.example"})
+    assert result.status == 202, result
+    assert result.json()["statusQueryGetUri"] == f"{expected}/api/ai/score/{interview.id}"
+    assert result.headers["location"] == result.json()["statusQueryGetUri"]
+    await asyncio.sleep(0.6)  # let the run finish inside this test
+
+
+async def test_in_azure_without_a_setting_the_platforms_host_name_is_used(db, model, scoring_services, monkeypatch):
+    interview = await seed_interview(db)
+    monkeypatch.setattr(scoring_services.settings, "SCORE_WAIT_SECONDS", 0.05)
+    monkeypatch.setattr(scoring_services.settings, "PUBLIC_BASE_URL", None)
+    monkeypatch.setenv("WEBSITE_HOSTNAME", "talenti-func.azurewebsites.net")
+    slow_answers(model)
+    result = await score({"interviewId": str(interview.id)}, interview.recruiter, headers={"host": "evil.example"})
+    assert result.json()["statusQueryGetUri"].startswith("https://talenti-func.azurewebsites.net/api/ai/score/")
+    await asyncio.sleep(0.6)
