@@ -22,7 +22,7 @@ from shared.platform.auth import Caller
 from shared.platform.errors import UpstreamError
 from shared.platform.logs import log_event
 from shared.resumes.cv_paths import is_own_cv_path
-from shared.retention import queries
+from shared.retention import queries, rules
 from shared.retention.models import (
     DeletionRequestResult,
     ProcessDeletionRequestsResponse,
@@ -275,13 +275,16 @@ async def _delete_cv_folder(conn: Conn, cv_storage: CvStore | None, request: _Re
     return f"{len(names)} more files in the CV folder deleted"
 
 
-# One step per store in the registry (rules.STORE_RULES); tests/retention/test_erase_rules.py
-# checks that every store there has its step here.
+# One step per store in the registry (rules.STORE_RULES), which _fulfil runs. A store added
+# to the registry without its step stops the app at start-up (and fails
+# tests/retention/test_erase_rules.py), rather than leaving data behind unnoticed.
 STORE_STEPS: dict[str, Callable[..., Awaitable[str]]] = {
     "recordings": _delete_candidate_recordings,
     "task_hub": _purge_scoring_history,
     "cv_folder": _delete_cv_folder,
 }
+if set(STORE_STEPS) != {rule.store for rule in rules.STORE_RULES}:
+    raise RuntimeError("shared/retention/rules.py's STORE_RULES and deletion_requests.STORE_STEPS disagree")
 
 
 async def _delete_auth_user(db: Database, auth_admin: AuthAdmin | None, request: _Request) -> str:
