@@ -78,10 +78,17 @@ async def scored_run_left_in_the_hub(db, durable):
     return interview, candidate["candidate_id"], client
 
 
-async def erase(db, client, candidate, kind):
+async def erase(db, client, interview, candidate, kind):
+    """Run the candidate's request (only their organisation's: other tests' requests are left alone)."""
     await db.execute("insert into data_deletion_requests (user_id, request_type) values (%s, %s)", (candidate, kind))
     result = await process_deletion_requests(
-        db, None, AuthAdmin(), cv_storage=None, caller=SERVICE_CALLER, task_hub=client
+        db,
+        None,
+        AuthAdmin(),
+        cv_storage=None,
+        caller=SERVICE_CALLER,
+        task_hub=client,
+        organisation_id=interview.organisation_id,
     )
     assert [r.status for r in result.results] == ["completed"], result
 
@@ -110,7 +117,7 @@ async def test_after_erasure_no_route_and_no_store_has_the_candidates_words(db, 
     interview, candidate, client = await scored_run_left_in_the_hub(db, durable)
     assert words_in(json.dumps((await poll(interview)).json()))  # before: the recruiter sees them
 
-    await erase(db, client, candidate, kind)
+    await erase(db, client, interview, candidate, kind)
 
     assert instance_id_for(interview.id) not in durable.instances
     assert words_in(task_hub_text(durable)) == []
@@ -149,7 +156,7 @@ async def test_erasure_stops_a_running_scoring_and_nothing_is_saved_afterwards(d
     run = await start_scoring(client, interview.id, ScoringSettings(1, 1, 0.05))
     assert durable.instances[run.instance_id].runtime_status == "Running"
 
-    await erase(db, client, candidate, "anonymize")
+    await erase(db, client, interview, candidate, "anonymize")
 
     assert run.instance_id not in durable.instances
     await asyncio.sleep(0.8)  # the model's answer arrives after the erasure
