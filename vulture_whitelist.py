@@ -39,5 +39,8 @@ RECORDING_ONLY, created_at
 # The answer engine's schema markers, used by the feature models (which vulture does not read).
 ESSENTIAL, Vocabulary, Aliases, Clamp
 
+# The retention registry's reasons and store steps, read by tests/retention/test_erase_rules.py.
+kept_because, STORE_STEPS
+
 # Each feature's exported modules, read by the layout test (tests/platform/test_layout.py).
 EXPORTS

@@ -31,21 +31,19 @@ TRANSCRIPT = [
 def replay_costs(rounds: int = 2000) -> dict:
     from shared.scoring.service import ORCHESTRATOR
     from tests.scoring.history import History
-    from tests.scoring.test_orchestrator_replay import LOAD_ACTIVITY, SAVE_ACTIVITY, SCORE_ACTIVITY
+    from tests.scoring.test_orchestrator_replay import LOAD_ACTIVITY, SCORE_ACTIVITY
     from tests.support import function_host
 
     orchestrator = function_host().functions[ORCHESTRATOR].get_user_function()
     job = {"interviewId": str(uuid.uuid4()), "overrides": {}, "retry": {"firstRetryIntervalMs": 1000, "maxAttempts": 3}}
     first = History(ORCHESTRATOR, job).context_json()
-    ok = {"ok": True, "value": {"interviewId": job["interviewId"], "overall_score": 75}}
+    ok = {"ok": True, "value": {"success": True, "interviewId": job["interviewId"], "humanOverride": False}}
     finished = (
         History(ORCHESTRATOR, job)
         .scheduled(0, LOAD_ACTIVITY)
         .completed(0, ok)
         .scheduled(1, SCORE_ACTIVITY)
         .completed(1, ok)
-        .scheduled(2, SAVE_ACTIVITY)
-        .completed(2, ok)
     ).context_json()
     timings: dict[str, list[float]] = {"first episode": [], "finished run": []}
     for _ in range(rounds):  # alternated, so both see the same noise

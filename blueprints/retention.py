@@ -1,5 +1,7 @@
 """POST /api/admin/data-cleanup and the retention timer (was data-retention-cleanup)."""
 
+from typing import Any
+
 import azure.functions as func
 
 from shared.calls.service import purge_processed_events
@@ -18,12 +20,14 @@ from shared.retention.service import Storage, authorise, run_action, run_schedul
 bp = func.Blueprint()
 
 
-def storage(services: Services) -> Storage:
-    """Retention does without what is not configured (a step that needs it reports why)."""
+def storage(services: Services, task_hub: Any) -> Storage:
+    """Retention does without what is not configured (a step that needs it reports why).
+    `task_hub` is the function's Durable client: erasure purges scoring history."""
     return Storage(
         recordings=services.optional("recordings"),
         auth_admin=services.optional("supabase_admin"),
         cv_storage=services.optional("cv_storage"),
+        task_hub=task_hub,
     )
 
 
@@ -34,6 +38,7 @@ def storage(services: Services) -> Storage:
     body=DataCleanupRequest,
     response=DataCleanupResponse,
     rate_limit=Bucket.DATA_CLEANUP,
+    durable_client=True,
     former="data-retention-cleanup",
     errors=(404,),
 )
@@ -43,7 +48,7 @@ async def data_cleanup(call: Call) -> CleanupRecordingsResponse | ProcessDeletio
     await authorise(call.services.db, call.principal, request.organisationId)
     return await run_action(
         call.services.db,
-        storage(call.services),
+        storage(call.services, call.durable_client),
         call.principal,
         request.action,
         organisation_id=request.organisationId,
@@ -52,7 +57,8 @@ async def data_cleanup(call: Call) -> CleanupRecordingsResponse | ProcessDeletio
 
 
 @bp.timer_trigger(schedule="%RETENTION_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
-async def retention_timer(timer: func.TimerRequest) -> None:
+@bp.durable_client_input(client_name="client")
+async def retention_timer(timer: func.TimerRequest, client: str) -> None:
     """Both retention actions for every organisation, as the service (daily by default),
     then the housekeeping of the features that keep short-lived rows."""
     services = get_services()
@@ -60,4 +66,4 @@ async def retention_timer(timer: func.TimerRequest) -> None:
         "purge_rate_limits": services.rate_limiter.purge_expired,
         "purge_processed_events": lambda: purge_processed_events(services.db),
     }
-    await run_scheduled(services.db, storage(services), SERVICE_CALLER, housekeeping)
+    await run_scheduled(services.db, storage(services, client), SERVICE_CALLER, housekeeping)

@@ -1,6 +1,8 @@
 """Scoring (was score-interview): POST /api/ai/score and GET /api/ai/score/{interviewId}
 start, join and poll the interview's one Durable orchestration, declared here
-with its three activities. Each activity runs one step of shared/scoring/service.py.
+with its two activities. Each activity runs one step of shared/scoring/service.py;
+they pass ids and the role's context, never the transcript or the scores, so the
+task hub holds none of the candidate's words.
 
 The orchestrator is deterministic: it reads only its input, the activities'
 results and the context's clock, so Durable can replay it at any time. It
@@ -21,7 +23,6 @@ from shared.platform.http import USER_OR_SERVICE, Call, api, json_response
 from shared.platform.wiring import get_services
 from shared.scoring import rules
 from shared.scoring.models import (
-    ScoredInterview,
     ScoreRequest,
     ScoreResponse,
     ScoringAccepted,
@@ -37,8 +38,7 @@ from shared.scoring.service import (
     load_context,
     request_scoring,
     run_step,
-    save_result,
-    score_transcript,
+    score_and_save,
     scoring_status,
 )
 
@@ -90,7 +90,8 @@ def answer(call: Call, interview_id: object, outcome: ScoringOutcome) -> Any:
     """200 with the result, or 202 pointing at the status route (never Durable's keyed URLs)."""
     if outcome.result is not None:
         return outcome.result
-    status_url = f"{str(call.request.base_url).rstrip('/')}/api/ai/score/{interview_id}"
+    # The configured public address, never the request's Host header (which a caller chooses).
+    status_url = f"{call.services.settings.public_base_url(str(call.request.base_url))}/api/ai/score/{interview_id}"
     accepted = ScoringAccepted(
         id=outcome.instance_id,
         statusQueryGetUri=status_url,
@@ -109,28 +110,23 @@ async def scoring_load_context(job: ScoringJob) -> StepResult:
 
 
 @bp.activity_trigger(input_name="loaded")
-async def scoring_score_transcript(loaded: ScoringContext) -> StepResult:
+async def scoring_score_and_save(loaded: ScoringContext) -> StepResult:
     services = get_services()
     # The adapter is read inside the step: "not configured" (503) is a result like any other.
-    return await run_step(lambda: score_transcript(services.ai, loaded))
-
-
-@bp.activity_trigger(input_name="scored")
-async def scoring_save(scored: ScoredInterview) -> StepResult:
-    return await run_step(save_result, get_services().db, scored)
+    return await run_step(lambda: score_and_save(services.db, services.ai, loaded))
 
 
 STEPS = (
     (scoring_load_context, "loading", "Loading the interview, its role and transcript"),
-    (scoring_score_transcript, "scoring", "The AI model is scoring the transcript"),
-    (scoring_save, "saving", "Saving the scores"),
+    (scoring_score_and_save, "scoring", "The AI model is scoring the transcript; then the scores are saved"),
 )
 
 
 @bp.function_name(ORCHESTRATOR)
 @bp.orchestration_trigger(context_name="context")
 def score_interview_orchestrator(context: Any) -> Generator[Any, Any, dict[str, Any]]:
-    """Load, score, save; the custom status names the current step."""
+    """Load, then score and save; the custom status names the current step. The output
+    says only whether it worked: the scores are read from the database."""
     job: ScoringJob = context.get_input()
     policy = job["retry"]
 
@@ -156,8 +152,8 @@ def score_interview_orchestrator(context: Any) -> Generator[Any, Any, dict[str, 
                 "error": result["error"],
             }
         value = result["value"]
-        if isinstance(value, dict) and "report" in value:  # nothing to score: a person's score stands
+        if isinstance(value, dict) and value.get("humanOverride"):  # nothing to score: a person's score stands
             status("completed", rules.HUMAN_OVERRIDE_MESSAGE)
-            return cast(dict[str, Any], value["report"])
+            return {"success": True, "interviewId": job["interviewId"], "humanOverride": True}
     status("completed", "Scored")
     return cast(dict[str, Any], value)

@@ -11,7 +11,10 @@ part the app's code sees:
   management URLs pointing at this host;
 - the subset of the extension's HTTP API the SDK calls: start
   (`POST {rpc}orchestrators/{name}[/{instanceId}]`, the input JSON-encoded
-  twice) and status (`GET {rpc}instances/{id}`);
+  twice), status (`GET {rpc}instances/{id}`), terminate
+  (`POST {rpc}instances/{id}/terminate`: 202, or 410 when it already ended) and
+  purge (`DELETE {rpc}instances/{id}`: 200 with `instancesDeleted`, 404 when
+  unknown, 400 while it runs; `purged` lists what was purged);
 - execution by replay through the SDK's own entry point: the orchestrator
   function from the app's metadata is called with a context JSON holding the
   history, returns the actions it wants, and this runtime carries them out
@@ -111,6 +114,7 @@ class DurableRuntime:
         self.base_url = base_url.rstrip("/")
         self.task_hub = task_hub
         self.instances: dict[str, Instance] = {}
+        self.purged: list[str] = []  # instance ids whose history was purged, in order
         self._tasks: set[asyncio.Task] = set()  # the loop keeps only weak references to tasks
         self._of_type = lambda kind: {n for n, f in host.functions.items() if f.get_trigger().type == kind}
 
@@ -164,6 +168,8 @@ class DurableRuntime:
             Route(WEBHOOK_PATH + "/orchestrators/{name}", self._start_endpoint, methods=["POST"]),
             Route(WEBHOOK_PATH + "/orchestrators/{name}/{instance_id}", self._start_endpoint, methods=["POST"]),
             Route(WEBHOOK_PATH + "/instances/{instance_id}", self._status_endpoint, methods=["GET"]),
+            Route(WEBHOOK_PATH + "/instances/{instance_id}", self._purge_endpoint, methods=["DELETE"]),
+            Route(WEBHOOK_PATH + "/instances/{instance_id}/terminate", self._terminate_endpoint, methods=["POST"]),
         ]
 
     # --- the HTTP API -------------------------------------------------------------------
@@ -191,6 +197,30 @@ class DurableRuntime:
         if instance is None:
             return Response(status_code=404)
         return JSONResponse(instance.status_json(), status_code=HTTP_STATUS.get(instance.runtime_status, 200))
+
+    async def _purge_endpoint(self, request: Request) -> Response:
+        instance_id = request.path_params["instance_id"]
+        instance = self.instances.get(instance_id)
+        if instance is None:
+            return Response(status_code=404)
+        if instance.runtime_status in ACTIVE:
+            return JSONResponse({"ExceptionMessage": f"Instance '{instance_id}' is still running."}, status_code=400)
+        del self.instances[instance_id]
+        self.purged.append(instance_id)
+        log.info("orchestration %s purged", instance_id)
+        return JSONResponse({"instancesDeleted": 1})
+
+    async def _terminate_endpoint(self, request: Request) -> Response:
+        instance = self.instances.get(request.path_params["instance_id"])
+        if instance is None:
+            return Response(status_code=404)
+        if instance.runtime_status not in ACTIVE:
+            return Response(status_code=410)
+        if instance.runner is not None:
+            instance.runner.cancel()
+        instance.output = request.query_params.get("reason")
+        self._finish(instance, "Terminated")
+        return Response(status_code=202)
 
     # --- running orchestrations -----------------------------------------------------------
 

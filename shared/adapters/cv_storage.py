@@ -4,6 +4,7 @@ Azure Blob container (the alternative), chosen by CV_STORAGE.
     storage = cv_storage_from_settings(settings)   # NotConfigured (503) names the missing setting
     data = await storage.read("<user-id>/resume.pdf", max_bytes)
     existed = await storage.delete("<user-id>/resume.pdf")   # False: it was already gone
+    names = await storage.delete_folder("<user-id>/")        # every object under the folder
 
 `read` answers NotFound (404) for a missing file, Unprocessable (422) for one
 over `max_bytes`, UpstreamError (502) when the store fails; `delete` answers
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from shared.platform.config import Settings
 
 STORAGE_TIMEOUT_SECONDS = 15
+LIST_PAGE = 100  # Storage's list page (its default limit) and our delete batch
 CV_NOT_FOUND = "CV file not found"
 STORAGE_FAILED = "CV storage is unavailable, please try again"
 NOT_CONFIGURED = (
@@ -92,6 +94,36 @@ class SupabaseCvStorage:
             raise UpstreamError(STORAGE_FAILED) from None
         return any(isinstance(item, dict) and item.get("name") == path for item in deleted or [])
 
+    async def delete_folder(self, folder: str) -> list[str]:
+        """List the folder (subfolders too: Storage lists one level, a folder as an entry
+        without an id) through POST /object/list/<bucket>, then delete what it holds."""
+        from storage3.exceptions import StorageApiError
+
+        try:
+            bucket = (await self._storage()).from_(self.bucket)
+            names, folders = [], [folder]
+            while folders:
+                prefix = folders.pop()
+                offset = 0
+                while True:
+                    page = await bucket.list(prefix, {"limit": LIST_PAGE, "offset": offset})
+                    for item in page:
+                        name = f"{prefix}{item['name']}"
+                        if item.get("id") is None:
+                            folders.append(name + "/")
+                        else:
+                            names.append(name)
+                    if len(page) < LIST_PAGE:
+                        break
+                    offset += LIST_PAGE
+            for start in range(0, len(names), LIST_PAGE):
+                await bucket.remove(names[start : start + LIST_PAGE])
+        except StorageApiError as exc:
+            raise UpstreamError(f"CV storage refused to list or delete ({exc.status} {exc.code})") from None
+        except Exception:  # connection failures, timeouts, a body that is not JSON
+            raise UpstreamError(STORAGE_FAILED) from None
+        return names
+
     async def close(self) -> None:
         """Close the client's HTTP pools (the supabase client has no close of its own)."""
         if self._client is not None:
@@ -151,6 +183,22 @@ class BlobCvStorage:
         except AzureError:
             raise UpstreamError(STORAGE_FAILED) from None
         return True
+
+    async def delete_folder(self, folder: str) -> list[str]:
+        from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+        names: list[str] = []
+        try:
+            container = self._client().get_container_client(self.container)
+            async for blob in container.list_blobs(name_starts_with=folder):
+                try:
+                    await container.get_blob_client(blob.name).delete_blob(delete_snapshots="include")
+                except ResourceNotFoundError:
+                    continue
+                names.append(blob.name)
+        except AzureError:
+            raise UpstreamError(STORAGE_FAILED) from None
+        return names
 
     async def close(self) -> None:
         if self._service is not None:

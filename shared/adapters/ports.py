@@ -85,6 +85,10 @@ class DurableClient(Protocol):
         self, orchestration_function_name: str, instance_id: str | None = None, client_input: Any = None
     ) -> str: ...
 
+    async def terminate(self, instance_id: str, reason: str) -> None: ...
+
+    async def purge_instance_history(self, instance_id: str) -> Any: ...
+
 
 class AcsIdentities(Protocol):
     """shared/adapters/acs_identity.AcsIdentity."""
@@ -114,6 +118,10 @@ class CvStore(Protocol):
     async def read(self, path: str, max_bytes: int) -> bytes: ...
 
     async def delete(self, path: str) -> bool: ...
+
+    async def delete_folder(self, folder: str) -> list[str]:
+        """Delete every object whose name starts with `folder` (ending in "/"); the names deleted."""
+        ...
 
 
 class BlobDeleter(Protocol):

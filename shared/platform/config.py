@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     RESEND_API_URL: str | None = None
     EMAIL_FROM: str = "Talenti <no-reply@talenti.local>"
     SITE_URL: str = "http://localhost:5173"
+    # This app's own public address (status URLs); never taken from a request's Host header.
+    PUBLIC_BASE_URL: str | None = None
 
     # Storage: recordings (Azure Blob) and CVs (Supabase Storage or Blob).
     RECORDINGS_STORAGE_CONNECTION_STRING: str | None = None
@@ -186,6 +188,17 @@ class Settings(BaseSettings):
         self.rate_limits()  # validate the JSON early
         self.ai_output_caps()
         return self
+
+    def public_base_url(self, request_base_url: str) -> str:
+        """The base of the app's own links: PUBLIC_BASE_URL; else, in Azure, the host name
+        the platform sets (WEBSITE_HOSTNAME); else in development the request's own base.
+        In production with neither, "" (links are then relative to the host)."""
+        if self.PUBLIC_BASE_URL:
+            return self.PUBLIC_BASE_URL.rstrip("/")
+        hostname = os.environ.get("WEBSITE_HOSTNAME", "").strip()
+        if hostname:
+            return f"https://{hostname}"
+        return "" if self.is_production else request_base_url.rstrip("/")
 
     @property
     def is_production(self) -> bool:

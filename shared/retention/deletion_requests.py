@@ -1,17 +1,20 @@
-"""Candidates' data deletion requests: each request's recordings, CV files,
-rows and (for full deletion) Supabase Auth user, in steps that each either
-finish or leave the request for the next run (see the package's rules in service.py)."""
+"""Candidates' data deletion requests: each request's recordings, scoring history
+(the Durable task hub), CV folder, rows and (for full deletion) Supabase Auth user,
+in steps that each either finish or leave the request for the next run (see the
+package's rules in service.py). Where candidate data lives, and what each request
+type does there, is the registry in rules.py."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from shared.adapters.cv_storage import NOT_CONFIGURED as CV_STORAGE_NOT_CONFIGURED
-from shared.adapters.ports import AuthAdmin, BlobDeleter, CvStore, Database, RecordingBlobs
+from shared.adapters.ports import AuthAdmin, BlobDeleter, CvStore, Database, DurableClient, RecordingBlobs
 from shared.adapters.recordings import NOT_CONFIGURED as RECORDINGS_NOT_CONFIGURED
 from shared.adapters.supabase_admin import AuthAdminError
 from shared.platform import audit
@@ -19,12 +22,13 @@ from shared.platform.auth import Caller
 from shared.platform.errors import UpstreamError
 from shared.platform.logs import log_event
 from shared.resumes.cv_paths import is_own_cv_path
-from shared.retention import queries
+from shared.retention import queries, rules
 from shared.retention.models import (
     DeletionRequestResult,
     ProcessDeletionRequestsResponse,
 )
 from shared.retention.recordings import delete_recordings, organisation_or_404, plan_recordings
+from shared.scoring.service import erase_scoring_history
 
 if TYPE_CHECKING:
     from shared.platform.db import Conn
@@ -74,11 +78,13 @@ async def process_deletion_requests(
     caller: Caller,
     organisation_id: UUID | None = None,
     dry_run: bool = False,
+    task_hub: DurableClient | None = None,
 ) -> ProcessDeletionRequestsResponse:
     """Claim and fulfil due requests one at a time: pending ones, ones that
     failed in an earlier run, and ones abandoned in 'processing'. `store`,
     `auth_admin` and `cv_storage` may be None (not configured): a request that
-    needs one then fails with the reason."""
+    needs one then fails with the reason. `task_hub` is the Durable client (the
+    functions always bind one; None only where no Durable runtime exists)."""
     processed_by = "service" if caller.is_service else str(caller.user_id)
     started = await db.fetch_one("select clock_timestamp() as at")
     assert started is not None
@@ -107,7 +113,7 @@ async def process_deletion_requests(
                     claimed["id"], claimed["user_id"], claimed["request_type"], caller, processed_by, organisation_id
                 )
                 await audit.record(conn, **request.audit("claimed"))
-            status = await _fulfil(db, store, session, cv_storage, auth_admin, request)
+            status = await _fulfil(db, Places(store, session, cv_storage, auth_admin, task_hub), request)
             results.append(DeletionRequestResult(requestId=request.id, status=status))
     log_event(
         "retention.deletion_requests",
@@ -125,26 +131,33 @@ _CANDIDATE_STEPS = {
 }
 
 
-async def _fulfil(
-    db: Database,
-    store: RecordingBlobs | None,
-    session: BlobDeleter | None,
-    cv_storage: CvStore | None,
-    auth_admin: AuthAdmin | None,
-    request: _Request,
-) -> str:
+@dataclass(frozen=True)
+class Places:
+    """Where a request deletes outside the database (None: not configured)."""
+
+    store: RecordingBlobs | None
+    session: BlobDeleter | None
+    cv_storage: CvStore | None
+    auth_admin: AuthAdmin | None
+    task_hub: DurableClient | None
+
+
+async def _fulfil(db: Database, places: Places, request: _Request) -> str:
     notes: list[str] = []
     try:
-        notes.append(await _delete_candidate_recordings(db, store, session, request))
+        notes.append(await _delete_candidate_recordings(db, places.store, places.session, request))
         if request.kind in _CANDIDATE_STEPS:
             change_rows, action, done = _CANDIDATE_STEPS[request.kind]
-            async with db.transaction() as conn:  # the CV file goes before the rows that name it
-                notes.append(await _delete_cv_file(conn, cv_storage, request))
+            # Stores before the rows that name them: a failure leaves the rows to find them by.
+            notes.append(await _purge_scoring_history(db, places.task_hub, request))
+            async with db.transaction() as conn:  # the CV files go before the rows that name them
+                notes.append(await _delete_cv_file(conn, places.cv_storage, request))
+                notes.append(await _delete_cv_folder(conn, places.cv_storage, request))
                 counts = await change_rows(conn, request.user_id)
                 await audit.record(conn, **request.audit(action, rows=counts))
             notes.append(f"{done} ({_counts(counts)})")
             if request.kind == FULL_DELETION:
-                notes.append(await _delete_auth_user(db, auth_admin, request))
+                notes.append(await _delete_auth_user(db, places.auth_admin, request))
         status = "completed"
     except (StepFailed, UpstreamError) as exc:  # UpstreamError: the recordings storage is unavailable
         status = "failed"
@@ -224,6 +237,54 @@ async def _delete_cv_file(conn: Conn, cv_storage: CvStore | None, request: _Requ
         raise StepFailed(f"the CV file could not be deleted ({exc.message}); retried on the next run") from None
     await audit.record(conn, **request.audit("cv_deleted", existed=existed))
     return "CV file deleted" if existed else "CV file already deleted"
+
+
+async def _purge_scoring_history(db: Database, task_hub: DurableClient | None, request: _Request) -> str:
+    """Stop and purge the Durable scoring runs of the candidate's interviews (their
+    inputs, statuses and outputs are kept in the task hub until purged)."""
+    async with db.connection() as conn:
+        interview_ids = await queries.candidate_interview_ids(conn, request.user_id)
+    if not interview_ids:
+        return ""
+    if task_hub is None:
+        log_event("retention.task_hub_unavailable", level=logging.WARNING, deletionRequestId=request.id)
+        return "scoring history not checked: no Durable client here"
+    try:
+        purged = await erase_scoring_history(task_hub, interview_ids)
+    except Exception as exc:
+        logging.getLogger("talenti").warning("purging scoring history failed", exc_info=True)
+        raise StepFailed(
+            f"the scoring history could not be purged ({type(exc).__name__}); retried on the next run"
+        ) from None
+    async with db.connection() as conn:
+        await audit.record(conn, **request.audit("scoring_history_purged", instances=purged))
+    return f"scoring history purged ({purged} runs)" if purged else ""
+
+
+async def _delete_cv_folder(conn: Conn, cv_storage: CvStore | None, request: _Request) -> str:
+    """Every object under the candidate's own folder (older CVs too), after the current one."""
+    if cv_storage is None:
+        return "CV folder not checked: CV storage is not configured"
+    try:
+        names = await cv_storage.delete_folder(f"{request.user_id}/")
+    except UpstreamError as exc:
+        raise StepFailed(f"the CV folder could not be emptied ({exc.message}); retried on the next run") from None
+    if not names:
+        return ""
+    await audit.record(conn, **request.audit("cv_folder_deleted", objects=len(names)))
+    return f"{len(names)} more files in the CV folder deleted"
+
+
+# One step per store in the registry (rules.STORE_RULES), which _fulfil runs. A store added
+# to the registry without its step stops the app at start-up (and fails
+# tests/retention/test_erase_rules.py), rather than leaving data behind unnoticed.
+STORE_STEPS: dict[str, Callable[..., Awaitable[str]]] = {
+    "recordings": _delete_candidate_recordings,
+    "task_hub": _purge_scoring_history,
+    "cv_folder": _delete_cv_folder,
+}
+if set(STORE_STEPS) != {rule.store for rule in rules.STORE_RULES}:
+    raise RuntimeError("shared/retention/rules.py's STORE_RULES and deletion_requests.STORE_STEPS disagree")
 
 
 async def _delete_auth_user(db: Database, auth_admin: AuthAdmin | None, request: _Request) -> str:

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from shared.calls import recording_metadata as recording
 from shared.platform.db import Conn, Id, Row, fetch_all, fetch_one, jsonb
+from shared.retention import rules
 
 DEFAULT_RETENTION_DAYS = 60
 FIRST_ID = uuid.UUID(int=0)
@@ -200,64 +201,18 @@ async def finish_deletion_request(conn: Conn, request_id: Id, *, status: str, no
 
 # --- A candidate's data -----------------------------------------------------------
 
-_CANDIDATE_INTERVIEWS = """select i.id from public.interviews i join public.applications a on a.id = i.application_id
-                            where a.candidate_id = %(user)s"""
-
-# Children before parents, so the order holds whatever the foreign keys' delete actions are.
-_DELETE_CANDIDATE_DATA = (
-    ("score_dimensions", f"delete from public.score_dimensions where interview_id in ({_CANDIDATE_INTERVIEWS})"),
-    ("interview_scores", f"delete from public.interview_scores where interview_id in ({_CANDIDATE_INTERVIEWS})"),
-    ("transcript_segments", f"delete from public.transcript_segments where interview_id in ({_CANDIDATE_INTERVIEWS})"),
-    ("interviews", f"delete from public.interviews where id in ({_CANDIDATE_INTERVIEWS})"),
-    (
-        "invitations",
-        """delete from public.invitations where application_id in
-                       (select id from public.applications where candidate_id = %(user)s)""",
-    ),
-    ("applications", "delete from public.applications where candidate_id = %(user)s"),
-    ("candidate_dei", "delete from public.candidate_dei where user_id = %(user)s"),
-    ("candidate_skills", "delete from public.candidate_skills where user_id = %(user)s"),
-    ("education", "delete from public.education where user_id = %(user)s"),
-    ("employment_history", "delete from public.employment_history where user_id = %(user)s"),
-    ("practice_interviews", "delete from public.practice_interviews where user_id = %(user)s"),
-    ("candidate_profiles", "delete from public.candidate_profiles where user_id = %(user)s"),
+# The statements come from the registry of where candidate data lives (rules.py).
+_DELETE_CANDIDATE_DATA: tuple[tuple[str, str], ...] = tuple(
+    (rule.name, rule.erase) for rule in rules.TABLE_RULES if rule.erase is not None
+)
+_ANONYMISE_CANDIDATE: tuple[tuple[str, str], ...] = tuple(
+    (rule.name, rule.anonymise) for rule in rules.TABLE_RULES if rule.anonymise is not None
 )
 
-# Anonymising keeps the scores and what aggregates are built from (skills, the
-# numeric scores, statuses) and removes what identifies or describes the person.
-_ANONYMISE_CANDIDATE = (
-    (
-        "candidate_profiles",
-        """update public.candidate_profiles
-                                 set first_name = 'Anonymised', last_name = 'Candidate', email = null, phone = null,
-                                     suburb = null, state = null, postcode = null, country = null,
-                                     linkedin_url = null, portfolio_url = null, cv_file_path = null,
-                                     cv_uploaded_at = null, updated_at = now()
-                               where user_id = %(user)s""",
-    ),
-    ("candidate_dei", "delete from public.candidate_dei where user_id = %(user)s"),
-    ("education", "delete from public.education where user_id = %(user)s"),
-    ("employment_history", "delete from public.employment_history where user_id = %(user)s"),
-    ("practice_interviews", "delete from public.practice_interviews where user_id = %(user)s"),
-    ("transcript_segments", f"delete from public.transcript_segments where interview_id in ({_CANDIDATE_INTERVIEWS})"),
-    (
-        "interview_scores",
-        f"""update public.interview_scores
-                                set narrative_summary = null, candidate_feedback = null,
-                                    human_override_reason = null, updated_at = now()
-                              where interview_id in ({_CANDIDATE_INTERVIEWS})""",
-    ),
-    (
-        "score_dimensions",
-        f"""update public.score_dimensions set evidence = null, cited_quotes = null
-                              where interview_id in ({_CANDIDATE_INTERVIEWS})""",
-    ),
-    (
-        "interviews",
-        f"""update public.interviews set anti_cheat_signals = null, updated_at = now()
-                        where id in ({_CANDIDATE_INTERVIEWS}) and anti_cheat_signals is not null""",
-    ),
-)
+
+async def candidate_interview_ids(conn: Conn, user_id: Id) -> list[uuid.UUID]:
+    rows = await fetch_all(conn, rules.CANDIDATE_INTERVIEWS + " order by i.id", {"user": user_id})
+    return [row["id"] for row in rows]
 
 
 async def delete_candidate_data(conn: Conn, user_id: Id) -> dict[str, int]:

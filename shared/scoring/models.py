@@ -151,7 +151,9 @@ class RetryPolicy(TypedDict):
 
 
 class ScoringContext(TypedDict, total=False):
-    """What the model needs (load's output, score's input); `report` alone when a person's score stands."""
+    """What the model needs besides the transcript (load's output, score's input);
+    `humanOverride` (with the id) alone when a person's score stands. Never the
+    transcript: the task hub keeps activity inputs and outputs."""
 
     interviewId: str
     applicationId: str
@@ -161,12 +163,19 @@ class ScoringContext(TypedDict, total=False):
     orgValues: list[str]
     rubric: list[RubricDimension]
     rubricVersion: str
-    transcript: list[Turn]
-    report: dict[str, Any]
+    humanOverride: bool
+
+
+class ScoringSummary(TypedDict):
+    """The scoring step's output and the run's: no scores and no words (those are in the database)."""
+
+    success: bool
+    interviewId: str
+    humanOverride: bool
 
 
 class ScoredInterview(TypedDict):
-    """The model's validated result and what to record with it (score's output, save's input)."""
+    """The model's validated result and what to record with it (inside the scoring step only)."""
 
     interviewId: str
     applicationId: str
@@ -178,7 +187,7 @@ class ScoredInterview(TypedDict):
 
 class ScoringJob(TypedDict):
     interviewId: str
-    overrides: dict[str, Any]
+    overrides: dict[str, Any]  # the request's role fields and rubric (never a transcript)
     retry: RetryPolicy
 
 

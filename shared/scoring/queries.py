@@ -69,13 +69,17 @@ APPLICATION_STATUSES_BEFORE_INTERVIEWED = ("applied", "screening", "invited", "i
 
 
 async def interview_with_role(conn: Conn, interview_id: Id) -> Row | None:
-    """The interview with its application, job role and organisation, or None."""
+    """The interview with its application, job role and organisation, or None.
+    `candidate_erased`: the candidate asked to be anonymised or deleted."""
     return await fetch_one(
         conn,
         """select i.id as interview_id, a.id as application_id,
                   r.title as role_title, r.description as role_description,
                   r.requirements as role_requirements, r.scoring_rubric as role_scoring_rubric,
-                  r.organisation_id, o.values_framework as organisation_values
+                  r.organisation_id, o.values_framework as organisation_values,
+                  exists (select 1 from public.data_deletion_requests d
+                           where d.user_id = a.candidate_id
+                             and d.request_type in ('anonymize', 'full_deletion')) as candidate_erased
              from public.interviews i
              join public.applications a on a.id = i.application_id
              join public.job_roles r on r.id = a.job_role_id
@@ -92,6 +96,28 @@ async def transcript_of(conn: Conn, interview_id: Id) -> list[Row]:
         """select speaker, content, start_time_ms from public.transcript_segments
             where interview_id = %s order by start_time_ms, created_at, id""",
         (interview_id,),
+    )
+
+
+async def has_transcript(conn: Conn, interview_id: Id, *, lock: bool = False) -> bool:
+    """Whether the interview has stored transcript segments; with `lock`, the interview row
+    stays locked until the transaction ends (writers of its transcript queue on it)."""
+    row = await fetch_one(
+        conn,
+        """select exists (select 1 from public.transcript_segments t where t.interview_id = i.id) as stored
+             from public.interviews i where i.id = %s"""
+        + (" for no key update" if lock else ""),
+        (interview_id,),
+    )
+    return bool(row and row["stored"])
+
+
+async def insert_transcript(conn: Conn, interview_id: Id, turns: list[dict[str, Any]]) -> None:
+    await conn.execute(
+        """insert into public.transcript_segments (interview_id, speaker, content, start_time_ms)
+           select %s, t.speaker, t.content, t.start_time_ms
+             from jsonb_to_recordset(%s::jsonb) as t(speaker text, content text, start_time_ms integer)""",
+        (interview_id, jsonb(turns)),
     )
 
 

@@ -6,12 +6,20 @@ little, and report either the finished result or how far it got. Returns
 domain results (`ScoringOutcome`); the blueprint turns them into 200 or 202.
 A finished run that failed raises the contract's error.
 
-The orchestration's three steps (blueprints/scoring.py runs each as an
+The orchestration's two steps (blueprints/scoring.py runs each as an
 activity and chains them in the orchestrator):
 
-    load_context      interview, role, rubric, organisation values, transcript
-    score_transcript  the model scores every rubric dimension (structured output)
-    save_result       one transaction: score row, its dimensions, application status
+    load_context      interview, role, rubric, organisation values; checks the transcript
+    score_and_save    reads the transcript, the model scores every rubric dimension
+                      (structured output), then one transaction: score row, its
+                      dimensions, application status
+
+Only ids, the role's wording, the rubric and statuses cross the Durable
+boundary: the transcript is read inside the step that needs it and the
+result goes straight to the database, so the task hub (orchestration inputs,
+activity inputs and outputs, the run's output) never holds the candidate's
+words. A finished run is answered from the database and its history purged;
+erasing a candidate purges their runs (`erase_scoring_history`).
 
 Every step runs through `run_step`, which returns a `StepResult`: success
 with a value, or a failure with the contract's status and whether another
@@ -49,7 +57,9 @@ from shared.scoring.models import (
     ScoreRequest,
     ScoringContext,
     ScoringJob,
+    ScoringSummary,
     StepResult,
+    Turn,
 )
 from shared.scoring.prompts import PROMPT_VERSION, TOOL_DESCRIPTION, TOOL_NAME, rubric_vocabulary, scoring_messages
 
@@ -62,7 +72,11 @@ SCORING_TIMEOUT_SECONDS = 120.0  # one model call reads a whole interview
 # Statuses worth another attempt: the model, the provider or the database may answer next time.
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503})
 SCORING_ROLES = ORG_ADMIN_ROLES | {"recruiter"}
-OVERRIDE_FIELDS = ("jobTitle", "jobDescription", "requirements", "orgValues", "scoringRubric", "transcripts")
+# What a request may supply for the role; the stored role wins wherever it has a value.
+# (Supplied transcripts never travel in the job: see `keep_supplied_transcript`.)
+OVERRIDE_FIELDS = ("jobTitle", "jobDescription", "requirements", "orgValues", "scoringRubric")
+ERASED_REASON = "The candidate's data was erased"
+ERASED_MESSAGE = "This interview's candidate asked for their data to be erased: it is not scored again"
 ACTIVE_STATES = frozenset({"Pending", "Running", "ContinuedAsNew", "Suspended"})
 _ERRORS_BY_STATUS: dict[int, type[ApiError]] = {
     400: BadRequest,
@@ -168,16 +182,13 @@ async def wait_for_scoring(client: DurableClient, instance_id: str, seconds: flo
         pause = min(pause * 1.5, 0.5)
 
 
-def finished_result(status: Any) -> dict[str, Any] | None:
-    """The 200 body of a finished run, None while it runs; a failed run raises
-    the contract's error."""
+def raise_if_failed(status: Any) -> None:
+    """A finished run that failed raises the contract's error; anything else passes."""
     state = runtime_state(status)
-    if state is None or state in ACTIVE_STATES:
-        return None
+    if state is None or state in ACTIVE_STATES or _succeeded(status):
+        return
     output = status.output
     if state == "Completed" and isinstance(output, dict):
-        if output.get("success"):
-            return output
         code, message = output.get("status", 500), output.get("error") or "Scoring failed"
         if code == 429:
             raise RateLimited(30, message)
@@ -185,60 +196,138 @@ def finished_result(status: Any) -> dict[str, Any] | None:
     raise ApiError("Scoring was stopped" if state in ("Terminated", "Canceled") else "Scoring failed")
 
 
-def _outcome(instance_id: str, status: Any) -> ScoringOutcome:
-    result = finished_result(status)
-    return ScoringOutcome(
-        instance_id,
-        result=result,
-        runtime_status=runtime_state(status) or "Pending",
-        custom_status=getattr(status, "custom_status", None) or None,
-    )
+async def stored_score(db: Database, interview_id: uuid.UUID | str) -> dict[str, Any] | None:
+    """The interview's score as the database holds it (the contract's 200 body), or None."""
+    async with db.connection() as conn:
+        score = await score_rows.score_of(conn, interview_id)
+        if score is None:
+            return None
+        dimensions = await score_rows.dimensions_of(conn, interview_id)
+    return rules.stored_result(interview_id, score, dimensions)
 
 
-async def authorize_scoring(db: Database, caller: Caller, interview_id: uuid.UUID) -> None:
-    """404 for an unknown interview; a user must be an admin or recruiter of its organisation."""
+async def purge_finished(client: DurableClient, instance_id: str) -> None:
+    """Forget a finished run's Durable history: its result is in the database. A failure
+    only leaves ids in the task hub (erasure purges them too), so it is logged, not raised."""
+    try:
+        await client.purge_instance_history(instance_id)
+    except Exception:
+        logging.getLogger("talenti").warning("could not purge scoring history %s", instance_id, exc_info=True)
+
+
+async def _outcome(db: Database, client: DurableClient, interview_id: uuid.UUID | str, status: Any) -> ScoringOutcome:
+    """Progress while the run is active; once it has finished, the database's score
+    (never the run's output), and the run's history is purged."""
+    instance_id = instance_id_for(interview_id)
+    state = runtime_state(status)
+    if state in ACTIVE_STATES:
+        return ScoringOutcome(
+            instance_id,
+            runtime_status=state or "Pending",
+            custom_status=getattr(status, "custom_status", None) or None,
+        )
+    raise_if_failed(status)
+    result = await stored_score(db, interview_id)
+    if state is not None:
+        await purge_finished(client, instance_id)
+    if result is None:
+        raise NotFound("This interview has not been scored")
+    return ScoringOutcome(instance_id, result=result, runtime_status="Completed")
+
+
+async def authorize_scoring(db: Database, caller: Caller, interview_id: uuid.UUID) -> dict[str, Any]:
+    """404 for an unknown interview; a user must be an admin or recruiter of its organisation.
+    Returns the interview with its role."""
     async with db.connection() as conn:
         row = await score_rows.interview_with_role(conn, interview_id)
         if row is None:
             raise NotFound("Interview not found")
         if caller.is_service:
-            return
+            return row
         role = await member_role(conn, row["organisation_id"], caller.user_id) if caller.user_id else None
     require_role(role, SCORING_ROLES, "this interview's organisation")
+    return row
+
+
+def refuse_if_erased(row: dict[str, Any]) -> None:
+    """An erased candidate's interview is never scored again (nor given a transcript to score)."""
+    if row["candidate_erased"]:
+        raise Unprocessable(ERASED_MESSAGE)
 
 
 async def request_scoring(
     db: Database, client: DurableClient, settings: ScoringSettings, caller: Caller, request: ScoreRequest
 ) -> ScoringOutcome:
     """POST /api/ai/score: check, start (or find) the run, wait up to the configured time."""
-    await authorize_scoring(db, caller, request.interviewId)
+    interview = await authorize_scoring(db, caller, request.interviewId)
+    if request.rescore or request.transcripts:
+        refuse_if_erased(interview)
     overrides = request.model_dump(mode="json", include=set(OVERRIDE_FIELDS), exclude_none=True)
     if request.scoringRubric:
         rules.resolve_rubric(overrides["scoringRubric"], None)  # an invalid rubric is a 400 now
+    if request.transcripts:
+        await keep_supplied_transcript(db, request.interviewId, request.model_dump(mode="json")["transcripts"])
+    instance_id = instance_id_for(request.interviewId)
+    if not request.rescore:
+        # A stored score is the answer unless a run is under way (finished runs are purged).
+        current = await client.get_status(instance_id)
+        if runtime_state(current) not in ACTIVE_STATES and (stored := await stored_score(db, request.interviewId)):
+            if runtime_state(current) is not None:
+                await purge_finished(client, instance_id)
+            return ScoringOutcome(instance_id, result=stored, runtime_status="Completed")
     run = await start_scoring(client, request.interviewId, settings, rescore=request.rescore, overrides=overrides)
     finished = run.status is not None and runtime_state(run.status) not in ACTIVE_STATES
     status = run.status if finished else await wait_for_scoring(client, run.instance_id, settings.wait_seconds)
-    return _outcome(run.instance_id, status)
+    return await _outcome(db, client, request.interviewId, status)
+
+
+async def keep_supplied_transcript(db: Database, interview_id: uuid.UUID, turns: list[dict[str, Any]]) -> None:
+    """A request's transcript counts only for an interview with none stored: then it
+    becomes the record (so it is scored from the database, and erased with it), checked
+    first. With a stored transcript it is ignored."""
+    async with db.transaction() as conn:
+        if await score_rows.has_transcript(conn, interview_id, lock=True):
+            return
+        checked = rules.transcript_for_scoring([], turns)  # 400/422 before anything is written
+        await score_rows.insert_transcript(
+            conn,
+            interview_id,
+            [
+                {"speaker": turn["speaker"], "content": turn["content"], "start_time_ms": index}
+                for index, turn in enumerate(checked)
+            ],
+        )
 
 
 async def scoring_status(
     db: Database, client: DurableClient, caller: Caller, interview_id: uuid.UUID
 ) -> ScoringOutcome:
-    """GET /api/ai/score/{interviewId}: the run's result or progress, or the stored
-    score when no run is known (e.g. scored before a deployment)."""
+    """GET /api/ai/score/{interviewId}: the run's progress while it runs; otherwise the
+    score the database holds (a finished run's history is purged on the way)."""
     await authorize_scoring(db, caller, interview_id)
-    instance_id = instance_id_for(interview_id)
-    status = await client.get_status(instance_id)
-    if runtime_state(status) is not None:
-        return _outcome(instance_id, status)
-    async with db.connection() as conn:
-        score = await score_rows.score_of(conn, interview_id)
-        if score is None:
-            raise NotFound("This interview has not been scored")
-        dimensions = await score_rows.dimensions_of(conn, interview_id)
-    return ScoringOutcome(
-        instance_id, result=rules.stored_result(interview_id, score, dimensions), runtime_status="Completed"
-    )
+    status = await client.get_status(instance_id_for(interview_id))
+    return await _outcome(db, client, interview_id, status)
+
+
+async def erase_scoring_history(client: DurableClient, interview_ids: list[Any]) -> int:
+    """Erasure: stop any run of these interviews and purge every run's Durable history.
+    Raises when an instance could not be purged (the erasure is then retried)."""
+    purged = 0
+    for interview_id in interview_ids:
+        instance_id = instance_id_for(interview_id)
+        status = await client.get_status(instance_id)
+        if runtime_state(status) is None:
+            continue
+        if runtime_state(status) in ACTIVE_STATES:
+            await client.terminate(instance_id, ERASED_REASON)
+            status = await wait_for_scoring(client, instance_id, 10)
+            if runtime_state(status) in ACTIVE_STATES:
+                raise UpstreamError(f"scoring run {instance_id} did not stop")
+        result = await client.purge_instance_history(instance_id)
+        purged += int(getattr(result, "instances_deleted", 0) or 0)
+        if runtime_state(await client.get_status(instance_id)) is not None:
+            raise UpstreamError(f"scoring history {instance_id} could not be purged")
+    return purged
 
 
 # --- the orchestration's steps (blueprints/scoring.py runs each as a Durable activity) --------
@@ -265,41 +354,47 @@ async def run_step(step: Callable[..., Awaitable[Any]], *args: Any) -> StepResul
 
 
 async def load_context(db: Database, job: ScoringJob) -> ScoringContext:
-    """Everything the model needs, with the request's overrides applied; or
-    `{"report": ...}` when a person's score stands and there is nothing to do."""
+    """What the model needs to know about the role, with the request's role fields used
+    only where the record has nothing; or `{"humanOverride": True}` when a person's
+    score stands. The transcript is checked here (a 400 ends the run before the model
+    is asked) but not returned: the scoring step reads it itself."""
     interview_id = job["interviewId"]
     overrides = job.get("overrides") or {}
     async with db.connection() as conn:
         row = await score_rows.interview_with_role(conn, interview_id)
         if row is None:
             raise NotFound("Interview not found")
+        refuse_if_erased(row)
         existing = await score_rows.score_of(conn, interview_id)
         if existing and existing["human_override"]:
-            return {
-                "report": rules.stored_result(
-                    interview_id, existing, await score_rows.dimensions_of(conn, interview_id)
-                )
-            }
-        stored_turns = await score_rows.transcript_of(conn, interview_id)
+            return {"interviewId": str(interview_id), "humanOverride": True}
+        rules.transcript_for_scoring(await score_rows.transcript_of(conn, interview_id), None)
     rubric, rubric_version = rules.resolve_rubric(overrides.get("scoringRubric"), row["role_scoring_rubric"])
-    transcript = rules.transcript_for_scoring(stored_turns, overrides.get("transcripts"))
-    requirements = overrides.get("requirements")
-    if requirements is None and isinstance(row["role_requirements"], dict):
-        requirements = row["role_requirements"]
+    requirements = row["role_requirements"] if isinstance(row["role_requirements"], dict) else None
     return {
         "interviewId": str(interview_id),
         "applicationId": str(row["application_id"]),
-        "jobTitle": overrides.get("jobTitle") or row["role_title"],
-        "jobDescription": overrides.get("jobDescription") or row["role_description"],
-        "requirements": requirements,
-        "orgValues": overrides.get("orgValues") or rules.org_values_of(row["organisation_values"]),
+        # The record wins: a request's role fields fill only what the role leaves empty.
+        "jobTitle": row["role_title"] or overrides.get("jobTitle"),
+        "jobDescription": row["role_description"] or overrides.get("jobDescription"),
+        "requirements": requirements or overrides.get("requirements"),
+        "orgValues": rules.org_values_of(row["organisation_values"]) or overrides.get("orgValues") or [],
         "rubric": rubric,
         "rubricVersion": rubric_version,
-        "transcript": transcript,
     }
 
 
-async def score_transcript(ai: AIModel, context: ScoringContext) -> ScoredInterview:
+async def score_and_save(db: Database, ai: AIModel, context: ScoringContext) -> ScoringSummary:
+    """Read the stored transcript, ask the model, save; returns only what the run
+    needs to report (the scores themselves are read from the database)."""
+    async with db.connection() as conn:
+        transcript = rules.transcript_for_scoring(await score_rows.transcript_of(conn, context["interviewId"]), None)
+    scored = await score_transcript(ai, context, transcript)
+    saved = await save_result(db, scored)
+    return {"success": True, "interviewId": context["interviewId"], "humanOverride": bool(saved.get("humanOverride"))}
+
+
+async def score_transcript(ai: AIModel, context: ScoringContext, transcript: list[Turn]) -> ScoredInterview:
     """Ask the scoring model; returns the result and what to record with it."""
     messages = scoring_messages(
         job_title=context["jobTitle"],
@@ -307,7 +402,7 @@ async def score_transcript(ai: AIModel, context: ScoringContext) -> ScoredInterv
         requirements=context["requirements"],
         org_values=context["orgValues"],
         rubric=context["rubric"],
-        transcript=context["transcript"],
+        transcript=transcript,
     )
     answer = await ai.structured(
         purpose="score",
@@ -321,7 +416,7 @@ async def score_transcript(ai: AIModel, context: ScoringContext) -> ScoredInterv
         vocabularies={"rubric": rubric_vocabulary(context["rubric"])},
         check=rules.answer_check(context["rubric"]),
     )
-    result, dropped = rules.build_result(context["interviewId"], context["rubric"], answer, context["transcript"])
+    result, dropped = rules.build_result(context["interviewId"], context["rubric"], answer, transcript)
     if dropped:
         log_event("scoring.quotes_dropped", interviewId=context["interviewId"], dropped=dropped)
     return {
@@ -337,9 +432,12 @@ async def score_transcript(ai: AIModel, context: ScoringContext) -> ScoredInterv
 async def save_result(db: Database, scored: ScoredInterview) -> dict[str, Any]:
     """One transaction: upsert the score row, replace its dimensions, move the
     application to 'interviewed'. A human override wins: then nothing is written
-    and the stored score is returned, saying so."""
+    and the stored score is returned, saying so. An interview whose transcript was
+    erased while the model was scoring gets nothing written either."""
     interview_id, result = scored["interviewId"], scored["result"]
     async with db.transaction() as conn:
+        if not await score_rows.has_transcript(conn, interview_id, lock=True):
+            raise NotFound("The interview's transcript is gone")
         saved = await score_rows.upsert_ai_score(
             conn,
             interview_id,

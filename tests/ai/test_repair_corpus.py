@@ -395,8 +395,8 @@ async def test_scoring_sends_its_rubric_as_the_dimension_enum_and_maps_labels(ai
         "orgValues": [],
         "rubric": rubric,
         "rubricVersion": "r",
-        "transcript": [{"speaker": "candidate", "content": "I led the migration of our payments platform."}],
     }
+    transcript = [{"speaker": "candidate", "content": "I led the migration of our payments platform."}]
     model_double.push_tool_call(
         scoring_prompt.TOOL_NAME,
         {
@@ -415,7 +415,7 @@ async def test_scoring_sends_its_rubric_as_the_dimension_enum_and_maps_labels(ai
             "anti_cheat_notes": "None.",
         },
     )
-    scored = await service.score_transcript(ai, context)
+    scored = await service.score_transcript(ai, context, transcript)
     assert [(d["dimension"], d["score"]) for d in scored["result"]["dimensions"]] == [
         ("technical_skills", 8.0),
         ("team_work", 10.0),

@@ -68,6 +68,12 @@ def sleeper(context):
 
 
 @app.orchestration_trigger(context_name="context")
+def long_sleeper(context):
+    yield context.create_timer(context.current_utc_datetime + timedelta(seconds=60))
+    return "woke"
+
+
+@app.orchestration_trigger(context_name="context")
 def calls_a_stranger(context):
     try:
         yield context.call_activity("nobody", 1)
@@ -210,6 +216,22 @@ async def test_the_http_api_refuses_what_it_cannot_run(runtime, client):
     plain = await client.post(f"{WEBHOOK_PATH}/orchestrators/fan_out", json=[4])  # input not double-encoded
     assert plain.status_code == 202
     assert (await finished(runtime, plain.json()["id"]))["output"] == 8
+
+
+async def test_terminate_stops_a_run_and_purge_forgets_a_finished_one(runtime, client):
+    await start(client, "long_sleeper", None, "long-1")
+    instance = f"{WEBHOOK_PATH}/instances/long-1"
+    refused = await client.delete(instance)  # still running: the history is kept
+    assert refused.status_code == 400 and "still running" in refused.json()["ExceptionMessage"]
+    assert (await client.post(f"{instance}/terminate", params={"reason": "erased"})).status_code == 202
+    status = runtime.instances["long-1"].status_json()
+    assert status["runtimeStatus"] == "Terminated" and status["output"] == "erased"
+    assert (await client.post(f"{instance}/terminate")).status_code == 410  # already ended
+    purged = await client.delete(instance)
+    assert purged.status_code == 200 and purged.json() == {"instancesDeleted": 1}
+    assert "long-1" not in runtime.instances and runtime.purged == ["long-1"]
+    assert (await client.delete(instance)).status_code == 404
+    assert (await client.post(f"{instance}/terminate")).status_code == 404
 
 
 def test_the_client_binding_points_at_this_host(runtime):

@@ -13,6 +13,9 @@ Routes (paths as supabase 2.34 / supabase_auth / storage3 build them):
                                                objects' rows (a missing path is just not listed);
                                                recorded in ``deleted_objects``. The anon key deletes
                                                nothing (no RLS policy grants it), as in production.
+  POST   /storage/v1/object/list/{bucket}      body {"prefix", "limit", "offset"}: one folder level
+                                               (files with an id, subfolders with id null), by name;
+                                               service role only; recorded in ``list_requests``.
 
 Like the Supabase gateway, everything except the JWKS needs an ``apikey``
 header equal to the anon or service role key (supabase-py sends ``apiKey`` and
@@ -74,6 +77,7 @@ class SupabaseDouble(ServiceDouble):
         self.objects: dict[tuple[str, str], bytes] = {}
         self.content_types: dict[tuple[str, str], str] = {}
         self.deleted_objects: list[tuple[str, str]] = []
+        self.list_requests: list[tuple[str, str]] = []  # (bucket, folder) per list call
         self.jwks_fetches = 0
 
     def reset(self) -> None:
@@ -143,6 +147,8 @@ class SupabaseDouble(ServiceDouble):
             return self._auth(request, path.removeprefix("/auth/v1"), method)
         if path.startswith("/storage/v1/object/") and method in ("GET", "HEAD"):
             return self._download(request, path.removeprefix("/storage/v1/object/"))
+        if path.startswith("/storage/v1/object/list/") and method == "POST":
+            return self._list(request, path.removeprefix("/storage/v1/object/list/"))
         bucket = path.removeprefix("/storage/v1/object/")
         if path.startswith("/storage/v1/object/") and method == "DELETE" and bucket and "/" not in bucket:
             return self._remove(request, bucket)
@@ -238,6 +244,30 @@ class SupabaseDouble(ServiceDouble):
                     self.deleted_objects.append((bucket, name))
                     deleted.append(_object_row(bucket, name, data))
         return json_reply(200, deleted)
+
+    def _list(self, request: RecordedRequest, bucket: str) -> Reply:
+        """One folder level, as Storage's search answers it: files by their name within
+        the folder (with an id), subfolders as entries whose id is null; sorted by name."""
+        if _bearer(request) != self.service_role_key:
+            return json_reply(400, _storage_error("403", "Unauthorized", "invalid signature"))
+        body = request.json if isinstance(request.json, dict) else {}
+        prefix = str(body.get("prefix") or "")
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        limit, offset = int(body.get("limit") or 100), int(body.get("offset") or 0)
+        entries: dict[str, dict] = {}
+        with self._lock:
+            for (in_bucket, name), data in self.objects.items():
+                if in_bucket != bucket or not name.startswith(prefix):
+                    continue
+                head, slash, _ = name[len(prefix) :].partition("/")
+                if slash:
+                    entries.setdefault(head, {"name": head, "id": None, "metadata": None})
+                else:
+                    entries[head] = {**_object_row(bucket, name, data), "name": head}
+        self.list_requests.append((bucket, prefix))
+        listed = [entries[name] for name in sorted(entries)]
+        return json_reply(200, listed[offset : offset + limit])
 
 
 def _object_row(bucket: str, name: str, data: bytes) -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.doubles.supabase_server import SupabaseDouble
+from tests.durable_runtime import durable_runtime
 from tests.retention.seed import CONTAINER, CV_BUCKET, OTHER_CONTAINER
 
 
@@ -65,3 +66,11 @@ def cv_storage(supabase_double, supabase_cv_storage):
     """CVs in the Supabase double's bucket (the production choice), state reset."""
     supabase_double.reset()
     return supabase_cv_storage
+
+
+@pytest.fixture(scope="package")
+async def durable(services):
+    """The local Durable runtime, for the functions that take a Durable client (erasure
+    purges scoring history through it)."""
+    async with durable_runtime() as runtime:
+        yield runtime

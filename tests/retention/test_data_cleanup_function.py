@@ -10,6 +10,7 @@ from tests.retention.seed import interview, org_with_retention, recorded_intervi
 from tests.support import auth_headers, call_function, create_user, function_host
 
 SERVICE = {"x-service-key": DEV_SERVICE_KEY}
+pytestmark = pytest.mark.usefixtures("durable")
 
 
 @pytest.fixture

@@ -118,27 +118,28 @@ OTHER = uuid.UUID(int=7)  # someone else's folder
 
 
 @pytest.mark.parametrize(
-    "path_of, target_of",
+    "path_of, target_of, own_folder",
     [
-        (lambda user: f"{OTHER}/cv.pdf", lambda user: f"{OTHER}/cv.pdf"),
-        (lambda user: f"{user}/../{OTHER}/cv.pdf", lambda user: f"{OTHER}/cv.pdf"),
-        (lambda user: f"/{user}/cv.pdf", lambda user: f"{user}/cv.pdf"),
-        (lambda user: f"{user}\\cv.pdf", lambda user: f"{user}/cv.pdf"),
-        (lambda user: f"{user}x/cv.pdf", lambda user: f"{user}x/cv.pdf"),
+        (lambda user: f"{OTHER}/cv.pdf", lambda user: f"{OTHER}/cv.pdf", False),
+        (lambda user: f"{user}/../{OTHER}/cv.pdf", lambda user: f"{OTHER}/cv.pdf", False),
+        (lambda user: f"/{user}/cv.pdf", lambda user: f"{user}/cv.pdf", True),
+        (lambda user: f"{user}\\cv.pdf", lambda user: f"{user}/cv.pdf", True),
+        (lambda user: f"{user}x/cv.pdf", lambda user: f"{user}x/cv.pdf", False),
     ],
     ids=["other-folder", "traversal", "leading-slash", "backslash", "folder-prefix"],
 )
 async def test_a_path_outside_the_candidates_folder_is_reported_and_never_deleted(
-    db, cvs, auth_admin, path_of, target_of
+    db, cvs, auth_admin, path_of, target_of, own_folder
 ):
     candidate, path = await candidate_with_cv(db, cvs, path_of=path_of, upload=False)
     target = target_of(candidate)
-    await cvs.put(target)  # a real file where the path points (or would, normalised): it must survive
+    await cvs.put(target)  # a real file where the path points (or would, normalised)
     request_id = await request_deletion(db, candidate, "anonymize")
 
     await run(db, cvs.storage, auth_admin)
 
-    assert await cvs.exists(target)
+    # The malformed path is never used; a file inside the candidate's own folder goes with the folder.
+    assert await cvs.exists(target) is not own_folder
     request = await request_row(db, request_id)
     assert request["status"] == "completed"
     assert "CV path outside the candidate's folder was reported, not deleted" in request["notes"]
@@ -203,3 +204,48 @@ async def test_an_unreachable_supabase_is_an_upstream_error():
             await storage.delete("someone/cv.pdf")
     finally:
         await storage.close()
+
+
+@pytest.mark.parametrize("kind", ["anonymize", "full_deletion"])
+async def test_erasure_empties_the_candidates_whole_cv_folder_and_nothing_else(db, cvs, auth_admin, kind):
+    candidate, path = await candidate_with_cv(db, cvs)
+    older = [f"{candidate}/cv-2024.pdf", f"{candidate}/archive/cv-2023.pdf"]  # no row names these any more
+    others = [f"{OTHER}/cv.pdf", f"{candidate}x/cv.pdf"]  # another folder; a folder whose name only starts alike
+    for name in older + others:
+        await cvs.put(name)
+    request_id = await request_deletion(db, candidate, kind)
+
+    await run(db, cvs.storage, auth_admin)
+
+    assert [name for name in [path, *older] if await cvs.exists(name)] == []
+    assert [name for name in others if await cvs.exists(name)] == others
+    request = await request_row(db, request_id)
+    assert request["status"] == "completed" and "2 more files in the CV folder deleted" in request["notes"]
+    [entry] = await audit_entries(db, request_id, "data_deletion_request.cv_folder_deleted")
+    assert entry["new_values"]["objects"] == 2
+
+
+async def test_a_large_cv_folder_is_listed_page_by_page(db, supabase_double, cv_storage, auth_admin):
+    candidate = await create_user(db)
+    names = [f"{candidate}/v{index:03}.pdf" for index in range(130)]
+    for name in names:
+        supabase_double.put_object(CV_BUCKET, name, PDF)
+    await request_deletion(db, candidate, "full_deletion")
+
+    await run(db, cv_storage, auth_admin)
+
+    assert not [key for key in supabase_double.objects if key[1].startswith(f"{candidate}/")]
+    assert supabase_double.list_requests.count((CV_BUCKET, f"{candidate}/")) == 2  # 100, then 30
+
+
+async def test_a_listing_failure_fails_the_request_and_leaves_the_rows(db, supabase_double, cv_storage, auth_admin):
+    candidate = await create_user(db)
+    await add_profile(db, candidate)
+    supabase_double.fail_next(500, path=f"/storage/v1/object/list/{CV_BUCKET}")
+    request_id = await request_deletion(db, candidate, "full_deletion")
+
+    await run(db, cv_storage, auth_admin)
+
+    request = await request_row(db, request_id)
+    assert request["status"] == "failed" and "CV folder could not be emptied" in request["notes"]
+    assert await db.fetch_one("select 1 from candidate_profiles where user_id = %s", (candidate,))

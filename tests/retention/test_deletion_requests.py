@@ -88,9 +88,25 @@ async def candidate_with_everything(db, blob_service, org_id, supabase_double=No
         (recorded.interview_id, json.dumps(["My name is Jane"])),
     )
     await db.execute(
-        "insert into invitations (application_id, token, expires_at, status) "
-        "values (%s, %s, now() + interval '7 days', 'opened')",
+        "insert into invitations (application_id, token, expires_at, status, email_template) "
+        "values (%s, %s, now() + interval '7 days', 'opened', 'Dear Jane Citizen, ...')",
         (recorded.application_id, uuid.uuid4().hex),
+    )
+    # What the call events write into the interview's metadata (shared/calls/rules.py).
+    await db.execute(
+        """update interviews set metadata = metadata || %s::jsonb where id = %s""",
+        (
+            json.dumps(
+                {
+                    "correlationId": "corr-1",
+                    "lastEventAt": "2026-11-01T09:00:00+00:00",
+                    "participants": [
+                        {"participantId": "8:acs:jane", "rawId": "8:acs:jane", "displayName": "Jane Citizen"}
+                    ],
+                }
+            ),
+            recorded.interview_id,
+        ),
     )
     return candidate, recorded
 
@@ -256,6 +272,14 @@ async def test_anonymize_removes_personal_data_and_keeps_scores(
     assert supabase_double.deleted_users == []  # the login stays: that is full_deletion's job
     assert supabase_double.deleted_objects == [(CV_BUCKET, f"{candidate}/cv.pdf")]
     assert "data_deletion_request.anonymised" in [e["action"] for e in await audit_entries(db, request_id)]
+    # No copies: the call's participants and ids in the metadata, the invitation's wording.
+    metadata = (await interview(db, recorded.interview_id))["metadata"]
+    assert set(metadata) <= {"lastEventAt", "recordings"} and "Jane" not in json.dumps(metadata)
+    assert metadata["lastEventAt"] == "2026-11-01T09:00:00+00:00"
+    invitation = await db.fetch_one(
+        "select email_template, status from invitations where application_id = %s", (recorded.application_id,)
+    )
+    assert invitation == {"email_template": None, "status": "opened"}
 
 
 async def test_a_failed_recording_delete_fails_the_request_before_any_row_is_touched(

@@ -5,7 +5,6 @@ interviews to score."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ import pytest
 from tests.ai.fixtures import ai_settings
 from tests.ai.seed import create_application, create_interview, create_org, create_role
 from tests.doubles.openai_server import tool_call_reply
+from tests.durable_runtime import durable_runtime
 from tests.support import create_user
 
 INVENTED_QUOTE = "I single-handedly rebuilt the internet in a weekend"
@@ -85,42 +85,8 @@ async def scoring_services(services, model, monkeypatch):
 async def durable(services):
     """devhost's Durable runtime served on loopback from this test process, wired
     into the function host `call_function` uses (for this package only)."""
-    import uvicorn
-    from starlette.applications import Starlette
-
-    from devhost.durable import DurableRuntime
-    from devhost.launch import free_port
-    from tests.support import function_host
-
-    host = function_host()
-    port = free_port()
-    runtime = DurableRuntime(host, f"http://127.0.0.1:{port}")
-    previous, host.binding_values = host.binding_values, runtime.binding_values
-    server = uvicorn.Server(
-        uvicorn.Config(
-            Starlette(routes=runtime.routes()), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-        )
-    )
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    yield runtime
-    server.should_exit = True
-    await serving
-    host.binding_values = previous
-    await close_durable_sdk_session()
-
-
-async def close_durable_sdk_session():
-    from azure.durable_functions.models.utils import http_utils
-
-    await http_utils._close_session()
-
-
-def durable_client(runtime):
-    from azure.durable_functions import DurableOrchestrationClient
-
-    return DurableOrchestrationClient(runtime.client_json())
+    async with durable_runtime() as runtime:
+        yield runtime
 
 
 @dataclass

@@ -1,5 +1,7 @@
 """The scoring orchestrator driven through the SDK's real replay entry point
-(the function the app registers, called with a context JSON of history events)."""
+(the function the app registers, called with a context JSON of history events).
+What it schedules and returns is what the task hub keeps: ids and the role's
+context, never the transcript or the scores."""
 
 import json
 
@@ -10,7 +12,7 @@ from tests.scoring.history import History, flat_actions
 from tests.support import function_host
 
 # Activity names are the functions' own names: the orchestrator passes the function objects.
-LOAD_ACTIVITY, SCORE_ACTIVITY, SAVE_ACTIVITY = "scoring_load_context", "scoring_score_transcript", "scoring_save"
+LOAD_ACTIVITY, SCORE_ACTIVITY = "scoring_load_context", "scoring_score_and_save"
 CALL_ACTIVITY, CREATE_TIMER = 0, 5
 
 JOB = {
@@ -18,9 +20,8 @@ JOB = {
     "overrides": {},
     "retry": {"firstRetryIntervalMs": 1000, "maxAttempts": 3},
 }
-LOADED = {"interviewId": JOB["interviewId"], "applicationId": "a", "transcript": [], "rubric": []}
-SCORED = {"interviewId": JOB["interviewId"], "result": {"success": True, "overall_score": 70}}
-SAVED = {"success": True, "interviewId": JOB["interviewId"], "overall_score": 70}
+LOADED = {"interviewId": JOB["interviewId"], "applicationId": "a", "jobTitle": "Engineer", "rubric": []}
+SAVED = {"success": True, "interviewId": JOB["interviewId"], "humanOverride": False}
 
 
 def replay(history: History) -> dict:
@@ -42,7 +43,7 @@ def called(state) -> list[str]:
 
 def test_every_activity_the_orchestrator_calls_is_registered_under_that_name():
     functions = function_host().functions
-    for name in (LOAD_ACTIVITY, SCORE_ACTIVITY, SAVE_ACTIVITY):
+    for name in (LOAD_ACTIVITY, SCORE_ACTIVITY):
         assert functions[name].get_trigger().type == "activityTrigger"
 
 
@@ -55,23 +56,17 @@ def test_first_episode_schedules_loading():
     assert state["customStatus"]["step"] == "loading"
 
 
-def test_happy_path_chains_load_score_save_and_returns_the_saved_result():
+def test_happy_path_chains_load_then_score_and_save_and_returns_only_the_summary():
     history = History(ORCHESTRATOR, JOB).scheduled(0, LOAD_ACTIVITY).completed(0, ok(LOADED))
     state = replay(history)
     assert called(state) == [LOAD_ACTIVITY, SCORE_ACTIVITY]
     assert json.loads(flat_actions(state)[1]["input"]) == LOADED
     assert state["customStatus"]["step"] == "scoring" and not state["isDone"]
 
-    history.scheduled(1, SCORE_ACTIVITY).completed(1, ok(SCORED))
-    state = replay(history)
-    assert called(state) == [LOAD_ACTIVITY, SCORE_ACTIVITY, SAVE_ACTIVITY]
-    assert json.loads(flat_actions(state)[2]["input"]) == SCORED
-    assert state["customStatus"]["step"] == "saving"
-
-    history.scheduled(2, SAVE_ACTIVITY).completed(2, ok(SAVED))
+    history.scheduled(1, SCORE_ACTIVITY).completed(1, ok(SAVED))
     state = replay(history)
     assert state["isDone"] is True
-    assert state["output"] == SAVED
+    assert state["output"] == SAVED  # the scores are read from the database, never from the run
     assert state["customStatus"] == {"step": "completed", "message": "Scored"}
 
 
@@ -114,7 +109,7 @@ def test_when_the_attempts_run_out_the_run_ends_with_the_last_failures_status():
         "error": "The AI model returned an invalid answer",
     }
     assert state["customStatus"]["step"] == "failed"
-    assert SAVE_ACTIVITY not in called(state)
+    assert called(state) == [LOAD_ACTIVITY, SCORE_ACTIVITY, SCORE_ACTIVITY]
 
 
 def test_an_unexplained_failure_ends_as_500_without_leaking_details():
@@ -142,11 +137,15 @@ def test_a_permanent_failure_ends_at_once_without_retry_or_further_steps(status,
     assert state["customStatus"] == {"step": "failed", "message": error}
 
 
-def test_a_human_override_report_skips_scoring():
-    report = {"success": True, "interviewId": JOB["interviewId"], "humanOverride": True}
-    history = History(ORCHESTRATOR, JOB).scheduled(0, LOAD_ACTIVITY).completed(0, ok({"report": report}))
+def test_a_human_override_skips_scoring():
+    loaded = {"interviewId": JOB["interviewId"], "humanOverride": True}
+    history = History(ORCHESTRATOR, JOB).scheduled(0, LOAD_ACTIVITY).completed(0, ok(loaded))
     state = replay(history)
-    assert state["isDone"] and state["output"] == report
+    assert state["isDone"] and state["output"] == {
+        "success": True,
+        "interviewId": JOB["interviewId"],
+        "humanOverride": True,
+    }
     assert called(state) == [LOAD_ACTIVITY]
 
 
@@ -159,12 +158,10 @@ def test_replaying_a_finished_history_gives_the_same_actions_and_output_every_ti
         .scheduled(2, LOAD_ACTIVITY)
         .completed(2, ok(LOADED))
         .scheduled(3, SCORE_ACTIVITY)
-        .completed(3, ok(SCORED))
-        .scheduled(4, SAVE_ACTIVITY)
-        .completed(4, ok(SAVED))
+        .completed(3, ok(SAVED))
     )
     first, second = replay(history), replay(history)
     assert first == second
     assert first["isDone"] and first["output"] == SAVED
     # The actions are the ones the history holds, in its order: nothing new is asked on replay.
-    assert called(first) == [LOAD_ACTIVITY, LOAD_ACTIVITY, SCORE_ACTIVITY, SAVE_ACTIVITY]
+    assert called(first) == [LOAD_ACTIVITY, LOAD_ACTIVITY, SCORE_ACTIVITY]
