@@ -28,6 +28,7 @@ def storage(services: Services, task_hub: Any) -> Storage:
         auth_admin=services.optional("supabase_admin"),
         cv_storage=services.optional("cv_storage"),
         task_hub=task_hub,
+        acs_identity=services.optional("acs_identity"),
     )
 
 

@@ -56,6 +56,7 @@ bp = func.Blueprint()
     former="score-interview",
     errors=(402, 404, 422, 502),
     docs=ScoringDocs(),
+    model_budget=True,
 )
 async def score_interview(call: Call) -> Any:
     """Score an interview against its rubric: 200 with the scores, or 202 while it runs."""

@@ -18,7 +18,8 @@ bp = func.Blueprint()
     response=ShortlistResponse,
     rate_limit=Bucket.AI_GENERATE_SHORTLIST,
     former="generate-shortlist",
-    errors=(404,),
+    errors=(402, 404),
+    model_budget=True,
 )
 async def generate_shortlist(call: Call) -> ShortlistResponse:
     """Rank a role's applicants; the model explains the leading group."""

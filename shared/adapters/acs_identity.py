@@ -102,6 +102,18 @@ class AcsIdentity:
             token = await self._get_client().get_token(CommunicationUserIdentifier(communication_user_id), scopes)
         return AcsToken(token.token, _utc(token.expires_on))
 
+    async def delete_user(self, communication_user_id: str) -> bool:
+        """Delete the identity in ACS, which revokes its tokens and deletes the data ACS
+        keeps for it (chat threads' messages included); False when it was already gone."""
+        from azure.communication.identity import CommunicationUserIdentifier
+
+        try:
+            async with _upstream_errors():
+                await self._get_client().delete_user(CommunicationUserIdentifier(communication_user_id))
+        except IdentityNotFound:
+            return False
+        return True
+
     async def close(self) -> None:
         if self._client is not None:
             await self._client.close()

@@ -97,6 +97,8 @@ class AcsIdentities(Protocol):
 
     async def issue_token(self, communication_user_id: str, scopes: list[str]) -> AcsToken: ...
 
+    async def delete_user(self, communication_user_id: str) -> bool: ...
+
 
 class SpeechTokenSource(Protocol):
     """shared/adapters/speech_tokens.SpeechTokens."""

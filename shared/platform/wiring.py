@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # settings and adapters are imported on first use (cold start
     from shared.platform.config import Settings
     from shared.platform.rate_limit import RateLimiter
 
-OptionalAdapter = Literal["ai", "cv_storage", "recordings", "supabase_admin"]
+OptionalAdapter = Literal["ai", "cv_storage", "recordings", "supabase_admin", "acs_identity"]
 
 
 class Services:
@@ -51,6 +51,9 @@ class Services:
 
     @overload
     def optional(self, name: Literal["supabase_admin"]) -> SupabaseAdmin | None: ...
+
+    @overload
+    def optional(self, name: Literal["acs_identity"]) -> AcsIdentity | None: ...
 
     def optional(self, name: OptionalAdapter) -> object:
         """The adapter, or None when its settings are missing: for services that can do without it."""

@@ -1,5 +1,5 @@
 """Candidates' data deletion requests: each request's recordings, scoring history
-(the Durable task hub), CV folder, rows and (for full deletion) Supabase Auth user,
+(the Durable task hub), ACS identity, CV folder, rows and (for full deletion) Supabase Auth user,
 in steps that each either finish or leave the request for the next run (see the
 package's rules in service.py). Where candidate data lives, and what each request
 type does there, is the registry in rules.py."""
@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from shared.adapters.cv_storage import NOT_CONFIGURED as CV_STORAGE_NOT_CONFIGURED
-from shared.adapters.ports import AuthAdmin, BlobDeleter, CvStore, Database, DurableClient, RecordingBlobs
+from shared.adapters.ports import (
+    AcsIdentities,
+    AuthAdmin,
+    BlobDeleter,
+    CvStore,
+    Database,
+    DurableClient,
+    RecordingBlobs,
+)
 from shared.adapters.recordings import NOT_CONFIGURED as RECORDINGS_NOT_CONFIGURED
 from shared.adapters.supabase_admin import AuthAdminError
 from shared.platform import audit
@@ -79,12 +87,14 @@ async def process_deletion_requests(
     organisation_id: UUID | None = None,
     dry_run: bool = False,
     task_hub: DurableClient | None = None,
+    acs_identity: AcsIdentities | None = None,
 ) -> ProcessDeletionRequestsResponse:
     """Claim and fulfil due requests one at a time: pending ones, ones that
     failed in an earlier run, and ones abandoned in 'processing'. `store`,
     `auth_admin` and `cv_storage` may be None (not configured): a request that
     needs one then fails with the reason. `task_hub` is the Durable client (the
-    functions always bind one; None only where no Durable runtime exists)."""
+    functions always bind one; None only where no Durable runtime exists).
+    `acs_identity` may be None too: a candidate with an ACS identity then fails."""
     processed_by = "service" if caller.is_service else str(caller.user_id)
     started = await db.fetch_one("select clock_timestamp() as at")
     assert started is not None
@@ -113,7 +123,7 @@ async def process_deletion_requests(
                     claimed["id"], claimed["user_id"], claimed["request_type"], caller, processed_by, organisation_id
                 )
                 await audit.record(conn, **request.audit("claimed"))
-            status = await _fulfil(db, Places(store, session, cv_storage, auth_admin, task_hub), request)
+            status = await _fulfil(db, Places(store, session, cv_storage, auth_admin, task_hub, acs_identity), request)
             results.append(DeletionRequestResult(requestId=request.id, status=status))
     log_event(
         "retention.deletion_requests",
@@ -140,6 +150,7 @@ class Places:
     cv_storage: CvStore | None
     auth_admin: AuthAdmin | None
     task_hub: DurableClient | None
+    acs_identity: AcsIdentities | None
 
 
 async def _fulfil(db: Database, places: Places, request: _Request) -> str:
@@ -150,6 +161,7 @@ async def _fulfil(db: Database, places: Places, request: _Request) -> str:
             change_rows, action, done = _CANDIDATE_STEPS[request.kind]
             # Stores before the rows that name them: a failure leaves the rows to find them by.
             notes.append(await _purge_scoring_history(db, places.task_hub, request))
+            notes.append(await _delete_acs_identity(db, places.acs_identity, request))
             async with db.transaction() as conn:  # the CV files go before the rows that name them
                 notes.append(await _delete_cv_file(conn, places.cv_storage, request))
                 notes.append(await _delete_cv_folder(conn, places.cv_storage, request))
@@ -261,6 +273,27 @@ async def _purge_scoring_history(db: Database, task_hub: DurableClient | None, r
     return f"scoring history purged ({purged} runs)" if purged else ""
 
 
+async def _delete_acs_identity(db: Database, acs: AcsIdentities | None, request: _Request) -> str:
+    """Delete the candidate's identity in ACS (its tokens and the data ACS keeps for it,
+    chat included); the mapping row goes with the candidate's rows afterwards, so a
+    failure leaves it to be found on the next run (an identity already gone counts)."""
+    async with db.connection() as conn:
+        identities = await queries.candidate_acs_identities(conn, request.user_id)
+    if not identities:
+        return ""
+    if acs is None:
+        raise StepFailed("the ACS identity could not be deleted: ACS is not configured; retried on the next run")
+    existed = 0
+    for identity in identities:
+        try:
+            existed += await acs.delete_user(identity)
+        except UpstreamError as exc:
+            raise StepFailed(f"the ACS identity could not be deleted ({exc.message}); retried on the next run") from None
+    async with db.connection() as conn:
+        await audit.record(conn, **request.audit("acs_identity_deleted", identities=len(identities), existed=existed))
+    return "ACS identity deleted" if existed else "ACS identity already deleted"
+
+
 async def _delete_cv_folder(conn: Conn, cv_storage: CvStore | None, request: _Request) -> str:
     """Every object under the candidate's own folder (older CVs too), after the current one."""
     if cv_storage is None:
@@ -281,6 +314,7 @@ async def _delete_cv_folder(conn: Conn, cv_storage: CvStore | None, request: _Re
 STORE_STEPS: dict[str, Callable[..., Awaitable[str]]] = {
     "recordings": _delete_candidate_recordings,
     "task_hub": _purge_scoring_history,
+    "acs_identity": _delete_acs_identity,
     "cv_folder": _delete_cv_folder,
 }
 if set(STORE_STEPS) != {rule.store for rule in rules.STORE_RULES}:

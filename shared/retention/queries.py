@@ -215,6 +215,13 @@ async def candidate_interview_ids(conn: Conn, user_id: Id) -> list[uuid.UUID]:
     return [row["id"] for row in rows]
 
 
+async def candidate_acs_identities(conn: Conn, user_id: Id) -> list[str]:
+    rows = await fetch_all(
+        conn, "select communication_user_id from app.acs_identities where user_id = %s", (user_id,)
+    )
+    return [row["communication_user_id"] for row in rows]
+
+
 async def delete_candidate_data(conn: Conn, user_id: Id) -> dict[str, int]:
     """Delete the candidate's rows (not their auth user); rows affected per table."""
     return await _run_each(conn, _DELETE_CANDIDATE_DATA, user_id)

@@ -197,6 +197,13 @@ STORE_RULES: tuple[StoreRule, ...] = (
         "the same",
     ),
     StoreRule(
+        "acs_identity",
+        "Azure Communication Services: the identity app.acs_identities names (its tokens, and the "
+        "chat data ACS keeps for it)",
+        "the identity deleted in ACS (tokens revoked, its data deleted), then the mapping row",
+        "the same (a new identity is made on the next call)",
+    ),
+    StoreRule(
         "cv_folder",
         "CV storage (CV_BUCKET): every object under <userId>/",
         "every object deleted (older CVs too, not only cv_file_path)",
@@ -204,5 +211,6 @@ STORE_RULES: tuple[StoreRule, ...] = (
     ),
 )
 
-# ACS chat: the app creates no chat threads and keeps no thread ids (shared/calls uses
-# calling only), so there is no chat data of ours to erase.
+# ACS chat: the app creates no chat threads and keeps no thread ids, but a `chat`-scoped
+# token lets a client write to ACS chat directly; deleting the identity in ACS deletes
+# whatever ACS keeps for it, so the "acs_identity" store covers chat too.

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from shared.adapters.ports import AuthAdmin, CvStore, Database, DurableClient, RecordingBlobs
+from shared.adapters.ports import AcsIdentities, AuthAdmin, CvStore, Database, DurableClient, RecordingBlobs
 from shared.platform.auth import ORG_ADMIN_ROLES, Caller, require_role
 from shared.platform.errors import BadRequest, NotConfigured
 from shared.platform.logs import log_event
@@ -69,6 +69,7 @@ class Storage:
     auth_admin: AuthAdmin | None
     cv_storage: CvStore | None
     task_hub: DurableClient | None = None  # the function's Durable client: scoring history
+    acs_identity: AcsIdentities | None = None  # candidates' ACS identities (and their chat data)
 
 
 async def run_action(
@@ -90,6 +91,7 @@ async def run_action(
         storage.auth_admin,
         cv_storage=storage.cv_storage,
         task_hub=storage.task_hub,
+        acs_identity=storage.acs_identity,
         caller=caller,
         organisation_id=organisation_id,
         dry_run=dry_run,

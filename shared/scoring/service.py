@@ -50,6 +50,7 @@ from shared.platform.errors import (
 from shared.platform.logs import log_event
 from shared.platform.membership import member_role
 from shared.scoring import queries as score_rows
+from shared.organisations.rules import org_values_of
 from shared.scoring import rules
 from shared.scoring.models import (
     ModelScoring,
@@ -378,7 +379,7 @@ async def load_context(db: Database, job: ScoringJob) -> ScoringContext:
         "jobTitle": row["role_title"] or overrides.get("jobTitle"),
         "jobDescription": row["role_description"] or overrides.get("jobDescription"),
         "requirements": requirements or overrides.get("requirements"),
-        "orgValues": rules.org_values_of(row["organisation_values"]) or overrides.get("orgValues") or [],
+        "orgValues": org_values_of(row["organisation_values"]) or overrides.get("orgValues") or [],
         "rubric": rubric,
         "rubricVersion": rubric_version,
     }

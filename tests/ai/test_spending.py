@@ -70,3 +70,34 @@ async def test_past_the_daily_budget_a_user_gets_402_usage_limit(db, services, m
         "select count from app.rate_limit_counters where key = %s", (f"{Bucket.AI_DAILY}|user:{other}",)
     )
     assert row["count"] == 1
+
+
+# Every endpoint whose service calls the model: each spends the budget and documents 402.
+CALLS_THE_MODEL = {
+    "ai_interviewer",
+    "ai_interviewer_stream",
+    "extract_requirements",
+    "parse_resume",
+    "score_interview",
+    "generate_shortlist",
+}
+
+
+def test_every_endpoint_that_calls_the_model_spends_the_budget_and_documents_402():
+    import function_app  # noqa: F401  (registers every endpoint)
+    from shared.platform.http import ENDPOINTS
+
+    assert {name for name, spec in ENDPOINTS.items() if spec.model_budget} == CALLS_THE_MODEL
+    assert all(402 in ENDPOINTS[name].errors for name in CALLS_THE_MODEL)
+
+
+async def test_the_shortlist_spends_the_same_budget(db, services, unique_ip, monkeypatch):
+    from tests.shortlist.test_shortlist import request, seeded_role
+
+    monkeypatch.setitem(services.rate_limiter.limits, Bucket.AI_DAILY, (1, 86_400))
+    services.__dict__.pop("ai", None)  # the rules answer: the budget is counted all the same
+    recruiter, role, _ = await seeded_role(db)
+    first = await request(recruiter, {"roleId": str(role)}, unique_ip)
+    second = await request(recruiter, {"roleId": str(role)}, unique_ip)
+    assert (first.status, second.status) == (200, 402)
+    assert "Usage limit" in second.json()["error"]

@@ -14,7 +14,6 @@ from shared.scoring.rules import (
     answer_check,
     build_result,
     candidate_corpus,
-    org_values_of,
     overall_score,
     resolve_rubric,
     transcript_for_scoring,
@@ -199,20 +198,6 @@ def test_build_result_keeps_rubric_order_drops_invented_quotes_and_says_so():
     assert result["overall_score"] == 83  # (9*0.75 + 6*0.25) * 10 = 82.5
     assert result["narrative_summary"] == "Summary" and result["anti_cheat_risk_level"] == "medium"
     assert dropped == 1
-
-
-@pytest.mark.parametrize(
-    "framework, values",
-    [
-        (["Innovation", " Care "], ["Innovation", "Care"]),
-        ([{"name": "Ownership", "description": "..."}, {"value": "Craft"}, 7], ["Ownership", "Craft"]),
-        ({"values": ["Trust"]}, ["Trust"]),
-        ({"Courage": "We say it", "Kindness": "..."}, ["Courage", "Kindness"]),
-        (None, []),
-    ],
-)
-def test_org_values_from_the_shapes_values_framework_takes(framework, values):
-    assert org_values_of(framework) == values
 
 
 def test_untrusted_text_goes_into_the_data_document_not_the_instructions():
