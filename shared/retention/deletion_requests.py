@@ -288,7 +288,9 @@ async def _delete_acs_identity(db: Database, acs: AcsIdentities | None, request:
         try:
             existed += await acs.delete_user(identity)
         except UpstreamError as exc:
-            raise StepFailed(f"the ACS identity could not be deleted ({exc.message}); retried on the next run") from None
+            raise StepFailed(
+                f"the ACS identity could not be deleted ({exc.message}); retried on the next run"
+            ) from None
     async with db.connection() as conn:
         await audit.record(conn, **request.audit("acs_identity_deleted", identities=len(identities), existed=existed))
     return "ACS identity deleted" if existed else "ACS identity already deleted"

@@ -216,9 +216,7 @@ async def candidate_interview_ids(conn: Conn, user_id: Id) -> list[uuid.UUID]:
 
 
 async def candidate_acs_identities(conn: Conn, user_id: Id) -> list[str]:
-    rows = await fetch_all(
-        conn, "select communication_user_id from app.acs_identities where user_id = %s", (user_id,)
-    )
+    rows = await fetch_all(conn, "select communication_user_id from app.acs_identities where user_id = %s", (user_id,))
     return [row["communication_user_id"] for row in rows]
 
 

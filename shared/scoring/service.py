@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from shared.adapters.ports import AIModel, Database, DurableClient
+from shared.organisations.rules import org_values_of
 from shared.platform.auth import ORG_ADMIN_ROLES, Caller, require_role
 from shared.platform.errors import (
     ApiError,
@@ -50,7 +51,6 @@ from shared.platform.errors import (
 from shared.platform.logs import log_event
 from shared.platform.membership import member_role
 from shared.scoring import queries as score_rows
-from shared.organisations.rules import org_values_of
 from shared.scoring import rules
 from shared.scoring.models import (
     ModelScoring,
