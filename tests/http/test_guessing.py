@@ -11,7 +11,15 @@ import pytest
 
 from shared.platform.buckets import DEFAULT_LIMITS, Bucket
 from shared.platform.rate_limit import address_key
+from tests.durable_runtime import durable_runtime
 from tests.support import auth_headers, call_function, create_user, user_token
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def durable():
+    """data-cleanup (the route that takes the service key) binds a Durable client."""
+    async with durable_runtime() as runtime:
+        yield runtime
 
 
 @pytest.fixture
