@@ -133,3 +133,9 @@ def act_as(conn, user_id, role: str = "authenticated") -> None:
     conn.execute(f"set local role {role}")
     claims = {"role": role} if user_id is None else {"sub": str(user_id), "role": role}
     conn.execute("select set_config('request.jwt.claims', %s, true)", (json.dumps(claims),))
+
+
+def as_backend(conn) -> None:
+    """Back to the backend's own connection: the superuser, and no JWT claims."""
+    conn.execute("reset role")
+    conn.execute("select set_config('request.jwt.claims', '', true)")
