@@ -29,24 +29,29 @@ async def dimensions_of(conn: Conn, interview_id: Id) -> list[Row]:
     )
 
 
+# The AI's upsert: never touches a row a person has overridden (and so, in the
+# database's trigger of 009_human_overrides.sql, never makes or audits an override).
+UPSERT_AI_SCORE_SQL = """insert into public.interview_scores
+       (interview_id, overall_score, narrative_summary, candidate_feedback, anti_cheat_risk_level,
+        scored_by, model_version, prompt_version, rubric_version)
+   values (%(interview_id)s, %(overall_score)s, %(narrative_summary)s, %(candidate_feedback)s,
+           %(anti_cheat_risk_level)s, 'ai', %(model_version)s, %(prompt_version)s, %(rubric_version)s)
+   on conflict (interview_id) do update set
+       overall_score = excluded.overall_score, narrative_summary = excluded.narrative_summary,
+       candidate_feedback = excluded.candidate_feedback,
+       anti_cheat_risk_level = excluded.anti_cheat_risk_level, scored_by = 'ai',
+       model_version = excluded.model_version, prompt_version = excluded.prompt_version,
+       rubric_version = excluded.rubric_version, updated_at = now()
+     where not coalesce(public.interview_scores.human_override, false)
+   returning id"""
+
+
 async def upsert_ai_score(conn: Conn, interview_id: Id, score: dict[str, Any]) -> bool:
     """Insert or update the interview's score row; False (and nothing written)
     when a person has overridden it. Concurrent writers queue on the unique key."""
     row = await fetch_one(
         conn,
-        """insert into public.interview_scores
-               (interview_id, overall_score, narrative_summary, candidate_feedback, anti_cheat_risk_level,
-                scored_by, model_version, prompt_version, rubric_version)
-           values (%(interview_id)s, %(overall_score)s, %(narrative_summary)s, %(candidate_feedback)s,
-                   %(anti_cheat_risk_level)s, 'ai', %(model_version)s, %(prompt_version)s, %(rubric_version)s)
-           on conflict (interview_id) do update set
-               overall_score = excluded.overall_score, narrative_summary = excluded.narrative_summary,
-               candidate_feedback = excluded.candidate_feedback,
-               anti_cheat_risk_level = excluded.anti_cheat_risk_level, scored_by = 'ai',
-               model_version = excluded.model_version, prompt_version = excluded.prompt_version,
-               rubric_version = excluded.rubric_version, updated_at = now()
-             where not coalesce(public.interview_scores.human_override, false)
-           returning id""",
+        UPSERT_AI_SCORE_SQL,
         {"interview_id": interview_id, **score},
     )
     return row is not None

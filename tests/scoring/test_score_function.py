@@ -133,9 +133,9 @@ async def test_a_supplied_transcript_counts_only_without_a_stored_one_and_then_b
 async def test_a_human_override_is_reported_and_the_model_not_asked(db, model):
     interview = await seed_interview(db)
     await db.execute(
-        "insert into interview_scores (interview_id, overall_score, scored_by, human_override) "
-        "values (%s, 88, %s, true)",
-        (interview.id, str(interview.recruiter)),
+        "insert into interview_scores (interview_id, overall_score, human_override, human_override_by) "
+        "values (%s, 88, true, %s)",
+        (interview.id, interview.recruiter),
     )
     result = await score({"interviewId": str(interview.id), "rescore": True}, interview.recruiter)
     assert result.status == 200

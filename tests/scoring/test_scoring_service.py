@@ -143,8 +143,8 @@ async def test_a_human_override_is_never_overwritten_and_the_answer_says_so(db):
     await save_result(db, scored(interview, overall=74))
     await db.execute(
         "update interview_scores set human_override = true, overall_score = 90, "
-        "human_override_reason = 'Panel review' where interview_id = %s",
-        (interview.id,),
+        "human_override_reason = 'Panel review', human_override_by = %s where interview_id = %s",
+        (interview.recruiter, interview.id),
     )
     before = await score_rows(db, interview.id)
     answer = await save_result(db, scored(interview, overall=50, scores=(5.0, 5.0)))
