@@ -39,6 +39,10 @@
 -- organisation is read whatever the caller may see. search_path is fixed, as
 -- for the functions of 001_supabase_schema.sql.
 --
+-- The audit entries hold scores, flags and ids, never the reason's text: the
+-- audit log outlives a candidate's erasure (shared/retention/rules.py), and a
+-- reviewer's reason may describe the person.
+--
 -- Idempotent: create or replace, and the trigger is dropped and recreated.
 
 create or replace function public.interview_score_human_override()
@@ -90,7 +94,7 @@ begin
     insert into public.audit_log (user_id, organisation_id, action, entity_type, entity_id, old_values, new_values)
     values (reviewer, org_id, 'interview_score.human_override', 'interview_score', new.interview_id, old_values,
             jsonb_build_object('overall_score', new.overall_score, 'scored_by', new.scored_by,
-                               'human_override', true, 'human_override_reason', new.human_override_reason));
+                               'human_override', true, 'reason_given', new.human_override_reason is not null));
 
   elsif was_human and not is_human then
     -- The override is withdrawn; scored_by stays until the next AI rescore.
@@ -104,10 +108,10 @@ begin
     values (reviewer, org_id, 'interview_score.human_override_withdrawn', 'interview_score', new.interview_id,
             jsonb_build_object('overall_score', old.overall_score, 'scored_by', old.scored_by,
                                'human_override', old.human_override,
-                               'human_override_reason', old.human_override_reason),
+                               'reason_given', old.human_override_reason is not null),
             jsonb_build_object('overall_score', new.overall_score, 'scored_by', new.scored_by,
                                'human_override', new.human_override,
-                               'human_override_reason', new.human_override_reason));
+                               'reason_given', new.human_override_reason is not null));
   end if;
 
   return new;
