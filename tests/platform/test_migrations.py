@@ -95,6 +95,15 @@ class TransactionModePooler:
 
 _real_connect = psycopg.connect
 
+# A migration file that fails unless the server connection running it holds an advisory lock.
+LOCK_PROBE = """
+do $$ begin
+    if not exists (select 1 from pg_locks where locktype = 'advisory' and granted and pid = pg_backend_pid()) then
+        raise exception 'this migration ran without the migration lock on its own server connection';
+    end if;
+end $$;
+"""
+
 
 def _recorded(url: str) -> list[str]:
     with _real_connect(url) as conn:
@@ -106,13 +115,15 @@ def test_through_a_transaction_mode_pooler_no_advisory_lock_is_left_held(
     empty_database, tmp_path, monkeypatch, extra_files
 ):
     """Each transaction and autocommit statement goes to one of two server connections
-    in turn. The migrations must all apply once and leave no advisory lock on either
+    in turn. The migrations must all apply once, each while its own server connection
+    holds the lock (the probe file checks), and leave no advisory lock on either
     server connection (a leaked one would block every later run forever). One extra
     file shifts which server each statement lands on."""
     directory = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS_DIR, directory)
     for n in range(extra_files):
-        (directory / f"999_extra_{n}.sql").write_text("create table app.extra_probe (id int primary key);")
+        (directory / f"998_extra_{n}.sql").write_text(f"create table app.extra_{n} (id int primary key);")
+    (directory / "999_probe.sql").write_text(LOCK_PROBE)
     expected = sorted(p.name for p in directory.glob("*.sql"))
     pooler = TransactionModePooler(empty_database)
     # Patched where the runner connects, so the runner is judged as it would be deployed.
