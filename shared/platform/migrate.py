@@ -90,9 +90,12 @@ def _locked(conn: Any, lock_timeout: float, statement_timeout: float, what: str)
     lock_ms, statement_ms = _ms(lock_timeout), _ms(statement_timeout)
     try:
         with conn.transaction():
-            # statement_timeout first: it also bounds the wait for another runner's lock,
-            # which lasts as long as that runner's file (lock_timeout would cut it short).
-            conn.execute("select set_config('statement_timeout', %s, true)", (statement_ms,))
+            # The wait for another runner's lock lasts as long as that runner's file: bounded by
+            # statement_timeout, not by lock_timeout (none yet, whatever the role's default).
+            conn.execute(
+                "select set_config('statement_timeout', %s, true), set_config('lock_timeout', '0', true)",
+                (statement_ms,),
+            )
             conn.execute("select pg_advisory_xact_lock(%s)", (_LOCK_ID,))
             conn.execute("select set_config('lock_timeout', %s, true)", (lock_ms,))
             yield

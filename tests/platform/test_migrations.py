@@ -162,7 +162,8 @@ def test_two_runners_at_once_apply_each_file_once(empty_database, tmp_path, thro
         try:
             start.wait()
             through = {"connect": lambda: poolers[i]} if through_pooler else {}
-            results[i] = migrate(empty_database, tmp_path / "migrations", **through)
+            # lock_timeout far below the slow file: waiting for the other runner is not a lock timeout
+            results[i] = migrate(empty_database, tmp_path / "migrations", lock_timeout=0.1, **through)
         except BaseException as exc:  # reported below, not lost in the thread
             errors.append(exc)
 
