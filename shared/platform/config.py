@@ -12,7 +12,7 @@ import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,25 +32,80 @@ DEV_SERVICE_KEY = "talenti-local-service-key"
 REQUIRED_IN_PRODUCTION = ("DATABASE_URL", "SUPABASE_URL", "SERVICE_API_KEY", "SITE_URL")
 
 
+_S = TypeVar("_S", bound="DatabaseSettings")
+
+
 class ConfigurationError(RuntimeError):
     """Raised at start-up when a required setting is missing or invalid."""
 
 
-class Settings(BaseSettings):
+class DatabaseSettings(BaseSettings):
+    """The mode and the database settings: all the migrate command reads, so the
+    deploy workflow's migration job needs no app secrets (Settings adds the rest)."""
+
     model_config = SettingsConfigDict(case_sensitive=True, extra="ignore")
 
     # Unset or unknown means production: its safeguards apply unless the environment
     # names a development or test run (fail closed).
     APP_ENV: Literal["development", "test", "production"] = "production"
-    APP_VERSION: str = "0.1.0"
-    LOG_LEVEL: str = "INFO"
 
     # Database (Supabase pooler in production; embedded PostgreSQL locally).
     DATABASE_URL: str | None = None
-    DB_POOL_MIN: int = 1
-    DB_POOL_MAX: int = 10
+    # Unset: DB_POOL_MAX in production (a pool that starts full: no connection set-up
+    # during a ramp, and DB_POOL_MAX alone is the instance's budget), 1 elsewhere.
+    DB_POOL_MIN: int | None = Field(default=None, ge=0, le=100)
+    DB_POOL_MAX: int = Field(default=10, ge=1, le=100)
     DB_AUTO_MIGRATE: bool | None = None  # default: on outside production
     DB_POOL_TIMEOUT_SECONDS: float = Field(default=3.0, gt=0, le=60)  # then 503, not a long wait
+    # The migrate command's own URL: a direct connection or the session pooler (port 5432).
+    # Required in production; elsewhere the app's database. Never the transaction pooler (6543).
+    MIGRATIONS_DATABASE_URL: str | None = None
+    # Per migration file: the most it may wait for a table lock another session holds, and
+    # the most it may run (the file is one statement); then it fails and nothing of it stays.
+    MIGRATION_LOCK_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=600)
+    MIGRATION_STATEMENT_TIMEOUT_SECONDS: float = Field(default=300.0, gt=0, le=7200)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unresolved_key_vault_references_are_unset(cls, values: Any) -> Any:
+        # App Service passes "@Microsoft.KeyVault(...)" through verbatim when it
+        # cannot resolve a reference: that text must never act as a secret. A
+        # blank value of an optional setting (the sample's "") means unset too.
+        if not isinstance(values, dict):
+            return values
+        optional = {name for name, f in cls.model_fields.items() if not f.is_required() and f.default is None}
+
+        def unset(name: str, value: Any) -> bool:
+            text = value.strip() if isinstance(value, str) else None
+            return text is not None and (text.startswith("@Microsoft.KeyVault(") or (not text and name in optional))
+
+        return {k: (None if unset(k, v) else v) for k, v in values.items()}
+
+    @field_validator("APP_ENV", mode="before")
+    @classmethod
+    def _unknown_environment_is_production(cls, value: Any) -> Any:
+        return value if value in ("development", "test") else "production"
+
+    @model_validator(mode="after")
+    def _check_pool(self) -> "DatabaseSettings":
+        if self.DB_POOL_MIN is not None and self.DB_POOL_MIN > self.DB_POOL_MAX:
+            raise ValueError(f"DB_POOL_MIN ({self.DB_POOL_MIN}) is more than DB_POOL_MAX ({self.DB_POOL_MAX})")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.APP_ENV == "production"
+
+    @property
+    def pool_min_size(self) -> int:
+        if self.DB_POOL_MIN is not None:
+            return self.DB_POOL_MIN
+        return self.DB_POOL_MAX if self.is_production else 1
+
+
+class Settings(DatabaseSettings):
+    APP_VERSION: str = "0.1.0"
+    LOG_LEVEL: str = "INFO"
 
     # Supabase: token verification, admin API, CV storage.
     SUPABASE_URL: str = "http://127.0.0.1:54321"
@@ -131,27 +186,6 @@ class Settings(BaseSettings):
     TRUSTED_PROXY_HOPS: int | None = Field(default=None, ge=0, le=5)
     API_DOCS_ENABLED: bool = False  # serve GET /api/docs in production too (always on elsewhere)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _unresolved_key_vault_references_are_unset(cls, values: Any) -> Any:
-        # App Service passes "@Microsoft.KeyVault(...)" through verbatim when it
-        # cannot resolve a reference: that text must never act as a secret. A
-        # blank value of an optional setting (the sample's "") means unset too.
-        if not isinstance(values, dict):
-            return values
-        optional = {name for name, f in cls.model_fields.items() if not f.is_required() and f.default is None}
-
-        def unset(name: str, value: Any) -> bool:
-            text = value.strip() if isinstance(value, str) else None
-            return text is not None and (text.startswith("@Microsoft.KeyVault(") or (not text and name in optional))
-
-        return {k: (None if unset(k, v) else v) for k, v in values.items()}
-
-    @field_validator("APP_ENV", mode="before")
-    @classmethod
-    def _unknown_environment_is_production(cls, value: Any) -> Any:
-        return value if value in ("development", "test") else "production"
-
     @field_validator(
         "DATABASE_URL",
         "AI_BASE_URL",
@@ -199,10 +233,6 @@ class Settings(BaseSettings):
         if hostname:
             return f"https://{hostname}"
         return "" if self.is_production else request_base_url.rstrip("/")
-
-    @property
-    def is_production(self) -> bool:
-        return self.APP_ENV == "production"
 
     @property
     def ai_provider(self) -> str:
@@ -274,15 +304,24 @@ class Settings(BaseSettings):
         return limits
 
 
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
+def _load(kind: type[_S]) -> _S:
     try:
         if os.environ.get("APP_ENV") != "development":
-            return Settings()
+            return kind()
         # A .env never switches the app out of development (and so past its safeguards).
-        return Settings(_env_file=ENV_FILE, APP_ENV="development")
+        return kind(_env_file=ENV_FILE, APP_ENV="development")
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         raise ConfigurationError(f"Invalid configuration: {exc}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return _load(Settings)
+
+
+def get_database_settings() -> DatabaseSettings:
+    """Only the mode and the database settings (the migrate command: no app secrets needed)."""
+    return _load(DatabaseSettings)
 
 
 def reset_settings() -> None:
@@ -290,7 +329,7 @@ def reset_settings() -> None:
     get_settings.cache_clear()
 
 
-def resolve_database_url(settings: Settings) -> str:
+def resolve_database_url(settings: DatabaseSettings) -> str:
     """DATABASE_URL, or an embedded PostgreSQL under .local/ outside production."""
     if settings.DATABASE_URL:
         return settings.DATABASE_URL
@@ -299,3 +338,41 @@ def resolve_database_url(settings: Settings) -> str:
     from shared.platform.embedded_db import start_embedded_postgres
 
     return start_embedded_postgres(LOCAL_DIR / "pg")
+
+
+TRANSACTION_POOLER_PORT = "6543"  # Supabase's transaction-mode pooler
+
+
+def resolve_migrations_url(settings: DatabaseSettings) -> str:
+    """The migrate command's database: MIGRATIONS_DATABASE_URL; outside production the
+    app's database when it is unset. Production refuses to guess: the app's URL is the
+    transaction pooler there, which takes no session state and whose client slots are
+    the app's budget."""
+    if settings.MIGRATIONS_DATABASE_URL:
+        url = settings.MIGRATIONS_DATABASE_URL
+    elif settings.is_production:
+        raise ConfigurationError(
+            "Invalid configuration: MIGRATIONS_DATABASE_URL is required to run migrations in production: "
+            "the direct connection (db.<ref>.supabase.co:5432) or the session pooler "
+            "(<region>.pooler.supabase.com:5432), not DATABASE_URL's transaction pooler (port 6543)"
+        )
+    else:
+        url = resolve_database_url(settings)
+    if settings.is_production and TRANSACTION_POOLER_PORT in _ports(url):
+        raise ConfigurationError(
+            "Invalid configuration: MIGRATIONS_DATABASE_URL names port 6543, Supabase's transaction pooler; "
+            "use the direct connection or the session pooler (port 5432)"
+        )
+    return url
+
+
+def _ports(url: str) -> list[str]:
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        port = str(conninfo_to_dict(url).get("port") or "")
+    except Exception as exc:  # psycopg.ProgrammingError: not a connection string at all
+        raise ConfigurationError(
+            f"Invalid configuration: MIGRATIONS_DATABASE_URL is not a connection URL ({exc})"
+        ) from None
+    return [p.strip() for p in port.split(",")]  # one port per host in a multi-host URL

@@ -73,12 +73,16 @@ class Services:
             if settings.auto_migrate:
                 from shared.platform.migrate import migrate
 
-                migrate(url)
+                migrate(
+                    settings.MIGRATIONS_DATABASE_URL or url,
+                    lock_timeout=settings.MIGRATION_LOCK_TIMEOUT_SECONDS,
+                    statement_timeout=settings.MIGRATION_STATEMENT_TIMEOUT_SECONDS,
+                )
             return url
 
         return Database(
             prepare,
-            min_size=settings.DB_POOL_MIN,
+            min_size=settings.pool_min_size,
             max_size=settings.DB_POOL_MAX,
             pool_timeout=settings.DB_POOL_TIMEOUT_SECONDS,
         )
