@@ -104,16 +104,18 @@ var httpProbes = [
     failureThreshold: 3
   }
   {
-    // The Functions host takes a while to index the app on a cold start.
+    // The Functions host takes a while to index the app on a cold start:
+    // up to 10 x 15 s after the first 10 s (Container Apps caps the
+    // failure threshold at 10).
     type: 'Startup'
     httpGet: {
       path: '/api/health/live'
       port: targetPort
     }
-    initialDelaySeconds: 5
-    periodSeconds: 10
+    initialDelaySeconds: 10
+    periodSeconds: 15
     timeoutSeconds: 5
-    failureThreshold: 30
+    failureThreshold: 10
   }
 ]
 var placeholderProbes = [

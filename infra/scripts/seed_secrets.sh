@@ -64,7 +64,7 @@ echo "seed: wrote${written:- nothing} to $vault"
 missing=""
 for secret in $required; do
   case " $written " in *" $secret "*) continue ;; esac
-  if ! printf '%s\n' "$existing" | grep -qx "$secret"; then
+  if ! grep -qx -- "$secret" <<< "$existing"; then
     missing="$missing $secret"
   fi
 done

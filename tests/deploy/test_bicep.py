@@ -214,6 +214,9 @@ def test_container_probes_split_liveness_from_readiness():
     kinds = dict(re.findall(r"type: '(\w+)'\s+httpGet: \{\s+path: '([^']+)'", probes))
     assert kinds == {"Liveness": "/api/health/live", "Readiness": "/api/health/ready", "Startup": "/api/health/live"}
     assert "probes: runningPlaceholder ? placeholderProbes : httpProbes" in aca
+    # Container Apps' ranges: failure threshold 1 to 10, initial delay 0 to 60 s.
+    assert all(1 <= int(n) <= 10 for n in re.findall(r"failureThreshold: (\d+)", probes))
+    assert all(0 <= int(n) <= 60 for n in re.findall(r"initialDelaySeconds: (\d+)", probes))
 
 
 def test_container_environment_logs_through_azure_monitor_without_the_workspace_key():
