@@ -15,7 +15,20 @@
 //   App Insights       Monitoring Metrics Publisher (Entra ingestion)
 //   Azure OpenAI       Cognitive Services OpenAI User (when deployOpenAI)
 //   Container Registry AcrPull (Container Apps hosting)
+//   ACS                Communication and Email Service Owner (ACS_ENDPOINT, no connection string)
+//   Speech             Cognitive Services User (Entra token on the custom subdomain, no key)
 // Secrets live only in Key Vault; app settings hold references.
+//
+// Two stages (parameter `stage`), both idempotent, run in this order by
+// infra/scripts/provision.sh and the azd hooks:
+//   bootstrap  resource group, identity, monitoring, storage, Key Vault (and
+//              its operator group), registry, ACS, Speech, OpenAI: every
+//              identity and every role assignment, no app. Then the secrets
+//              are seeded and the role assignments given time to propagate
+//              (microsoft/azure-container-apps#930, #1174).
+//   app        the same, plus the function app (Flex or Container Apps) and
+//              the alerts: the app is created only once the secrets it reads
+//              exist and its identity may read them.
 targetScope = 'subscription'
 
 // ---------------------------------------------------------------- general
@@ -41,6 +54,16 @@ param resourceGroupName string = ''
 
 @description('Operator (deploying user or CI principal) that manages Key Vault secrets; empty to skip.')
 param principalId string = ''
+
+@description('Object id of the Entra group of operators: Key Vault Secrets Officer on the vault (seeds and rotates secrets). Put the deploying service principal in this group too. Empty only for throwaway environments.')
+param operatorGroupObjectId string = ''
+
+@description('bootstrap: identities, vault, registry and every role assignment, no app. app: everything (run after bootstrap and the secret seeding).')
+@allowed([
+  'bootstrap'
+  'app'
+])
+param stage string = 'app'
 
 @description('Kind of principalId.')
 @allowed([
@@ -76,10 +99,15 @@ param storageSku string = 'Standard_ZRS'
 @maxValue(730)
 param logRetentionDays int = 30
 
-@description('Flex Consumption: most instances (the platform accepts 40 to 1000).')
-@minValue(40)
+@description('Flex Consumption: most on-demand instances per function group (the platform accepts 1 to 1000; always-ready instances come on top). Bounded in practice by the connection budget.')
+@minValue(1)
 @maxValue(1000)
-param maximumInstanceCount int = 40
+param maximumInstanceCount int = 5
+
+@description('Flex Consumption: function groups that scale out on their own instances, each up to maximumInstanceCount (http, durable, and one per other trigger: acs_events, the retention timer).')
+@minValue(1)
+@maxValue(20)
+param flexScaleGroups int = 4
 
 @description('Flex Consumption: memory per instance (MB).')
 @allowed([
@@ -194,10 +222,30 @@ param retentionSchedule string = '0 0 17 * * *'
 @description('AUTO_SCORE_ON_CALL_END.')
 param autoScoreOnCallEnd bool = true
 
-@description('DB_POOL_MAX: database connections per instance. maximumInstanceCount x this must stay under the Supabase pooler client limit.')
+@description('DB_POOL_MAX (and DB_POOL_MIN): database connections per instance. Counted in the connection budget.')
 @minValue(1)
 @maxValue(50)
 param dbPoolMax int = 5
+
+// ---------------------------------------------------------------- connection budget
+// Every connection the app can open, plus the migration job and the Edge
+// Functions still running during the cutover, must fit the Supabase
+// pooler's client-connection limit for the project's compute tier (table in
+// docs/DEPLOYMENT.md). scripts/check_connection_budget.py applies the same
+// rule to the parameter files in CI; the template refuses it as well.
+
+@description('Client-connection limit of the Supabase pooler for the project\'s compute tier (Nano/Micro 200, Small 400, Medium 600, Large 800, XL 1000, ...).')
+@minValue(1)
+param dbPoolerMaxClientConnections int = 200
+
+@description('Connections the migration job holds (one: a transaction-scoped advisory lock on its own connection).')
+@minValue(0)
+@maxValue(10)
+param migrationConnections int = 1
+
+@description('Connections reserved for the Supabase Edge Functions still serving during the cutover (0 after it).')
+@minValue(0)
+param edgeFunctionsReserveConnections int = 40
 
 @description('SCORE_WAIT_SECONDS: how long POST /api/ai/score waits before answering 202.')
 @minValue(0)
@@ -209,7 +257,7 @@ param scoreWaitSeconds int = 25
 @description('ACS data location.')
 param acsDataLocation string = 'Australia'
 
-@description('Create a Speech account; false uses an existing one (speechRegion + azureSpeechKey).')
+@description('Create a Speech account, reached with the app identity (no key); false uses an existing one (speechRegion + azureSpeechKey).')
 param deploySpeech bool = true
 
 @description('Speech pricing tier when deploySpeech.')
@@ -321,6 +369,22 @@ var deadLetterContainer = 'eventgrid-deadletter'
 var isFlex = hosting == 'flex'
 var corsOrigins = empty(corsAllowedOrigins) ? [] : split(corsAllowedOrigins, ',')
 
+var isApp = stage == 'app'
+
+// Always-ready instances are not capped by maximumInstanceCount; zone
+// redundancy raises each always-ready group to two (modules/functionapp.bicep).
+var zoneMinimum = zoneRedundant ? 2 : 0
+var flexInstances = maximumInstanceCount * flexScaleGroups + max(alwaysReadyHttpInstances, zoneMinimum) + max(alwaysReadyDurableInstances, zoneMinimum)
+var appConnections = dbPoolMax * (isFlex ? flexInstances : containerMaxReplicas)
+var budgetedConnections = appConnections + migrationConnections + edgeFunctionsReserveConnections
+// Bicep has no assertion that fails a deployment (Azure/bicep#2405; the
+// `assert` keyword is experimental). int() of a text fails the deployment
+// with that text in the error, and ARM evaluates only the branch of if()
+// its condition picks, so this fails exactly when the budget is exceeded.
+var budgetError = 'Connection budget exceeded: ${budgetedConnections} connections (app ${appConnections} + migrations ${migrationConnections} + Edge Functions ${edgeFunctionsReserveConnections}) > pooler limit ${dbPoolerMaxClientConnections}. Lower dbPoolMax or the instance/replica counts, or raise dbPoolerMaxClientConnections with the Supabase tier.'
+var checkedConnections = budgetedConnections <= dbPoolerMaxClientConnections ? budgetedConnections : int(budgetError)
+var checkedPoolMax = budgetedConnections <= dbPoolerMaxClientConnections ? dbPoolMax : int(budgetError)
+
 var roleBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 var roleBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
 var roleQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
@@ -422,6 +486,9 @@ module dataStorage 'modules/storage.bicep' = {
   }
 }
 
+// ACS and Speech are reached with the app identity: their connection string
+// and key are no secrets of ours any more (an existing Speech account keeps
+// its key, azureSpeechKey).
 var appSecrets = {
   'database-url': databaseUrl
   'supabase-jwt-secret': supabaseJwtSecret
@@ -444,6 +511,7 @@ module keyVault 'modules/keyvault.bicep' = {
     appPrincipalId: identity.outputs.principalId
     adminPrincipalId: principalId
     adminPrincipalType: principalType
+    operatorGroupId: operatorGroupObjectId
     logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
     secrets: appSecrets
   }
@@ -457,7 +525,7 @@ module communication 'modules/communication.bicep' = {
     systemTopicName: names.systemTopic
     dataLocation: acsDataLocation
     tags: tags
-    keyVaultName: keyVault.outputs.name
+    appPrincipalId: identity.outputs.principalId
     deadLetterStorageName: hostStorage.outputs.name
     deadLetterContainerName: deadLetterContainer
   }
@@ -471,7 +539,7 @@ module speech 'modules/speech.bicep' = if (deploySpeech) {
     location: location
     tags: tags
     skuName: speechSku
-    keyVaultName: keyVault.outputs.name
+    appPrincipalId: identity.outputs.principalId
   }
 }
 
@@ -495,7 +563,10 @@ module openAi 'modules/openai.bicep' = if (deployOpenAI) {
 
 var plainSettings = {
   APP_ENV: 'production'
-  DB_POOL_MAX: string(dbPoolMax)
+  // A full pool from the start: DB_POOL_MIN below the maximum gave 503s at
+  // ramp-up in the load test, and the budget counts the maximum anyway.
+  DB_POOL_MAX: string(checkedPoolMax)
+  DB_POOL_MIN: string(checkedPoolMax)
   SUPABASE_URL: supabaseUrl
   SITE_URL: siteUrl
   EMAIL_FROM: emailFrom
@@ -510,7 +581,15 @@ var plainSettings = {
   SCORE_WAIT_SECONDS: string(scoreWaitSeconds)
   CORS_ALLOWED_ORIGINS: corsAllowedOrigins
   AZURE_SPEECH_REGION: deploySpeech ? location : speechRegion
+  ACS_ENDPOINT: communication.outputs.endpoint
 }
+
+// Speech through Entra ID: the custom-subdomain endpoint and the resource id
+// (the browser SDK's token is aad#<resource id>#<token>).
+var speechSettings = deploySpeech ? {
+  AZURE_SPEECH_ENDPOINT: speech.outputs.endpoint
+  AZURE_SPEECH_RESOURCE_ID: speech.outputs.id
+} : {}
 
 // The Functions host: identity-based AzureWebJobsStorage (host state and the
 // Durable task hub), Entra-authenticated Application Insights ingestion.
@@ -536,7 +615,9 @@ var secretSettings = {
   SERVICE_API_KEY: 'service-api-key'
   ACS_WEBHOOK_SECRET: 'acs-webhook-secret'
   RESEND_API_KEY: 'resend-api-key'
-  ACS_CONNECTION_STRING: 'acs-connection-string'
+}
+
+var speechKeySetting = deploySpeech ? {} : {
   AZURE_SPEECH_KEY: 'azure-speech-key'
 }
 
@@ -560,15 +641,15 @@ var aiSecretSetting = deployOpenAI ? {} : {
   AI_API_KEY: 'ai-api-key'
 }
 
-var appSettings = union(plainSettings, hostSettings, aiSettings)
-var keyVaultSecrets = union(secretSettings, jwtSecretSetting, previousSecretSetting, aiSecretSetting)
+var appSettings = union(plainSettings, hostSettings, aiSettings, speechSettings)
+var keyVaultSecrets = union(secretSettings, jwtSecretSetting, previousSecretSetting, aiSecretSetting, speechKeySetting)
 var appTags = union(tags, {
   'azd-service-name': 'api'
 })
 
 // ---------------------------------------------------------------- hosting: Flex Consumption
 
-module functionApp 'modules/functionapp.bicep' = if (isFlex) {
+module functionApp 'modules/functionapp.bicep' = if (isApp && isFlex) {
   name: 'function-app'
   scope: rg
   dependsOn: [
@@ -614,21 +695,18 @@ module registry 'modules/registry.bicep' = if (!isFlex) {
   }
 }
 
-module containerEnvironment 'modules/containerenvironment.bicep' = if (!isFlex) {
+module containerEnvironment 'modules/containerenvironment.bicep' = if (isApp && !isFlex) {
   name: 'container-environment'
   scope: rg
   params: {
     name: names.containerEnvironment
     location: location
     tags: tags
-    logAnalyticsName: names.logAnalytics
+    logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
   }
-  dependsOn: [
-    monitoring
-  ]
 }
 
-module containerApp 'modules/containerapp.bicep' = if (!isFlex) {
+module containerApp 'modules/containerapp.bicep' = if (isApp && !isFlex) {
   name: 'container-app'
   scope: rg
   dependsOn: [
@@ -655,12 +733,12 @@ module containerApp 'modules/containerapp.bicep' = if (!isFlex) {
   }
 }
 
-var appName = isFlex ? functionApp.outputs.name : containerApp.outputs.name
-var appUri = isFlex ? functionApp.outputs.uri : containerApp.outputs.uri
+var appName = !isApp ? '' : isFlex ? functionApp.outputs.name : containerApp.outputs.name
+var appUri = !isApp ? '' : isFlex ? functionApp.outputs.uri : containerApp.outputs.uri
 
 // ---------------------------------------------------------------- alerts
 
-module alerts 'modules/alerts.bicep' = {
+module alerts 'modules/alerts.bicep' = if (isApp) {
   name: 'alerts'
   scope: rg
   params: {
@@ -668,7 +746,7 @@ module alerts 'modules/alerts.bicep' = {
     location: location
     tags: tags
     alertEmail: alertEmail
-    healthUrl: '${appUri}/api/health'
+    healthUrl: '${appUri}/api/health/ready'
     systemTopicName: communication.outputs.systemTopicName
   }
 }
@@ -679,6 +757,11 @@ output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = subscription().tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
 output HOSTING string = hosting
+output DEPLOY_STAGE string = stage
+// azd deploys the code package only on Flex (azure.yaml, service condition).
+output DEPLOY_CODE_PACKAGE string = isFlex ? 'true' : 'false'
+output DB_CONNECTIONS_BUDGETED int = checkedConnections
+output DB_POOLER_MAX_CLIENT_CONNECTIONS int = dbPoolerMaxClientConnections
 output AZURE_FUNCTION_APP_NAME string = appName
 output SERVICE_API_NAME string = appName
 output SERVICE_API_URI string = appUri
@@ -688,6 +771,8 @@ output EVENTGRID_DEADLETTER_STORAGE_ID string = communication.outputs.deadLetter
 output EVENTGRID_DEADLETTER_CONTAINER string = deadLetterContainer
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output AZURE_KEY_VAULT_ENDPOINT string = keyVault.outputs.uri
+output AZURE_APP_PRINCIPAL_ID string = identity.outputs.principalId
+output ACS_ENDPOINT string = communication.outputs.endpoint
 output AZURE_ACS_NAME string = communication.outputs.name
 output EVENTGRID_SYSTEM_TOPIC_NAME string = communication.outputs.systemTopicName
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.appInsightsName

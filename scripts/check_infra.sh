@@ -127,7 +127,7 @@ if azd is not None:
     api = (azd.get("services") or {}).get("api") or {}
     if api.get("host") != "function" or api.get("language") not in ("python", "py"):
         errors.append("azure.yaml: service api must be language python, host function")
-    for hook in ("postdeploy", "postprovision", "predeploy"):
+    for hook in ("preprovision", "postdeploy", "postprovision", "predeploy"):
         if hook not in (azd.get("hooks") or {}):
             errors.append(f"azure.yaml: {hook} hook missing")
 
@@ -152,8 +152,9 @@ infra_text = main_bicep + "".join(p.read_text(encoding="utf-8") for p in Path("i
 for setting in ("APP_ENV", "DATABASE_URL", "SUPABASE_URL", "SUPABASE_JWT_SECRET", "SUPABASE_SERVICE_ROLE_KEY",
                 "SERVICE_API_KEY", "AI_API_KEY", "AI_BASE_URL", "AI_MODEL", "AI_SCORING_MODEL",
                 "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_DEPLOYMENT", "AZURE_OPENAI_API_VERSION",
-                "ACS_CONNECTION_STRING", "ACS_WEBHOOK_SECRET", "ACS_WEBHOOK_SECRET_PREVIOUS",
-                "AZURE_SPEECH_KEY", "AZURE_SPEECH_REGION", "RESEND_API_KEY", "EMAIL_FROM", "SITE_URL",
+                "ACS_ENDPOINT", "ACS_WEBHOOK_SECRET", "ACS_WEBHOOK_SECRET_PREVIOUS",
+                "AZURE_SPEECH_KEY", "AZURE_SPEECH_REGION", "AZURE_SPEECH_ENDPOINT", "AZURE_SPEECH_RESOURCE_ID",
+                "DB_POOL_MAX", "DB_POOL_MIN", "RESEND_API_KEY", "EMAIL_FROM", "SITE_URL",
                 "RECORDINGS_ACCOUNT_URL", "RECORDINGS_CONTAINER", "CV_STORAGE", "CV_BUCKET",
                 "RETENTION_SCHEDULE", "AUTO_SCORE_ON_CALL_END", "SCORE_WAIT_SECONDS", "CORS_ALLOWED_ORIGINS",
                 "AZURE_CLIENT_ID", "PYTHON_ENABLE_INIT_INDEXING", "AzureWebJobsStorage__credential",
@@ -201,5 +202,8 @@ PY
 for script in scripts/*.sh infra/scripts/*.sh; do
   bash -n "$script"
 done
+
+# The connection budget of every parameter file, for both hosting options.
+"$VENV/bin/python" scripts/check_connection_budget.py
 
 echo "check_infra: all checks passed in $(( $(date +%s) - start ))s"

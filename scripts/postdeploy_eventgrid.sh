@@ -10,7 +10,10 @@
 # only after the code is deployed and the host has started. Event Grid also
 # validates the endpoint when the subscription is created, which needs the
 # function running. Re-running is safe: the subscription is written with one
-# idempotent PUT (this also picks up a rotated system key).
+# idempotent PUT (this also picks up a rotated system key). The PUT only
+# starts the operation (endpoint validation runs after it answers), so the
+# script then polls the subscription's provisioningState until Succeeded,
+# or Failed (exit 1 with the reason), or EVENTGRID_TIMEOUT_SECONDS.
 #
 # Delivery: up to 30 attempts within 24 hours (Event Grid's exponential
 # back-off), then the event is dead-lettered to a blob container of the host
@@ -25,6 +28,8 @@
 #   EVENTGRID_SUBSCRIPTION_NAME  (default acs-events-to-function)
 #   ACS_EVENT_TYPES              (space-separated; default below)
 #   KEY_WAIT_SECONDS             (default 300)
+#   EVENTGRID_TIMEOUT_SECONDS    (default 300)
+#   EVENTGRID_POLL_SECONDS       (default 10)
 set -euo pipefail
 
 if [ -z "${AZURE_RESOURCE_GROUP:-}" ] && command -v azd >/dev/null 2>&1; then
@@ -86,7 +91,7 @@ while :; do
     echo "postdeploy: no eventgrid_extension system key after ${WAIT}s; is acs_events deployed?" >&2
     exit 1
   fi
-  curl -fsS -o /dev/null --max-time 30 "https://${host}/api/health" || true
+  curl -fsS -o /dev/null --max-time 30 "https://${host}/api/health/live" || true
   sleep 10
 done
 
@@ -125,4 +130,38 @@ subscription="$(az account show --query id -o tsv)"
 url="${arm%/}/subscriptions/${subscription}/resourceGroups/${RG}/providers/Microsoft.EventGrid/systemTopics/${TOPIC}/eventSubscriptions/${SUB_NAME}?api-version=2022-06-15"
 echo "postdeploy: writing Event Grid subscription $SUB_NAME on $TOPIC (retries ${MAX_DELIVERY_ATTEMPTS}x/${EVENT_TTL_MINUTES} min, dead letters to ${EVENTGRID_DEADLETTER_CONTAINER})"
 az rest --method put --url "$url" --body "@${body}" --output none
-echo "postdeploy: ACS events -> https://${host}/runtime/webhooks/eventgrid?functionName=${FUNCTION_NAME} (key not printed)"
+
+# provisioningState and, when Failed, the reason (Event Grid reports the
+# endpoint validation's error in deliveryWithResourceIdentity or the
+# operation's error; the state line is what this loop needs).
+deadline=$(( $(date +%s) + ${EVENTGRID_TIMEOUT_SECONDS:-300} ))
+while :; do
+  state="$(az rest --method get --url "$url" --query properties.provisioningState -o tsv 2>/dev/null || true)"
+  case "$state" in
+    Succeeded)
+      break
+      ;;
+    Failed|Canceled)
+      # The reason may quote the endpoint URL: the key is masked out of it.
+      reason="$(az rest --method get --url "$url" -o json 2>/dev/null | EG_KEY="$key" python3 -c '
+import json, os, sys
+try:
+    doc = json.load(sys.stdin)
+except ValueError:
+    doc = {}
+props = doc.get("properties") or {}
+reason = props.get("error") or props.get("provisioningStateReason") or doc.get("error") or "no reason given; see the activity log of the system topic"
+print(str(reason).replace(os.environ["EG_KEY"], "***"))
+' 2>/dev/null || true)"
+      echo "postdeploy: Event Grid subscription $SUB_NAME is $state: ${reason}" >&2
+      echo "postdeploy: a failed endpoint validation usually means acs_events is not running at https://${host}" >&2
+      exit 1
+      ;;
+  esac
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    echo "postdeploy: Event Grid subscription $SUB_NAME still '${state:-unknown}' after ${EVENTGRID_TIMEOUT_SECONDS:-300}s" >&2
+    exit 1
+  fi
+  sleep "${EVENTGRID_POLL_SECONDS:-10}"
+done
+echo "postdeploy: ACS events -> https://${host}/runtime/webhooks/eventgrid?functionName=${FUNCTION_NAME} (key not printed; subscription Succeeded)"

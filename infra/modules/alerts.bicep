@@ -1,7 +1,8 @@
 // What a cutover watches (docs/CUTOVER.md), as alert rules wired to one
 // action group: 5xx rate, p95 latency, failed function invocations, failed
 // Durable orchestrations, dead-lettered Event Grid deliveries, and a standard
-// availability test of /api/health from three locations. The log queries
+// availability test of /api/health/ready from three locations, and the
+// database pooler refusing clients (connection budget exceeded). The log queries
 // read the Application Insights tables every Functions host fills, so they
 // hold for both hosting options. They rely on host.json keeping successful
 // requests ("Host.Results": "Information"): with "Error", the requests table
@@ -19,7 +20,7 @@ param tags object = {}
 @description('E-mail address that receives the alerts; empty creates the rules without notifications.')
 param alertEmail string = ''
 
-@description('URL the availability test calls (the app\'s /api/health).')
+@description('URL the availability test calls (the app\'s readiness route, /api/health/ready).')
 param healthUrl string
 
 @description('Event Grid system topic of ACS events (dead-letter alert).')
@@ -90,6 +91,16 @@ requests
 | where success == false
 '''
 
+// The Supabase pooler refusing a client (Supavisor's max-clients errors,
+// PgBouncer's max_client_conn, Postgres' own "too many clients"): the
+// connection budget (docs/DEPLOYMENT.md) was exceeded in practice. The app
+// logs the driver's error text in traces and exceptions.
+var poolerLimitQuery = '''
+union traces, exceptions
+| extend text = strcat(tostring(message), " ", tostring(outerMessage), " ", tostring(innermostMessage))
+| where text contains "max client connections" or text contains "max_client_conn" or text contains "EMAXCONN" or text contains "max clients reached" or text contains "too many clients"
+'''
+
 // Durable's tracking events: one trace per orchestration state change.
 var failedOrchestrationQuery = '''
 traces
@@ -130,6 +141,15 @@ var logAlerts = [
     description: 'A Durable orchestration (interview scoring) failed.'
     severity: 1
     query: failedOrchestrationQuery
+    timeAggregation: 'Count'
+    metricMeasureColumn: ''
+    threshold: 0
+  }
+  {
+    name: 'db-pooler-max-clients'
+    description: 'The Supabase pooler refused a connection (max client connections): the connection budget is exceeded.'
+    severity: 1
+    query: poolerLimitQuery
     timeAggregation: 'Count'
     metricMeasureColumn: ''
     threshold: 0

@@ -4,7 +4,9 @@
 // (scripts/postdeploy_eventgrid.sh): its endpoint carries the Functions
 // host's eventgrid_extension system key, which only exists once the app's
 // Event Grid trigger has been deployed and the host has started.
-// The ACS connection string goes straight into Key Vault; no one copies it.
+// The app reaches ACS with its managed identity (ACS_ENDPOINT): it holds the
+// built-in "Communication and Email Service Owner" role on the resource; no
+// connection string is read or stored.
 // The system topic has its own identity, allowed to write undeliverable events
 // to a dead-letter container in the host storage account (shared keys are off
 // there, so dead-lettering must use an identity).
@@ -24,11 +26,8 @@ param dataLocation string = 'Australia'
 @description('Tags for the resources.')
 param tags object = {}
 
-@description('Key Vault that receives the connection string.')
-param keyVaultName string
-
-@description('Key Vault secret name for the connection string.')
-param connectionStringSecretName string = 'acs-connection-string'
+@description('Principal id of the app identity (gets Communication and Email Service Owner on the resource).')
+param appPrincipalId string
 
 @description('Storage account (same resource group) holding the dead-letter container.')
 param deadLetterStorageName string
@@ -37,6 +36,9 @@ param deadLetterStorageName string
 param deadLetterContainerName string
 
 var roleBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+// Communication and Email Service Owner: narrower than Contributor, enough for
+// Entra ID calls to the resource's endpoint (docs/DEPLOYMENT.md cites it).
+var roleCommunicationOwner = '09976791-48a7-449e-bb21-39d1a415f350'
 
 resource acs 'Microsoft.Communication/communicationServices@2023-04-01' = {
   name: name
@@ -60,19 +62,13 @@ resource systemTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
   }
 }
 
-resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
-  name: keyVaultName
-}
-
-resource connectionString 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
-  parent: vault
-  name: connectionStringSecretName
+resource appAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: acs
+  name: guid(acs.id, appPrincipalId, roleCommunicationOwner)
   properties: {
-    value: acs.listKeys().primaryConnectionString
-    contentType: 'text/plain'
-    attributes: {
-      enabled: true
-    }
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleCommunicationOwner)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
   }
 }
 

@@ -13,6 +13,12 @@
 // - Scaling: for kind 'functionapp' the platform derives the scale rules from
 //   the app's triggers. Durable Functions on the Azure Storage backend is not
 //   scaled from zero on Container Apps, so minReplicas is at least 1.
+// - Probes: liveness asks /api/health/live (the process only: a database
+//   blip must not restart healthy replicas), readiness /api/health/ready
+//   (database and storage: a replica that cannot serve gets no traffic).
+// - Image and port change together: the deploy scripts re-run this template
+//   with the new image, so one revision carries both (a port switch ahead of
+//   the image left the placeholder failing its probes).
 
 @description('Container app name.')
 @minLength(2)
@@ -70,9 +76,57 @@ param corsAllowedOrigins array = []
 
 var placeholderImage = 'mcr.microsoft.com/azure-functions/python:4-python3.11'
 var runningPlaceholder = empty(image)
-// The project's image listens on 8080 as a non-root user (Dockerfile); the
-// base image used as a placeholder listens on 80.
+// The project's image listens on 8080 (Dockerfile); the base image used as a
+// placeholder listens on 80 and has none of our routes, so it is probed on
+// its port only.
 var targetPort = runningPlaceholder ? 80 : 8080
+var httpProbes = [
+  {
+    type: 'Liveness'
+    httpGet: {
+      path: '/api/health/live'
+      port: targetPort
+    }
+    initialDelaySeconds: 10
+    periodSeconds: 30
+    timeoutSeconds: 5
+    failureThreshold: 3
+  }
+  {
+    type: 'Readiness'
+    httpGet: {
+      path: '/api/health/ready'
+      port: targetPort
+    }
+    initialDelaySeconds: 10
+    periodSeconds: 15
+    timeoutSeconds: 10
+    failureThreshold: 3
+  }
+  {
+    // The Functions host takes a while to index the app on a cold start:
+    // up to 10 x 15 s after the first 10 s (Container Apps caps the
+    // failure threshold at 10).
+    type: 'Startup'
+    httpGet: {
+      path: '/api/health/live'
+      port: targetPort
+    }
+    initialDelaySeconds: 10
+    periodSeconds: 15
+    timeoutSeconds: 5
+    failureThreshold: 10
+  }
+]
+var placeholderProbes = [
+  {
+    type: 'Liveness'
+    tcpSocket: {
+      port: targetPort
+    }
+    periodSeconds: 30
+  }
+]
 
 var containerSettings = {
   FUNCTIONS_WORKER_RUNTIME: 'python'
@@ -142,6 +196,7 @@ resource app 'Microsoft.App/containerApps@2025-07-01' = {
           name: 'functions'
           image: runningPlaceholder ? placeholderImage : image
           env: concat(plainEnv, secretEnv)
+          probes: runningPlaceholder ? placeholderProbes : httpProbes
           resources: {
             cpu: json(cpu)
             memory: memory

@@ -1,7 +1,9 @@
 // Container Apps environment (workload profiles, Consumption profile) that
-// hosts the function app container. Console and system logs go to the same
-// Log Analytics workspace as everything else; the app's own telemetry goes to
-// Application Insights as on Flex.
+// hosts the function app container. Console and system logs go to Azure
+// Monitor and from there, by a diagnostic setting, to the same Log Analytics
+// workspace as everything else: no workspace shared key is read or stored
+// (the 'log-analytics' destination needs one). The app's own telemetry goes
+// to Application Insights as on Flex.
 
 @description('Environment name.')
 param name string
@@ -12,15 +14,11 @@ param location string
 @description('Tags for the resource.')
 param tags object = {}
 
-@description('Name of the Log Analytics workspace (same resource group) receiving container logs.')
-param logAnalyticsName string
+@description('Resource id of the Log Analytics workspace receiving container logs.')
+param logAnalyticsWorkspaceId string
 
 @description('Spread replicas over availability zones (needs a virtual network, which this release does not have: keep false).')
 param zoneRedundant bool = false
-
-resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' existing = {
-  name: logAnalyticsName
-}
 
 resource environment 'Microsoft.App/managedEnvironments@2025-07-01' = {
   name: name
@@ -28,11 +26,7 @@ resource environment 'Microsoft.App/managedEnvironments@2025-07-01' = {
   tags: tags
   properties: {
     appLogsConfiguration: {
-      destination: 'log-analytics'
-      logAnalyticsConfiguration: {
-        customerId: workspace.properties.customerId
-        sharedKey: workspace.listKeys().primarySharedKey
-      }
+      destination: 'azure-monitor'
     }
     workloadProfiles: [
       {
@@ -41,6 +35,20 @@ resource environment 'Microsoft.App/managedEnvironments@2025-07-01' = {
       }
     ]
     zoneRedundant: zoneRedundant
+  }
+}
+
+resource logs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  scope: environment
+  name: 'container-logs-to-log-analytics'
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
   }
 }
 

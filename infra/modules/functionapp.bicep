@@ -42,10 +42,10 @@ param deploymentContainerName string
 ])
 param pythonVersion string = '3.11'
 
-@description('Upper bound of instances the plan scales out to (Flex Consumption accepts 40 to 1000).')
-@minValue(40)
+@description('Most on-demand instances per function group (Flex Consumption accepts 1 to 1000; always-ready instances are not counted). main.bicep bounds it by the connection budget.')
+@minValue(1)
 @maxValue(1000)
-param maximumInstanceCount int = 40
+param maximumInstanceCount int = 5
 
 @description('Memory per instance in MB.')
 @allowed([

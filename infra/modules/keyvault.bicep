@@ -1,6 +1,8 @@
 // Key Vault in RBAC mode with purge protection. The app identity reads
 // secrets (Key Vault Secrets User) through app-setting references; an
-// optional operator principal manages them (Key Vault Secrets Officer).
+// optional operator principal and the operators' group manage them (Key
+// Vault Secrets Officer): a fresh subscription needs someone who may write
+// the secrets before the app that reads them is created.
 // Secrets handed in here are written only when non-empty, so a re-deploy
 // without a value never overwrites a secret an operator has rotated.
 
@@ -28,6 +30,9 @@ param adminPrincipalId string = ''
   'ServicePrincipal'
 ])
 param adminPrincipalType string = 'User'
+
+@description('Object id of the operators\' Entra group (Key Vault Secrets Officer); empty to skip.')
+param operatorGroupId string = ''
 
 @description('Days a deleted vault or secret stays recoverable.')
 @minValue(7)
@@ -98,6 +103,16 @@ resource adminOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if 
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', secretsOfficer)
     principalId: adminPrincipalId
     principalType: adminPrincipalType
+  }
+}
+
+resource operatorGroupOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorGroupId)) {
+  scope: vault
+  name: guid(vault.id, operatorGroupId, secretsOfficer)
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', secretsOfficer)
+    principalId: operatorGroupId
+    principalType: 'Group'
   }
 }
 

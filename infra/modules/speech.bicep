@@ -1,6 +1,7 @@
-// Azure AI Speech (kind SpeechServices). The app exchanges the key for
-// 10-minute tokens at the regional issueToken endpoint, so key access stays
-// on; the key itself lives only in Key Vault.
+// Azure AI Speech (kind SpeechServices), reached with the app's managed
+// identity: Entra tokens need the custom subdomain endpoint
+// (customSubDomainName), and the identity holds Cognitive Services User.
+// No key is read or stored, so key (local) authentication is off.
 
 @description('Speech account name; also its custom subdomain.')
 param name string
@@ -18,14 +19,12 @@ param tags object = {}
 ])
 param skuName string = 'S0'
 
-@description('Key Vault that receives the key.')
-param keyVaultName string
+@description('Principal id of the app identity (gets Cognitive Services User).')
+param appPrincipalId string
 
-@description('Key Vault secret name for the key.')
-param keySecretName string = 'azure-speech-key'
+var cognitiveServicesUser = 'a97b65f3-24c7-4388-baec-2e87ef14e908'
 
 resource speech 'Microsoft.CognitiveServices/accounts@2024-10-01' = {
-  // checkov:skip=CKV_AZURE_236: key access is required: the app trades the key for 10-minute tokens at issueToken (API.md section 8); the key lives only in Key Vault
   name: name
   location: location
   tags: tags
@@ -39,26 +38,22 @@ resource speech 'Microsoft.CognitiveServices/accounts@2024-10-01' = {
   properties: {
     customSubDomainName: name
     publicNetworkAccess: 'Enabled'
-    disableLocalAuth: false
+    disableLocalAuth: true
   }
 }
 
-resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
-  name: keyVaultName
-}
-
-resource speechKey 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
-  parent: vault
-  name: keySecretName
+resource appAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: speech
+  name: guid(speech.id, appPrincipalId, cognitiveServicesUser)
   properties: {
-    value: speech.listKeys().key1
-    contentType: 'text/plain'
-    attributes: {
-      enabled: true
-    }
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', cognitiveServicesUser)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
   }
 }
 
 output id string = speech.id
 output name string = speech.name
 output region string = speech.location
+// The custom subdomain endpoint (https://<name>.cognitiveservices.azure.com/).
+output endpoint string = speech.properties.endpoint

@@ -4,7 +4,7 @@
 # separate steps and azd (postprovision hook) runs them all:
 #   bash infra/scripts/containerapp.sh build     docker build (needs Docker)
 #   bash infra/scripts/containerapp.sh push      az acr login + docker push
-#   bash infra/scripts/containerapp.sh deploy    new revision with the image
+#   bash infra/scripts/containerapp.sh deploy    new revision with the image (provision.sh app)
 #   bash infra/scripts/containerapp.sh current   print the image now running ('' if none)
 #   bash infra/scripts/containerapp.sh all       build, push, deploy, Event Grid subscription
 # Sign-in is the caller's Entra identity (az login / OIDC in CI): `az acr login`
@@ -58,16 +58,15 @@ push() {
 }
 
 deploy() {
-  : "${AZURE_RESOURCE_GROUP:?AZURE_RESOURCE_GROUP is not set}"
-  : "${AZURE_FUNCTION_APP_NAME:?AZURE_FUNCTION_APP_NAME is not set}"
-  az extension add --name containerapp --upgrade --only-show-errors
-  # The first revision runs a placeholder listening on 80; the image listens on 8080.
-  az containerapp ingress update -g "$AZURE_RESOURCE_GROUP" -n "$AZURE_FUNCTION_APP_NAME" --target-port 8080 --output none
-  az containerapp update -g "$AZURE_RESOURCE_GROUP" -n "$AZURE_FUNCTION_APP_NAME" --image "$image" --output none
+  # The template sets the image and its port (and probes) in one revision: a
+  # separate port switch ahead of the image left the placeholder (port 80)
+  # failing its probes, and an image switch ahead of the port the image.
+  CONTAINER_IMAGE="$image" HOSTING=containerapps AZURE_LOCATION="${AZURE_LOCATION:-australiaeast}" \
+    bash infra/scripts/provision.sh app
   if command -v azd >/dev/null 2>&1 && [ -z "${GITHUB_ACTIONS:-}" ]; then
     azd env set SERVICE_API_IMAGE_NAME "$image"   # a later `azd provision` keeps this image
   fi
-  echo "containerapp: $AZURE_FUNCTION_APP_NAME runs $image"
+  echo "containerapp: the app runs $image"
 }
 
 case "$stage" in

@@ -152,3 +152,57 @@ def bicep_param(text: str, name: str) -> tuple[list[str], str | None]:
             decorators.append(lines[i])
         i -= 1
     return decorators, match.group(1)
+
+
+# ---------------------------------------------------------------- shell scripts with a fake `az`
+
+FAKE_AZ = r'''#!/usr/bin/env python3
+"""Stands in for a command (az, curl, docker, sleep): logs each call and
+answers from the first rule whose regex matches the joined arguments. A rule
+with a list of answers gives them in turn (the last one repeats)."""
+import json, os, re, sys
+name = os.path.basename(sys.argv[0])
+args = " ".join(sys.argv[1:])
+state_dir = os.environ["FAKE_STATE"]
+with open(os.path.join(state_dir, "calls.log"), "a") as log:
+    log.write(name + " " + args + "\n")
+rules = json.load(open(os.path.join(state_dir, "rules.json"))).get(name, [])
+for index, rule in enumerate(rules):
+    if re.search(rule["match"], args):
+        answers = rule["answers"] if isinstance(rule["answers"], list) else [rule["answers"]]
+        counter = os.path.join(state_dir, f"{name}.{index}.count")
+        seen = int(open(counter).read()) if os.path.exists(counter) else 0
+        open(counter, "w").write(str(seen + 1))
+        answer = answers[min(seen, len(answers) - 1)]
+        sys.stdout.write(answer.get("stdout", ""))
+        sys.stderr.write(answer.get("stderr", ""))
+        sys.exit(answer.get("rc", 0))
+sys.exit(0)
+'''
+
+
+class FakeCommands:
+    """A PATH directory whose az (and curl, docker, sleep, azd...) answer by
+    rules: {command: [{"match": regex, "answers": {"stdout", "rc"} or [...]}]}."""
+
+    def __init__(self, tmp_path: Path, rules: dict, commands=("az", "curl", "docker", "sleep")):
+        self.dir = tmp_path / "fakebin"
+        self.dir.mkdir()
+        self.state = tmp_path / "fakestate"
+        self.state.mkdir()
+        (self.state / "rules.json").write_text(__import__("json").dumps(rules))
+        for command in commands:
+            path = self.dir / command
+            path.write_text(FAKE_AZ)
+            path.chmod(0o755)
+
+    def run(self, args: list[str], env: dict | None = None, timeout: int = 60) -> subprocess.CompletedProcess:
+        # python3 and coreutils from the system; no azd unless faked.
+        path = f"{self.dir}:{VENV_BIN}:/usr/bin:/bin"
+        full_env = {"PATH": path, "HOME": str(self.state), "FAKE_STATE": str(self.state), **(env or {})}
+        return subprocess.run(args, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout)
+
+    def calls(self, command: str = "az") -> list[str]:
+        log = self.state / "calls.log"
+        lines = log.read_text().splitlines() if log.exists() else []
+        return [line[len(command) + 1 :] for line in lines if line.startswith(command + " ")]

@@ -23,10 +23,13 @@ def decorator_value(decorators: list[str], name: str) -> int | None:
 
 
 @pytest.mark.parametrize("file", [MAIN, FLEX])
-def test_flex_instance_count_cannot_go_below_the_platform_minimum(file):
+def test_flex_instance_count_goes_as_low_as_the_platform_allows(file):
+    """Microsoft Learn, event-driven scaling, "Limit scale-out": the lowest
+    maximum instance count on Flex Consumption is now 1 (it was 40); the
+    connection budget, not the platform, bounds it."""
     decorators, default = bicep_param(read(file), "maximumInstanceCount")
-    assert decorator_value(decorators, "minValue") == 40
-    assert int(default) >= 40
+    assert decorator_value(decorators, "minValue") == 1
+    assert 1 <= int(default) < 40
 
 
 def test_param_reader_sees_the_old_defect():
@@ -37,7 +40,7 @@ def test_param_reader_sees_the_old_defect():
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_parameter_files_respect_the_flex_limits(env):
     values = {k: v["value"] for k, v in json.loads(read(f"infra/main.parameters.{env}.json"))["parameters"].items()}
-    assert values["maximumInstanceCount"] >= 40
+    assert 1 <= values["maximumInstanceCount"] < 40
     assert values["alwaysReadyDurableInstances"] >= 1
     assert values["containerMinReplicas"] >= 1
 
@@ -64,11 +67,12 @@ def test_hosting_is_one_switch_and_the_options_share_settings_and_modules():
     decorators, default = bicep_param(main, "hosting")
     assert default == "'flex'"
     assert re.search(r"@allowed\(\[\s+'flex'\s+'containerapps'\s+\]\)\s+param hosting string", main)
-    assert re.search(r"module functionApp 'modules/functionapp\.bicep' = if \(isFlex\)", main)
-    for module in ("registry", "containerEnvironment", "containerApp"):
-        assert re.search(rf"module {module} '[^']+' = if \(!isFlex\)", main), module
+    assert re.search(r"module functionApp 'modules/functionapp\.bicep' = if \(isApp && isFlex\)", main)
+    assert re.search(r"module registry '[^']+' = if \(!isFlex\)", main)
+    for module in ("containerEnvironment", "containerApp"):
+        assert re.search(rf"module {module} '[^']+' = if \(isApp && !isFlex\)", main), module
     # Identity, storage, Key Vault, ACS/Event Grid, monitoring: one module each, unconditional.
-    for module in ("identity", "monitoring", "hostStorage", "dataStorage", "keyVault", "communication", "alerts"):
+    for module in ("identity", "monitoring", "hostStorage", "dataStorage", "keyVault", "communication"):
         assert re.search(rf"^module {module} '[^']+' = \{{", main, flags=re.M), module
     # Both apps get the very same settings, secrets and identity.
     for line in (
@@ -107,7 +111,7 @@ def test_monitoring_covers_what_a_cutover_watches():
     assert "WebtestLocationAvailabilityCriteria" in alerts
     assert re.search(r"emailAddress: alertEmail", alerts)
     assert bicep_param(read(MAIN), "alertEmail")[1] == "''"
-    assert "healthUrl: '${appUri}/api/health'" in read(MAIN)
+    assert "healthUrl: '${appUri}/api/health/ready'" in read(MAIN)
 
 
 def test_event_grid_dead_letters_go_to_a_container_the_topic_may_write():
@@ -160,3 +164,98 @@ def test_module_outputs_used_by_main_exist():
         if output not in declared:
             missing.append(f"{symbol}.outputs.{output}")
     assert missing == []
+
+
+# ---------------------------------------------------------------- issue 22: bootstrap, probes, identity, budget
+
+
+def _module_conditions(main: str) -> dict[str, str]:
+    """module symbol -> its condition ('' when unconditional)."""
+    return {
+        name: condition or ""
+        for name, condition in re.findall(r"^module (\w+) '[^']+' = (?:if \((.+?)\) )?\{", main, flags=re.M)
+    }
+
+
+def test_bootstrap_stage_creates_every_role_assignment_and_no_app():
+    """Role assignments exist (and propagate) before the app that reads with
+    them is created: the app stage alone adds the apps and the alerts."""
+    main = read(MAIN)
+    assert re.search(r"@allowed\(\[\s+'bootstrap'\s+'app'\s+\]\)\s+param stage string = 'app'", main)
+    conditions = _module_conditions(main)
+    app_only = {name for name, condition in conditions.items() if "isApp" in condition}
+    assert app_only == {"functionApp", "containerEnvironment", "containerApp", "alerts"}
+    files = dict(re.findall(r"^module (\w+) '(modules/[\w-]+\.bicep)'", main, flags=re.M))
+    granting = {
+        name for name, file in files.items() if "Microsoft.Authorization/roleAssignments" in read(f"infra/{file}")
+    }
+    assert granting and not granting & app_only, granting & app_only
+
+
+def test_operators_group_may_write_secrets_before_the_app_exists():
+    vault = read("infra/modules/keyvault.bicep")
+    assert re.search(
+        r"resource operatorGroupOfficer '[^']+' = if \(!empty\(operatorGroupId\)\) \{.*?"
+        r"roleDefinitions', secretsOfficer\).*?principalId: operatorGroupId\s+principalType: 'Group'",
+        vault,
+        flags=re.S,
+    )
+    assert "operatorGroupId: operatorGroupObjectId" in read(MAIN)
+    for env in ("dev", "prod"):
+        parameters = json.loads(read(f"infra/main.parameters.{env}.json"))["parameters"]
+        # provision.sh refuses REPLACE_ME: the operator must name the group.
+        assert parameters["operatorGroupObjectId"]["value"].startswith("REPLACE_ME"), env
+    assert '"operatorGroupObjectId": { "value": "${AZURE_OPERATOR_GROUP_ID=}" }' in read("infra/main.parameters.json")
+
+
+def test_container_probes_split_liveness_from_readiness():
+    aca = read(ACA)
+    probes = re.search(r"var httpProbes = \[(.*?)\n\]", aca, flags=re.S).group(1)
+    kinds = dict(re.findall(r"type: '(\w+)'\s+httpGet: \{\s+path: '([^']+)'", probes))
+    assert kinds == {"Liveness": "/api/health/live", "Readiness": "/api/health/ready", "Startup": "/api/health/live"}
+    assert "probes: runningPlaceholder ? placeholderProbes : httpProbes" in aca
+    # Container Apps' ranges: failure threshold 1 to 10, initial delay 0 to 60 s.
+    assert all(1 <= int(n) <= 10 for n in re.findall(r"failureThreshold: (\d+)", probes))
+    assert all(0 <= int(n) <= 60 for n in re.findall(r"initialDelaySeconds: (\d+)", probes))
+
+
+def test_container_environment_logs_through_azure_monitor_without_the_workspace_key():
+    env = read("infra/modules/containerenvironment.bicep")
+    assert re.search(r"appLogsConfiguration: \{\s+destination: 'azure-monitor'\s+\}", env)
+    assert "sharedKey" not in env and "listKeys" not in env
+    assert re.search(r"diagnosticSettings@[\w-]+' = \{\s+scope: environment", env)
+    assert "workspaceId: logAnalyticsWorkspaceId" in env
+
+
+def test_acs_and_speech_are_reached_with_the_app_identity():
+    speech = read("infra/modules/speech.bicep")
+    communication = read("infra/modules/communication.bicep")
+    main = read(MAIN)
+    assert "customSubDomainName: name" in speech and "disableLocalAuth: true" in speech
+    assert "var cognitiveServicesUser = 'a97b65f3-24c7-4388-baec-2e87ef14e908'" in speech
+    assert "var roleCommunicationOwner = '09976791-48a7-449e-bb21-39d1a415f350'" in communication
+    for text in (speech, communication):
+        assert "listKeys" not in text and "principalId: appPrincipalId" in text
+    assert "ACS_CONNECTION_STRING" not in main
+    assert "ACS_ENDPOINT: communication.outputs.endpoint" in main
+    assert "AZURE_SPEECH_ENDPOINT: speech.outputs.endpoint" in main
+    assert "AZURE_SPEECH_RESOURCE_ID: speech.outputs.id" in main
+    # The key only for an existing Speech account.
+    assert re.search(r"var speechKeySetting = deploySpeech \? \{\} : \{\s+AZURE_SPEECH_KEY: 'azure-speech-key'", main)
+    assert "CKV_AZURE_236" not in speech
+
+
+def test_pool_starts_full_and_both_sizes_pass_the_budget():
+    main = read(MAIN)
+    assert "DB_POOL_MAX: string(checkedPoolMax)" in main
+    assert "DB_POOL_MIN: string(checkedPoolMax)" in main
+
+
+def test_pooler_client_limit_errors_raise_an_alert():
+    alerts = read("infra/modules/alerts.bicep")
+    assert "name: 'db-pooler-max-clients'" in alerts
+    query = re.search(r"var poolerLimitQuery = '''(.*?)'''", alerts, flags=re.S).group(1)
+    assert "max client connections" in query and "max_client_conn" in query
+    assert re.search(
+        r"query: poolerLimitQuery\s+timeAggregation: 'Count'\s+metricMeasureColumn: ''\s+threshold: 0", alerts
+    )

@@ -2,6 +2,7 @@
 privilege, production from main only, the Container Apps stages in order,
 and nothing run from a path the functions action deleted."""
 
+import json
 import os
 import re
 import subprocess
@@ -104,7 +105,7 @@ def test_container_apps_stages_run_in_order():
         next(i for i, n in enumerate(names) if n.startswith(prefix))
         for prefix in (
             "Azure login",
-            "Provision",
+            "Bootstrap",
             "Build the image",
             "Push the image to ACR",
             "Deploy to Container Apps",
@@ -182,3 +183,100 @@ def test_the_check_sees_the_old_defect():
         }
     }
     assert _deleted_before_use(old) == ["deploy: scripts/postdeploy_eventgrid.sh"]
+
+
+# ---------------------------------------------------------------- issue 22: validate -> migrate -> deploy -> smoke
+
+
+def _ancestors(all_jobs: dict, name: str) -> set[str]:
+    needs = all_jobs[name].get("needs", [])
+    needs = [needs] if isinstance(needs, str) else needs
+    return set(needs).union(*(_ancestors(all_jobs, n) for n in needs)) if needs else set()
+
+
+def test_stages_run_validate_then_migrate_then_deploy_then_smoke():
+    all_jobs = jobs(".github/workflows/deploy.yml")
+    assert "ci" in _ancestors(all_jobs, "validate")
+    assert "validate" in _ancestors(all_jobs, "migrate")
+    for deploy in ("deploy-flex", "deploy-containerapps"):
+        assert {"validate", "migrate"} <= _ancestors(all_jobs, deploy), deploy
+    assert {"deploy-flex", "deploy-containerapps", "migrate", "validate"} <= _ancestors(all_jobs, "smoke")
+    # Jobs without an `if` run only when what they need succeeded: nothing skips a failed stage.
+    for name in ("validate", "migrate"):
+        assert "if" not in all_jobs[name], name
+
+
+def test_validate_covers_both_hosting_options():
+    validate = jobs(".github/workflows/deploy.yml")["validate"]
+    assert validate["strategy"]["matrix"]["hosting"] == ["flex", "containerapps"]
+    assert validate["env"]["HOSTING"] == "${{ matrix.hosting }}"
+    runs = " ".join(str(step.get("run", "")) for step in validate["steps"])
+    assert "bash infra/scripts/validate.sh" in runs
+    assert "scripts/check_connection_budget.py" in runs
+
+
+def test_validate_script_builds_validates_both_stages_and_runs_what_if(tmp_path):
+    from tests.deploy.support import FakeCommands
+
+    fake = FakeCommands(tmp_path, {"az": [{"match": r"^account show", "answers": {"stdout": "{}"}}]})
+    params = tmp_path / "parameters.json"
+    params.write_text((ROOT / "infra/main.parameters.dev.json").read_text().replace("REPLACE_ME", "filled"))
+    env = {"PARAMETERS_FILE": str(params), "HOSTING": "containerapps", "AZURE_LOCATION": "australiaeast"}
+    result = fake.run(["bash", "infra/scripts/validate.sh"], env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    calls = [c for c in fake.calls() if not c.startswith("account show")]
+    assert calls[0].startswith("bicep build --file infra/main.bicep")
+    assert calls[1].startswith("deployment sub validate") and "stage=bootstrap hosting=containerapps" in calls[1]
+    assert calls[2].startswith("deployment sub validate") and "stage=app hosting=containerapps" in calls[2]
+    assert calls[3].startswith("deployment sub what-if") and "stage=app" in calls[3]
+
+
+def test_validate_script_stops_on_a_budget_over_the_limit(tmp_path):
+    from tests.deploy.support import FakeCommands
+
+    fake = FakeCommands(tmp_path, {"az": [{"match": r"^account show", "answers": {"stdout": "{}"}}]})
+    doc = json.loads((ROOT / "infra/main.parameters.dev.json").read_text().replace("REPLACE_ME", "filled"))
+    doc["parameters"]["dbPoolMax"] = {"value": 50}
+    params = tmp_path / "parameters.json"
+    params.write_text(json.dumps(doc))
+    env = {"PARAMETERS_FILE": str(params), "HOSTING": "flex", "AZURE_LOCATION": "australiaeast"}
+    result = fake.run(["bash", "infra/scripts/validate.sh"], env)
+    assert result.returncode != 0 and "over budget" in result.stderr
+    assert not any(c.startswith("deployment") for c in fake.calls())
+
+
+def test_migrations_run_as_their_own_gated_job_without_azure_access():
+    all_jobs = jobs(".github/workflows/deploy.yml")
+    migrate = all_jobs["migrate"]
+    assert migrate["permissions"] == {"contents": "read"}
+    assert migrate["environment"] == "${{ needs.plan.outputs.environment }}"
+    step = next(s for s in migrate["steps"] if "shared.platform.migrate" in str(s.get("run", "")))
+    assert step["run"].strip() == "python -m shared.platform.migrate"
+    assert step["env"] == {"MIGRATIONS_DATABASE_URL": "${{ secrets.MIGRATIONS_DATABASE_URL }}", "APP_ENV": "production"}
+    assert not any(str(s.get("uses", "")).lower().startswith("azure/login@") for s in migrate["steps"])
+
+
+def test_smoke_test_runs_the_smoke_script_after_either_deploy():
+    smoke = jobs(".github/workflows/deploy.yml")["smoke"]
+    runs = " ".join(str(step.get("run", "")) for step in smoke["steps"])
+    assert 'python3 scripts/smoke.py "$SERVICE_API_URI" --eventgrid-subscription "$EVENTGRID_SUBSCRIPTION_ID"' in runs
+    assert "deploy-flex.outputs.eventgrid-subscription" in smoke["env"]["EVENTGRID_SUBSCRIPTION_ID"]
+    assert "deploy-containerapps.outputs.uri" in smoke["env"]["SERVICE_API_URI"]
+    assert "/api/health" not in runs  # the script decides what to call (health/ready among them)
+
+
+def test_every_job_that_checks_out_reads_contents_only():
+    for name, job in jobs(".github/workflows/deploy.yml").items():
+        steps = job.get("steps", [])
+        if any(str(step.get("uses", "")).startswith("actions/checkout@") for step in steps):
+            assert job["permissions"].get("contents") == "read", name
+
+
+def test_application_secrets_reach_only_the_bootstrap_steps():
+    for name, job in jobs(".github/workflows/deploy.yml").items():
+        for step in job.get("steps", []):
+            env = step.get("env", {}) or {}
+            if "${{ secrets.DATABASE_URL }}" in env.values():
+                assert step["name"].startswith("Bootstrap"), (name, step.get("name"))
+                assert step["run"].strip() == "bash infra/scripts/provision.sh bootstrap"
+        assert "secrets.DATABASE_URL" not in str(job.get("env", {})), name
