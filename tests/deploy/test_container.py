@@ -143,7 +143,8 @@ def test_the_write_path_rule_sees_the_old_defect():
     partly = old.replace("USER", "RUN chown -R 10001:10001 /azure-functions-host\nUSER")
     assert unwritable_host_paths(partly) == ["/FuncExtensionBundles", "/home"]
     fixed = old.replace(
-        "USER", "RUN chown -R 10001:10001 /azure-functions-host /FuncExtensionBundles/ \\\n    && chown -R 10001 /home\nUSER"
+        "USER",
+        "RUN chown -R 10001:10001 /azure-functions-host /FuncExtensionBundles/ \\\n    && chown -R 10001 /home\nUSER",
     )
     assert unwritable_host_paths(fixed) == []
     assert unwritable_host_paths(base) == [] and unwritable_host_paths(base + "USER root\n") == []
