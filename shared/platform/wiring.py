@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # settings and adapters are imported on first use (cold start
     from shared.adapters.cv_storage import BlobCvStorage, SupabaseCvStorage
     from shared.adapters.email import OutboxEmail, ResendEmail
     from shared.adapters.recordings import RecordingStore
-    from shared.adapters.speech_tokens import SpeechTokens
+    from shared.adapters.speech_tokens import EntraSpeechTokens, SpeechTokens
     from shared.adapters.supabase_admin import SupabaseAdmin
     from shared.ai.client import AIClient
     from shared.platform.auth import TokenVerifier
@@ -126,7 +126,7 @@ class Services:
         return build_acs_identity(self.settings)
 
     @cached_property
-    def speech_tokens(self) -> SpeechTokens:
+    def speech_tokens(self) -> SpeechTokens | EntraSpeechTokens:
         """Holds this instance's cached Speech token."""
         from shared.adapters.speech_tokens import build_speech_tokens
 
