@@ -31,6 +31,16 @@ def database_down(monkeypatch):
     monkeypatch.setitem(get_services().__dict__, "db", Database(DEAD_DATABASE, min_size=0))
 
 
+_OPENED: list = []  # probes the tests built: closed after each test (their HTTP sessions)
+
+
+@pytest.fixture(autouse=True)
+async def _close_probes():
+    yield
+    while _OPENED:
+        await _OPENED.pop().close()
+
+
 def _storage(monkeypatch, connection_string: str, container: str = "recordings") -> None:
     """The recordings container the settings would name, probed by the app's own probe."""
     from shared.adapters.blob_probe import storage_probes
@@ -38,7 +48,9 @@ def _storage(monkeypatch, connection_string: str, container: str = "recordings")
     from shared.platform.wiring import get_services
 
     settings = Settings(RECORDINGS_STORAGE_CONNECTION_STRING=connection_string, RECORDINGS_CONTAINER=container)
-    monkeypatch.setitem(get_services().__dict__, "storage_probes", storage_probes(settings))
+    probes = storage_probes(settings)
+    _OPENED.extend(probes.values())
+    monkeypatch.setitem(get_services().__dict__, "storage_probes", probes)
 
 
 async def test_live_answers_while_the_database_is_down(database_down):
