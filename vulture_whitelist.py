@@ -25,6 +25,8 @@ runner
 
 # Keys of JSON documents typed as TypedDicts (read by the orchestrator, the health answer).
 database, transient, firstRetryIntervalMs, maxAttempts, rubricVersion, modelVersion, promptVersion
+# ... and fields of the readiness answer (a pydantic model built from a dict of check names).
+recordings_storage, notReady
 
 # Protocol parameters (ports.py) and adapters reached by name (Services.optional).
 orchestration_function_name, client_input, supabase_admin

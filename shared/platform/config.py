@@ -149,6 +149,12 @@ class Settings(DatabaseSettings):
     AZURE_SPEECH_KEY: str | None = None
     AZURE_SPEECH_REGION: str | None = None
     AZURE_SPEECH_TOKEN_ENDPOINT: str | None = None  # default: regional issueToken
+    # Without AZURE_SPEECH_KEY: Microsoft Entra ID (shared/adapters/speech_tokens.py). The
+    # resource's custom subdomain, its resource id, and the client id of the user-assigned
+    # identity whose token browsers receive (required in production: see that module).
+    AZURE_SPEECH_ENDPOINT: str | None = None
+    AZURE_SPEECH_RESOURCE_ID: str | None = None
+    AZURE_SPEECH_CLIENT_ID: str | None = None
 
     # Email.
     RESEND_API_KEY: str | None = None

@@ -19,10 +19,11 @@ from shared.platform.errors import NotConfigured
 
 if TYPE_CHECKING:  # settings and adapters are imported on first use (cold start)
     from shared.adapters.acs_identity import AcsIdentity
+    from shared.adapters.blob_probe import BlobContainerProbe
     from shared.adapters.cv_storage import BlobCvStorage, SupabaseCvStorage
     from shared.adapters.email import OutboxEmail, ResendEmail
     from shared.adapters.recordings import RecordingStore
-    from shared.adapters.speech_tokens import SpeechTokens
+    from shared.adapters.speech_tokens import EntraSpeechTokens, SpeechTokens
     from shared.adapters.supabase_admin import SupabaseAdmin
     from shared.ai.client import AIClient
     from shared.platform.auth import TokenVerifier
@@ -129,7 +130,7 @@ class Services:
         return build_acs_identity(self.settings)
 
     @cached_property
-    def speech_tokens(self) -> SpeechTokens:
+    def speech_tokens(self) -> SpeechTokens | EntraSpeechTokens:
         """Holds this instance's cached Speech token."""
         from shared.adapters.speech_tokens import build_speech_tokens
 
@@ -157,8 +158,17 @@ class Services:
 
         return build_supabase_admin(self.settings)
 
+    @cached_property
+    def storage_probes(self) -> dict[str, BlobContainerProbe]:
+        """The Blob containers GET /api/health/ready checks, by the name it reports."""
+        from shared.adapters.blob_probe import storage_probes
+
+        return storage_probes(self.settings)
+
     async def close(self) -> None:
         """Close what was built (cached properties never built are skipped)."""
+        for probe in self.__dict__.get("storage_probes", {}).values():
+            await probe.close()
         for name in (
             "ai",
             "cv_storage",

@@ -157,3 +157,157 @@ async def test_a_user_with_no_reason_gets_403_and_no_token(db, speech_services, 
     )
     assert result.status == 403 and "organisation's members" in result.json()["error"]
     assert speech_double.issued_tokens == []
+
+
+# --- Microsoft Entra ID (no key): a stand-in credential, no network ------------------------
+
+RESOURCE_ID = "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/talenti-speech"
+ENDPOINT = "https://talenti-speech.cognitiveservices.azure.com"
+
+
+class FakeCredential:
+    """azure.identity's async get_token, recorded: each call a new token valid `lifetime` s."""
+
+    def __init__(self, wall: Clock, lifetime: float = 3600):
+        self.wall = wall
+        self.lifetime = lifetime
+        self.scopes: list[tuple[str, ...]] = []
+        self.fail: Exception | None = None
+        self.delay = 0.0
+        self.closed = False
+
+    async def get_token(self, *scopes: str):
+        from types import SimpleNamespace
+
+        self.scopes.append(scopes)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.fail is not None:
+            raise self.fail
+        return SimpleNamespace(token=f"entra-{len(self.scopes)}", expires_on=int(self.wall() + self.lifetime))
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def entra():
+    from shared.adapters.speech_tokens import EntraSpeechTokens
+
+    clock, wall = Clock(), Clock()
+    wall.now = 1_750_000_000.0
+    credential = FakeCredential(wall)
+    tokens = EntraSpeechTokens(credential, RESOURCE_ID, "australiaeast", clock=clock, wall_clock=wall, timeout=0.5)
+    return tokens, credential, clock, wall
+
+
+async def test_entra_token_is_the_documented_aad_form_for_the_cognitive_services_scope(entra):
+    tokens, credential, clock, wall = entra
+    first = await tokens.get()
+    assert first.token == f"aad#{RESOURCE_ID}#entra-1"
+    assert credential.scopes == [("https://cognitiveservices.azure.com/.default",)]
+    # An hour of Entra validity is still announced as at most 10 minutes: the browser
+    # refreshes on the same schedule as with the key.
+    assert first.expires_in == 600 and tokens.region == "australiaeast"
+    clock.now += 539
+    wall.now += 539
+    assert (await tokens.get()).token == first.token and len(credential.scopes) == 1
+    clock.now += 1
+    wall.now += 1
+    assert (await tokens.get()).token == f"aad#{RESOURCE_ID}#entra-2"
+
+
+async def test_entra_token_near_its_end_says_how_little_is_left(entra):
+    tokens, credential, clock, wall = entra
+    credential.lifetime = 200
+    assert (await tokens.get()).expires_in == 200
+    clock.now += 139
+    wall.now += 139
+    assert (await tokens.get()).token.endswith("#entra-1")
+    clock.now += 1  # 60 s left: not handed out, renewed
+    wall.now += 1
+    assert (await tokens.get()).token.endswith("#entra-2")
+
+
+async def test_entra_concurrent_requests_share_one_credential_call(entra):
+    tokens, credential, _, _ = entra
+    credential.delay = 0.1
+    results = await asyncio.gather(*(tokens.get() for _ in range(20)))
+    assert len(credential.scopes) == 1 and len({r.token for r in results}) == 1
+
+
+async def test_entra_failure_or_hang_is_502_without_details_and_not_cached(entra):
+    tokens, credential, _, _ = entra
+    credential.fail = RuntimeError("ManagedIdentityCredential: IMDS at 169.254.169.254 said no")
+    with pytest.raises(UpstreamError) as failure:
+        await tokens.get()
+    assert failure.value.status == 502 and "169.254" not in failure.value.message
+    credential.fail, credential.delay = None, 2.0  # longer than the 0.5 s timeout
+    with pytest.raises(UpstreamError):
+        await tokens.get()
+    credential.delay = 0.0
+    assert (await tokens.get()).token.startswith("aad#")
+    await tokens.close()
+    assert credential.closed
+
+
+def test_settings_choose_entra_without_a_key_and_check_what_it_needs():
+    from shared.adapters.speech_tokens import EntraSpeechTokens
+
+    entra_settings = dict(
+        APP_ENV="test",
+        AZURE_SPEECH_REGION="australiaeast",
+        AZURE_SPEECH_ENDPOINT=ENDPOINT,
+        AZURE_SPEECH_RESOURCE_ID=RESOURCE_ID,
+    )
+    chosen = build_speech_tokens(Settings(**entra_settings))
+    assert isinstance(chosen, EntraSpeechTokens) and chosen.resource_id == RESOURCE_ID
+    # The key wins when both are set (the existing deployments keep working).
+    assert isinstance(build_speech_tokens(Settings(**entra_settings, AZURE_SPEECH_KEY="k")), SpeechTokens)
+    regional = {**entra_settings, "AZURE_SPEECH_ENDPOINT": "https://australiaeast.api.cognitive.microsoft.com/"}
+    with pytest.raises(NotConfigured, match="custom subdomain"):
+        build_speech_tokens(Settings(**regional))
+    with pytest.raises(NotConfigured, match="AZURE_SPEECH_RESOURCE_ID must be"):
+        build_speech_tokens(Settings(**{**entra_settings, "AZURE_SPEECH_RESOURCE_ID": "talenti-speech"}))
+    with pytest.raises(NotConfigured, match="AZURE_SPEECH_REGION"):
+        build_speech_tokens(Settings(**{**entra_settings, "AZURE_SPEECH_REGION": ""}))
+    with pytest.raises(NotConfigured, match="AZURE_SPEECH_ENDPOINT, AZURE_SPEECH_RESOURCE_ID"):
+        build_speech_tokens(Settings(APP_ENV="test", AZURE_SPEECH_REGION="x", AZURE_SPEECH_ENDPOINT=ENDPOINT))
+
+
+def test_production_entra_needs_a_dedicated_identity():
+    """Browsers receive the Entra token itself: never the app's own identity's."""
+    from shared.adapters.speech_tokens import EntraSpeechTokens
+
+    production = dict(
+        APP_ENV="production",
+        DATABASE_URL="postgresql://x@db/x",
+        SUPABASE_URL="https://x.supabase.co",
+        SERVICE_API_KEY="a-real-service-key",
+        SITE_URL="https://app.example",
+        AZURE_SPEECH_REGION="australiaeast",
+        AZURE_SPEECH_ENDPOINT=ENDPOINT,
+        AZURE_SPEECH_RESOURCE_ID=RESOURCE_ID,
+    )
+    with pytest.raises(NotConfigured, match="AZURE_SPEECH_CLIENT_ID"):
+        build_speech_tokens(Settings(**production))
+    chosen = build_speech_tokens(Settings(**production, AZURE_SPEECH_CLIENT_ID="00000000-0000-0000-0000-000000000001"))
+    assert isinstance(chosen, EntraSpeechTokens)
+
+
+async def test_function_answers_the_same_shape_with_entra(db, services, entra, unique_ip):
+    tokens = entra[0]
+    services.__dict__["speech_tokens"] = tokens
+    try:
+        result = await call_function(
+            "speech_token",
+            "GET",
+            None,
+            auth_headers(await member(db)),
+            client_ip=unique_ip,
+            path="/api/azure/speech-token",
+        )
+    finally:
+        services.__dict__.pop("speech_tokens", None)
+    assert result.status == 200, result
+    assert result.json() == {"token": f"aad#{RESOURCE_ID}#entra-1", "region": "australiaeast", "expiresIn": 600}

@@ -57,3 +57,13 @@ def test_app_has_what_durable_and_the_host_need_in_a_container(compose):
     assert env.get("WEBSITE_HOSTNAME", "").endswith(":8080")
     assert env["AzureWebJobsStorage"].startswith("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1")
     assert "postgres:5432" in env["DATABASE_URL"]
+
+
+def test_app_keeps_a_liveness_healthcheck(compose):
+    """The image's HEALTHCHECK (/api/health/live) applies unless compose overrides it;
+    an override must probe liveness too, never the database-dependent /api/health."""
+    check = compose["services"]["app"].get("healthcheck")
+    if check is None:
+        return
+    test = check.get("test", [])
+    assert not check.get("disable") and "/api/health/live" in (test if isinstance(test, str) else " ".join(test))

@@ -54,8 +54,8 @@ async def test_openapi_states_what_each_operation_answers():
     for operation_id in ("score_interview", "score_interview_former", "score_interview_status"):
         accepted = operations[operation_id]["responses"]["202"]
         assert accepted["headers"]["Location"]["required"] and accepted["headers"]["Retry-After"]["required"]
-    # 503: an unconfigured upstream or an unavailable database; only the document itself needs neither.
-    assert {op_id for op_id, op in operations.items() if "503" not in op["responses"]} == {"openapi"} | {
+    # 503: an unconfigured upstream or an unavailable database; only the document and liveness need neither.
+    assert {op_id for op_id, op in operations.items() if "503" not in op["responses"]} == {"openapi", "health_live"} | {
         op_id for op_id in operations if op_id.startswith("api_docs")
     }
     assert all(op["responses"]["200"]["headers"]["x-request-id"]["required"] for op in operations.values())
