@@ -40,6 +40,9 @@ param environmentDefaultDomain string
 @description('Resource id of the user-assigned identity.')
 param identityId string
 
+@description('Resource id of the Speech identity: attached only so that the app can ask for its token (AZURE_SPEECH_CLIENT_ID), the one handed to browsers; the app identity stays the default (AZURE_CLIENT_ID).')
+param speechIdentityId string
+
 @description('Login server of the registry holding the image.')
 param registryServer string
 
@@ -157,6 +160,7 @@ resource app 'Microsoft.App/containerApps@2025-07-01' = {
     type: 'UserAssigned'
     userAssignedIdentities: {
       '${identityId}': {}
+      '${speechIdentityId}': {}
     }
   }
   properties: {
