@@ -217,6 +217,14 @@ def test_container_probes_split_liveness_from_readiness():
     # Container Apps' ranges: failure threshold 1 to 10, initial delay 0 to 60 s.
     assert all(1 <= int(n) <= 10 for n in re.findall(r"failureThreshold: (\d+)", probes))
     assert all(0 <= int(n) <= 60 for n in re.findall(r"initialDelaySeconds: (\d+)", probes))
+    numbers = {
+        kind: {key: int(value) for key, value in re.findall(r"(\w+Seconds|failureThreshold): (\d+)", body)}
+        for kind, body in re.findall(r"type: '(\w+)'(.*?)\n  \}", probes, flags=re.S)
+    }
+    # The health routes' numbers: 120 s to start, /ready's 3 s checks within a 5 s timeout.
+    assert numbers["Startup"]["periodSeconds"] * numbers["Startup"]["failureThreshold"] == 120
+    assert numbers["Liveness"] == {"periodSeconds": 30, "timeoutSeconds": 5, "failureThreshold": 3}
+    assert numbers["Readiness"] == {"periodSeconds": 15, "timeoutSeconds": 5, "failureThreshold": 3}
 
 
 def test_container_environment_logs_through_azure_monitor_without_the_workspace_key():
