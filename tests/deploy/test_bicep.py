@@ -112,6 +112,8 @@ def test_monitoring_covers_what_a_cutover_watches():
     assert re.search(r"emailAddress: alertEmail", alerts)
     assert bicep_param(read(MAIN), "alertEmail")[1] == "''"
     assert "healthUrl: '${appUri}/api/health/ready'" in read(MAIN)
+    # Names and descriptions say what is called: no bare /api/health left.
+    assert not re.findall(r"/api/health(?![/\w])", alerts)
 
 
 def test_event_grid_dead_letters_go_to_a_container_the_topic_may_write():
