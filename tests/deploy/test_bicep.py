@@ -306,9 +306,7 @@ def test_speech_identity_is_its_own_and_holds_only_speech_user_on_the_speech_acc
     speech_call = _module_block(main, "speech")
     assert "speechPrincipalId: speechIdentity.outputs.principalId" in speech_call
     assert "identity.outputs.principalId" not in speech_call
-    assert _role_assignments(speech) == [
-        {"scope": "speech", "role": SPEECH_USER, "principal": "speechPrincipalId"}
-    ]
+    assert _role_assignments(speech) == [{"scope": "speech", "role": SPEECH_USER, "principal": "speechPrincipalId"}]
     # Nowhere else does the Speech identity get a role: its principal goes to one module, Speech.
     passed = re.findall(r"^    (\w+): speechIdentity\.outputs\.principalId$", main, flags=re.M)
     assert passed == ["speechPrincipalId"]
@@ -325,7 +323,9 @@ def test_both_apps_carry_the_speech_identity_and_its_settings():
     assert main.count("speechIdentityId: speechIdentity.outputs.id") == 2
     for file in (FLEX, ACA):
         text = read(file)
-        assert re.search(r"userAssignedIdentities: \{\s+'\$\{identityId\}': \{\}\s+'\$\{speechIdentityId\}': \{\}", text)
+        assert re.search(
+            r"userAssignedIdentities: \{\s+'\$\{identityId\}': \{\}\s+'\$\{speechIdentityId\}': \{\}", text
+        )
     assert "AZURE_SPEECH_CLIENT_ID: speechIdentity.outputs.clientId" in main
     assert "AZURE_SPEECH_REGION: deploySpeech ? location : speechRegion" in main
     # Our own account by Entra ID; an existing one by Entra ID when named, else by its key.
