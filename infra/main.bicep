@@ -15,13 +15,17 @@
 //   App Insights       Monitoring Metrics Publisher (Entra ingestion)
 //   Azure OpenAI       Cognitive Services OpenAI User (when deployOpenAI)
 //   Container Registry AcrPull (Container Apps hosting)
-//   ACS                Communication and Email Service Owner (ACS_ENDPOINT, no connection string)
-//   Speech             Cognitive Services User (Entra token on the custom subdomain, no key)
+//   ACS                Contributor on the ACS resource only (ACS_ENDPOINT, no connection string)
+// and a second UAMI for Speech only, attached to the app next to the first:
+//   Speech             Cognitive Services Speech User on the Speech account, nothing else.
+//                      Its Entra token goes to browsers (aad#<resource id>#<token>) and
+//                      its audience is every Azure AI resource: from the app identity it
+//                      would open Azure OpenAI to any signed-in member.
 // Secrets live only in Key Vault; app settings hold references.
 //
 // Two stages (parameter `stage`), both idempotent, run in this order by
 // infra/scripts/provision.sh and the azd hooks:
-//   bootstrap  resource group, identity, monitoring, storage, Key Vault (and
+//   bootstrap  resource group, identities, monitoring, storage, Key Vault (and
 //              its operator group), registry, ACS, Speech, OpenAI: every
 //              identity and every role assignment, no app. Then the secrets
 //              are seeded and the role assignments given time to propagate
@@ -257,7 +261,7 @@ param scoreWaitSeconds int = 25
 @description('ACS data location.')
 param acsDataLocation string = 'Australia'
 
-@description('Create a Speech account, reached with the app identity (no key); false uses an existing one (speechRegion + azureSpeechKey).')
+@description('Create a Speech account, reached by Entra ID with the Speech identity (no key); false uses an existing one: speechRegion plus either speechEndpoint and speechResourceId (Entra ID) or azureSpeechKey.')
 param deploySpeech bool = true
 
 @description('Speech pricing tier when deploySpeech.')
@@ -269,6 +273,12 @@ param speechSku string = 'S0'
 
 @description('Region of an existing Speech account (when deploySpeech is false).')
 param speechRegion string = 'australiaeast'
+
+@description('Existing Speech account (deploySpeech false), Entra ID path: its custom-subdomain endpoint, https://<name>.cognitiveservices.azure.com. Empty uses azureSpeechKey.')
+param speechEndpoint string = ''
+
+@description('Existing Speech account (deploySpeech false), Entra ID path: its resource id. The Speech identity needs Cognitive Services Speech User on it, granted by an operator (docs/DEPLOYMENT.md). Empty uses azureSpeechKey.')
+param speechResourceId string = ''
 
 @description('Create Azure OpenAI and use it through the managed identity instead of AI_API_KEY.')
 param deployOpenAI bool = false
@@ -349,6 +359,7 @@ var tags = {
 }
 var names = {
   identity: 'id-talenti-${token}'
+  speechIdentity: 'id-speech-talenti-${token}'
   logAnalytics: 'log-talenti-${token}'
   appInsights: 'appi-talenti-${token}'
   hostStorage: 'stfn${token}'
@@ -370,6 +381,9 @@ var isFlex = hosting == 'flex'
 var corsOrigins = empty(corsAllowedOrigins) ? [] : split(corsAllowedOrigins, ',')
 
 var isApp = stage == 'app'
+// Speech by Entra ID for our own account, and for an existing one named by its
+// endpoint and resource id; else the existing account's key.
+var speechByEntra = deploySpeech || (!empty(speechEndpoint) && !empty(speechResourceId))
 
 // Always-ready instances are not capped by maximumInstanceCount; zone
 // redundancy raises each always-ready group to two (modules/functionapp.bicep).
@@ -404,6 +418,17 @@ module identity 'modules/identity.bicep' = {
   scope: rg
   params: {
     name: names.identity
+    location: location
+    tags: tags
+  }
+}
+
+// Speech only: browsers receive its tokens, so its one role is on Speech.
+module speechIdentity 'modules/identity.bicep' = {
+  name: 'speech-identity'
+  scope: rg
+  params: {
+    name: names.speechIdentity
     location: location
     tags: tags
   }
@@ -486,9 +511,9 @@ module dataStorage 'modules/storage.bicep' = {
   }
 }
 
-// ACS and Speech are reached with the app identity: their connection string
-// and key are no secrets of ours any more (an existing Speech account keeps
-// its key, azureSpeechKey).
+// ACS (app identity) and Speech (Speech identity) are reached by Entra ID:
+// their connection string and key are no secrets of ours any more (an
+// existing Speech account not named by speechResourceId keeps its key).
 var appSecrets = {
   'database-url': databaseUrl
   'supabase-jwt-secret': supabaseJwtSecret
@@ -498,7 +523,7 @@ var appSecrets = {
   'acs-webhook-secret': acsWebhookSecret
   'acs-webhook-secret-previous': acsWebhookSecretPrevious
   'resend-api-key': resendApiKey
-  'azure-speech-key': deploySpeech ? '' : azureSpeechKey
+  'azure-speech-key': speechByEntra ? '' : azureSpeechKey
 }
 
 module keyVault 'modules/keyvault.bicep' = {
@@ -539,7 +564,7 @@ module speech 'modules/speech.bicep' = if (deploySpeech) {
     location: location
     tags: tags
     skuName: speechSku
-    appPrincipalId: identity.outputs.principalId
+    speechPrincipalId: speechIdentity.outputs.principalId
   }
 }
 
@@ -584,11 +609,13 @@ var plainSettings = {
   ACS_ENDPOINT: communication.outputs.endpoint
 }
 
-// Speech through Entra ID: the custom-subdomain endpoint and the resource id
-// (the browser SDK's token is aad#<resource id>#<token>).
-var speechSettings = deploySpeech ? {
-  AZURE_SPEECH_ENDPOINT: speech.outputs.endpoint
-  AZURE_SPEECH_RESOURCE_ID: speech.outputs.id
+// Speech through Entra ID: the custom-subdomain endpoint, the resource id
+// (the browser SDK's token is aad#<resource id>#<token>) and the client id of
+// the Speech identity whose token the app asks for.
+var speechSettings = speechByEntra ? {
+  AZURE_SPEECH_ENDPOINT: deploySpeech ? speech.outputs.endpoint : speechEndpoint
+  AZURE_SPEECH_RESOURCE_ID: deploySpeech ? speech.outputs.id : speechResourceId
+  AZURE_SPEECH_CLIENT_ID: speechIdentity.outputs.clientId
 } : {}
 
 // The Functions host: identity-based AzureWebJobsStorage (host state and the
@@ -617,7 +644,7 @@ var secretSettings = {
   RESEND_API_KEY: 'resend-api-key'
 }
 
-var speechKeySetting = deploySpeech ? {} : {
+var speechKeySetting = speechByEntra ? {} : {
   AZURE_SPEECH_KEY: 'azure-speech-key'
 }
 
@@ -662,6 +689,7 @@ module functionApp 'modules/functionapp.bicep' = if (isApp && isFlex) {
     location: location
     tags: appTags
     identityId: identity.outputs.id
+    speechIdentityId: speechIdentity.outputs.id
     hostBlobEndpoint: hostStorage.outputs.blobEndpoint
     deploymentContainerName: deploymentContainer
     pythonVersion: '3.11'
@@ -720,6 +748,7 @@ module containerApp 'modules/containerapp.bicep' = if (isApp && !isFlex) {
     environmentId: containerEnvironment.outputs.id
     environmentDefaultDomain: containerEnvironment.outputs.defaultDomain
     identityId: identity.outputs.id
+    speechIdentityId: speechIdentity.outputs.id
     registryServer: registry.outputs.loginServer
     image: containerImage
     appSettings: appSettings
@@ -777,4 +806,5 @@ output AZURE_ACS_NAME string = communication.outputs.name
 output EVENTGRID_SYSTEM_TOPIC_NAME string = communication.outputs.systemTopicName
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.appInsightsName
 output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output AZURE_SPEECH_IDENTITY_PRINCIPAL_ID string = speechIdentity.outputs.principalId
 output RECORDINGS_ACCOUNT_URL string = dataStorage.outputs.blobEndpoint

@@ -236,7 +236,7 @@ resource availabilityTest 'Microsoft.Insights/webtests@2022-06-15' = {
   kind: 'standard'
   properties: {
     SyntheticMonitorId: 'health-${appInsightsName}'
-    Name: 'GET /api/health'
+    Name: 'GET /api/health/ready'
     Description: 'The API answers 200 from outside Azure\'s network.'
     Enabled: true
     Frequency: 300
@@ -272,7 +272,7 @@ resource availabilityAlert 'Microsoft.Insights/metricAlerts@2018-03-01' = {
   location: 'global'
   tags: tags
   properties: {
-    description: 'GET /api/health failed from at least two locations.'
+    description: 'GET /api/health/ready failed from at least two locations (the database or storage unreachable, or the app down).'
     severity: 1
     enabled: true
     scopes: [

@@ -4,9 +4,10 @@
 // (scripts/postdeploy_eventgrid.sh): its endpoint carries the Functions
 // host's eventgrid_extension system key, which only exists once the app's
 // Event Grid trigger has been deployed and the host has started.
-// The app reaches ACS with its managed identity (ACS_ENDPOINT): it holds the
-// built-in "Communication and Email Service Owner" role on the resource; no
-// connection string is read or stored.
+// The app reaches ACS with its managed identity (ACS_ENDPOINT): it holds
+// Contributor on this resource only (the Identity SDK creates identities,
+// issues their tokens and deletes them on erasure); no connection string is
+// read or stored.
 // The system topic has its own identity, allowed to write undeliverable events
 // to a dead-letter container in the host storage account (shared keys are off
 // there, so dead-lettering must use an identity).
@@ -26,7 +27,7 @@ param dataLocation string = 'Australia'
 @description('Tags for the resources.')
 param tags object = {}
 
-@description('Principal id of the app identity (gets Communication and Email Service Owner on the resource).')
+@description('Principal id of the app identity (gets Contributor on the ACS resource only).')
 param appPrincipalId string
 
 @description('Storage account (same resource group) holding the dead-letter container.')
@@ -36,9 +37,11 @@ param deadLetterStorageName string
 param deadLetterContainerName string
 
 var roleBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
-// Communication and Email Service Owner: narrower than Contributor, enough for
-// Entra ID calls to the resource's endpoint (docs/DEPLOYMENT.md cites it).
-var roleCommunicationOwner = '09976791-48a7-449e-bb21-39d1a415f350'
+// Contributor, scoped to the ACS resource: the role Microsoft's Entra ID
+// quickstart for the Identity SDK assigns. No Microsoft page says the narrower
+// "Communication and Email Service Owner" allows the identities calls
+// (create, issue token, delete), so it is not used (docs/DEPLOYMENT.md).
+var roleContributor = 'b24988ac-6180-42a0-ab88-20f7382dd24c'
 
 resource acs 'Microsoft.Communication/communicationServices@2023-04-01' = {
   name: name
@@ -64,9 +67,9 @@ resource systemTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
 
 resource appAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: acs
-  name: guid(acs.id, appPrincipalId, roleCommunicationOwner)
+  name: guid(acs.id, appPrincipalId, roleContributor)
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleCommunicationOwner)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleContributor)
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
   }

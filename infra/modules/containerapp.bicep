@@ -40,6 +40,9 @@ param environmentDefaultDomain string
 @description('Resource id of the user-assigned identity.')
 param identityId string
 
+@description('Resource id of the Speech identity: attached only so that the app can ask for its token (AZURE_SPEECH_CLIENT_ID), the one handed to browsers; the app identity stays the default (AZURE_CLIENT_ID).')
+param speechIdentityId string
+
 @description('Login server of the registry holding the image.')
 param registryServer string
 
@@ -80,42 +83,45 @@ var runningPlaceholder = empty(image)
 // placeholder listens on 80 and has none of our routes, so it is probed on
 // its port only.
 var targetPort = runningPlaceholder ? 80 : 8080
+// Numbers from the health routes' notes: /live answers at once, /ready
+// checks each dependency within 3 s (all at once), so 5 s suffices. The
+// startup probe gates the other two, so they need no initial delay.
 var httpProbes = [
+  {
+    // The Functions host takes a while to index the app on a cold start:
+    // 120 s in all (10 x 12 s; Container Apps caps the failure threshold at
+    // 10, so the notes' 24 x 5 s becomes 10 x 12 s).
+    type: 'Startup'
+    httpGet: {
+      path: '/api/health/live'
+      port: targetPort
+    }
+    periodSeconds: 12
+    timeoutSeconds: 3
+    failureThreshold: 10
+  }
   {
     type: 'Liveness'
     httpGet: {
       path: '/api/health/live'
       port: targetPort
     }
-    initialDelaySeconds: 10
     periodSeconds: 30
     timeoutSeconds: 5
     failureThreshold: 3
   }
   {
+    // A database outage takes every replica out of rotation at once (callers
+    // get the ingress's error, not the app's JSON 503): the trade-off is
+    // stated in docs/DEPLOYMENT.md, with the alternative (/live here too).
     type: 'Readiness'
     httpGet: {
       path: '/api/health/ready'
       port: targetPort
     }
-    initialDelaySeconds: 10
-    periodSeconds: 15
-    timeoutSeconds: 10
-    failureThreshold: 3
-  }
-  {
-    // The Functions host takes a while to index the app on a cold start:
-    // up to 10 x 15 s after the first 10 s (Container Apps caps the
-    // failure threshold at 10).
-    type: 'Startup'
-    httpGet: {
-      path: '/api/health/live'
-      port: targetPort
-    }
-    initialDelaySeconds: 10
     periodSeconds: 15
     timeoutSeconds: 5
-    failureThreshold: 10
+    failureThreshold: 3
   }
 ]
 var placeholderProbes = [
@@ -157,6 +163,7 @@ resource app 'Microsoft.App/containerApps@2025-07-01' = {
     type: 'UserAssigned'
     userAssignedIdentities: {
       '${identityId}': {}
+      '${speechIdentityId}': {}
     }
   }
   properties: {

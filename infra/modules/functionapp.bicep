@@ -28,6 +28,9 @@ param tags object = {}
 @description('Resource id of the user-assigned identity.')
 param identityId string
 
+@description('Resource id of the Speech identity: attached only so that the app can ask for its token (AZURE_SPEECH_CLIENT_ID), the one handed to browsers; the app identity stays the default (AZURE_CLIENT_ID).')
+param speechIdentityId string
+
 @description('Host storage blob endpoint (with trailing slash).')
 param hostBlobEndpoint string
 
@@ -142,6 +145,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     type: 'UserAssigned'
     userAssignedIdentities: {
       '${identityId}': {}
+      '${speechIdentityId}': {}
     }
   }
   properties: {

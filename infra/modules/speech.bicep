@@ -1,7 +1,10 @@
-// Azure AI Speech (kind SpeechServices), reached with the app's managed
-// identity: Entra tokens need the custom subdomain endpoint
-// (customSubDomainName), and the identity holds Cognitive Services User.
-// No key is read or stored, so key (local) authentication is off.
+// Azure AI Speech (kind SpeechServices), reached with Microsoft Entra ID:
+// Entra tokens need the custom subdomain endpoint (customSubDomainName). No
+// key is read or stored, so key (local) authentication is off.
+// The token the app hands to browsers (aad#<resource id>#<token>) has the
+// audience of every Azure AI resource, so it comes from a dedicated identity
+// whose one role is Cognitive Services Speech User here: never the app
+// identity, which may call Azure OpenAI (docs/CALLS.md, docs/DEPLOYMENT.md).
 
 @description('Speech account name; also its custom subdomain.')
 param name string
@@ -19,10 +22,12 @@ param tags object = {}
 ])
 param skuName string = 'S0'
 
-@description('Principal id of the app identity (gets Cognitive Services User).')
-param appPrincipalId string
+@description('Principal id of the dedicated Speech identity (gets Cognitive Services Speech User, its only role).')
+param speechPrincipalId string
 
-var cognitiveServicesUser = 'a97b65f3-24c7-4388-baec-2e87ef14e908'
+// Cognitive Services Speech User: what Microsoft's Entra ID page for Speech
+// names; narrower than Cognitive Services User.
+var speechUser = 'f2dc8367-1007-4938-bd23-fe263f013447'
 
 resource speech 'Microsoft.CognitiveServices/accounts@2024-10-01' = {
   name: name
@@ -42,12 +47,12 @@ resource speech 'Microsoft.CognitiveServices/accounts@2024-10-01' = {
   }
 }
 
-resource appAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+resource speechAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: speech
-  name: guid(speech.id, appPrincipalId, cognitiveServicesUser)
+  name: guid(speech.id, speechPrincipalId, speechUser)
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', cognitiveServicesUser)
-    principalId: appPrincipalId
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', speechUser)
+    principalId: speechPrincipalId
     principalType: 'ServicePrincipal'
   }
 }

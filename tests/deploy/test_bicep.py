@@ -112,6 +112,8 @@ def test_monitoring_covers_what_a_cutover_watches():
     assert re.search(r"emailAddress: alertEmail", alerts)
     assert bicep_param(read(MAIN), "alertEmail")[1] == "''"
     assert "healthUrl: '${appUri}/api/health/ready'" in read(MAIN)
+    # Names and descriptions say what is called: no bare /api/health left.
+    assert not re.findall(r"/api/health(?![/\w])", alerts)
 
 
 def test_event_grid_dead_letters_go_to_a_container_the_topic_may_write():
@@ -217,6 +219,14 @@ def test_container_probes_split_liveness_from_readiness():
     # Container Apps' ranges: failure threshold 1 to 10, initial delay 0 to 60 s.
     assert all(1 <= int(n) <= 10 for n in re.findall(r"failureThreshold: (\d+)", probes))
     assert all(0 <= int(n) <= 60 for n in re.findall(r"initialDelaySeconds: (\d+)", probes))
+    numbers = {
+        kind: {key: int(value) for key, value in re.findall(r"(\w+Seconds|failureThreshold): (\d+)", body)}
+        for kind, body in re.findall(r"type: '(\w+)'(.*?)\n  \}", probes, flags=re.S)
+    }
+    # The health routes' numbers: 120 s to start, /ready's 3 s checks within a 5 s timeout.
+    assert numbers["Startup"]["periodSeconds"] * numbers["Startup"]["failureThreshold"] == 120
+    assert numbers["Liveness"] == {"periodSeconds": 30, "timeoutSeconds": 5, "failureThreshold": 3}
+    assert numbers["Readiness"] == {"periodSeconds": 15, "timeoutSeconds": 5, "failureThreshold": 3}
 
 
 def test_container_environment_logs_through_azure_monitor_without_the_workspace_key():
@@ -227,21 +237,15 @@ def test_container_environment_logs_through_azure_monitor_without_the_workspace_
     assert "workspaceId: logAnalyticsWorkspaceId" in env
 
 
-def test_acs_and_speech_are_reached_with_the_app_identity():
+def test_acs_and_speech_are_reached_by_entra_id_without_keys():
     speech = read("infra/modules/speech.bicep")
     communication = read("infra/modules/communication.bicep")
     main = read(MAIN)
     assert "customSubDomainName: name" in speech and "disableLocalAuth: true" in speech
-    assert "var cognitiveServicesUser = 'a97b65f3-24c7-4388-baec-2e87ef14e908'" in speech
-    assert "var roleCommunicationOwner = '09976791-48a7-449e-bb21-39d1a415f350'" in communication
-    for text in (speech, communication):
-        assert "listKeys" not in text and "principalId: appPrincipalId" in text
+    assert "listKeys" not in speech and "principalId: speechPrincipalId" in speech
+    assert "listKeys" not in communication and "principalId: appPrincipalId" in communication
     assert "ACS_CONNECTION_STRING" not in main
     assert "ACS_ENDPOINT: communication.outputs.endpoint" in main
-    assert "AZURE_SPEECH_ENDPOINT: speech.outputs.endpoint" in main
-    assert "AZURE_SPEECH_RESOURCE_ID: speech.outputs.id" in main
-    # The key only for an existing Speech account.
-    assert re.search(r"var speechKeySetting = deploySpeech \? \{\} : \{\s+AZURE_SPEECH_KEY: 'azure-speech-key'", main)
     assert "CKV_AZURE_236" not in speech
 
 
@@ -259,3 +263,85 @@ def test_pooler_client_limit_errors_raise_an_alert():
     assert re.search(
         r"query: poolerLimitQuery\s+timeAggregation: 'Count'\s+metricMeasureColumn: ''\s+threshold: 0", alerts
     )
+
+
+# ---------------------------------------------------------------- issue 22: Speech's dedicated identity, ACS role
+
+SPEECH_USER = "f2dc8367-1007-4938-bd23-fe263f013447"
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+
+
+def _role_assignments(text: str) -> list[dict[str, str]]:
+    """Each roleAssignments resource of a Bicep file: its scope, role id (var resolved) and principal."""
+    roles = dict(re.findall(r"^var (\w+) = '([0-9a-f-]{36})'", text, flags=re.M))
+    found = []
+    for block in re.findall(
+        r"^resource \w+ 'Microsoft\.Authorization/roleAssignments@[^']+' = .*?^\}$", text, flags=re.M | re.S
+    ):
+        role = re.search(r"roleDefinitions', (\w+)\)", block).group(1)
+        found.append(
+            {
+                "scope": re.search(r"^  scope: (\S+)$", block, flags=re.M).group(1),
+                "role": roles.get(role, role),
+                "principal": re.search(r"principalId: (\S+)", block).group(1),
+            }
+        )
+    return found
+
+
+def _module_block(main: str, symbol: str) -> str:
+    return re.search(rf"^module {symbol} '[^']+' = .*?^\}}$", main, flags=re.M | re.S).group(0)
+
+
+def test_speech_identity_is_its_own_and_holds_only_speech_user_on_the_speech_account():
+    """Browsers receive this identity's Entra token (audience: every Azure AI
+    resource), so the app identity (Cognitive Services OpenAI User on Azure
+    OpenAI) must never be it, and it may hold nothing but Speech User on Speech."""
+    main = read(MAIN)
+    speech = read("infra/modules/speech.bicep")
+    # Its own identity, created in the bootstrap stage (unconditional module).
+    assert re.search(r"^module speechIdentity 'modules/identity\.bicep' = \{", main, flags=re.M)
+    assert "name: names.speechIdentity" in _module_block(main, "speechIdentity")
+    # The Speech module gets the Speech identity's principal, never the app's.
+    speech_call = _module_block(main, "speech")
+    assert "speechPrincipalId: speechIdentity.outputs.principalId" in speech_call
+    assert "identity.outputs.principalId" not in speech_call
+    assert _role_assignments(speech) == [{"scope": "speech", "role": SPEECH_USER, "principal": "speechPrincipalId"}]
+    # Nowhere else does the Speech identity get a role: its principal goes to one module, Speech.
+    passed = re.findall(r"^    (\w+): speechIdentity\.outputs\.principalId$", main, flags=re.M)
+    assert passed == ["speechPrincipalId"]
+    # No module grants a Speech or generic Cognitive Services role to anyone else.
+    for path in (ROOT / "infra/modules").glob("*.bicep"):
+        if path.name == "speech.bicep":
+            continue
+        for assignment in _role_assignments(path.read_text()):
+            assert assignment["role"] not in (SPEECH_USER, "a97b65f3-24c7-4388-baec-2e87ef14e908"), path.name
+
+
+def test_both_apps_carry_the_speech_identity_and_its_settings():
+    main = read(MAIN)
+    assert main.count("speechIdentityId: speechIdentity.outputs.id") == 2
+    for file in (FLEX, ACA):
+        text = read(file)
+        assert re.search(
+            r"userAssignedIdentities: \{\s+'\$\{identityId\}': \{\}\s+'\$\{speechIdentityId\}': \{\}", text
+        )
+    assert "AZURE_SPEECH_CLIENT_ID: speechIdentity.outputs.clientId" in main
+    assert "AZURE_SPEECH_REGION: deploySpeech ? location : speechRegion" in main
+    # Our own account by Entra ID; an existing one by Entra ID when named, else by its key.
+    assert "AZURE_SPEECH_ENDPOINT: deploySpeech ? speech.outputs.endpoint : speechEndpoint" in main
+    assert "AZURE_SPEECH_RESOURCE_ID: deploySpeech ? speech.outputs.id : speechResourceId" in main
+    assert re.search(r"var speechKeySetting = speechByEntra \? \{\} : \{\s+AZURE_SPEECH_KEY: 'azure-speech-key'", main)
+    for name in ("speechEndpoint", "speechResourceId"):
+        assert bicep_param(main, name)[1] == "''", name
+    # The app's DefaultAzureCredential stays on the app identity.
+    assert "AZURE_CLIENT_ID: identity.outputs.clientId" in main
+
+
+def test_acs_grants_contributor_on_the_acs_resource_only():
+    """Microsoft's Entra ID quickstart for the Identity SDK (create, token,
+    delete identities) assigns Contributor; no Microsoft source says the
+    narrower "Communication and Email Service Owner" covers those calls."""
+    communication = read("infra/modules/communication.bicep")
+    assert {"scope": "acs", "role": CONTRIBUTOR, "principal": "appPrincipalId"} in _role_assignments(communication)
+    assert "09976791-48a7-449e-bb21-39d1a415f350" not in communication

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 
 import pytest
 
@@ -259,7 +260,11 @@ def test_migrations_run_as_their_own_gated_job_without_azure_access():
 def test_smoke_test_runs_the_smoke_script_after_either_deploy():
     smoke = jobs(".github/workflows/deploy.yml")["smoke"]
     runs = " ".join(str(step.get("run", "")) for step in smoke["steps"])
-    assert 'python3 scripts/smoke.py "$SERVICE_API_URI" --eventgrid-subscription "$EVENTGRID_SUBSCRIPTION_ID"' in runs
+    # A fresh revision may need a few minutes: 10 tries, 15 s apart (the script's own flags).
+    assert (
+        'python3 scripts/smoke.py "$SERVICE_API_URI" --attempts 10 --wait 15 --eventgrid-subscription "$EVENTGRID_SUBSCRIPTION_ID"'
+        in runs
+    )
     assert "deploy-flex.outputs.eventgrid-subscription" in smoke["env"]["EVENTGRID_SUBSCRIPTION_ID"]
     assert "deploy-containerapps.outputs.uri" in smoke["env"]["SERVICE_API_URI"]
     assert "/api/health" not in runs  # the script decides what to call (health/ready among them)
@@ -280,3 +285,21 @@ def test_application_secrets_reach_only_the_bootstrap_steps():
                 assert step["name"].startswith("Bootstrap"), (name, step.get("name"))
                 assert step["run"].strip() == "bash infra/scripts/provision.sh bootstrap"
         assert "secrets.DATABASE_URL" not in str(job.get("env", {})), name
+
+
+def test_smoke_calls_use_only_flags_the_script_accepts_and_the_subscription_postdeploy_writes():
+    usage = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/smoke.py"), "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    accepted = set(re.findall(r"(--[\w-]+)", usage))
+    calls = re.findall(
+        r"scripts/smoke\.py[^\n]*", read(".github/workflows/deploy.yml") + read("infra/scripts/azd_hooks.sh")
+    )
+    assert len(calls) >= 2
+    for call in calls:
+        assert set(re.findall(r"(--[\w-]+)", call)) <= accepted, call
+    # The id the smoke test reads names the subscription postdeploy_eventgrid.sh writes.
+    default = re.search(
+        r'SUB_NAME="\$\{EVENTGRID_SUBSCRIPTION_NAME:-([\w-]+)\}"', read("scripts/postdeploy_eventgrid.sh")
+    )
+    assert f"eventSubscriptions/${{EVENTGRID_SUBSCRIPTION_NAME:-{default.group(1)}}}" in read("infra/scripts/lib.sh")
