@@ -113,7 +113,10 @@ def config_toml(credentials: dict[str, str]) -> str:
     return f"""
 seed = {SEED}
 max-time = {MAX_TIME_SECONDS}
-workers = 2
+# One worker: hypothesis parses lambdas' source (ast.parse) while describing strategies, and
+# CPython 3.11's AST constructor is not safe across threads: two workers made runs fail now
+# and then with "SystemError: AST constructor recursion depth mismatch" (python/cpython#106905).
+workers = 1
 
 [generation]
 max-examples = {MAX_EXAMPLES}
