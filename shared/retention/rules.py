@@ -59,6 +59,13 @@ TABLE_RULES: tuple[TableRule, ...] = (
              where interview_id in ({CANDIDATE_INTERVIEWS})""",
     ),
     TableRule(
+        "app.score_reviews",
+        f"delete from app.score_reviews where interview_id in ({CANDIDATE_INTERVIEWS})",
+        # The decisions and scores stay (the record of human oversight); the reason may describe the person.
+        f"""update app.score_reviews set reason = null
+             where interview_id in ({CANDIDATE_INTERVIEWS}) and reason is not null""",
+    ),
+    TableRule(
         "public.interview_scores",
         f"delete from public.interview_scores where interview_id in ({CANDIDATE_INTERVIEWS})",
         f"""update public.interview_scores

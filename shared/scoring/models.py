@@ -62,6 +62,23 @@ class DimensionScore(ApiModel):
     cited_quotes: list[str]
 
 
+class ScoreReview(ApiModel):
+    """The latest human review of the score (app.score_reviews)."""
+
+    decision: Literal["confirm", "override"]
+    reviewedBy: UUID | None  # the reviewer's user id (null once their account is deleted)
+    reviewedAt: str
+
+
+class ReviewRequest(ApiModel):
+    """POST /api/ai/score/{interviewId}/review. An override gives the new score and a
+    reason; a confirmation gives no score (it keeps the one there) and may give a reason."""
+
+    decision: Literal["confirm", "override"]
+    overallScore: Annotated[int, Field(ge=0, le=100)] | None = None
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+
+
 class ScoreResponse(ApiModel):
     success: bool = True
     interviewId: UUID
@@ -75,6 +92,10 @@ class ScoreResponse(ApiModel):
     # kept and returned, and the AI did not overwrite it.
     humanOverride: bool = False
     message: str | None = None
+    # Additive (issue 23): whether a person reviewed this score, and their latest review.
+    # A confirmed or overridden score is never replaced by a later AI run.
+    humanReviewed: bool = False
+    review: ScoreReview | None = None
 
 
 class ScoringAccepted(ApiModel):
