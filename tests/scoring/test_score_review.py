@@ -229,3 +229,27 @@ def test_no_backend_code_writes_rejected_to_an_application():
     assert {name for name, _ in updates} >= {"queries.py"}
     for name, statement in updates:
         assert "rejected" not in statement.lower(), name
+
+
+async def test_a_second_reviewer_overriding_to_the_same_score_is_audited_once_naming_them(db, model):
+    """Not an override event for 009's trigger (the score does not change): the backend
+    audits it, and scored_by and human_override_by name the new reviewer."""
+    interview = await scored(db)
+    body = {"decision": "override", "overallScore": 50, "reason": "Too generous"}
+    assert (await review(interview.id, body, interview.recruiter)).status == 200
+    second = await create_user(db)
+    await db.execute(
+        "insert into org_users (organisation_id, user_id, role) values (%s, %s, 'admin')",
+        (interview.organisation_id, second),
+    )
+    again = await review(interview.id, {**body, "reason": "Agreed, 50"}, second)
+    assert again.status == 200 and again.json()["review"]["reviewedBy"] == str(second)
+    [row], _ = await score_rows(db, interview.id)
+    assert row["scored_by"] == str(second) and row["human_override_by"] == second
+    entries = [(a["action"], a["user_id"]) for a in await audit_rows(db, interview.id)]
+    assert entries == [
+        ("interview_score.human_override", interview.recruiter),
+        ("interview_score.human_override", second),
+    ]
+    organisations = await db.fetch_all("select organisation_id from audit_log where entity_id = %s", (interview.id,))
+    assert {o["organisation_id"] for o in organisations} == {interview.organisation_id}
