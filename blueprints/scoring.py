@@ -19,10 +19,11 @@ import azure.functions as func
 
 from shared.platform.buckets import Bucket
 from shared.platform.errors import NotFound
-from shared.platform.http import USER_OR_SERVICE, Call, api, json_response
+from shared.platform.http import USER, USER_OR_SERVICE, Call, api, json_response
 from shared.platform.wiring import get_services
 from shared.scoring import rules
 from shared.scoring.models import (
+    ReviewRequest,
     ScoreRequest,
     ScoreResponse,
     ScoringAccepted,
@@ -37,6 +38,7 @@ from shared.scoring.service import (
     ScoringSettings,
     load_context,
     request_scoring,
+    review_score,
     run_step,
     score_and_save,
     scoring_status,
@@ -85,6 +87,25 @@ async def score_interview_status(call: Call) -> Any:
         raise NotFound("Interview not found") from None
     outcome = await scoring_status(call.services.db, call.durable_client, call.principal, interview_id)
     return answer(call, interview_id, outcome)
+
+
+@api(
+    bp,
+    "ai/score/{interviewId}/review",
+    auth=USER,
+    body=ReviewRequest,
+    response=ScoreResponse,
+    rate_limit=Bucket.AI_SCORE_REVIEW,
+    errors=(400, 403, 404, 409, 422),
+)
+async def review_interview_score(call: Call) -> Any:
+    """A person confirms or overrides the interview's AI score (an override needs a score and a reason);
+    the reviewed score is kept by every later AI run. 409 while there is no score."""
+    try:
+        interview_id = uuid.UUID(str(call.request.path_params.get("interviewId")))
+    except ValueError:
+        raise NotFound("Interview not found") from None
+    return await review_score(call.services.db, call.principal, interview_id, call.body)
 
 
 def answer(call: Call, interview_id: object, outcome: ScoringOutcome) -> Any:

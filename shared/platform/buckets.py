@@ -20,6 +20,8 @@ class Bucket(StrEnum):
     INVITATIONS_SEND = "invitations/send"
     ORGANISATIONS = "organisations"
     DATA_CLEANUP = "admin/data-cleanup"
+    AI_SCORE_REVIEW = "ai/score/review"
+    DATA_EXPORT = "me/data-export"
     # Not a route: wrong tokens, service keys and webhook secrets, counted per client
     # address only (a guesser has no user), before the credential is even checked.
     AUTH_FAILURES = "auth/failures"
@@ -41,6 +43,8 @@ DEFAULT_LIMITS: dict[Bucket, tuple[int, int]] = {
     Bucket.INVITATIONS_SEND: (30, 60),
     Bucket.ORGANISATIONS: (10, 60),
     Bucket.DATA_CLEANUP: (1, 60),
+    Bucket.AI_SCORE_REVIEW: (30, 60),  # a recruiter working through a list, not a script
+    Bucket.DATA_EXPORT: (5, 3600),  # a whole account's rows per request: a person needs it rarely
     Bucket.AUTH_FAILURES: (20, 600),  # no client makes 20 wrong guesses in 10 minutes by mistake
     Bucket.AI_DAILY: (400, 86_400),  # a day of interviews, CVs and shortlists, not a bill
 }

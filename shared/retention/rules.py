@@ -4,6 +4,10 @@ from TABLE_RULES; deletion_requests.py runs one step per STORE_RULES entry) and
 tests/retention/test_erase_rules.py checks against the live schema, so a new table
 that holds candidate data fails that test until it gets a rule here.
 
+EXPORT_RULES, beside them, say what the person's data export (GET /api/me/data-export,
+shared/privacy) reads from each of the same tables; tests/privacy checks that every
+table here and every table the schema shows holding user data has one.
+
 Pure data: no I/O. Every statement takes `%(user)s`, the candidate's user id.
 """
 
@@ -57,6 +61,13 @@ TABLE_RULES: tuple[TableRule, ...] = (
         f"delete from public.score_dimensions where interview_id in ({CANDIDATE_INTERVIEWS})",
         f"""update public.score_dimensions set evidence = null, cited_quotes = null
              where interview_id in ({CANDIDATE_INTERVIEWS})""",
+    ),
+    TableRule(
+        "app.score_reviews",
+        f"delete from app.score_reviews where interview_id in ({CANDIDATE_INTERVIEWS})",
+        # The decisions and scores stay (the record of human oversight); the reason may describe the person.
+        f"""update app.score_reviews set reason = null
+             where interview_id in ({CANDIDATE_INTERVIEWS}) and reason is not null""",
     ),
     TableRule(
         "public.interview_scores",
@@ -169,6 +180,157 @@ TABLE_RULES: tuple[TableRule, ...] = (
         None,
         "counters keyed by user id or address for one window (minutes); purged by the retention timer",
     ),
+)
+
+
+@dataclass(frozen=True)
+class ExportRule:
+    """One table in the person's data export (GDPR Art. 15): `select` reads the user's
+    rows (takes `%(user)s`), `omit` names columns dropped from each row (secrets, other
+    people's identities), `section` is the export document's key. A table left out
+    (`select` None) says why in `kept_because`."""
+
+    table: str  # schema-qualified, as in TABLE_RULES
+    section: str
+    select: str | None
+    omit: tuple[str, ...] = ()
+    kept_because: str = ""
+
+
+# How another person appears in someone's export: by organisation, never by name, email or id.
+_A_PERSON_AT = (
+    "'a person at ' || coalesce((select o.name from public.organisations o where o.id = {org}), 'an organisation')"
+)
+
+EXPORT_RULES: tuple[ExportRule, ...] = (
+    ExportRule(
+        "public.candidate_profiles", "profile", "select * from public.candidate_profiles where user_id = %(user)s"
+    ),
+    ExportRule(
+        "public.candidate_skills",
+        "skills",
+        "select * from public.candidate_skills where user_id = %(user)s order by created_at",
+    ),
+    ExportRule(
+        "public.education", "education", "select * from public.education where user_id = %(user)s order by created_at"
+    ),
+    ExportRule(
+        "public.employment_history",
+        "employmentHistory",
+        "select * from public.employment_history where user_id = %(user)s order by created_at",
+    ),
+    # Their own self-identification: it is theirs to see (never anyone else's).
+    ExportRule(
+        "public.candidate_dei", "selfIdentification", "select * from public.candidate_dei where user_id = %(user)s"
+    ),
+    ExportRule(
+        "public.practice_interviews",
+        "practiceInterviews",
+        "select * from public.practice_interviews where user_id = %(user)s order by created_at",
+    ),
+    ExportRule(
+        "public.applications",
+        "applications",
+        """select a.*, jr.title as role_title, o.name as organisation_name
+             from public.applications a join public.job_roles jr on jr.id = a.job_role_id
+             join public.organisations o on o.id = jr.organisation_id
+            where a.candidate_id = %(user)s order by a.created_at""",
+    ),
+    # The call's participants (ACS ids and display names) may be other people: left out.
+    ExportRule(
+        "public.interviews",
+        "interviews",
+        f"""select i.*, i.metadata - 'participants' as call_metadata from public.interviews i
+             where i.id in ({CANDIDATE_INTERVIEWS}) order by i.created_at""",
+        omit=("metadata",),
+    ),
+    ExportRule(
+        "public.transcript_segments",
+        "transcripts",
+        f"""select * from public.transcript_segments where interview_id in ({CANDIDATE_INTERVIEWS})
+            order by interview_id, start_time_ms, created_at""",
+    ),
+    # Who set the score: the AI, or a person named by their organisation only.
+    ExportRule(
+        "public.interview_scores",
+        "scores",
+        f"""select s.*, case when s.scored_by = 'ai' then 'the AI model'
+                             when s.scored_by is null then null
+                             else {_A_PERSON_AT.format(org="jr.organisation_id")} end as scored_by_whom
+              from public.interview_scores s join public.interviews i on i.id = s.interview_id
+              join public.applications a on a.id = i.application_id
+              join public.job_roles jr on jr.id = a.job_role_id
+             where a.candidate_id = %(user)s order by s.created_at""",
+        omit=("scored_by", "human_override_by"),
+    ),
+    ExportRule(
+        "public.score_dimensions",
+        "scoreDimensions",
+        f"""select * from public.score_dimensions where interview_id in ({CANDIDATE_INTERVIEWS})
+            order by interview_id, weight desc nulls last, dimension""",
+    ),
+    ExportRule(
+        "app.score_reviews",
+        "scoreReviews",
+        f"""select r.*, {_A_PERSON_AT.format(org="r.organisation_id")} as reviewed_by
+              from app.score_reviews r where r.interview_id in ({CANDIDATE_INTERVIEWS})
+             order by r.created_at, r.id""",
+        omit=("reviewer_id",),
+    ),
+    # The token is a credential (it opens the interview): never in a document that travels.
+    ExportRule(
+        "public.invitations",
+        "invitations",
+        f"""select * from public.invitations where application_id in ({_CANDIDATE_APPLICATIONS})
+            order by created_at""",
+        omit=("token",),
+    ),
+    ExportRule(
+        "app.processed_events",
+        "callEvents",
+        f"""select event_type, interview_id, processed_at from app.processed_events
+             where interview_id in ({CANDIDATE_INTERVIEWS}) order by processed_at""",
+    ),
+    ExportRule(
+        "app.acs_identities",
+        "communicationIdentity",
+        "select * from app.acs_identities where user_id = %(user)s",
+    ),
+    ExportRule(
+        "public.org_users",
+        "organisationMemberships",
+        """select ou.organisation_id, o.name as organisation_name, ou.role, ou.created_at
+             from public.org_users ou join public.organisations o on o.id = ou.organisation_id
+            where ou.user_id = %(user)s order by ou.created_at""",
+    ),
+    ExportRule(
+        "public.user_roles", "appRoles", "select role, created_at from public.user_roles where user_id = %(user)s"
+    ),
+    # What they did: the entry's values may hold other people's data (ids, scores), so only what and when.
+    ExportRule(
+        "public.audit_log",
+        "yourActions",
+        """select action, entity_type, entity_id, created_at from public.audit_log
+            where user_id = %(user)s order by created_at, id""",
+    ),
+    ExportRule(
+        "public.data_deletion_requests",
+        "deletionRequests",
+        """select d.*, case when d.processed_by is null then null when d.processed_by = 'service' then 'the service'
+                            else 'a person' end as processed_by_whom
+             from public.data_deletion_requests d where d.user_id = %(user)s order by d.requested_at""",
+        omit=("processed_by",),
+    ),
+    ExportRule(
+        "app.rate_limit_counters",
+        "rateLimitCounters",
+        None,
+        kept_because="request counts per user for one window of minutes, no content; purged by the retention timer",
+    ),
+    # DECISION LOG (issue 23 item 3, app.ai_decisions, migration 010, branch i23b): one line here,
+    # e.g. ExportRule("app.ai_decisions", "aiDecisions",
+    #                 "select * from app.ai_decisions where candidate_id = %(user)s order by created_at"),
+    # with the column that names the candidate. tests/privacy/test_export_rules.py fails until it is added.
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, TypedDict
 from uuid import UUID
 
-from pydantic import Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from shared.ai.answers import ESSENTIAL, Clamp, Vocabulary
 from shared.platform.models import NOT_BLANK, PY_SPACES, ApiModel, Documented
@@ -62,6 +62,42 @@ class DimensionScore(ApiModel):
     cited_quotes: list[str]
 
 
+class ScoreReview(ApiModel):
+    """The latest human review of the score (app.score_reviews)."""
+
+    decision: Literal["confirm", "override"]
+    reviewedBy: UUID | None  # the reviewer's user id (null once their account is deleted)
+    reviewedAt: str
+
+
+def _review_needs(schema: dict[str, Any]) -> None:
+    # What rules.checked_review enforces, shown in the document (so a request the
+    # document calls valid is never a 400): an override names a score and a non-blank
+    # reason; a confirmation carries no score.
+    schema["oneOf"] = [
+        {
+            "properties": {
+                "decision": {"const": "override"},
+                "overallScore": {"type": "integer"},
+                "reason": {"type": "string", "pattern": NOT_BLANK},
+            },
+            "required": ["decision", "overallScore", "reason"],
+        },
+        {"properties": {"decision": {"const": "confirm"}, "overallScore": {"type": "null"}}, "required": ["decision"]},
+    ]
+
+
+class ReviewRequest(ApiModel):
+    """POST /api/ai/score/{interviewId}/review. An override gives the new score and a
+    reason; a confirmation gives no score (it keeps the one there) and may give a reason."""
+
+    model_config = ConfigDict(json_schema_extra=_review_needs)
+
+    decision: Literal["confirm", "override"]
+    overallScore: Annotated[int, Field(ge=0, le=100)] | None = None
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+
+
 class ScoreResponse(ApiModel):
     success: bool = True
     interviewId: UUID
@@ -75,6 +111,10 @@ class ScoreResponse(ApiModel):
     # kept and returned, and the AI did not overwrite it.
     humanOverride: bool = False
     message: str | None = None
+    # Additive (issue 23): whether a person reviewed this score, and their latest review.
+    # A confirmed or overridden score is never replaced by a later AI run.
+    humanReviewed: bool = False
+    review: ScoreReview | None = None
 
 
 class ScoringAccepted(ApiModel):

@@ -9,14 +9,28 @@ from typing import Any
 from shared.platform.db import Conn, Id, Row, fetch_all, fetch_one, jsonb
 
 SCORE_COLUMNS = (
-    "overall_score, narrative_summary, candidate_feedback, anti_cheat_risk_level, scored_by, "
-    "model_version, prompt_version, rubric_version, human_override"
+    "s.overall_score, s.narrative_summary, s.candidate_feedback, s.anti_cheat_risk_level, s.scored_by, "
+    "s.model_version, s.prompt_version, s.rubric_version, s.human_override"
 )
 
+# The interview's latest review (app.score_reviews, 011_score_reviews.sql), if any.
+LATEST_REVIEW = """select r.id, r.decision, r.reviewer_id, r.created_at from app.score_reviews r
+                    where r.interview_id = {interview} order by r.created_at desc, r.id desc limit 1"""
 
-async def score_of(conn: Conn, interview_id: Id) -> Row | None:
+
+async def score_of(conn: Conn, interview_id: Id, *, lock: bool = False) -> Row | None:
+    """The score row with its latest review (review_decision, review_reviewer_id,
+    review_at: null when no person reviewed it); with `lock`, the score row stays
+    locked until the transaction ends (reviews and the AI's upsert queue on it)."""
     return await fetch_one(
-        conn, f"select {SCORE_COLUMNS} from public.interview_scores where interview_id = %s", (interview_id,)
+        conn,
+        f"""select {SCORE_COLUMNS}, s.human_override_by, r.decision as review_decision,
+                   r.reviewer_id as review_reviewer_id, r.created_at as review_at
+              from public.interview_scores s
+              left join lateral ({LATEST_REVIEW.format(interview="s.interview_id")}) r on true
+             where s.interview_id = %s"""
+        + (" for no key update of s" if lock else ""),
+        (interview_id,),
     )
 
 
@@ -30,8 +44,11 @@ async def dimensions_of(conn: Conn, interview_id: Id) -> list[Row]:
 
 
 # The AI's upsert: never touches a row a person has overridden (and so, in the
-# database's trigger of 009_human_overrides.sql, never makes or audits an override).
-UPSERT_AI_SCORE_SQL = """insert into public.interview_scores
+# database's trigger of 009_human_overrides.sql, never makes or audits an override),
+# nor one whose latest review confirmed it (a person checked that score: a rescore
+# would replace what they checked).
+UPSERT_AI_SCORE_SQL = (
+    """insert into public.interview_scores
        (interview_id, overall_score, narrative_summary, candidate_feedback, anti_cheat_risk_level,
         scored_by, model_version, prompt_version, rubric_version)
    values (%(interview_id)s, %(overall_score)s, %(narrative_summary)s, %(candidate_feedback)s,
@@ -43,12 +60,17 @@ UPSERT_AI_SCORE_SQL = """insert into public.interview_scores
        model_version = excluded.model_version, prompt_version = excluded.prompt_version,
        rubric_version = excluded.rubric_version, updated_at = now()
      where not coalesce(public.interview_scores.human_override, false)
+       and not exists (select 1 from ("""
+    + LATEST_REVIEW.format(interview="public.interview_scores.interview_id")
+    + """) latest
+                        where latest.decision = 'confirm')
    returning id"""
+)
 
 
 async def upsert_ai_score(conn: Conn, interview_id: Id, score: dict[str, Any]) -> bool:
     """Insert or update the interview's score row; False (and nothing written)
-    when a person has overridden it. Concurrent writers queue on the unique key."""
+    when a person has overridden or confirmed it. Concurrent writers queue on the unique key."""
     row = await fetch_one(
         conn,
         UPSERT_AI_SCORE_SQL,
@@ -130,4 +152,34 @@ async def mark_application_interviewed(conn: Conn, application_id: Id) -> None:
     await conn.execute(
         "update public.applications set status = 'interviewed' where id = %s and status = any(%s)",
         (application_id, list(APPLICATION_STATUSES_BEFORE_INTERVIEWED)),
+    )
+
+
+# --- human review (POST /api/ai/score/{interviewId}/review) -------------------------------
+
+
+async def insert_review(conn: Conn, review: dict[str, Any]) -> Row:
+    row = await fetch_one(
+        conn,
+        """insert into app.score_reviews
+               (interview_id, organisation_id, reviewer_id, decision, previous_score, new_score, reason)
+           values (%(interview_id)s, %(organisation_id)s, %(reviewer_id)s, %(decision)s, %(previous_score)s,
+                   %(new_score)s, %(reason)s)
+           returning id, created_at""",
+        review,
+    )
+    assert row is not None
+    return row
+
+
+async def override_score(conn: Conn, interview_id: Id, score: int, reason: str, reviewer: Id) -> None:
+    """A person's score: human_override_by names the reviewer, and the trigger of
+    009_human_overrides.sql sets scored_by and writes the audit entry (a backend
+    write has no JWT, so the trigger reads the reviewer from human_override_by)."""
+    await conn.execute(
+        """update public.interview_scores
+              set human_override = true, overall_score = %s, human_override_reason = %s,
+                  human_override_by = %s, scored_by = %s, updated_at = now()
+            where interview_id = %s""",
+        (score, reason, reviewer, str(reviewer), interview_id),
     )

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shared.platform.errors import BadRequest, Unprocessable
-from shared.scoring.models import ModelScoring, RubricDimension, ScoreResponse, Turn
+from shared.scoring.models import ModelScoring, ReviewRequest, RubricDimension, ScoreResponse, Turn
 
 MAX_TRANSCRIPT_CHARS = 200_000
 MAX_RUBRIC_DIMENSIONS = 30
@@ -32,6 +32,9 @@ DEFAULT_RUBRIC_VERSION = "default-v1"
 
 HUMAN_OVERRIDE_MESSAGE = (
     "This interview's score was set by a person and is kept as it is; the AI score did not replace it."
+)
+CONFIRMED_MESSAGE = (
+    "A person reviewed and confirmed this interview's score: it is kept as it is; the AI does not score it again."
 )
 
 
@@ -224,5 +227,46 @@ def stored_result(interview_id: Any, score: dict[str, Any], dimensions: list[dic
         anti_cheat_risk_level=score["anti_cheat_risk_level"],
         anti_cheat_notes="",
         humanOverride=bool(score["human_override"]),
-        message=HUMAN_OVERRIDE_MESSAGE if score["human_override"] else None,
+        message=HUMAN_OVERRIDE_MESSAGE
+        if score["human_override"]
+        else CONFIRMED_MESSAGE
+        if is_confirmed(score)
+        else None,
+        humanReviewed=score.get("review_decision") is not None,
+        review={
+            "decision": score["review_decision"],
+            "reviewedBy": score.get("review_reviewer_id"),
+            "reviewedAt": _iso(score.get("review_at")),
+        }
+        if score.get("review_decision")
+        else None,
     ).model_dump(mode="json")
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def is_confirmed(score: dict[str, Any]) -> bool:
+    """The latest review confirmed the score: a rescore keeps it (like an override)."""
+    return score.get("review_decision") == "confirm"
+
+
+# --- human review ----------------------------------------------------------------------
+
+
+def checked_review(request: ReviewRequest) -> tuple[int | None, str | None]:
+    """The review's new score (None for a confirmation) and its reason, or a 400 saying
+    what is missing. An override needs both a score and a reason: a person who changes
+    the model's number says why (the record an auditor and the candidate read). A
+    confirmation keeps the score there, so a score in it is refused, not ignored."""
+    reason = request.reason or None  # stripped by the model: blank is no reason
+    if request.decision == "override":
+        if request.overallScore is None:
+            raise BadRequest("An override needs overallScore (0 to 100)")
+        if reason is None:
+            raise BadRequest("An override needs a reason: say why the score is changed")
+        return request.overallScore, reason
+    if request.overallScore is not None:
+        raise BadRequest("A confirmation keeps the current score: send no overallScore (or decide 'override')")
+    return None, reason

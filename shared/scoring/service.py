@@ -37,10 +37,13 @@ from typing import TYPE_CHECKING, Any
 
 from shared.adapters.ports import AIModel, Database, DurableClient
 from shared.organisations.rules import org_values_of
+from shared.platform import audit
 from shared.platform.auth import ORG_ADMIN_ROLES, Caller, require_role
 from shared.platform.errors import (
     ApiError,
     BadRequest,
+    Conflict,
+    Forbidden,
     NotConfigured,
     NotFound,
     PaymentRequired,
@@ -54,6 +57,7 @@ from shared.scoring import queries as score_rows
 from shared.scoring import rules
 from shared.scoring.models import (
     ModelScoring,
+    ReviewRequest,
     ScoredInterview,
     ScoreRequest,
     ScoringContext,
@@ -331,6 +335,95 @@ async def erase_scoring_history(client: DurableClient, interview_ids: list[Any])
     return purged
 
 
+# --- human review --------------------------------------------------------------------------
+
+# Who may review a score: the organisation's admins and recruiters (not hiring
+# managers or viewers: they read, they do not decide).
+REVIEW_ROLES = ORG_ADMIN_ROLES | {"recruiter"}
+NO_SCORE_MESSAGE = "This interview has no score to review yet"
+
+
+async def review_score(db: Database, caller: Caller, interview_id: uuid.UUID, request: ReviewRequest) -> dict[str, Any]:
+    """POST /api/ai/score/{interviewId}/review: a person confirms or overrides the score.
+
+    One transaction, the score row locked (a concurrent review or AI upsert waits):
+    the review row (history: every review is kept), then for an override the score
+    row (009's trigger sets scored_by to the reviewer and writes the audit entry),
+    for a confirmation our own audit entry. Returns the stored score with its review."""
+    new_score, reason = rules.checked_review(request)  # 400 before anything is read
+    if caller.is_service or caller.user_id is None:
+        raise Forbidden("A review is a person's decision: sign in as the reviewer")
+    reviewer = caller.user_id
+    async with db.transaction() as conn:
+        interview = await score_rows.interview_with_role(conn, interview_id)
+        if interview is None:
+            raise NotFound("Interview not found")
+        require_role(
+            await member_role(conn, interview["organisation_id"], reviewer),
+            REVIEW_ROLES,
+            "this interview's organisation",
+        )
+        refuse_if_erased(interview)  # the reason could describe a person who asked to be forgotten
+        current = await score_rows.score_of(conn, interview_id, lock=True)
+        if current is None:
+            raise Conflict(NO_SCORE_MESSAGE)
+        previous = current["overall_score"]
+        review = await score_rows.insert_review(
+            conn,
+            {
+                "interview_id": interview_id,
+                "organisation_id": interview["organisation_id"],
+                "reviewer_id": reviewer,
+                "decision": request.decision,
+                "previous_score": previous,
+                "new_score": new_score if new_score is not None else previous,
+                "reason": reason,
+            },
+        )
+        if new_score is not None and reason is not None:
+            await score_rows.override_score(conn, interview_id, new_score, reason, reviewer)
+            if current["human_override"] and previous == new_score:
+                # Not an override event for 009's trigger (same score, already a person's):
+                # the new reviewer takes responsibility for it, so it is audited here.
+                await audit.record(
+                    conn,
+                    action="interview_score.human_override",
+                    entity_type="interview_score",
+                    entity_id=interview_id,
+                    user_id=reviewer,
+                    organisation_id=interview["organisation_id"],
+                    old_values={"overall_score": previous, "scored_by": current["scored_by"], "human_override": True},
+                    new_values={
+                        "overall_score": new_score,
+                        "scored_by": str(reviewer),
+                        "human_override": True,
+                        "reason_given": True,
+                        "reviewId": str(review["id"]),
+                    },
+                )
+        else:
+            await audit.record(
+                conn,
+                action="interview_score.review_confirmed",
+                entity_type="interview_score",
+                entity_id=interview_id,
+                user_id=reviewer,
+                organisation_id=interview["organisation_id"],
+                # Scores, flags and ids only: the reason's text may describe the candidate (as 009).
+                new_values={
+                    "overall_score": previous,
+                    "scored_by": current["scored_by"],
+                    "human_override": bool(current["human_override"]),
+                    "reason_given": reason is not None,
+                    "reviewId": str(review["id"]),
+                },
+            )
+        stored = await score_rows.score_of(conn, interview_id)
+        dimensions = await score_rows.dimensions_of(conn, interview_id)
+    log_event("scoring.reviewed", interviewId=str(interview_id), decision=request.decision, reviewer=str(reviewer))
+    return rules.stored_result(interview_id, stored or {}, dimensions)
+
+
 # --- the orchestration's steps (blueprints/scoring.py runs each as a Durable activity) --------
 
 
@@ -367,7 +460,8 @@ async def load_context(db: Database, job: ScoringJob) -> ScoringContext:
             raise NotFound("Interview not found")
         refuse_if_erased(row)
         existing = await score_rows.score_of(conn, interview_id)
-        if existing and existing["human_override"]:
+        if existing and (existing["human_override"] or rules.is_confirmed(existing)):
+            # A person's score, or one a person confirmed, stands: the model is not asked.
             return {"interviewId": str(interview_id), "humanOverride": True}
         rules.transcript_for_scoring(await score_rows.transcript_of(conn, interview_id), None)
     rubric, rubric_version = rules.resolve_rubric(overrides.get("scoringRubric"), row["role_scoring_rubric"])

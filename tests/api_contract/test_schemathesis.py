@@ -33,6 +33,8 @@ DEEP = (
     "POST /api/ai/generate-shortlist",
     "POST /api/ai/score",
     "GET /api/ai/score/{interviewId}",
+    "POST /api/ai/score/{interviewId}/review",
+    "GET /api/me/data-export",
     "POST /api/acs/token",
     "POST /api/acs/webhook",
     "GET /api/azure/speech-token",
@@ -73,6 +75,7 @@ def seeded_examples(seeded) -> dict[str, dict]:
         "parse_resume": {"filePath": seeded.cv_path, "userId": str(seeded.user)},
         "generate_shortlist": {"roleId": str(seeded.role), "limit": 5},
         "score_interview": {"interviewId": str(seeded.scored_interview)},
+        "review_interview_score": {"decision": "confirm", "reason": "Checked against my notes"},
         "acs_token": {"scopes": ["voip"]},
         "acs_webhook": [call_started],
         "invitations_send": {

@@ -39,6 +39,8 @@ CANDIDATE_ROWS = {
                            join applications a on a.id = i.application_id where a.candidate_id = %(u)s""",
     "invitations": """select count(*) as n from invitations v join applications a on a.id = v.application_id
                       where a.candidate_id = %(u)s""",
+    "score_reviews": """select count(*) as n from app.score_reviews r join interviews i on i.id = r.interview_id
+                        join applications a on a.id = i.application_id where a.candidate_id = %(u)s""",
 }
 
 
@@ -86,6 +88,14 @@ async def candidate_with_everything(db, blob_service, org_id, supabase_double=No
         """insert into score_dimensions (interview_id, dimension, score, weight, evidence, cited_quotes)
                         values (%s, 'communication', 8.5, 0.3, 'Jane said...', %s::jsonb)""",
         (recorded.interview_id, json.dumps(["My name is Jane"])),
+    )
+    # A recruiter's review of the score (app.score_reviews, 011): its reason describes Jane.
+    reviewer = await create_user(db)
+    await db.execute(
+        """insert into app.score_reviews (interview_id, organisation_id, reviewer_id, decision,
+                                          previous_score, new_score, reason)
+           values (%s, %s, %s, 'confirm', 82, 82, 'Jane explained it well')""",
+        (recorded.interview_id, org_id, reviewer),
     )
     await db.execute(
         "insert into invitations (application_id, token, expires_at, status, email_template) "
@@ -267,6 +277,9 @@ async def test_anonymize_removes_personal_data_and_keeps_scores(
     assert score["overall_score"] == 82 and score["narrative_summary"] is None and score["candidate_feedback"] is None
     dimension = await db.fetch_one("select * from score_dimensions where interview_id = %s", (recorded.interview_id,))
     assert float(dimension["score"]) == 8.5 and dimension["evidence"] is None and dimension["cited_quotes"] is None
+    # The review stays (the record of human oversight) without its reason.
+    [kept] = await db.fetch_all("select * from app.score_reviews where interview_id = %s", (recorded.interview_id,))
+    assert (kept["decision"], kept["new_score"], kept["reason"]) == ("confirm", 82, None)
     assert await existing_blobs(blob_service, recorded.blobs) == set()
     assert (await interview(db, recorded.interview_id))["recording_url"] is None
     assert supabase_double.deleted_users == []  # the login stays: that is full_deletion's job
