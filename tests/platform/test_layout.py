@@ -22,6 +22,7 @@ FEATURES = (
     "invitations",
     "organisations",
     "retention",
+    "reports",
 )
 PLATFORM = ("platform", "ai", "adapters")  # what every feature may use
 BLUEPRINTS = frozenset(path.stem for path in (ROOT / "blueprints").glob("*.py")) - {"__init__"}
