@@ -4,6 +4,7 @@ text) and no id of a person: the service maps it to categories and keeps aggrega
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from shared.platform.db import Conn, Id, Row, fetch_all, fetch_one
 
@@ -68,7 +69,7 @@ select distinct on (a.candidate_id, a.job_role_id)
 """
 
 
-def _params(organisation_id: Id, role_id: Id | None, start: datetime | None, end: datetime | None) -> dict:
+def _params(organisation_id: Id, role_id: Id | None, start: datetime | None, end: datetime | None) -> dict[str, Any]:
     return {"organisation": organisation_id, "role": role_id, "start": start, "end": end}
 
 
