@@ -15,7 +15,7 @@ from shared.platform.errors import BadRequest
 from shared.platform.operation import JSON, REQUEST_ID_HEADER, Document, OperationDocs
 from shared.reports.rules import FORMATS, STAGES, Format, Stage
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # ASCII digits only
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,8 @@ async def authorise(conn: Conn, caller: Caller, organisation_id: Any) -> None:
 def period_bounds(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
     """Whole UTC days, both ends included: [start 00:00, the day after end 00:00)."""
     lower = datetime.combine(start, time(), UTC) if start else None
-    upper = datetime.combine(end + timedelta(days=1), time(), UTC) if end else None
+    # the last representable day has no day after it: no upper bound then
+    upper = datetime.combine(end + timedelta(days=1), time(), UTC) if end and end < date.max else None
     return lower, upper
 
 

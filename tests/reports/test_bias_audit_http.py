@@ -229,3 +229,15 @@ def test_the_openapi_document_lists_the_route():
     assert {p["name"] for p in operation["parameters"]} == {"organisationId", "roleId", "from", "to", "stage", "format"}
     assert set(operation["responses"]["200"]["content"]) == {"application/json", "text/csv", "text/html"}
     assert operation["tags"] == ["reports"]
+
+
+async def test_the_widest_period_there_is(db, unlimited, unique_ip):
+    org = await worked_example(db)
+    widest = await report(
+        auth_headers(org.admin), unique_ip, organisationId=org.id, **{"from": "0001-01-01", "to": "9999-12-31"}
+    )
+    assert widest.status == 200 and widest.json()["assessed"] == 10
+    digits = await report(
+        auth_headers(org.admin), unique_ip, organisationId=org.id, to="٢٠٢٦-01-01"
+    )  # Arabic-Indic digits
+    assert digits.status == 400 and digits.json()["details"][0]["field"] == "to"
