@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from shared.platform.config import DEV_SERVICE_KEY
+from shared.reports.models import BiasAuditReport
 from tests.ai.seed import add_score, create_application, create_org, create_role
 from tests.reports.seed import SECRETS, add_dei, worked_example
 from tests.support import auth_headers, call_function, clear_of_window_edge, create_user
@@ -54,6 +55,11 @@ async def test_an_admin_reads_the_worked_example_in_three_formats_that_agree(db,
     assert rows[("raceEthnicity", "White")]["count"] == 4 and rows[("raceEthnicity", "Asian")]["count"] == 4
     assert rows[("intersectional", "Female / Asian")]["impactRatio"] == 0.3333
     assert body["generatedAt"].endswith("Z")
+    # the documented schema (OpenAPI) describes the answer, `from` included
+    assert BiasAuditReport.model_validate(body).model_dump(by_alias=True, exclude={"generatedAt"}) == {
+        k: v for k, v in body.items() if k != "generatedAt"
+    }
+    assert "from" in BiasAuditReport.model_json_schema()["properties"]
 
     as_csv = await report(auth_headers(org.admin), unique_ip, organisationId=org.id, format="csv")
     assert as_csv.status == 200 and as_csv.headers["content-type"].startswith("text/csv")
