@@ -19,6 +19,7 @@ from blueprints import (
     invitations,
     organisations,
     privacy,
+    reports,
     requirements,
     resumes,
     retention,
@@ -48,6 +49,7 @@ for blueprint in (
     invitations.bp,
     retention.bp,
     privacy.bp,
+    reports.bp,
     api_docs.bp,
     routing.bp,
 ):

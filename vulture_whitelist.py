@@ -46,3 +46,6 @@ kept_because, STORE_STEPS
 
 # Each feature's exported modules, read by the layout test (tests/platform/test_layout.py).
 EXPORTS
+
+# The bias audit's choices, read by shared/reports/models.py (which vulture does not read).
+STAGES, FORMATS

@@ -23,6 +23,7 @@ FEATURES = (
     "organisations",
     "retention",
     "privacy",
+    "reports",
 )
 PLATFORM = ("platform", "ai", "adapters")  # what every feature may use
 BLUEPRINTS = frozenset(path.stem for path in (ROOT / "blueprints").glob("*.py")) - {"__init__"}
