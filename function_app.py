@@ -18,6 +18,7 @@ from blueprints import (
     interviewer,
     invitations,
     organisations,
+    reports,
     requirements,
     resumes,
     retention,
@@ -46,6 +47,7 @@ for blueprint in (
     calls.bp,
     invitations.bp,
     retention.bp,
+    reports.bp,
     api_docs.bp,
     routing.bp,
 ):

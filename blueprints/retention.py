@@ -67,8 +67,6 @@ async def retention_timer(timer: func.TimerRequest, client: str) -> None:
     housekeeping = {
         "purge_rate_limits": services.rate_limiter.purge_expired,
         "purge_processed_events": lambda: purge_processed_events(services.db),
-        "purge_ai_decisions": lambda: purge_older_than(
-            services.db, services.settings.AI_DECISION_LOG_RETENTION_DAYS
-        ),
+        "purge_ai_decisions": lambda: purge_older_than(services.db, services.settings.AI_DECISION_LOG_RETENTION_DAYS),
     }
     await run_scheduled(services.db, storage(services, client), SERVICE_CALLER, housekeeping)

@@ -20,6 +20,7 @@ class Bucket(StrEnum):
     INVITATIONS_SEND = "invitations/send"
     ORGANISATIONS = "organisations"
     DATA_CLEANUP = "admin/data-cleanup"
+    REPORTS_AI_DECISIONS = "reports/ai-decisions"
     # Not a route: wrong tokens, service keys and webhook secrets, counted per client
     # address only (a guesser has no user), before the credential is even checked.
     AUTH_FAILURES = "auth/failures"
@@ -41,6 +42,7 @@ DEFAULT_LIMITS: dict[Bucket, tuple[int, int]] = {
     Bucket.INVITATIONS_SEND: (30, 60),
     Bucket.ORGANISATIONS: (10, 60),
     Bucket.DATA_CLEANUP: (1, 60),
+    Bucket.REPORTS_AI_DECISIONS: (60, 60),  # an admin paging through a log
     Bucket.AUTH_FAILURES: (20, 600),  # no client makes 20 wrong guesses in 10 minutes by mistake
     Bucket.AI_DAILY: (400, 86_400),  # a day of interviews, CVs and shortlists, not a bill
 }

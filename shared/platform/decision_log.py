@@ -49,6 +49,7 @@ class Database(Protocol):
 
     def transaction(self) -> AbstractAsyncContextManager[Any]: ...
 
+
 Outcome = Literal["ok", "repaired", "refused", "failed"]
 
 _INSERT = """insert into app.ai_decisions

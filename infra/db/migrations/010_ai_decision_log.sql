@@ -39,10 +39,10 @@ create table if not exists app.ai_decisions (
     latency_ms      integer     not null check (latency_ms >= 0)
 );
 
--- The report pages an organisation's rows newest first (optionally one interview's);
--- erasure and the data export find a candidate's rows; housekeeping purges by age.
-create index if not exists ai_decisions_org_idx on app.ai_decisions (organisation_id, occurred_at desc, id desc);
-create index if not exists ai_decisions_interview_idx on app.ai_decisions (interview_id, occurred_at desc, id desc)
+-- The report pages an organisation's rows newest first in log order (id; optionally one
+-- interview's); erasure and the data export find a candidate's rows; housekeeping purges by age.
+create index if not exists ai_decisions_org_idx on app.ai_decisions (organisation_id, id desc);
+create index if not exists ai_decisions_interview_idx on app.ai_decisions (interview_id, id desc)
     where interview_id is not null;
 create index if not exists ai_decisions_candidate_idx on app.ai_decisions (candidate_id);
 create index if not exists ai_decisions_occurred_at_idx on app.ai_decisions (occurred_at);
