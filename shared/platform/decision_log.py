@@ -186,4 +186,4 @@ async def purge_older_than(db: Database, days: int) -> int:
         cur = await conn.execute(
             "delete from app.ai_decisions where occurred_at < now() - make_interval(days => %s)", (days,)
         )
-        return cur.rowcount
+        return int(cur.rowcount)
