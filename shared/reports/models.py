@@ -14,6 +14,7 @@ from shared.platform.operation import OperationDocs
 
 AI_DECISIONS_DEFAULT_LIMIT = 50
 AI_DECISIONS_MAX_LIMIT = 200
+MAX_ROW_ID = 2**63 - 1  # app.ai_decisions.id is a bigint: a larger cursor is a 400, not a database error
 
 
 class AiDecisionsQuery(BaseModel):
@@ -24,7 +25,7 @@ class AiDecisionsQuery(BaseModel):
     organisationId: UUID
     interviewId: UUID | None = None
     limit: int = Field(default=AI_DECISIONS_DEFAULT_LIMIT, ge=1, le=AI_DECISIONS_MAX_LIMIT)
-    before: int | None = Field(default=None, ge=1, description="`nextBefore` of the previous page")
+    before: int | None = Field(default=None, ge=1, le=MAX_ROW_ID, description="`nextBefore` of the previous page")
 
 
 class AiDecision(BaseModel):
@@ -84,6 +85,6 @@ class AiDecisionsDocs(OperationDocs):
                 "in": "query",
                 "required": False,
                 "description": "The previous page's nextBefore: rows older than it",
-                "schema": {"type": "integer", "minimum": 1},
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID},
             },
         ]
