@@ -98,6 +98,10 @@ class _StrictRefused(Exception):
     """The provider refused the strict tool schema (400 naming `strict` or the schema)."""
 
 
+class _StreamUsageRefused(Exception):
+    """The provider refused `stream_options` (an older Azure API version: 400 "Unknown parameter")."""
+
+
 class _Meter:
     """One call's facts over its requests (a correction, a transient retry), for `on_call`."""
 
@@ -394,19 +398,12 @@ class AIClient:
     ) -> AsyncGenerator[str, None]:
         for attempt in (1, 2):
             meter.attempts = attempt
-            extra = {"stream_options": {"include_usage": True}} if self.stream_usage else {}
-            stream = await self._create(
-                purpose,
-                prompt_version,
-                model,
-                timeout,
-                attempt,
-                meter=meter,
-                messages=messages,
-                stream=True,
-                log=False,
-                **extra,
-            )
+            try:
+                stream = await self._open_stream(meter, purpose, prompt_version, messages, model, timeout, attempt)
+            except _StreamUsageRefused:  # asked again without it; this client stops sending it
+                self.stream_usage = False
+                log_event("ai.stream_usage_refused", level=logging.WARNING, purpose=purpose, model=model)
+                stream = await self._open_stream(meter, purpose, prompt_version, messages, model, timeout, attempt)
             started, produced, outcome = time.perf_counter(), 0, "ok"
             try:
                 async for chunk in stream:
@@ -443,6 +440,30 @@ class AIClient:
                 attempt=attempt,
                 problem="empty reply",
             )
+
+    async def _open_stream(
+        self,
+        meter: _Meter,
+        purpose: str,
+        prompt_version: str,
+        messages: list[dict[str, Any]],
+        model: str,
+        timeout: float | None,
+        attempt: int,
+    ) -> AsyncStream[ChatCompletionChunk]:
+        extra = {"stream_options": {"include_usage": True}} if self.stream_usage else {}
+        return await self._create(
+            purpose,
+            prompt_version,
+            model,
+            timeout,
+            attempt,
+            meter=meter,
+            messages=messages,
+            stream=True,
+            log=False,
+            **extra,
+        )
 
     # --- one request, with the error mapping and the transient retry -------------
 
@@ -517,6 +538,8 @@ class AIClient:
                     continue
                 if _refuses_strict(exc, request):
                     raise _StrictRefused() from None
+                if _refuses_stream_options(exc, request):
+                    raise _StreamUsageRefused() from None
                 raise self._map_error(exc) from None
             finally:
                 if log or outcome != "ok":
@@ -647,6 +670,14 @@ def _refuses_strict(exc: Exception, request: dict[str, Any]) -> bool:
         return False
     text = str(exc).lower()
     return "strict" in text or "schema" in text
+
+
+def _refuses_stream_options(exc: Exception, request: dict[str, Any]) -> bool:
+    import openai
+
+    if "stream_options" not in request or not isinstance(exc, openai.APIStatusError) or exc.status_code != 400:
+        return False
+    return "stream_options" in str(exc)
 
 
 def _is_content_filter(exc: Exception) -> bool:
