@@ -52,10 +52,17 @@ class Database(Protocol):
 
 Outcome = Literal["ok", "repaired", "refused", "failed"]
 
+# Nothing is written about a candidate who asked to be erased (the erasure may have run
+# while the model was answering: a row written after it would outlive it).
 _INSERT = """insert into app.ai_decisions
                  (call_id, occurred_at, purpose, organisation_id, candidate_id, interview_id, model,
                   prompt_version, rubric_version, input_sha256, outcome, input_tokens, output_tokens, latency_ms)
-             values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"""
+             select %(call_id)s, %(occurred_at)s, %(purpose)s, %(organisation_id)s, %(candidate_id)s,
+                    %(interview_id)s, %(model)s, %(prompt_version)s, %(rubric_version)s, %(input_sha256)s,
+                    %(outcome)s, %(input_tokens)s, %(output_tokens)s, %(latency_ms)s
+              where not exists (select 1 from public.data_deletion_requests d
+                                 where d.user_id = %(candidate_id)s
+                                   and d.request_type in ('anonymize', 'full_deletion'))"""
 
 
 @dataclass(frozen=True)
@@ -109,28 +116,28 @@ class DecisionRecorder:
     def __call__(self, call: ModelCall) -> None:
         self.pending.append(call)
 
-    def rows(self) -> list[tuple[Any, ...]]:
+    def rows(self) -> list[dict[str, Any]]:
         rows = []
         for call in self.pending:
             call_id = uuid.uuid4()
             for candidate in dict.fromkeys(self.about.candidate_ids):
                 rows.append(
-                    (
-                        call_id,
-                        call.started_at,
-                        call.purpose,
-                        self.about.organisation_id,
-                        candidate,
-                        self.about.interview_id,
-                        call.model,
-                        call.prompt_version,
-                        self.about.rubric_version,
-                        call.input_sha256,
-                        call.outcome,
-                        call.input_tokens,
-                        call.output_tokens,
-                        call.latency_ms,
-                    )
+                    {
+                        "call_id": call_id,
+                        "occurred_at": call.started_at,
+                        "purpose": call.purpose,
+                        "organisation_id": self.about.organisation_id,
+                        "candidate_id": candidate,
+                        "interview_id": self.about.interview_id,
+                        "model": call.model,
+                        "prompt_version": call.prompt_version,
+                        "rubric_version": self.about.rubric_version,
+                        "input_sha256": call.input_sha256,
+                        "outcome": call.outcome,
+                        "input_tokens": call.input_tokens,
+                        "output_tokens": call.output_tokens,
+                        "latency_ms": call.latency_ms,
+                    }
                 )
         return rows
 

@@ -59,3 +59,15 @@ async def test_erasure_removes_the_candidates_decision_log_rows(
     assert await rows_about(db, candidate) == []
     [kept] = await rows_about(db, bystander)  # the shortlist call's other row stays
     assert kept["purpose"] == "shortlist" and kept["organisation_id"] == org
+
+
+async def test_nothing_is_logged_about_a_candidate_who_asked_to_be_erased(db):
+    """The erasure may run while the model answers (scoring's transcript then is gone):
+    the row written afterwards must not outlive it."""
+    candidate, other = await create_user(db), await create_user(db)
+    await db.execute(
+        "insert into data_deletion_requests (user_id, request_type) values (%s, 'anonymize')", (candidate,)
+    )
+    await log(db, Concerning([candidate, other]), a_call("shortlist"))
+    assert await rows_about(db, candidate) == []
+    assert len(await rows_about(db, other)) == 1
