@@ -1,6 +1,7 @@
-"""Reports for audits: GET /api/reports/bias-audit, the bias audit of an
-organisation's AI scores and hiring stages (aggregates by sex, race/ethnicity and
-their intersection), for its admins or the service key, as JSON, CSV or HTML."""
+"""Reports for audits, for an organisation's admins or the service key:
+GET /api/reports/bias-audit (aggregates by sex, race/ethnicity and their
+intersection, as JSON, CSV or HTML) and GET /api/reports/ai-decisions (the AI
+decision log, EU AI Act Art. 12)."""
 
 from typing import Any
 
@@ -9,8 +10,8 @@ from azurefunctions.extensions.http.fastapi import Response
 
 from shared.platform.buckets import Bucket
 from shared.platform.http import USER_OR_SERVICE, Call, api
-from shared.reports.models import BiasAuditDocs, BiasAuditQuery, BiasAuditReport
-from shared.reports.service import bias_audit, rendered
+from shared.reports import service as reports
+from shared.reports.models import AiDecisionsDocs, AiDecisionsPage, BiasAuditDocs, BiasAuditQuery, BiasAuditReport
 
 bp = func.Blueprint()
 
@@ -28,8 +29,24 @@ bp = func.Blueprint()
 async def bias_audit_report(call: Call) -> Any:
     """The organisation's bias audit: scoring or selection rates and impact ratios."""
     query = BiasAuditQuery.parse(call.request.query_params)
-    report = await bias_audit(call.services.db, call.principal, query)
+    report = await reports.bias_audit(call.services.db, call.principal, query)
     if query.format == "json":
         return report
-    page = rendered(report, query.format)
+    page = reports.rendered(report, query.format)
     return Response(page.content, media_type=page.media_type, headers=page.headers)
+
+
+@api(
+    bp,
+    "reports/ai-decisions",
+    methods=("GET",),
+    auth=USER_OR_SERVICE,
+    response=AiDecisionsPage,
+    rate_limit=Bucket.REPORTS_AI_DECISIONS,
+    errors=(400, 403, 404),
+    docs=AiDecisionsDocs(),
+)
+async def ai_decisions_report(call: Call) -> AiDecisionsPage:
+    """The organisation's AI decision log (EU AI Act Art. 12), newest first (admins or the service key)."""
+    query = reports.ai_decisions_query(call.request.query_params)
+    return await reports.ai_decisions(call.services.db, call.principal, query)

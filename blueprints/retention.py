@@ -7,6 +7,7 @@ import azure.functions as func
 from shared.calls.service import purge_processed_events
 from shared.platform.auth import SERVICE_CALLER
 from shared.platform.buckets import Bucket
+from shared.platform.decision_log import purge_older_than
 from shared.platform.http import USER_OR_SERVICE, Call, api
 from shared.platform.wiring import Services, get_services
 from shared.retention.models import (
@@ -66,5 +67,6 @@ async def retention_timer(timer: func.TimerRequest, client: str) -> None:
     housekeeping = {
         "purge_rate_limits": services.rate_limiter.purge_expired,
         "purge_processed_events": lambda: purge_processed_events(services.db),
+        "purge_ai_decisions": lambda: purge_older_than(services.db, services.settings.AI_DECISION_LOG_RETENTION_DAYS),
     }
     await run_scheduled(services.db, storage(services, client), SERVICE_CALLER, housekeeping)

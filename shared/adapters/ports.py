@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the adapters' value types only; no SDK is imported
     from shared.adapters.acs_identity import AcsToken
     from shared.adapters.email import EmailMessage
     from shared.adapters.speech_tokens import SpeechToken
+    from shared.platform.decision_log import ModelCall
 
 T = TypeVar("T", bound=BaseModel)
 Params = Sequence[Any] | dict[str, Any] | None
@@ -35,6 +36,9 @@ class Database(Protocol):
 
 
 class AIModel(Protocol):
+    """shared/ai/client.AIClient. `on_call` receives each call's facts for the AI
+    decision log (shared/platform/decision_log.py)."""
+
     timeout: float  # the default per-call timeout, seconds
 
     @property
@@ -53,6 +57,7 @@ class AIModel(Protocol):
         timeout: float | None = None,
         check: Callable[[T], None] | None = None,
         vocabularies: dict[str, Any] | None = None,
+        on_call: Callable[[ModelCall], None] | None = None,
     ) -> T: ...
 
     async def complete_text(
@@ -63,6 +68,7 @@ class AIModel(Protocol):
         messages: list[dict[str, Any]],
         model: str | None = None,
         timeout: float | None = None,
+        on_call: Callable[[ModelCall], None] | None = None,
     ) -> str: ...
 
     def stream_text(
@@ -73,6 +79,7 @@ class AIModel(Protocol):
         messages: list[dict[str, Any]],
         model: str | None = None,
         timeout: float | None = None,
+        on_call: Callable[[ModelCall], None] | None = None,
     ) -> AsyncGenerator[str, None]: ...
 
 

@@ -36,23 +36,30 @@ Upstream failures map to the contract:
     429                                        -> RateLimited (429, "Rate limit ...", provider's retry hint)
     timeout, connection failure, 5xx, other 4xx -> UpstreamError (502)
 Every call logs purpose, prompt version, model, latency, outcome and token
-usage; never the messages or the answer.
+usage; never the messages or the answer. A caller that passes `on_call` also
+gets the call's facts as one `ModelCall` (shared/platform/decision_log.py: the
+AI decision log), whatever the outcome, once the call is over (a stream: once
+it ends, fails or is closed); a call refused before any request is sent (the
+model unavailable) is no call and reports nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import re
 import time
 from collections.abc import AsyncGenerator, Callable, Mapping
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from pydantic import BaseModel
 
 from shared.ai.answers import AnswerRejected, Repair, Vocabularies, judge, prepared, read_arguments
+from shared.platform.decision_log import ModelCall, OnCall, Outcome, input_digest
 from shared.platform.errors import ApiError, NotConfigured, PaymentRequired, RateLimited, UpstreamError
 from shared.platform.logs import log_event
 
@@ -91,6 +98,61 @@ class _StrictRefused(Exception):
     """The provider refused the strict tool schema (400 naming `strict` or the schema)."""
 
 
+class _StreamUsageRefused(Exception):
+    """The provider refused `stream_options` (an older Azure API version: 400 "Unknown parameter")."""
+
+
+class _Meter:
+    """One call's facts over its requests (a correction, a transient retry), for `on_call`."""
+
+    def __init__(self, on_call: OnCall | None, purpose: str, prompt_version: str, model: str):
+        self._on_call = on_call
+        self.purpose, self.prompt_version, self.model = purpose, prompt_version, model
+        self.started_at = datetime.now(UTC)
+        self.started = time.perf_counter()
+        self.digest: str | None = None
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+        self.refused = False  # the model or its content filter declined at least once
+        self.attempts = 1
+
+    def sent(self, request: dict[str, Any]) -> None:
+        if self.digest is None:  # the first request's input: what the call was asked
+            self.digest = input_digest(request["messages"], request.get("tools"))
+
+    def used(self, usage: CompletionUsage | None) -> None:
+        prompt, completion = getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)
+        if isinstance(prompt, int):
+            self.input_tokens = (self.input_tokens or 0) + prompt
+        if isinstance(completion, int):
+            self.output_tokens = (self.output_tokens or 0) + completion
+
+    def saw(self, finish_reason: str | None, refusal: str | None = None) -> None:
+        if finish_reason == "content_filter" or refusal:
+            self.refused = True
+
+    def done(self, outcome: Outcome) -> None:
+        """Report once; nothing when no request was sent."""
+        on_call, self._on_call = self._on_call, None
+        if on_call is None or self.digest is None:
+            return
+        if outcome == "failed" and self.refused:
+            outcome = "refused"
+        on_call(
+            ModelCall(
+                started_at=self.started_at,
+                purpose=self.purpose,
+                prompt_version=self.prompt_version,
+                model=self.model,
+                input_sha256=self.digest,
+                outcome=outcome,
+                input_tokens=self.input_tokens,
+                output_tokens=self.output_tokens,
+                latency_ms=round((time.perf_counter() - self.started) * 1000),
+            )
+        )
+
+
 class AIClient:
     """Chat completions with explicit timeouts and the contract's error mapping.
 
@@ -108,6 +170,7 @@ class AIClient:
         strict_tools: bool = True,
         unavailable: Callable[[], ApiError | None] | None = None,
         output_caps: dict[str, int] | None = None,
+        stream_usage: bool = True,
     ):
         """`strict_tools=False` sends no `strict` flag and keeps every length and range
         keyword in the schema (for a local server that builds a grammar from it).
@@ -122,6 +185,9 @@ class AIClient:
         self.strict_tools = strict_tools
         self._unavailable = unavailable or (lambda: None)
         self.output_caps = {**DEFAULT_OUTPUT_CAPS, **(output_caps or {})}
+        # Ask for the usage chunk at a stream's end (`stream_options.include_usage`), so
+        # streamed calls have token counts too; off for a server that may not know it.
+        self.stream_usage = stream_usage
 
     def output_cap(self, purpose: str) -> int:
         return self.output_caps.get(purpose, FALLBACK_OUTPUT_CAP)
@@ -160,10 +226,38 @@ class AIClient:
         timeout: float | None = None,
         check: Callable[[T], None] | None = None,
         vocabularies: Vocabularies | None = None,
+        on_call: OnCall | None = None,
     ) -> T:
         """The model's answer as a validated `schema` instance (see the module docstring).
         `vocabularies` fills the answer model's Vocabulary(...) fields for this call."""
         model = model or self._model
+        meter = _Meter(on_call, purpose, prompt_version, model)
+        try:
+            answer, repaired = await self._structured(
+                meter, purpose, prompt_version, messages, schema, tool_name, tool_description, model, timeout,
+                check, vocabularies,
+            )  # fmt: skip
+        except BaseException:
+            meter.done("failed")
+            raise
+        meter.done("repaired" if repaired else "ok")
+        return answer
+
+    async def _structured(
+        self,
+        meter: _Meter,
+        purpose: str,
+        prompt_version: str,
+        messages: list[dict[str, Any]],
+        schema: type[T],
+        tool_name: str,
+        tool_description: str,
+        model: str,
+        timeout: float | None,
+        check: Callable[[T], None] | None,
+        vocabularies: Vocabularies | None,
+    ) -> tuple[T, bool]:
+        """The answer, and whether it was repaired or corrected on the way."""
         conversation = list(messages)
         attempt = 1
         while True:
@@ -179,6 +273,7 @@ class AIClient:
                     model,
                     timeout,
                     attempt,
+                    meter=meter,
                     messages=conversation,
                     tools=[{"type": "function", "function": function}],
                     tool_choice={"type": "function", "function": {"name": tool_name}},
@@ -188,6 +283,8 @@ class AIClient:
                 log_event("ai.strict_refused", level=logging.WARNING, purpose=purpose, model=model)
                 continue
             message = completion.choices[0].message if completion.choices else None
+            if completion.choices:
+                meter.saw(completion.choices[0].finish_reason, getattr(message, "refusal", None))
             try:
                 answer, repairs = _read_answer(message, tool_name, schema, spec, check)
             except AnswerRejected as problem:
@@ -205,7 +302,7 @@ class AIClient:
                 attempt += 1
                 continue
             _log_repairs(repairs, purpose=purpose, promptVersion=prompt_version, model=model, attempt=attempt)
-            return answer
+            return answer, bool(repairs) or attempt > 1
 
     # --- free text ------------------------------------------------------------
 
@@ -217,13 +314,37 @@ class AIClient:
         messages: list[dict[str, Any]],
         model: str | None = None,
         timeout: float | None = None,
+        on_call: OnCall | None = None,
     ) -> str:
         model = model or self._model
+        meter = _Meter(on_call, purpose, prompt_version, model)
+        try:
+            text, attempt = await self._complete_text(meter, purpose, prompt_version, messages, model, timeout)
+        except BaseException:
+            meter.done("failed")
+            raise
+        meter.done("ok" if attempt == 1 else "repaired")
+        return text
+
+    async def _complete_text(
+        self,
+        meter: _Meter,
+        purpose: str,
+        prompt_version: str,
+        messages: list[dict[str, Any]],
+        model: str,
+        timeout: float | None,
+    ) -> tuple[str, int]:
         for attempt in (1, 2):
-            completion = await self._create(purpose, prompt_version, model, timeout, attempt, messages=messages)
+            completion = await self._create(
+                purpose, prompt_version, model, timeout, attempt, meter=meter, messages=messages
+            )
+            if completion.choices:
+                choice = completion.choices[0]
+                meter.saw(choice.finish_reason, getattr(choice.message, "refusal", None))
             text = (completion.choices[0].message.content or "").strip() if completion.choices else ""
             if text:
-                return text
+                return text, attempt
             log_event(
                 "ai.invalid_answer",
                 purpose=purpose,
@@ -242,20 +363,53 @@ class AIClient:
         messages: list[dict[str, Any]],
         model: str | None = None,
         timeout: float | None = None,
+        on_call: OnCall | None = None,
     ) -> AsyncGenerator[str, None]:
         """Text deltas as the model produces them. `timeout` bounds the wait for the
         first and for each following chunk. Failures raise the mapped ApiError,
         also mid-stream (the caller has then already forwarded some text). A
-        stream that ends without any text is asked for once more."""
+        stream that ends without any text is asked for once more. `on_call` hears
+        of the call when the stream ends, fails or is closed early (then `failed`)."""
         model = model or self._model
+        meter = _Meter(on_call, purpose, prompt_version, model)
+        outcome: Outcome = "failed"
+        try:
+            # aclosing: a caller that stops reading closes the model stream now, not at GC
+            async with contextlib.aclosing(
+                self._stream_text(meter, purpose, prompt_version, messages, model, timeout)
+            ) as deltas:
+                got_text = False
+                async for delta in deltas:
+                    got_text = True
+                    yield delta
+            if got_text:
+                outcome = "ok" if meter.attempts == 1 else "repaired"
+        finally:
+            meter.done(outcome)
+
+    async def _stream_text(
+        self,
+        meter: _Meter,
+        purpose: str,
+        prompt_version: str,
+        messages: list[dict[str, Any]],
+        model: str,
+        timeout: float | None,
+    ) -> AsyncGenerator[str, None]:
         for attempt in (1, 2):
-            stream = await self._create(
-                purpose, prompt_version, model, timeout, attempt, messages=messages, stream=True, log=False
-            )
+            meter.attempts = attempt
+            try:
+                stream = await self._open_stream(meter, purpose, prompt_version, messages, model, timeout, attempt)
+            except _StreamUsageRefused:  # asked again without it; this client stops sending it
+                self.stream_usage = False
+                log_event("ai.stream_usage_refused", level=logging.WARNING, purpose=purpose, model=model)
+                stream = await self._open_stream(meter, purpose, prompt_version, messages, model, timeout, attempt)
             started, produced, outcome = time.perf_counter(), 0, "ok"
             try:
                 async for chunk in stream:
+                    meter.used(getattr(chunk, "usage", None))
                     for choice in chunk.choices or ():  # Azure sends content-filter chunks without choices
+                        meter.saw(choice.finish_reason)
                         delta = choice.delta.content if choice.delta else None
                         if delta:
                             produced += len(delta)
@@ -287,6 +441,30 @@ class AIClient:
                 problem="empty reply",
             )
 
+    async def _open_stream(
+        self,
+        meter: _Meter,
+        purpose: str,
+        prompt_version: str,
+        messages: list[dict[str, Any]],
+        model: str,
+        timeout: float | None,
+        attempt: int,
+    ) -> AsyncStream[ChatCompletionChunk]:
+        extra = {"stream_options": {"include_usage": True}} if self.stream_usage else {}
+        return await self._create(
+            purpose,
+            prompt_version,
+            model,
+            timeout,
+            attempt,
+            meter=meter,
+            messages=messages,
+            stream=True,
+            log=False,
+            **extra,
+        )
+
     # --- one request, with the error mapping and the transient retry -------------
 
     @overload
@@ -300,6 +478,7 @@ class AIClient:
         *,
         stream: Literal[True],
         log: bool = True,
+        meter: _Meter | None = None,
         **request: Any,
     ) -> AsyncStream[ChatCompletionChunk]: ...
 
@@ -313,6 +492,7 @@ class AIClient:
         attempt: int,
         *,
         log: bool = True,
+        meter: _Meter | None = None,
         **request: Any,
     ) -> ChatCompletion: ...
 
@@ -325,6 +505,7 @@ class AIClient:
         attempt: int,
         *,
         log: bool = True,
+        meter: _Meter | None = None,
         **request: Any,
     ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
         import openai
@@ -337,13 +518,19 @@ class AIClient:
         while True:
             started = time.perf_counter()
             outcome, usage = "ok", None
+            if meter is not None:
+                meter.sent(request)
             try:
                 async with asyncio.timeout(limit + 1):  # a hard cap over the SDK's per-read timeout
                     result = await self._post_chat(model, limit, request)
                 usage = getattr(result, "usage", None)
+                if meter is not None:
+                    meter.used(usage)
                 return result
             except (openai.OpenAIError, TimeoutError) as exc:
                 outcome = type(exc).__name__
+                if meter is not None and _is_content_filter(exc):
+                    meter.refused = True
                 if transient_retry_left and _is_transient(exc):
                     transient_retry_left = False
                     _log_call(purpose, prompt_version, model, started, outcome, attempt, usage)
@@ -351,6 +538,8 @@ class AIClient:
                     continue
                 if _refuses_strict(exc, request):
                     raise _StrictRefused() from None
+                if _refuses_stream_options(exc, request):
+                    raise _StreamUsageRefused() from None
                 raise self._map_error(exc) from None
             finally:
                 if log or outcome != "ok":
@@ -483,6 +672,21 @@ def _refuses_strict(exc: Exception, request: dict[str, Any]) -> bool:
     return "strict" in text or "schema" in text
 
 
+def _refuses_stream_options(exc: Exception, request: dict[str, Any]) -> bool:
+    import openai
+
+    if "stream_options" not in request or not isinstance(exc, openai.APIStatusError) or exc.status_code != 400:
+        return False
+    return "stream_options" in str(exc)
+
+
+def _is_content_filter(exc: Exception) -> bool:
+    """Azure OpenAI answers a prompt its filter blocks with a 400 coded content_filter."""
+    import openai
+
+    return isinstance(exc, openai.APIStatusError) and _error_code(exc) == "content_filter"
+
+
 def _is_transient(exc: Exception) -> bool:
     import openai
 
@@ -578,6 +782,7 @@ def ai_from_settings(settings: Settings) -> AIClient:
             model=local_model.MODEL_NAME,
             timeout=timeout,
             strict_tools=False,
+            stream_usage=False,
             unavailable=local_model.problem,
             output_caps=settings.ai_output_caps(),
         )

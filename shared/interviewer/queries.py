@@ -12,7 +12,7 @@ select i.id, a.candidate_id, i.status::text as status, now() as checked_at,
        coalesce(t.candidate_chars, 0) as candidate_chars,
        coalesce(t.transcript_chars, 0) as transcript_chars,
        r.title as role_title, r.description as role_description, r.requirements as role_requirements,
-       o.name as organisation_name, o.values_framework as organisation_values
+       o.id as organisation_id, o.name as organisation_name, o.values_framework as organisation_values
   from public.interviews i
   join public.applications a on a.id = i.application_id
   join public.job_roles r on r.id = a.job_role_id

@@ -17,6 +17,12 @@ checked before any model call and again, under a row lock, when saving), and
 the role, organisation, questions and question index come from the database,
 whatever the body says. The turn is saved to `transcript_segments` once the
 reply is complete; a refused turn saves nothing.
+
+Both model calls are recorded in the AI decision log (shared/platform/decision_log.py),
+about the caller, and the interview and its organisation when the turn has one:
+with the turn's transcript (same transaction, under a savepoint, so a failed log
+write never loses the turn), otherwise (practice, a failed call) in a short
+transaction of their own.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from shared.interviewer import competency_prompts as competency_prompt
 from shared.interviewer import prompts as interviewer_prompt
 from shared.interviewer import queries, rules
 from shared.interviewer.models import AnswerAssessment, InterviewerRequest, InterviewerResponse
+from shared.platform.decision_log import Concerning, DecisionRecorder, OnCall
 from shared.platform.errors import ApiError, Conflict, Forbidden, NotFound, UpstreamError
 from shared.platform.logs import log_event
 
@@ -53,13 +60,14 @@ class Turn:
     request: InterviewerRequest
     messages: list[dict[str, Any]]
     save_to: UUID | None  # the interview whose transcript receives this turn
+    decisions: DecisionRecorder  # the turn's model calls, for the decision log
     received: float = field(default_factory=time.monotonic)
 
 
 async def prepare_turn(db: Database, user_id: UUID | None, request: InterviewerRequest) -> Turn:
     """Check who may speak in the named interview and whether it is open, and build
     the prompt from the record; no model call yet."""
-    save_to = None
+    save_to = organisation_id = None
     if request.interviewId is not None and not request.practice:
         async with db.connection() as conn:
             interview = await queries.interview_for_turn(conn, request.interviewId)
@@ -70,8 +78,16 @@ async def prepare_turn(db: Database, user_id: UUID | None, request: InterviewerR
         state = _state(interview)
         _refuse_unless_open(state, interview, request)
         request = rules.from_the_record(request, interview, state)
-        save_to = interview["id"]
-    return Turn(request=request, messages=interviewer_prompt.interviewer_messages(request), save_to=save_to)
+        save_to, organisation_id = interview["id"], interview["organisation_id"]
+    about = Concerning(
+        candidate_ids=[user_id] if user_id else [], organisation_id=organisation_id, interview_id=save_to
+    )
+    return Turn(
+        request=request,
+        messages=interviewer_prompt.interviewer_messages(request),
+        save_to=save_to,
+        decisions=DecisionRecorder(about),
+    )
 
 
 def _state(row: dict[str, Any]) -> rules.InterviewState:
@@ -93,17 +109,23 @@ def _refuse_unless_open(state: rules.InterviewState, row: dict[str, Any], reques
 
 async def answer_turn(db: Database, ai: AIModel, turn: Turn) -> InterviewerResponse:
     """The next interviewer turn as one JSON answer."""
-    assessment = asyncio.create_task(detect_competencies(ai, turn.request))
     try:
-        reply = await ai.complete_text(
-            purpose="interviewer", prompt_version=interviewer_prompt.VERSION, messages=turn.messages
-        )
-    except BaseException:
-        assessment.cancel()
-        raise
-    detected = await assessment
-    await _save(db, turn, reply)
-    return _response(reply, detected)
+        assessment = asyncio.create_task(detect_competencies(ai, turn.request, on_call=turn.decisions))
+        try:
+            reply = await ai.complete_text(
+                purpose="interviewer",
+                prompt_version=interviewer_prompt.VERSION,
+                messages=turn.messages,
+                on_call=turn.decisions,
+            )
+        except BaseException:
+            await _stop(assessment)
+            raise
+        detected = await assessment
+        await _save(db, turn, reply)
+        return _response(reply, detected)
+    finally:  # what the turn's transaction did not write (practice, a failure)
+        await turn.decisions.flush(db)
 
 
 class _Ended:
@@ -118,8 +140,13 @@ async def open_stream(db: Database, ai: AIModel, turn: Turn) -> AsyncIterator[by
     """Start the reply and wait for its first token, so that an upstream failure
     before any text (402, 429, 502) is still answered with its HTTP status; then
     hand back the SSE byte stream."""
-    assessment = asyncio.create_task(detect_competencies(ai, turn.request))
-    deltas = ai.stream_text(purpose="interviewer", prompt_version=interviewer_prompt.VERSION, messages=turn.messages)
+    assessment = asyncio.create_task(detect_competencies(ai, turn.request, on_call=turn.decisions))
+    deltas = ai.stream_text(
+        purpose="interviewer",
+        prompt_version=interviewer_prompt.VERSION,
+        messages=turn.messages,
+        on_call=turn.decisions,
+    )
     queue: asyncio.Queue[_Item] = asyncio.Queue()
     reader = asyncio.create_task(_read(deltas, queue))
     try:
@@ -128,6 +155,7 @@ async def open_stream(db: Database, ai: AIModel, turn: Turn) -> AsyncIterator[by
             raise first
     except BaseException:
         await _stop(assessment, reader)
+        await turn.decisions.flush(db)
         raise
     return _events(db, turn, first, queue, reader, assessment)
 
@@ -197,6 +225,7 @@ async def _events(
         yield sse_event({"error": "Internal server error"})
     finally:  # also when the client goes away mid-stream
         await _stop(assessment, reader)
+        await turn.decisions.flush(db)
     yield SSE_DONE
 
 
@@ -210,11 +239,11 @@ def _take_queued(queue: asyncio.Queue[_Item], batch: list[str]) -> Exception | _
     return None
 
 
-async def _stop(assessment: asyncio.Task[list[str]], reader: asyncio.Task[None]) -> None:
+async def _stop(assessment: asyncio.Task[list[str]], reader: asyncio.Task[None] | None = None) -> None:
     """Cancel what is still running (the model stream closes with its reader) and
     wait for it, so no task outlives the stream. Cancelled again meanwhile (a
     client gone), the reader still closes the model stream on its own."""
-    running = [task for task in (assessment, reader) if not task.done()]
+    running = [task for task in (assessment, reader) if task is not None and not task.done()]
     for task in running:
         task.cancel()
     if running:
@@ -225,7 +254,7 @@ def sse_event(payload: dict[str, Any]) -> bytes:
     return b"data: " + json.dumps(payload, ensure_ascii=False).encode() + b"\n\n"
 
 
-async def detect_competencies(ai: AIModel, request: InterviewerRequest) -> list[str]:
+async def detect_competencies(ai: AIModel, request: InterviewerRequest, on_call: OnCall | None = None) -> list[str]:
     """The competencies the candidate's last answer showed (empty without an answer,
     or when the assessment fails)."""
     answer = request.last_candidate_answer
@@ -243,6 +272,7 @@ async def detect_competencies(ai: AIModel, request: InterviewerRequest) -> list[
             tool_description=competency_prompt.TOOL_DESCRIPTION,
             vocabularies={"competencies": list(keys)},
             timeout=min(ASSESSMENT_TIMEOUT_CAP, ai.timeout),
+            on_call=on_call,
         )
     except ApiError as error:
         log_event(
@@ -256,6 +286,7 @@ async def _save(db: Database, turn: Turn, reply: str) -> None:
     if turn.save_to is None:
         return
     turn_ms = round((time.monotonic() - turn.received) * 1000)
+    logged = False
     async with db.transaction() as conn:
         # Checked again under the row lock: the call may have ended, or another
         # turn filled the transcript, while the model was answering.
@@ -266,6 +297,9 @@ async def _save(db: Database, turn: Turn, reply: str) -> None:
         await queries.save_turn_transcript(
             conn, turn.save_to, candidate_text=turn.request.last_candidate_answer, reply=reply, turn_ms=turn_ms
         )
+        logged = await turn.decisions.try_insert(conn)
+    if logged:
+        turn.decisions.written()
 
 
 def _response(reply: str, detected: list[str]) -> InterviewerResponse:

@@ -174,6 +174,10 @@ class Settings(DatabaseSettings):
 
     # Scheduling and scoring.
     RETENTION_SCHEDULE: str = "0 0 3 * * *"
+    # Days the AI decision log (app.ai_decisions, EU AI Act Art. 12) keeps a row; the retention
+    # timer purges older ones. The Act asks for at least six months (Art. 19/26): 400 days
+    # covers a yearly bias audit with room to spare.
+    AI_DECISION_LOG_RETENTION_DAYS: int = Field(default=400, ge=183, le=3650)
     AUTO_SCORE_ON_CALL_END: bool = True
     SCORE_WAIT_SECONDS: float = Field(default=25.0, ge=0, le=230)
     SCORE_RETRY_ATTEMPTS: int = Field(default=3, ge=1, le=10)  # per scoring step, first try included

@@ -1,5 +1,6 @@
-"""The reports' SQL, parameterised. Rows carry self-identification as stored (free
-text) and no id of a person: the service maps it to categories and keeps aggregates."""
+"""The reports' SQL, parameterised. The bias audit's rows carry self-identification
+as stored (free text) and no id of a person: the service maps it to categories and
+keeps aggregates. The decision log's rows hold ids, versions and hashes, never text."""
 
 from __future__ import annotations
 
@@ -83,3 +84,40 @@ async def applicants(
     conn: Conn, organisation_id: Id, role_id: Id | None, start: datetime | None, end: datetime | None
 ) -> list[Row]:
     return await fetch_all(conn, APPLICANTS_SQL, _params(organisation_id, role_id, start, end))
+
+
+# --- the AI decision log ------------------------------------------------------------
+
+# --- the AI decision log ---------------------------------------------------------------
+
+
+async def interview_organisation(conn: Conn, interview_id: Id) -> Id | None:
+    """The organisation whose role the interview is for, or None for no such interview."""
+    row = await fetch_one(
+        conn,
+        """select r.organisation_id from public.interviews i
+             join public.applications a on a.id = i.application_id
+             join public.job_roles r on r.id = a.job_role_id
+            where i.id = %s""",
+        (interview_id,),
+    )
+    return row["organisation_id"] if row else None
+
+
+async def ai_decisions_page(
+    conn: Conn, organisation_id: Id, interview_id: Id | None, before: int | None, limit: int
+) -> list[Row]:
+    """The organisation's decision-log rows (optionally one interview's), newest first
+    (log order: id), older than `before` when given."""
+    return await fetch_all(
+        conn,
+        """select id, call_id, occurred_at, purpose, organisation_id, candidate_id, interview_id, model,
+                  prompt_version, rubric_version, input_sha256, outcome, input_tokens, output_tokens, latency_ms
+             from app.ai_decisions
+            where organisation_id = %(org)s
+              and (%(interview)s::uuid is null or interview_id = %(interview)s::uuid)
+              and (%(before)s::bigint is null or id < %(before)s::bigint)
+            order by id desc
+            limit %(limit)s""",
+        {"org": organisation_id, "interview": interview_id, "before": before, "limit": limit},
+    )

@@ -1,13 +1,16 @@
 """Reading a candidate's CV (was parse-resume): from CV storage by path, or from
 a multipart upload; text extracted under caps (pdf_text), then structured by
-the model and validated."""
+the model and validated. The model call is recorded in the AI decision log
+(about the caller; no organisation or interview) in a short transaction of its
+own."""
 
 from __future__ import annotations
 
 import re
 from uuid import UUID
 
-from shared.adapters.ports import AIModel, CvStore
+from shared.adapters.ports import AIModel, CvStore, Database
+from shared.platform.decision_log import Concerning, DecisionRecorder
 from shared.platform.errors import BadRequest, Forbidden, PayloadTooLarge
 from shared.resumes import prompts as prompt
 from shared.resumes.cv_paths import in_user_folder, unsafe_path_reason
@@ -35,22 +38,30 @@ def checked_cv_path(request: ParseResumeRequest, user_id: UUID) -> str:
     return path
 
 
-async def parse_stored(storage: CvStore, ai: AIModel, user_id: UUID, request: ParseResumeRequest) -> ParsedResume:
+async def parse_stored(
+    storage: CvStore, ai: AIModel, db: Database, user_id: UUID, request: ParseResumeRequest
+) -> ParsedResume:
     path = checked_cv_path(request, user_id)
     data = await storage.read(path, MAX_PDF_BYTES)
-    return await parse_pdf(ai, data)
+    return await parse_pdf(ai, db, user_id, data)
 
 
-async def parse_pdf(ai: AIModel, data: bytes) -> ParsedResume:
+async def parse_pdf(ai: AIModel, db: Database, user_id: UUID, data: bytes) -> ParsedResume:
+    """The caller's own CV (`user_id`: whom the decision log's row concerns)."""
     text = await extract_pdf_text(data)
-    return await ai.structured(
-        purpose="parse_resume",
-        prompt_version=prompt.VERSION,
-        messages=prompt.resume_messages(text),
-        schema=ParsedResume,
-        tool_name=prompt.TOOL_NAME,
-        tool_description=prompt.TOOL_DESCRIPTION,
-    )
+    decisions = DecisionRecorder(Concerning(candidate_ids=[user_id]))
+    try:
+        return await ai.structured(
+            purpose="parse_resume",
+            prompt_version=prompt.VERSION,
+            messages=prompt.resume_messages(text),
+            schema=ParsedResume,
+            tool_name=prompt.TOOL_NAME,
+            tool_description=prompt.TOOL_DESCRIPTION,
+            on_call=decisions,
+        )
+    finally:
+        await decisions.flush(db)
 
 
 def uploaded_file(content_type: str, body: bytes, field: str = UPLOAD_FIELD) -> bytes:

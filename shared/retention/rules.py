@@ -51,6 +51,14 @@ class TableRule:
 # Children before parents, so the order holds whatever the foreign keys' delete actions are.
 TABLE_RULES: tuple[TableRule, ...] = (
     TableRule(
+        # The AI decision log: one row per candidate per model call (shared/platform/decision_log.py),
+        # so erasing removes exactly this candidate's rows; anonymising too, since every row
+        # names the person by id (and there is nothing else in a row to keep).
+        "app.ai_decisions",
+        "delete from app.ai_decisions where candidate_id = %(user)s",
+        "delete from app.ai_decisions where candidate_id = %(user)s",
+    ),
+    TableRule(
         "app.processed_events",
         f"delete from app.processed_events where interview_id in ({CANDIDATE_INTERVIEWS})",
         None,

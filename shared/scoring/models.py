@@ -197,6 +197,8 @@ class ScoringContext(TypedDict, total=False):
 
     interviewId: str
     applicationId: str
+    organisationId: str  # with candidateId: whom the decision log's rows concern
+    candidateId: str
     jobTitle: str | None
     jobDescription: str | None
     requirements: dict[str, Any] | None

@@ -100,7 +100,7 @@ async def interview_with_role(conn: Conn, interview_id: Id) -> Row | None:
     `candidate_erased`: the candidate asked to be anonymised or deleted."""
     return await fetch_one(
         conn,
-        """select i.id as interview_id, a.id as application_id,
+        """select i.id as interview_id, a.id as application_id, a.candidate_id,
                   r.title as role_title, r.description as role_description,
                   r.requirements as role_requirements, r.scoring_rubric as role_scoring_rubric,
                   r.organisation_id, o.values_framework as organisation_values,

@@ -39,6 +39,7 @@ from shared.adapters.ports import AIModel, Database, DurableClient
 from shared.organisations.rules import org_values_of
 from shared.platform import audit
 from shared.platform.auth import ORG_ADMIN_ROLES, Caller, require_role
+from shared.platform.decision_log import Concerning, DecisionRecorder, OnCall
 from shared.platform.errors import (
     ApiError,
     BadRequest,
@@ -469,6 +470,8 @@ async def load_context(db: Database, job: ScoringJob) -> ScoringContext:
     return {
         "interviewId": str(interview_id),
         "applicationId": str(row["application_id"]),
+        "organisationId": str(row["organisation_id"]),
+        "candidateId": str(row["candidate_id"]),
         # The record wins: a request's role fields fill only what the role leaves empty.
         "jobTitle": row["role_title"] or overrides.get("jobTitle"),
         "jobDescription": row["role_description"] or overrides.get("jobDescription"),
@@ -484,12 +487,27 @@ async def score_and_save(db: Database, ai: AIModel, context: ScoringContext) -> 
     needs to report (the scores themselves are read from the database)."""
     async with db.connection() as conn:
         transcript = rules.transcript_for_scoring(await score_rows.transcript_of(conn, context["interviewId"]), None)
-    scored = await score_transcript(ai, context, transcript)
-    saved = await save_result(db, scored)
+    decisions = DecisionRecorder(
+        Concerning(
+            # .get: a run started before these keys existed replays an older context
+            candidate_ids=[c] if (c := context.get("candidateId")) else [],
+            organisation_id=context.get("organisationId"),
+            interview_id=context["interviewId"],
+            rubric_version=context["rubricVersion"],
+        )
+    )
+    try:
+        scored = await score_transcript(ai, context, transcript, on_call=decisions)
+        saved = await save_result(db, scored, decisions)
+        decisions.written()  # committed with the score
+    finally:  # the call's row when nothing was saved (a failed call, an erased transcript)
+        await decisions.flush(db)
     return {"success": True, "interviewId": context["interviewId"], "humanOverride": bool(saved.get("humanOverride"))}
 
 
-async def score_transcript(ai: AIModel, context: ScoringContext, transcript: list[Turn]) -> ScoredInterview:
+async def score_transcript(
+    ai: AIModel, context: ScoringContext, transcript: list[Turn], on_call: OnCall | None = None
+) -> ScoredInterview:
     """Ask the scoring model; returns the result and what to record with it."""
     messages = scoring_messages(
         job_title=context["jobTitle"],
@@ -510,6 +528,7 @@ async def score_transcript(ai: AIModel, context: ScoringContext, transcript: lis
         timeout=SCORING_TIMEOUT_SECONDS,
         vocabularies={"rubric": rubric_vocabulary(context["rubric"])},
         check=rules.answer_check(context["rubric"]),
+        on_call=on_call,
     )
     result, dropped = rules.build_result(context["interviewId"], context["rubric"], answer, transcript)
     if dropped:
@@ -524,15 +543,22 @@ async def score_transcript(ai: AIModel, context: ScoringContext, transcript: lis
     }
 
 
-async def save_result(db: Database, scored: ScoredInterview) -> dict[str, Any]:
+async def save_result(
+    db: Database, scored: ScoredInterview, decisions: DecisionRecorder | None = None
+) -> dict[str, Any]:
     """One transaction: upsert the score row, replace its dimensions, move the
     application to 'interviewed'. A human override wins: then nothing is written
     and the stored score is returned, saying so. An interview whose transcript was
-    erased while the model was scoring gets nothing written either."""
+    erased while the model was scoring gets nothing written either.
+    `decisions`' rows (the AI decision log) are written in the same transaction:
+    a score is never saved without the record of the call that made it (fails
+    closed: the step fails and is retried)."""
     interview_id, result = scored["interviewId"], scored["result"]
     async with db.transaction() as conn:
         if not await score_rows.has_transcript(conn, interview_id, lock=True):
             raise NotFound("The interview's transcript is gone")
+        if decisions is not None:
+            await decisions.insert(conn)
         saved = await score_rows.upsert_ai_score(
             conn,
             interview_id,

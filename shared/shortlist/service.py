@@ -21,6 +21,8 @@ requirements.
 If the model is unavailable (not configured, out of credit, rate limited,
 failing), the pre-ranking is returned as is (`rankedBy: "rules"`) and the
 reason is logged.
+The model call is recorded in the AI decision log: one row per leader shown to
+the model (the call concerns each of them), in a short transaction of its own.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import Any
 from uuid import UUID
 
 from shared.adapters.ports import AIModel, Database
+from shared.platform.decision_log import Concerning, DecisionRecorder, OnCall
 from shared.platform.errors import Forbidden, NotConfigured, NotFound, PaymentRequired, RateLimited, UpstreamError
 from shared.platform.logs import log_event
 from shared.platform.membership import member_role
@@ -112,7 +115,14 @@ async def generate_shortlist(
     """`ai` is None when no model is configured: the rules' ranking is answered then."""
     ranking = await rank_applicants(db, user_id, request.roleId, top=max(request.limit, MODEL_GROUP_MAX))
     role = ranking.role
-    matches, ranked_by = await _rank_leaders(ai, role, ranking.leaders, request.limit)
+    shown = ranking.leaders[:MODEL_GROUP_MAX]  # the applicants the model call concerns
+    decisions = DecisionRecorder(
+        Concerning(candidate_ids=[a.candidate_id for a in shown], organisation_id=role["organisation_id"])
+    )
+    try:
+        matches, ranked_by = await _rank_leaders(ai, role, ranking.leaders, request.limit, decisions)
+    finally:
+        await decisions.flush(db)
     log_event(
         "shortlist.generated",
         roleId=str(role["id"]),
@@ -213,7 +223,7 @@ def reasons(applicant: Applicant, required: list[str]) -> list[str]:
 
 
 async def _rank_leaders(
-    ai: AIModel | None, role: dict[str, Any], ranked: list[Applicant], limit: int
+    ai: AIModel | None, role: dict[str, Any], ranked: list[Applicant], limit: int, on_call: OnCall | None = None
 ) -> tuple[list[ShortlistMatch], str]:
     leaders = ranked[:MODEL_GROUP_MAX]
     if not leaders:
@@ -230,6 +240,7 @@ async def _rank_leaders(
             tool_description=prompt.TOOL_DESCRIPTION,
             vocabularies={"applicants": [str(a.application_id) for a in leaders]},
             check=_every_leader_once({str(a.application_id) for a in leaders}),
+            on_call=on_call,
         )
     except MODEL_UNAVAILABLE as error:
         log_event(

@@ -224,6 +224,57 @@ async def test_an_empty_stream_is_asked_for_once_more(ai, model_double):
     assert "".join(pieces) == "Hello again." and len(model_double.chat_requests) == 2
 
 
+async def test_a_provider_refusing_stream_options_is_asked_again_without_them(ai, model_double, caplog):
+    """Streams ask for the usage chunk (the AI decision log's token counts); an older Azure
+    API version answers 400 "Unknown parameter": the stream is asked for again without it."""
+    model_double.fail_next(
+        400,
+        body={
+            "error": {
+                "message": "Unknown parameter: 'stream_options'.",
+                "type": "invalid_request_error",
+                "param": "stream_options",
+                "code": "unknown_parameter",
+            }
+        },
+    )
+    model_double.push(ScriptedReply(content="Hello there.", chunks=2), ScriptedReply(content="Again.", chunks=2))
+    calls = []
+    with caplog.at_level("INFO", logger="talenti"):
+        pieces = [
+            p
+            async for p in ai.stream_text(purpose="test", prompt_version="t-1", messages=MESSAGES, on_call=calls.append)
+        ]
+    assert "".join(pieces) == "Hello there."
+    first, second = model_double.chat_requests
+    assert first["stream_options"] == {"include_usage": True} and "stream_options" not in second
+    assert any('"ai.stream_usage_refused"' in r.getMessage() for r in caplog.records)
+    [call] = calls
+    assert call.outcome == "ok" and call.input_tokens is None  # no usage chunk without the option
+    assert [p async for p in ai.stream_text(purpose="test", prompt_version="t-1", messages=MESSAGES)]
+    assert "stream_options" not in model_double.chat_requests[-1]  # the client remembers
+
+
+async def test_on_call_hears_a_filtered_prompt_as_refused_and_an_abandoned_stream_as_failed(ai, model_double):
+    """The AI decision log's outcomes from the client's side (shared/platform/decision_log.py)."""
+    model_double.fail_next(
+        400,
+        body={
+            "error": {"message": "The prompt was filtered", "type": None, "param": "prompt", "code": "content_filter"}
+        },
+    )
+    calls = []
+    with pytest.raises(UpstreamError):
+        await ai.complete_text(purpose="test", prompt_version="t-1", messages=MESSAGES, on_call=calls.append)
+    model_double.push(ScriptedReply(content="One two three four.", chunks=4))
+    stream = ai.stream_text(purpose="test", prompt_version="t-1", messages=MESSAGES, on_call=calls.append)
+    assert await anext(stream)
+    await stream.aclose()  # the client went away mid-reply
+    refused, abandoned = calls
+    assert refused.outcome == "refused" and refused.purpose == "test" and refused.prompt_version == "t-1"
+    assert abandoned.outcome == "failed" and abandoned.latency_ms >= 0
+
+
 async def test_a_provider_refusing_strict_mode_is_asked_again_without_it(ai, model_double, caplog):
     model_double.fail_next(
         400,

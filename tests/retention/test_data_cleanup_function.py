@@ -164,6 +164,27 @@ async def test_the_timer_runs_both_actions_for_every_organisation_and_purges_old
     assert [row["event_id"] for row in kept] == ["timer-new"]  # a day-old id still guards redelivery
 
 
+async def test_the_timer_purges_decision_log_rows_older_than_the_configured_period(db, wired, monkeypatch):
+    monkeypatch.setattr(wired.settings, "AI_DECISION_LOG_RETENTION_DAYS", 200)
+    candidate = await create_user(db)
+    for days in (201, 199):
+        await db.execute(
+            """insert into app.ai_decisions (call_id, occurred_at, purpose, candidate_id, model, prompt_version,
+                                             input_sha256, outcome, latency_ms)
+               values (gen_random_uuid(), now() - make_interval(days => %s), 'score', %s, 'm', 'v1',
+                       repeat('a', 64), 'ok', 1)""",
+            (days, candidate),
+        )
+
+    await function_host().invoke("retention_timer", TimerRequest(past_due=False))
+
+    kept = await db.fetch_all(
+        "select (now() - occurred_at) < interval '200 days' as recent from app.ai_decisions where candidate_id = %s",
+        (candidate,),
+    )
+    assert [row["recent"] for row in kept] == [True]
+
+
 def test_no_route_template_starts_with_a_segment_the_host_reserves():
     """The Functions host refuses templates starting with `admin` or `runtime`
     (whatever the route prefix); /api/admin/data-cleanup is served all the same."""
