@@ -335,10 +335,15 @@ EXPORT_RULES: tuple[ExportRule, ...] = (
         None,
         kept_because="request counts per user for one window of minutes, no content; purged by the retention timer",
     ),
-    # DECISION LOG (issue 23 item 3, app.ai_decisions, migration 010, branch i23b): one line here,
-    # e.g. ExportRule("app.ai_decisions", "aiDecisions",
-    #                 "select * from app.ai_decisions where candidate_id = %(user)s order by created_at"),
-    # with the column that names the candidate. tests/privacy/test_export_rules.py fails until it is added.
+    # One row per candidate per model call: the rows hold this person's id only, and hashes
+    # and versions, never text (shared/platform/decision_log.py).
+    ExportRule(
+        "app.ai_decisions",
+        "aiDecisions",
+        """select id, call_id, occurred_at, purpose, organisation_id, interview_id, model, prompt_version,
+                  rubric_version, input_sha256, outcome, input_tokens, output_tokens, latency_ms
+             from app.ai_decisions where candidate_id = %(user)s order by id""",
+    ),
 )
 
 

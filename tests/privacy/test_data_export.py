@@ -57,6 +57,12 @@ async def everything(db, blob_service):
             "insert into audit_log (user_id, action, entity_type, entity_id) values (%s, 'profile.updated', 'profile', %s)",
             (user, user),
         )
+        await db.execute(
+            """insert into app.ai_decisions (call_id, purpose, organisation_id, candidate_id, interview_id, model,
+                                             prompt_version, input_sha256, outcome, latency_ms)
+               values (gen_random_uuid(), 'score', %s, %s, %s, 'm', 'v1', repeat('a', 64), 'ok', 1)""",
+            (org, user, interview_id),
+        )
     return candidate, recorded, bystander, other
 
 
