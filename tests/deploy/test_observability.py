@@ -241,3 +241,57 @@ def test_both_hosting_options_export_the_app_telemetry_to_application_insights()
     assert "APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString" in host
     assert "Authorization=AAD" in host
     assert "var appSettings = union(plainSettings, hostSettings," in main
+
+
+def _balanced(query: str) -> bool:
+    """Brackets balance and strings close, outside string literals."""
+    depth, quote, i = [], None, 0
+    pairs = {")": "(", "]": "[", "}": "{"}
+    while i < len(query):
+        char = query[i]
+        if quote:
+            if char == "\\":
+                i += 1
+            elif char == quote:
+                quote = None
+        elif char in "\"'":
+            quote = char
+        elif char in "([{":
+            depth.append(char)
+        elif char in pairs:
+            if not depth or depth.pop() != pairs[char]:
+                return False
+        i += 1
+    return not depth and quote is None
+
+
+def test_balance_check_sees_a_broken_query():
+    assert _balanced('customMetrics | where name == "x" | summarize sum(valueSum) by bin(timestamp, 1h)')
+    assert not _balanced('customMetrics | where name == "x | summarize count()')
+    assert not _balanced("union (requests | take 1")
+
+
+def test_queries_are_well_formed_and_name_only_declared_parameters():
+    workbook = _workbook()
+    declared = {p["name"] for item in workbook["items"] if item["type"] == 9 for p in item["content"]["parameters"]}
+    for item in _kql_items(workbook):
+        query = item["content"]["query"]
+        assert _balanced(query.replace("{TimeRange:grain}", "1h")), item["name"]
+        for placeholder in re.findall(r"\{(\w+)(?::\w+)?\}", query):
+            assert placeholder in declared, (item["name"], placeholder)
+    text = read(ALERTS)
+    for var in re.findall(r"^var (\w+Query) = '''", text, flags=re.M):
+        assert _balanced(_query(text, var)), var
+
+
+def test_operations_doc_covers_every_metric_and_alert_rule():
+    doc = read("docs/OPERATIONS.md")
+    for metric in METRICS:
+        assert f"`{metric}`" in doc, metric
+    for rule in _log_alerts(read(ALERTS)):
+        assert f"| `{rule}` |" in doc, rule
+    for rule in ("eventgrid-dead-letters-*", "health-availability-*"):
+        assert f"| `{rule}` |" in doc, rule
+    for setting in ("APPLICATIONINSIGHTS_CONNECTION_STRING", "TELEMETRY_EXPORTER", ".local/telemetry"):
+        assert setting in doc, setting
+    assert "docs/OPERATIONS.md" in read("README.md")
