@@ -30,9 +30,9 @@
 //              identity and every role assignment, no app. Then the secrets
 //              are seeded and the role assignments given time to propagate
 //              (microsoft/azure-container-apps#930, #1174).
-//   app        the same, plus the function app (Flex or Container Apps) and
-//              the alerts: the app is created only once the secrets it reads
-//              exist and its identity may read them.
+//   app        the same, plus the function app (Flex or Container Apps), the
+//              alerts and the operations workbook: the app is created only once
+//              the secrets it reads exist and its identity may read them.
 targetScope = 'subscription'
 
 // ---------------------------------------------------------------- general
@@ -86,6 +86,10 @@ param hosting string = 'flex'
 
 @description('E-mail address for alerts (action group); empty creates the alert rules without notifications.')
 param alertEmail string = ''
+
+@description('Alert when the estimated model spend (talenti.ai.cost, all organisations) exceeds this many USD in 24 hours.')
+@minValue(1)
+param aiDailyCostAlertUsd int = 50
 
 // ---------------------------------------------------------------- sizing
 
@@ -629,6 +633,9 @@ var hostSettings = {
   AzureWebJobsStorage__clientId: identity.outputs.clientId
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.outputs.clientId};Authorization=AAD'
+  // The app's own traces and metrics (issue 24) go to the same component:
+  // telemetry is off unless configured, and in Azure it is configured.
+  TELEMETRY_EXPORTER: 'azure'
   AZURE_CLIENT_ID: identity.outputs.clientId
   PYTHON_ENABLE_INIT_INDEXING: '1'
 }
@@ -765,7 +772,7 @@ module containerApp 'modules/containerapp.bicep' = if (isApp && !isFlex) {
 var appName = !isApp ? '' : isFlex ? functionApp.outputs.name : containerApp.outputs.name
 var appUri = !isApp ? '' : isFlex ? functionApp.outputs.uri : containerApp.outputs.uri
 
-// ---------------------------------------------------------------- alerts
+// ---------------------------------------------------------------- alerts and workbook
 
 module alerts 'modules/alerts.bicep' = if (isApp) {
   name: 'alerts'
@@ -777,6 +784,19 @@ module alerts 'modules/alerts.bicep' = if (isApp) {
     alertEmail: alertEmail
     healthUrl: '${appUri}/api/health/ready'
     systemTopicName: communication.outputs.systemTopicName
+    aiDailyCostUsd: aiDailyCostAlertUsd
+  }
+}
+
+// The operations workbook: on the one Application Insights component both
+// hosting options send to, so it is the same for flex and containerapps.
+module workbook 'modules/workbook.bicep' = if (isApp) {
+  name: 'workbook'
+  scope: rg
+  params: {
+    appInsightsName: monitoring.outputs.appInsightsName
+    location: location
+    tags: tags
   }
 }
 

@@ -1,8 +1,12 @@
 // What a cutover watches (docs/CUTOVER.md), as alert rules wired to one
 // action group: 5xx rate, p95 latency, failed function invocations, failed
-// Durable orchestrations, dead-lettered Event Grid deliveries, and a standard
-// availability test of /api/health/ready from three locations, and the
-// database pooler refusing clients (connection budget exceeded). The log queries
+// scoring (Durable orchestrations and scoring runs), dead-lettered Event Grid
+// deliveries, and a standard availability test of /api/health/ready from three
+// locations, the database pooler refusing clients (connection budget
+// exceeded); and what costs or throttles (issue 24): the app's own pool
+// exhausted (503), model 429s, calls refused by an organisation's budget, and
+// the day's estimated model spend. Every description says what to do first;
+// docs/OPERATIONS.md has the longer runbook. The log queries
 // read the Application Insights tables every Functions host fills, so they
 // hold for both hosting options. They rely on host.json keeping successful
 // requests ("Host.Results": "Information"): with "Error", the requests table
@@ -38,6 +42,14 @@ param p95LatencyMs int = 3000
 @description('Alert when more than this many function invocations fail in 15 minutes.')
 @minValue(0)
 param failedInvocations int = 5
+
+@description('Alert when the model provider throttles (HTTP 429) more than this many calls in 15 minutes.')
+@minValue(0)
+param modelThrottledCalls int = 5
+
+@description('Alert when the estimated model spend (talenti.ai.cost, all organisations) exceeds this many USD in 24 hours.')
+@minValue(1)
+param aiDailyCostUsd int = 50
 
 var actionGroups = empty(alertEmail) ? [] : [
   actionGroup.id
@@ -101,58 +113,161 @@ union traces, exceptions
 | where text contains "max client connections" or text contains "max_client_conn" or text contains "EMAXCONN" or text contains "max clients reached" or text contains "too many clients"
 '''
 
-// Durable's tracking events: one trace per orchestration state change.
-var failedOrchestrationQuery = '''
-traces
-| where customDimensions.Category == "Host.Triggers.DurableTask"
-| where customDimensions["prop__functionType"] == "Orchestrator" and customDimensions["prop__state"] == "Failed"
+// The app's own connection pool gave up waiting (it answered 503 "Database
+// unavailable"): counted by talenti.db.pool.exhausted. Not the pooler above:
+// that one is Supabase refusing a new client.
+var poolExhaustedQuery = '''
+customMetrics
+| where name == "talenti.db.pool.exhausted"
+| summarize exhausted = sum(valueSum)
+'''
+
+// Scoring failed: a Durable orchestration in state Failed (Durable's
+// tracking events, one trace per orchestration state change), or a scoring run the app measured with outcome=failed
+// (talenti.scoring.run.duration), which also covers runs the orchestrator
+// ended itself.
+var scoringFailureQuery = '''
+union
+  (traces
+   | where customDimensions.Category == "Host.Triggers.DurableTask"
+   | where customDimensions["prop__functionType"] == "Orchestrator" and customDimensions["prop__state"] == "Failed"
+   | extend failures = 1.0),
+  (customMetrics
+   | where name == "talenti.scoring.run.duration" and tostring(customDimensions["outcome"]) == "failed"
+   | extend failures = todouble(valueCount))
+| summarize failures = sum(failures)
+'''
+
+// Model throttling: the model call's dependency answered 429, or the app
+// measured a call with outcome rate_limited (talenti.ai.call.duration), or
+// (before the metric) its ai.call log line with the SDK's RateLimitError.
+var modelThrottledQuery = '''
+union
+  (dependencies
+   | where resultCode == "429" and (target has "openai" or data has "chat/completions")
+   | extend throttled = todouble(itemCount)),
+  (customMetrics
+   | where name == "talenti.ai.call.duration" and tostring(customDimensions["outcome"]) in ("rate_limited", "RateLimitError")
+   | extend throttled = todouble(valueCount)),
+  (traces
+   | where message has "ai.call" and message has "RateLimitError"
+   | extend throttled = 1.0)
+| summarize throttled = sum(throttled)
+'''
+
+// An organisation's monthly budget refused a model call (402 "Usage limit").
+var budgetRefusedQuery = '''
+customMetrics
+| where name == "talenti.ai.budget.refused"
+| summarize refused = sum(valueSum)
+'''
+
+// Estimated model spend over the rule's 24-hour window, all organisations.
+var dailyCostQuery = '''
+customMetrics
+| where name == "talenti.ai.cost"
+| summarize usd = sum(valueSum)
 '''
 
 var logAlerts = [
   {
     name: 'http-5xx-rate'
-    description: 'More than ${serverErrorPercent} % of HTTP requests answered 5xx (15 minutes, at least 20 requests).'
+    description: 'More than ${serverErrorPercent} % of HTTP requests answered 5xx (15 minutes, at least 20 requests). Do: open the workbook\'s "5xx answers per endpoint", then the failing requests\' traces by x-request-id (docs/OPERATIONS.md); a 503 "Database unavailable" points at the pool, one naming the model at the provider.'
     severity: 1
     query: errorRateQuery
     timeAggregation: 'Maximum'
     metricMeasureColumn: 'percent'
     threshold: serverErrorPercent
+    windowSize: 'PT15M'
+    evaluationFrequency: 'PT5M'
   }
   {
     name: 'http-p95-latency'
-    description: 'p95 HTTP request duration above ${p95LatencyMs} ms (15 minutes; SSE and score waits excluded).'
+    description: 'p95 HTTP request duration above ${p95LatencyMs} ms (15 minutes; SSE and score waits excluded). Do: find the slow endpoint in the workbook, open a slow request\'s end-to-end trace and see which dependency (database, model, ACS, Speech) took the time.'
     severity: 2
     query: latencyQuery
     timeAggregation: 'Maximum'
     metricMeasureColumn: 'p95'
     threshold: p95LatencyMs
+    windowSize: 'PT15M'
+    evaluationFrequency: 'PT5M'
   }
   {
     name: 'function-failures'
-    description: 'More than ${failedInvocations} failed function invocations (HTTP, timer, Event Grid, activities) in 15 minutes.'
+    description: 'More than ${failedInvocations} failed function invocations (HTTP, timer, Event Grid, activities) in 15 minutes. Do: group the failed requests by name, read their exceptions (same operation_Id) and act on the first cause.'
     severity: 2
     query: failedInvocationQuery
     timeAggregation: 'Count'
     metricMeasureColumn: ''
     threshold: failedInvocations
+    windowSize: 'PT15M'
+    evaluationFrequency: 'PT5M'
   }
   {
     name: 'durable-orchestration-failures'
-    description: 'A Durable orchestration (interview scoring) failed.'
+    description: 'Interview scoring failed: a Durable orchestration failed or a scoring run ended with outcome=failed (talenti.scoring.run.duration). Do: open the run\'s trace (docs/OPERATIONS.md, "A failed scoring"), read the decision log for the interview (GET /api/reports/ai-decisions), fix the cause, then POST /api/ai/score again.'
     severity: 1
-    query: failedOrchestrationQuery
-    timeAggregation: 'Count'
-    metricMeasureColumn: ''
+    query: scoringFailureQuery
+    timeAggregation: 'Total'
+    metricMeasureColumn: 'failures'
     threshold: 0
+    windowSize: 'PT15M'
+    evaluationFrequency: 'PT5M'
   }
   {
     name: 'db-pooler-max-clients'
-    description: 'The Supabase pooler refused a connection (max client connections): the connection budget is exceeded.'
+    description: 'The Supabase pooler refused a connection (max client connections): the connection budget is exceeded. Do: lower dbPoolMax or the instance/replica counts, or raise the Supabase tier with dbPoolerMaxClientConnections (docs/DEPLOYMENT.md, connection budget).'
     severity: 1
     query: poolerLimitQuery
     timeAggregation: 'Count'
     metricMeasureColumn: ''
     threshold: 0
+    windowSize: 'PT15M'
+    evaluationFrequency: 'PT5M'
+  }
+  {
+    name: 'db-pool-exhausted'
+    description: 'The app\'s database pool was exhausted: requests waited for a connection and were answered 503 Database unavailable (talenti.db.pool.exhausted). Do: look at "Waiting for a pooled connection" in the workbook and the slowest PostgreSQL dependencies; raise dbPoolMax within the connection budget or fix the slow statements.'
+    severity: 2
+    query: poolExhaustedQuery
+    timeAggregation: 'Total'
+    metricMeasureColumn: 'exhausted'
+    threshold: 0
+    windowSize: 'PT15M'
+    evaluationFrequency: 'PT5M'
+  }
+  {
+    name: 'ai-model-throttled'
+    description: 'The model provider throttled more than ${modelThrottledCalls} calls (HTTP 429) in 15 minutes. Do: compare tokens per minute in the workbook with the deployment\'s quota; raise openAiCapacity (Azure OpenAI) or the provider\'s limit, or find the organisation or purpose driving the burst.'
+    severity: 2
+    query: modelThrottledQuery
+    timeAggregation: 'Total'
+    metricMeasureColumn: 'throttled'
+    threshold: modelThrottledCalls
+    windowSize: 'PT15M'
+    evaluationFrequency: 'PT5M'
+  }
+  {
+    name: 'ai-budget-refused'
+    description: 'An organisation\'s monthly AI budget refused a model call (402 Usage limit, talenti.ai.budget.refused). Do: find the organisation in the workbook, check its spend with GET /api/reports/ai-usage, and agree with its owner to raise the budget or wait for the next month.'
+    severity: 3
+    query: budgetRefusedQuery
+    timeAggregation: 'Total'
+    metricMeasureColumn: 'refused'
+    threshold: 0
+    windowSize: 'PT15M'
+    evaluationFrequency: 'PT5M'
+  }
+  {
+    name: 'ai-daily-cost'
+    description: 'Estimated model spend (talenti.ai.cost, all organisations) exceeded ${aiDailyCostUsd} USD in 24 hours. Do: see "Estimated cost per organisation and purpose" in the workbook, confirm with GET /api/reports/ai-usage, and set or lower that organisation\'s monthly budget if the spend is not expected.'
+    severity: 2
+    query: dailyCostQuery
+    timeAggregation: 'Total'
+    metricMeasureColumn: 'usd'
+    threshold: aiDailyCostUsd
+    windowSize: 'P1D'
+    evaluationFrequency: 'PT1H'
   }
 ]
 
@@ -168,8 +283,8 @@ resource logAlertRules 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = [fo
     scopes: [
       appInsights.id
     ]
-    evaluationFrequency: 'PT5M'
-    windowSize: 'PT15M'
+    evaluationFrequency: rule.evaluationFrequency
+    windowSize: rule.windowSize
     autoMitigate: true
     criteria: {
       allOf: [
@@ -197,7 +312,7 @@ resource deadLetterAlert 'Microsoft.Insights/metricAlerts@2018-03-01' = {
   location: 'global'
   tags: tags
   properties: {
-    description: 'ACS events were dead-lettered: Event Grid gave up delivering them to the function app (see the eventgrid-deadletter container).'
+    description: 'ACS events were dead-lettered: Event Grid gave up delivering them to the function app. Do: read the blobs in the eventgrid-deadletter container (deadLetterReason), fix the cause, and replay them (docs/OPERATIONS.md, "Missing call events").'
     severity: 1
     enabled: true
     scopes: [
@@ -272,7 +387,7 @@ resource availabilityAlert 'Microsoft.Insights/metricAlerts@2018-03-01' = {
   location: 'global'
   tags: tags
   properties: {
-    description: 'GET /api/health/ready failed from at least two locations (the database or storage unreachable, or the app down).'
+    description: 'GET /api/health/ready failed from at least two locations (the database or storage unreachable, or the app down). Do: call /api/health/ready yourself; its body names the failing check (look for health.not_ready in traces), then check the app\'s state in the portal.'
     severity: 1
     enabled: true
     scopes: [

@@ -186,7 +186,7 @@ def test_bootstrap_stage_creates_every_role_assignment_and_no_app():
     assert re.search(r"@allowed\(\[\s+'bootstrap'\s+'app'\s+\]\)\s+param stage string = 'app'", main)
     conditions = _module_conditions(main)
     app_only = {name for name, condition in conditions.items() if "isApp" in condition}
-    assert app_only == {"functionApp", "containerEnvironment", "containerApp", "alerts"}
+    assert app_only == {"functionApp", "containerEnvironment", "containerApp", "alerts", "workbook"}
     files = dict(re.findall(r"^module (\w+) '(modules/[\w-]+\.bicep)'", main, flags=re.M))
     granting = {
         name for name, file in files.items() if "Microsoft.Authorization/roleAssignments" in read(f"infra/{file}")
