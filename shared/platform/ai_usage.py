@@ -285,8 +285,15 @@ class MeteredAI:
         return await self.ledger.reserve(self.payer, model or self.model_name, worst_in, worst_out)
 
     async def _settle(self, reservation: Reservation, calls: list[ModelCall]) -> None:
-        # Shielded: a cancelled request (a client gone) still releases what it held.
-        await asyncio.shield(self.ledger.settle(self.payer, reservation, calls[0] if calls else None))
+        # Shielded: a cancelled call (a client gone, a refused turn's other call) still
+        # releases what it held, and waits for that before the cancellation goes on.
+        settling = asyncio.ensure_future(self.ledger.settle(self.payer, reservation, calls[0] if calls else None))
+        try:
+            await asyncio.shield(settling)
+        except asyncio.CancelledError:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(settling)
+            raise
 
     async def structured(
         self, *, purpose: str, messages: list[dict[str, Any]], schema: type[T], on_call: OnCall | None = None,

@@ -164,7 +164,9 @@ async def test_the_budget_holds_under_twenty_concurrent_turns(db, services, mode
     assert month["reserved"] == 0  # every reservation settled
     # Within the limit plus at most one call's output cap (here: not past the limit at all).
     assert month["spent"] == used["spent"] <= limit + cap * per_token
-    assert used["calls"] == len(model_double.chat_requests)  # a refused call never reached the model
+    # Every request the model received is charged (a call cancelled with its refused turn
+    # may be charged, as failed, before its request reached the double).
+    assert len(model_double.chat_requests) <= used["calls"]
 
 
 async def test_a_failed_call_releases_its_reservation(db, model_double, ledger):
@@ -246,3 +248,32 @@ def test_prices_default_override_and_an_unknown_model_costs_nothing_with_a_warni
 def test_the_input_bound_is_never_below_the_text():
     messages = [{"role": "user", "content": "héllo " * 100}]
     assert input_token_bound(messages) >= len(("héllo " * 100).encode())
+
+
+async def test_a_shortlist_past_the_budget_falls_back_to_the_rules_and_a_ranking_is_charged(db, model_double, ledger):
+    from tests.shortlist.test_shortlist import rank_in_order, seeded_role
+
+    model_double.default_responder = rank_in_order(lambda ids: ids)
+    recruiter, role, _ = await seeded_role(db)
+    org = (await db.fetch_one("select organisation_id from job_roles where id = %s", (role,)))["organisation_id"]
+
+    async def shortlist():
+        return await call_function(
+            "generate_shortlist",
+            "POST",
+            {"roleId": str(role)},
+            auth_headers(recruiter),
+            client_ip=ip(),
+            path="/api/ai/generate-shortlist",
+        )
+
+    first = await shortlist()
+    assert first.status == 200 and first.json()["rankedBy"] == "model", first
+    [row] = await db.fetch_all("select user_id, purpose from app.ai_usage where organisation_id = %s", (org,))
+    assert (row["user_id"], row["purpose"]) == (recruiter, "shortlist")
+
+    await db.execute("insert into app.ai_budgets (organisation_id, monthly_limit_usd) values (%s, 0)", (org,))
+    model_double.reset()
+    second = await shortlist()
+    assert second.status == 200 and second.json()["rankedBy"] == "rules", second
+    assert model_double.chat_requests == []
