@@ -277,3 +277,19 @@ async def test_a_shortlist_past_the_budget_falls_back_to_the_rules_and_a_ranking
     second = await shortlist()
     assert second.status == 200 and second.json()["rankedBy"] == "rules", second
     assert model_double.chat_requests == []
+
+
+async def test_a_requirements_extraction_is_charged_to_the_caller(db, model_double, ledger):
+    from shared.requirements import prompts as requirements_prompt
+    from tests.requirements.test_extract_requirements import DESCRIPTION, EXTRACTED, extract
+
+    model_double.push_tool_call(requirements_prompt.TOOL_NAME, EXTRACTED)
+    user = await create_user(db)
+    assert (await extract(user, {"jobDescription": DESCRIPTION, "jobTitle": "Engineer"}, ip())).status == 200
+    [row] = await db.fetch_all(
+        "select organisation_id, purpose, input_tokens, output_tokens, estimated_cost from app.ai_usage"
+        " where user_id = %s",
+        (user,),
+    )
+    assert (row["organisation_id"], row["purpose"], row["input_tokens"]) == (None, "extract_requirements", 10)
+    assert row["estimated_cost"] == cost(10, row["output_tokens"]) and row["output_tokens"] > 0
