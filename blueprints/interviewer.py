@@ -28,7 +28,7 @@ MAX_BODY_BYTES = 256 * 1024  # API.md: the interviewer's body is at most 256 KB
 async def ai_interviewer(call: Call) -> InterviewerResponse:
     """The interviewer's next turn."""
     turn = await interviewer.prepare_turn(call.services.db, call.user, call.body)
-    return await interviewer.answer_turn(call.services.db, call.services.ai, turn)
+    return await interviewer.answer_turn(call.services.db, call.services.metered_ai(call.user), turn)
 
 
 @api(
@@ -46,7 +46,7 @@ async def ai_interviewer(call: Call) -> InterviewerResponse:
 async def ai_interviewer_stream(call: Call) -> StreamingResponse:
     """The interviewer's next turn as Server-Sent Events."""
     turn = await interviewer.prepare_turn(call.services.db, call.user, call.body)
-    events = await interviewer.open_stream(call.services.db, call.services.ai, turn)
+    events = await interviewer.open_stream(call.services.db, call.services.metered_ai(call.user), turn)
     return StreamingResponse(
         events, media_type="text/event-stream", headers={"cache-control": "no-cache", "x-accel-buffering": "no"}
     )

@@ -1,7 +1,8 @@
 """Reports for audits, for an organisation's admins or the service key:
 GET /api/reports/bias-audit (aggregates by sex, race/ethnicity and their
-intersection, as JSON, CSV or HTML) and GET /api/reports/ai-decisions (the AI
-decision log, EU AI Act Art. 12)."""
+intersection, as JSON, CSV or HTML), GET /api/reports/ai-decisions (the AI
+decision log, EU AI Act Art. 12) and GET /api/reports/ai-usage (model calls,
+tokens and estimated cost per day and purpose, and the month's budget)."""
 
 from typing import Any
 
@@ -11,7 +12,15 @@ from azurefunctions.extensions.http.fastapi import Response
 from shared.platform.buckets import Bucket
 from shared.platform.http import USER_OR_SERVICE, Call, api
 from shared.reports import service as reports
-from shared.reports.models import AiDecisionsDocs, AiDecisionsPage, BiasAuditDocs, BiasAuditQuery, BiasAuditReport
+from shared.reports.models import (
+    AiDecisionsDocs,
+    AiDecisionsPage,
+    AiUsageDocs,
+    AiUsageReport,
+    BiasAuditDocs,
+    BiasAuditQuery,
+    BiasAuditReport,
+)
 
 bp = func.Blueprint()
 
@@ -50,3 +59,19 @@ async def ai_decisions_report(call: Call) -> AiDecisionsPage:
     """The organisation's AI decision log (EU AI Act Art. 12), newest first (admins or the service key)."""
     query = reports.ai_decisions_query(call.request.query_params)
     return await reports.ai_decisions(call.services.db, call.principal, query)
+
+
+@api(
+    bp,
+    "reports/ai-usage",
+    methods=("GET",),
+    auth=USER_OR_SERVICE,
+    response=AiUsageReport,
+    rate_limit=Bucket.REPORTS_AI_USAGE,
+    errors=(400, 403, 404),
+    docs=AiUsageDocs(),
+)
+async def ai_usage_report(call: Call) -> AiUsageReport:
+    """The organisation's AI usage and estimated cost per day and purpose, with this month's budget."""
+    query = reports.ai_usage_query(call.request.query_params)
+    return await reports.ai_usage(call.services.db, call.services.usage, call.principal, query)

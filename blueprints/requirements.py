@@ -23,4 +23,4 @@ bp = func.Blueprint()
 )
 async def extract_requirements(call: Call) -> ExtractRequirementsResponse:
     """Extract a role's requirements from its job description."""
-    return ExtractRequirementsResponse(requirements=await extract(call.services.ai, call.body))
+    return ExtractRequirementsResponse(requirements=await extract(call.services.metered_ai(call.user), call.body))

@@ -28,10 +28,10 @@ async def parse_resume(call: Call) -> ParseResumeResponse:
     if media_type(call.request) == "multipart/form-data":
         body = await read_body(call.request, resumes.MAX_UPLOAD_BODY)
         pdf = resumes.uploaded_file(call.request.headers["content-type"], body)
-        resume = await resumes.parse_pdf(call.services.ai, call.services.db, call.user, pdf)
+        resume = await resumes.parse_pdf(call.services.metered_ai(call.user), call.services.db, call.user, pdf)
     else:
         request = await read_model(call.request, ParseResumeRequest)
         resume = await resumes.parse_stored(
-            call.services.cv_storage, call.services.ai, call.services.db, call.user, request
+            call.services.cv_storage, call.services.metered_ai(call.user), call.services.db, call.user, request
         )
     return ParseResumeResponse(data=resume)

@@ -135,7 +135,7 @@ async def scoring_load_context(job: ScoringJob) -> StepResult:
 async def scoring_score_and_save(loaded: ScoringContext) -> StepResult:
     services = get_services()
     # The adapter is read inside the step: "not configured" (503) is a result like any other.
-    return await run_step(lambda: score_and_save(services.db, services.ai, loaded))
+    return await run_step(lambda: score_and_save(services.db, services.metered_ai(), loaded))
 
 
 STEPS = (

@@ -23,4 +23,4 @@ bp = func.Blueprint()
 )
 async def generate_shortlist(call: Call) -> ShortlistResponse:
     """Rank a role's applicants; the model explains the leading group."""
-    return await rank_applicants(call.services.db, call.services.optional("ai"), call.user, call.body)
+    return await rank_applicants(call.services.db, call.services.optional_metered_ai(call.user), call.user, call.body)

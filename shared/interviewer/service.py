@@ -42,6 +42,7 @@ from shared.interviewer import competency_prompts as competency_prompt
 from shared.interviewer import prompts as interviewer_prompt
 from shared.interviewer import queries, rules
 from shared.interviewer.models import AnswerAssessment, InterviewerRequest, InterviewerResponse
+from shared.platform.ai_usage import Payer, billed
 from shared.platform.decision_log import Concerning, DecisionRecorder, OnCall
 from shared.platform.errors import ApiError, Conflict, Forbidden, NotFound, UpstreamError
 from shared.platform.logs import log_event
@@ -61,6 +62,7 @@ class Turn:
     messages: list[dict[str, Any]]
     save_to: UUID | None  # the interview whose transcript receives this turn
     decisions: DecisionRecorder  # the turn's model calls, for the decision log
+    payer: Payer  # the interview's organisation (its budget); none for practice
     received: float = field(default_factory=time.monotonic)
 
 
@@ -87,6 +89,7 @@ async def prepare_turn(db: Database, user_id: UUID | None, request: InterviewerR
         messages=interviewer_prompt.interviewer_messages(request),
         save_to=save_to,
         decisions=DecisionRecorder(about),
+        payer=Payer(organisation_id=organisation_id, user_id=user_id),
     )
 
 
@@ -109,6 +112,7 @@ def _refuse_unless_open(state: rules.InterviewState, row: dict[str, Any], reques
 
 async def answer_turn(db: Database, ai: AIModel, turn: Turn) -> InterviewerResponse:
     """The next interviewer turn as one JSON answer."""
+    ai = billed(ai, turn.payer)
     try:
         assessment = asyncio.create_task(detect_competencies(ai, turn.request, on_call=turn.decisions))
         try:
@@ -140,6 +144,7 @@ async def open_stream(db: Database, ai: AIModel, turn: Turn) -> AsyncIterator[by
     """Start the reply and wait for its first token, so that an upstream failure
     before any text (402, 429, 502) is still answered with its HTTP status; then
     hand back the SSE byte stream."""
+    ai = billed(ai, turn.payer)
     assessment = asyncio.create_task(detect_competencies(ai, turn.request, on_call=turn.decisions))
     deltas = ai.stream_text(
         purpose="interviewer",

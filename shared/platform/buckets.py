@@ -24,6 +24,7 @@ class Bucket(StrEnum):
     DATA_EXPORT = "me/data-export"
     REPORTS_BIAS_AUDIT = "reports/bias-audit"
     REPORTS_AI_DECISIONS = "reports/ai-decisions"
+    REPORTS_AI_USAGE = "reports/ai-usage"
     # Not a route: wrong tokens, service keys and webhook secrets, counted per client
     # address only (a guesser has no user), before the credential is even checked.
     AUTH_FAILURES = "auth/failures"
@@ -49,6 +50,7 @@ DEFAULT_LIMITS: dict[Bucket, tuple[int, int]] = {
     Bucket.DATA_EXPORT: (5, 3600),  # a whole account's rows per request: a person needs it rarely
     Bucket.REPORTS_BIAS_AUDIT: (6, 60),  # a yearly audit in three formats, not a dashboard to poll
     Bucket.REPORTS_AI_DECISIONS: (60, 60),  # an admin paging through a log
+    Bucket.REPORTS_AI_USAGE: (30, 60),  # a dashboard refreshing, not a feed
     Bucket.AUTH_FAILURES: (20, 600),  # no client makes 20 wrong guesses in 10 minutes by mistake
     Bucket.AI_DAILY: (400, 86_400),  # a day of interviews, CVs and shortlists, not a bill
 }

@@ -128,6 +128,12 @@ class Settings(DatabaseSettings):
     # JSON {"<purpose>": tokens} overriding the output caps every model call carries
     # (shared/ai/client.py DEFAULT_OUTPUT_CAPS).
     AI_MAX_OUTPUT_TOKENS: str | None = None
+    # JSON {"<model>": {"input": <USD per 1M tokens>, "output": <USD per 1M>}} merged over
+    # shared/platform/ai_usage.py DEFAULT_PRICES: the estimated cost in app.ai_usage.
+    AI_PRICES: str | None = None
+    # An organisation's monthly AI spend limit (USD, UTC month); unset = unlimited.
+    # app.ai_budgets overrides it per organisation.
+    AI_ORG_MONTHLY_BUDGET_USD: float | None = Field(default=None, ge=0)
     AZURE_OPENAI_ENDPOINT: str | None = None
     AZURE_OPENAI_DEPLOYMENT: str | None = None
     AZURE_OPENAI_API_VERSION: str = "2024-10-21"
@@ -231,6 +237,7 @@ class Settings(DatabaseSettings):
             self.SERVICE_API_KEY = self.SERVICE_API_KEY or DEV_SERVICE_KEY
         self.rate_limits()  # validate the JSON early
         self.ai_output_caps()
+        self.ai_prices()
         return self
 
     def public_base_url(self, request_base_url: str) -> str:
@@ -289,6 +296,25 @@ class Settings(DatabaseSettings):
         ):
             raise ValueError('AI_MAX_OUTPUT_TOKENS must look like {"score": 4000} (whole numbers 1 to 100000)')
         return {str(k): int(v) for k, v in caps.items()}
+
+    def ai_prices(self) -> dict[str, tuple[float, float]]:
+        """Model -> (input, output) USD per million tokens, from AI_PRICES (only the overrides)."""
+        if not self.AI_PRICES:
+            return {}
+        try:
+            prices = json.loads(self.AI_PRICES)
+        except ValueError as exc:
+            raise ValueError(f"AI_PRICES is not a JSON object: {exc}") from None
+
+        def number(value: Any) -> bool:
+            return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 10_000
+
+        if not isinstance(prices, dict) or not all(
+            isinstance(p, dict) and set(p) == {"input", "output"} and number(p["input"]) and number(p["output"])
+            for p in prices.values()
+        ):
+            raise ValueError('AI_PRICES must look like {"gpt-4o": {"input": 2.5, "output": 10}} (USD per 1M tokens)')
+        return {str(model): (float(p["input"]), float(p["output"])) for model, p in prices.items()}
 
     def rate_limits(self) -> dict[Bucket, tuple[int, int]]:
         """Bucket -> (requests, window seconds), defaults overridden by RATE_LIMITS."""

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # settings and adapters are imported on first use (cold start
     from shared.adapters.speech_tokens import EntraSpeechTokens, SpeechTokens
     from shared.adapters.supabase_admin import SupabaseAdmin
     from shared.ai.client import AIClient
+    from shared.platform.ai_usage import MeteredAI, UsageLedger
     from shared.platform.auth import TokenVerifier
     from shared.platform.config import Settings
     from shared.platform.rate_limit import RateLimiter
@@ -115,6 +116,25 @@ class Services:
         from shared.ai.client import ai_from_settings
 
         return ai_from_settings(self.settings)
+
+    @cached_property
+    def usage(self) -> UsageLedger:
+        """AI usage rows and organisations' monthly budgets (shared/platform/ai_usage.py)."""
+        from shared.platform.ai_usage import Prices, UsageLedger
+
+        return UsageLedger(self.db, Prices(self.settings.ai_prices()), self.settings.AI_ORG_MONTHLY_BUDGET_USD)
+
+    def metered_ai(self, user_id: object = None) -> MeteredAI:
+        """The AI client as features get it: every call recorded in app.ai_usage and held
+        to the payer's budget (the feature binds the organisation with `billed`);
+        NotConfigured without a model."""
+        from shared.platform.ai_usage import MeteredAI, Payer
+
+        return MeteredAI(self.ai, self.usage, Payer(user_id=user_id))
+
+    def optional_metered_ai(self, user_id: object = None) -> MeteredAI | None:
+        """metered_ai, or None without a model (for features that can do without it)."""
+        return None if self.optional("ai") is None else self.metered_ai(user_id)
 
     @cached_property
     def cv_storage(self) -> SupabaseCvStorage | BlobCvStorage:

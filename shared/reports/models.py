@@ -235,3 +235,81 @@ class AiDecisionsDocs(OperationDocs):
                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID},
             },
         ]
+
+
+# --- AI usage (issue 24) ---------------------------------------------------------------
+
+AI_USAGE_MAX_DAYS = 366  # one report covers at most a year of days
+
+
+class AiUsageQuery(BaseModel):
+    """The query string of GET /api/reports/ai-usage: whole UTC days, both ends included."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    organisationId: UUID
+    start: date = Field(alias="from")
+    end: date = Field(alias="to")
+
+    def check_period(self) -> None:
+        if self.start > self.end:
+            raise BadRequest("Invalid query parameters", details=[{"field": "from", "message": "after `to`"}])
+        if (self.end - self.start).days >= AI_USAGE_MAX_DAYS:
+            raise BadRequest(
+                "Invalid query parameters",
+                details=[{"field": "to", "message": f"at most {AI_USAGE_MAX_DAYS} days after `from`"}],
+            )
+
+
+class AiUsageFigures(BaseModel):
+    """Calls, the provider's token counts and the cost estimated at each call's time."""
+
+    calls: int
+    inputTokens: int
+    outputTokens: int
+    estimatedCost: float  # USD, to the millionth
+
+
+class AiUsageDay(AiUsageFigures):
+    date: date  # UTC day
+    purpose: str  # the AI client's purpose key (interviewer, parse_resume, score, ...)
+
+
+class AiBudget(BaseModel):
+    """This UTC month's budget now, whatever the period asked for."""
+
+    month: date  # the month's first day
+    monthlyLimit: float | None  # USD; null = unlimited
+    spentThisMonth: float  # settled calls
+    reservedThisMonth: float  # held by calls in flight
+
+
+class AiUsageReport(BaseModel):
+    organisationId: UUID
+    start: date = Field(alias="from")
+    end: date = Field(alias="to")
+    currency: Literal["USD"] = "USD"
+    days: list[AiUsageDay]  # by date, then purpose; days without calls are left out
+    totals: AiUsageFigures
+    budget: AiBudget
+
+    # Built by field name, answered (and documented) as `from` and `to`.
+    model_config = ConfigDict(validate_by_name=True, serialize_by_alias=True)
+
+
+class AiUsageDocs(OperationDocs):
+    """The query parameters for the OpenAPI document."""
+
+    def parameters(self, method: str) -> list[dict[str, Any]]:
+        day = {"type": "string", "format": "date"}
+        return [
+            {"name": "organisationId", "in": "query", "required": True, "schema": {"type": "string", "format": "uuid"}},
+            {"name": "from", "in": "query", "required": True, "description": "First UTC day, included", "schema": day},
+            {
+                "name": "to",
+                "in": "query",
+                "required": True,
+                "description": f"Last UTC day, included (at most {AI_USAGE_MAX_DAYS} days after from)",
+                "schema": day,
+            },
+        ]

@@ -121,3 +121,21 @@ async def ai_decisions_page(
             limit %(limit)s""",
         {"org": organisation_id, "interview": interview_id, "before": before, "limit": limit},
     )
+
+
+# --- AI usage ----------------------------------------------------------------------------
+
+
+async def ai_usage_by_day(conn: Conn, organisation_id: Id, lower: Any, upper: Any) -> list[Row]:
+    """The organisation's model calls in [lower, upper), per UTC day and purpose."""
+    return await fetch_all(
+        conn,
+        """select (occurred_at at time zone 'UTC')::date as day, purpose, count(*) as calls,
+                  coalesce(sum(input_tokens), 0) as input_tokens, coalesce(sum(output_tokens), 0) as output_tokens,
+                  coalesce(sum(estimated_cost), 0) as cost
+             from app.ai_usage
+            where organisation_id = %(org)s and occurred_at >= %(lower)s and occurred_at < %(upper)s
+            group by 1, 2
+            order by 1, 2""",
+        {"org": organisation_id, "lower": lower, "upper": upper},
+    )

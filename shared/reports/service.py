@@ -17,16 +17,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
 from shared.adapters.ports import Database
+from shared.platform.ai_usage import UsageLedger
 from shared.platform.auth import ORG_ADMIN_ROLES, Caller, require_role
 from shared.platform.errors import BadRequest, Forbidden, NotFound
 from shared.platform.membership import member_role
 from shared.reports import queries, render, rules
-from shared.reports.models import AiDecision, AiDecisionsPage, AiDecisionsQuery, BiasAuditQuery
+from shared.reports.models import (
+    AiBudget,
+    AiDecision,
+    AiDecisionsPage,
+    AiDecisionsQuery,
+    AiUsageDay,
+    AiUsageFigures,
+    AiUsageQuery,
+    AiUsageReport,
+    BiasAuditQuery,
+)
 
 if TYPE_CHECKING:
     from shared.platform.db import Conn
@@ -133,12 +145,17 @@ def rendered(report: dict[str, Any], format: str) -> Rendered:
 # --- the AI decision log ------------------------------------------------------------
 
 ORGANISATION_NOT_FOUND = "Organisation not found"
+Q = TypeVar("Q", AiDecisionsQuery, AiUsageQuery)
 
 
 def ai_decisions_query(params: Mapping[str, str]) -> AiDecisionsQuery:
     """The query string, checked (400 naming each bad field)."""
+    return _query(AiDecisionsQuery, params)
+
+
+def _query(model: type[Q], params: Mapping[str, str]) -> Q:
     try:
-        return AiDecisionsQuery.model_validate(dict(params))
+        return model.model_validate(dict(params))
     except ValidationError as exc:
         details = [
             {"field": ".".join(str(p) for p in error["loc"]) or "query", "message": error["msg"]}
@@ -149,14 +166,7 @@ def ai_decisions_query(params: Mapping[str, str]) -> AiDecisionsQuery:
 
 async def ai_decisions(db: Database, caller: Caller, query: AiDecisionsQuery) -> AiDecisionsPage:
     async with db.connection() as conn:
-        if caller.is_service:
-            if not await queries.organisation_exists(conn, query.organisationId):
-                raise NotFound(ORGANISATION_NOT_FOUND)
-        else:
-            role = await member_role(conn, query.organisationId, caller.user_id) if caller.user_id else None
-            if role is None:  # not theirs to see, or not there: the same answer
-                raise NotFound(ORGANISATION_NOT_FOUND)
-            require_role(role, ORG_ADMIN_ROLES, "this organisation")
+        await _authorise_ai_log(conn, caller, query.organisationId)
         if query.interviewId is not None:
             owner = await queries.interview_organisation(conn, query.interviewId)
             if owner is None or str(owner) != str(query.organisationId):
@@ -172,6 +182,19 @@ async def ai_decisions(db: Database, caller: Caller, query: AiDecisionsQuery) ->
         decisions=[_decision(row) for row in rows],
         nextBefore=rows[-1]["id"] if more else None,
     )
+
+
+async def _authorise_ai_log(conn: Conn, caller: Caller, organisation_id: Any) -> None:
+    """The AI logs' readers (decisions and usage): the service key, or an admin/org_admin
+    of the organisation; another member 403; anyone else, or no such organisation, 404."""
+    if caller.is_service:
+        if not await queries.organisation_exists(conn, organisation_id):
+            raise NotFound(ORGANISATION_NOT_FOUND)
+        return
+    role = await member_role(conn, organisation_id, caller.user_id) if caller.user_id else None
+    if role is None:  # not theirs to see, or not there: the same answer
+        raise NotFound(ORGANISATION_NOT_FOUND)
+    require_role(role, ORG_ADMIN_ROLES, "this organisation")
 
 
 def _decision(row: dict[str, Any]) -> AiDecision:
@@ -192,3 +215,57 @@ def _decision(row: dict[str, Any]) -> AiDecision:
         outputTokens=row["output_tokens"],
         latencyMs=row["latency_ms"],
     )
+
+
+# --- AI usage (issue 24, shared/platform/ai_usage.py) ------------------------------------
+
+
+def ai_usage_query(params: Mapping[str, str]) -> AiUsageQuery:
+    """The query string, checked (400 naming each bad field, or a period the wrong way round)."""
+    query = _query(AiUsageQuery, params)
+    query.check_period()
+    return query
+
+
+async def ai_usage(db: Database, usage: UsageLedger, caller: Caller, query: AiUsageQuery) -> AiUsageReport:
+    """The organisation's model calls per UTC day and purpose, their totals, and this
+    month's budget (who may read it: as the decision log)."""
+    lower, upper = period_bounds(query.start, query.end)
+    async with db.connection() as conn:
+        await _authorise_ai_log(conn, caller, query.organisationId)
+        rows = await queries.ai_usage_by_day(conn, query.organisationId, lower, upper)
+        month, limit, spent, reserved = await usage.budget(conn, query.organisationId)
+    days = [
+        AiUsageDay(
+            date=row["day"],
+            purpose=row["purpose"],
+            calls=int(row["calls"]),
+            inputTokens=int(row["input_tokens"]),
+            outputTokens=int(row["output_tokens"]),
+            estimatedCost=_usd(row["cost"]),
+        )
+        for row in rows
+    ]
+    totals = AiUsageFigures(
+        calls=sum(d.calls for d in days),
+        inputTokens=sum(d.inputTokens for d in days),
+        outputTokens=sum(d.outputTokens for d in days),
+        estimatedCost=_usd(sum((Decimal(str(row["cost"])) for row in rows), Decimal(0))),
+    )
+    return AiUsageReport(
+        organisationId=query.organisationId,
+        start=query.start,
+        end=query.end,
+        days=days,
+        totals=totals,
+        budget=AiBudget(
+            month=month,
+            monthlyLimit=None if limit is None else _usd(limit),
+            spentThisMonth=_usd(spent),
+            reservedThisMonth=_usd(reserved),
+        ),
+    )
+
+
+def _usd(value: Any) -> float:
+    return round(float(value), 6)

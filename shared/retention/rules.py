@@ -51,6 +51,14 @@ class TableRule:
 # Children before parents, so the order holds whatever the foreign keys' delete actions are.
 TABLE_RULES: tuple[TableRule, ...] = (
     TableRule(
+        # AI usage (shared/platform/ai_usage.py): one row per model call, charged to an
+        # organisation and to the caller. The caller's id goes; the spend stays with the
+        # organisation (budgets and bills). Nothing else in a row is about the person.
+        "app.ai_usage",
+        "update app.ai_usage set user_id = null where user_id = %(user)s",
+        "update app.ai_usage set user_id = null where user_id = %(user)s",
+    ),
+    TableRule(
         # The AI decision log: one row per candidate per model call (shared/platform/decision_log.py),
         # so erasing removes exactly this candidate's rows; anonymising too, since every row
         # names the person by id (and there is nothing else in a row to keep).
@@ -343,6 +351,14 @@ EXPORT_RULES: tuple[ExportRule, ...] = (
         """select id, call_id, occurred_at, purpose, organisation_id, interview_id, model, prompt_version,
                   rubric_version, input_sha256, outcome, input_tokens, output_tokens, latency_ms
              from app.ai_decisions where candidate_id = %(user)s order by id""",
+    ),
+    # The model calls made on this person's requests: purpose, model, tokens, cost; no text.
+    ExportRule(
+        "app.ai_usage",
+        "aiUsage",
+        """select id, occurred_at, organisation_id, purpose, model, outcome, input_tokens, output_tokens,
+                  estimated_cost
+             from app.ai_usage where user_id = %(user)s order by id""",
     ),
 )
 

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from shared.adapters.ports import AIModel, Database, DurableClient
 from shared.organisations.rules import org_values_of
 from shared.platform import audit
+from shared.platform.ai_usage import Payer, billed
 from shared.platform.auth import ORG_ADMIN_ROLES, Caller, require_role
 from shared.platform.decision_log import Concerning, DecisionRecorder, OnCall
 from shared.platform.errors import (
@@ -496,6 +497,7 @@ async def score_and_save(db: Database, ai: AIModel, context: ScoringContext) -> 
             rubric_version=context["rubricVersion"],
         )
     )
+    ai = billed(ai, Payer(organisation_id=context.get("organisationId")))  # the organisation's budget
     try:
         scored = await score_transcript(ai, context, transcript, on_call=decisions)
         saved = await save_result(db, scored, decisions)

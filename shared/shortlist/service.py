@@ -35,6 +35,7 @@ from typing import Any
 from uuid import UUID
 
 from shared.adapters.ports import AIModel, Database
+from shared.platform.ai_usage import Payer, billed
 from shared.platform.decision_log import Concerning, DecisionRecorder, OnCall
 from shared.platform.errors import Forbidden, NotConfigured, NotFound, PaymentRequired, RateLimited, UpstreamError
 from shared.platform.logs import log_event
@@ -119,6 +120,8 @@ async def generate_shortlist(
     decisions = DecisionRecorder(
         Concerning(candidate_ids=[a.candidate_id for a in shown], organisation_id=role["organisation_id"])
     )
+    if ai is not None:  # the organisation's budget (a refusal falls back to the rules' ranking)
+        ai = billed(ai, Payer(organisation_id=role["organisation_id"], user_id=user_id))
     try:
         matches, ranked_by = await _rank_leaders(ai, role, ranking.leaders, request.limit, decisions)
     finally:

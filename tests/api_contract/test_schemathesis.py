@@ -153,6 +153,11 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404",
 [[operations]]
 include-operation-id-regex = "^bias_audit_report"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "429"]
+
+# The same for the AI usage report (and a period of more than a year).
+[[operations]]
+include-operation-id-regex = "^ai_usage_report"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "429"]
 """
 
 

@@ -63,6 +63,12 @@ async def everything(db, blob_service):
                values (gen_random_uuid(), 'score', %s, %s, %s, 'm', 'v1', repeat('a', 64), 'ok', 1)""",
             (org, user, interview_id),
         )
+        await db.execute(
+            """insert into app.ai_usage (organisation_id, user_id, purpose, model, outcome, input_tokens,
+                                         output_tokens, estimated_cost)
+               values (%s, %s, 'interviewer', 'm', 'ok', 10, 20, 0.0001)""",
+            (org, user),
+        )
     return candidate, recorded, bystander, other
 
 
