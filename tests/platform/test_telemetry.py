@@ -1,0 +1,107 @@
+"""Issue 24: telemetry is off unless configured (and then loads no SDK), a request
+is one span and one duration measurement, and its id is in its error body and in
+every log record written while it is handled."""
+
+import json
+import logging
+import subprocess
+import sys
+
+import pytest
+
+from shared.platform.config import Settings
+from shared.platform.telemetry import exporter_for, otlp_spans
+from tests.conftest import ROOT
+from tests.support import auth_headers, call_function, create_user
+
+PROBE = (
+    "import json, sys; import function_app; from shared.platform.wiring import get_services; get_services(); "
+    "print(json.dumps(sorted({m.split('.')[0] + '.' + m.split('.')[1] for m in sys.modules "
+    "if m.startswith(('opentelemetry.sdk', 'azure.monitor', 'opentelemetry.instrumentation'))})))"
+)
+
+
+def loaded_after_start_up(**env: str) -> list[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "APP_ENV": "development", **env},
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.io  # fresh interpreters
+def test_telemetry_off_loads_no_sdk_even_after_start_up():
+    assert loaded_after_start_up() == []
+    # The probe can see an SDK: configured, start-up loads one.
+    assert "opentelemetry.sdk" in loaded_after_start_up(TELEMETRY_EXPORTER="console")
+
+
+@pytest.mark.unit
+def test_the_exporter_follows_the_settings():
+    assert exporter_for(Settings(APP_ENV="test")) == "none"
+    connected = "InstrumentationKey=00000000-0000-0000-0000-000000000000"
+    assert exporter_for(Settings(APP_ENV="test", APPLICATIONINSIGHTS_CONNECTION_STRING=connected)) == "azure"
+    assert (
+        exporter_for(
+            Settings(APP_ENV="test", APPLICATIONINSIGHTS_CONNECTION_STRING=connected, TELEMETRY_EXPORTER="none")
+        )
+        == "none"
+    )
+    assert exporter_for(Settings(APP_ENV="test", TELEMETRY_EXPORTER="file")) == "file"
+    with pytest.raises(ValueError, match="APPLICATIONINSIGHTS_CONNECTION_STRING"):
+        Settings(APP_ENV="test", TELEMETRY_EXPORTER="azure")
+
+
+async def test_a_request_is_a_span_a_measurement_and_its_id_is_in_the_error_body_and_logs(
+    db, services, telemetry_capture, caplog, unique_ip
+):
+    user = await create_user(db)
+    labels = {"http.route": "/api/organisations", "http.request.method": "POST", "http.response.status_code": 400}
+    before = telemetry_capture.total("http.server.request.duration", **labels)
+    with caplog.at_level(logging.DEBUG):
+        result = await call_function(
+            "organisations",
+            "POST",
+            {"name": ""},
+            {**auth_headers(user), "x-request-id": "req-tele-1"},
+            client_ip=unique_ip,
+        )
+    assert result.status == 400
+    assert result.json()["requestId"] == "req-tele-1" == result.headers["x-request-id"]
+
+    [span] = telemetry_capture.named("POST /api/organisations")
+    assert span.attributes["http.route"] == "/api/organisations"
+    assert span.attributes["http.response.status_code"] == 400
+    # The rate-limit check's statement is a child of the request's span.
+    statements = [s for s in telemetry_capture.trace_of(span) if s.attributes.get("db.system") == "postgresql"]
+    assert statements and all(s.parent.span_id == span.context.span_id for s in statements)
+    assert telemetry_capture.total("http.server.request.duration", **labels) == before + 1
+
+    during = [r for r in caplog.records if r.name.startswith("talenti")]
+    assert during and all(getattr(r, "requestId", None) == "req-tele-1" for r in during)
+    assert all(getattr(r, "traceId", None) == f"{span.context.trace_id:032x}" for r in during)
+    [line] = [json.loads(r.getMessage()) for r in during if '"event":"request"' in r.getMessage()]
+    assert line["traceId"] == f"{span.context.trace_id:032x}"
+
+
+async def test_an_unhandled_error_and_a_404_carry_the_request_id(services):
+    result = await call_function("unknown_route", "GET", path="/api/nope", path_params={"path": "nope"})
+    assert result.status == 404 and result.json()["requestId"] == result.headers["x-request-id"]
+
+
+def test_spans_are_written_as_otlp_json(telemetry_capture):
+    from shared.platform.telemetry import tracer
+
+    with tracer.start_as_current_span("outer", attributes={"n": 1, "ok": True}), tracer.start_as_current_span("inner"):
+        pass
+    document = otlp_spans(telemetry_capture.spans())
+    [scope] = document["resourceSpans"][0]["scopeSpans"]
+    inner, outer = scope["spans"]
+    assert (inner["name"], outer["name"]) == ("inner", "outer")
+    assert inner["parentSpanId"] == outer["spanId"] and len(outer["traceId"]) == 32
+    assert {"key": "n", "value": {"intValue": "1"}} in outer["attributes"]
+    assert {"key": "ok", "value": {"boolValue": True}} in outer["attributes"]
