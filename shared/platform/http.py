@@ -247,9 +247,12 @@ async def serve(spec: EndpointSpec, handler: Handler, request: Request, durable_
 
     The request is one span (`<METHOD> /api/<route>`) and one `http.server.request.duration`
     measurement; its id is in every log record written meanwhile and in every error body."""
+    from shared.platform.wiring import get_services
+
     started = time.perf_counter()
     request_id = _request_id(request)
     method = request.method.upper()
+    services = get_services()  # first: building the services installs telemetry (the first span counts)
     token = current_request_id.set(request_id)
     try:
         with telemetry.tracer.start_as_current_span(
@@ -258,7 +261,7 @@ async def serve(spec: EndpointSpec, handler: Handler, request: Request, durable_
             kind=telemetry.server_kind(),
             attributes={"http.route": spec.path, "http.request.method": method, "talenti.request_id": request_id},
         ) as span:
-            response = await _serve(spec, handler, request, request_id, started, durable_client)
+            response = await _serve(spec, handler, request, services, request_id, started, durable_client)
             span.set_attribute("http.response.status_code", response.status_code)
             telemetry.mark_error(span, response.status_code)
     finally:
@@ -271,11 +274,14 @@ async def serve(spec: EndpointSpec, handler: Handler, request: Request, durable_
 
 
 async def _serve(
-    spec: EndpointSpec, handler: Handler, request: Request, request_id: str, started: float, durable_client: Any
+    spec: EndpointSpec,
+    handler: Handler,
+    request: Request,
+    services: "Services",
+    request_id: str,
+    started: float,
+    durable_client: Any,
 ) -> Response:
-    from shared.platform.wiring import get_services
-
-    services = get_services()
     call = Call(
         request=request,
         request_id=request_id,
