@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from shared.platform.config import Settings
 
 SERVICE_NAME = "talenti-api"
-EXPORTERS = ("none", "azure", "console", "file")
 
 # Proxies: they start delegating once a provider is installed, whenever that is.
 tracer = trace.get_tracer("talenti")
