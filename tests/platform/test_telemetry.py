@@ -105,3 +105,40 @@ def test_spans_are_written_as_otlp_json(telemetry_capture):
     assert inner["parentSpanId"] == outer["spanId"] and len(outer["traceId"]) == 32
     assert {"key": "n", "value": {"intValue": "1"}} in outer["attributes"]
     assert {"key": "ok", "value": {"boolValue": True}} in outer["attributes"]
+
+
+@pytest.mark.io  # a loopback server
+async def test_outbound_http_and_azure_sdk_calls_become_client_spans(telemetry_capture):
+    """Speech and Resend go through httpx; ACS and Blob through azure-core's tracing plugin."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import httpx
+    from azure.core.settings import settings as azure_settings
+
+    from shared.platform.telemetry import instrument_libraries, tracer
+
+    class Ok(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        instrument_libraries()
+        with tracer.start_as_current_span("caller") as caller:
+            async with httpx.AsyncClient() as client:
+                assert (await client.get(f"http://127.0.0.1:{server.server_port}/token")).status_code == 204
+    finally:
+        server.shutdown()
+    [outbound] = [
+        s
+        for s in telemetry_capture.spans()
+        if s.attributes.get("http.request.method") == "GET" or s.attributes.get("http.method") == "GET"
+    ]
+    assert outbound.parent.span_id == caller.get_span_context().span_id
+    assert azure_settings.tracing_implementation().__name__ == "OpenTelemetrySpan"
