@@ -142,3 +142,58 @@ async def test_outbound_http_and_azure_sdk_calls_become_client_spans(telemetry_c
     ]
     assert outbound.parent.span_id == caller.get_span_context().span_id
     assert azure_settings.tracing_implementation().__name__ == "OpenTelemetrySpan"
+
+
+async def test_pool_waits_exhaustion_and_rate_limit_refusals_are_counted(db, database_url, telemetry_capture):
+    import uuid
+
+    from shared.platform.buckets import Bucket
+    from shared.platform.db import Database, DatabaseUnavailable
+    from shared.platform.errors import RateLimited
+    from shared.platform.rate_limit import RateLimiter
+
+    waits_before = telemetry_capture.total("talenti.db.pool.wait")
+    exhausted_before = telemetry_capture.total("talenti.db.pool.exhausted", cause="PoolTimeout")
+    small = Database(database_url, min_size=1, max_size=1, pool_timeout=0.2)
+    try:
+        async with small.connection():
+            with pytest.raises(DatabaseUnavailable):
+                async with small.connection():
+                    pass
+    finally:
+        await small.close()
+    assert telemetry_capture.total("talenti.db.pool.wait") >= waits_before + 1
+    assert telemetry_capture.total("talenti.db.pool.exhausted", cause="PoolTimeout") == exhausted_before + 1
+
+    refused_before = telemetry_capture.total("talenti.rate_limit.refused", bucket="organisations")
+    limiter = RateLimiter(db, {Bucket.ORGANISATIONS: (1, 60)}, True)
+    user_key = f"user|{uuid.uuid4()}"
+    await limiter.check(Bucket.ORGANISATIONS, user_key=user_key, ip_key=None)
+    with pytest.raises(RateLimited):
+        await limiter.check(Bucket.ORGANISATIONS, user_key=user_key, ip_key=None)
+    assert telemetry_capture.total("talenti.rate_limit.refused", bucket="organisations") == refused_before + 1
+
+
+def test_retention_items_are_counted_by_kind_and_outcome(telemetry_capture):
+    import uuid
+    from datetime import UTC, datetime
+
+    from shared.retention.models import (
+        CleanupRecordingsResponse,
+        DeletionRequestResult,
+        ProcessDeletionRequestsResponse,
+    )
+    from shared.retention.service import count_items
+
+    def total(kind, outcome):
+        return telemetry_capture.total("talenti.retention.items", kind=kind, outcome=outcome)
+
+    before = [total("recording", "deleted"), total("deletion_request", "deleted"), total("deletion_request", "failed")]
+    now = datetime.now(UTC)
+    count_items(CleanupRecordingsResponse(totalDeleted=3, organisationResults=[], processedAt=now))
+    results = [
+        DeletionRequestResult(requestId=uuid.uuid4(), status=status) for status in ("completed", "failed", "pending")
+    ]
+    count_items(ProcessDeletionRequestsResponse(requestsProcessed=3, results=results, processedAt=now))
+    after = [total("recording", "deleted"), total("deletion_request", "deleted"), total("deletion_request", "failed")]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [3, 1, 1]
