@@ -56,6 +56,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
+from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, StatusCode
 from pydantic import BaseModel
 
@@ -161,6 +162,12 @@ class _Meter:
                 latency_ms=round((time.perf_counter() - self.started) * 1000),
             )
         )
+
+    def current(self) -> contextlib.AbstractContextManager[Any]:
+        """The call's span as the current one: its HTTP requests to the provider become its children."""
+        if self.span is None:
+            return contextlib.nullcontext()
+        return trace.use_span(self.span, end_on_exit=False)
 
     def _measured(self, outcome: str) -> None:
         """The call's span ends; its duration and tokens are measured (no request sent: no call)."""
@@ -269,10 +276,11 @@ class AIClient:
         model = model or self._model
         meter = _Meter(on_call, purpose, prompt_version, model)
         try:
-            answer, repaired = await self._structured(
-                meter, purpose, prompt_version, messages, schema, tool_name, tool_description, model, timeout,
-                check, vocabularies,
-            )  # fmt: skip
+            with meter.current():
+                answer, repaired = await self._structured(
+                    meter, purpose, prompt_version, messages, schema, tool_name, tool_description, model, timeout,
+                    check, vocabularies,
+                )  # fmt: skip
         except BaseException:
             meter.done("failed")
             raise
@@ -355,7 +363,8 @@ class AIClient:
         model = model or self._model
         meter = _Meter(on_call, purpose, prompt_version, model)
         try:
-            text, attempt = await self._complete_text(meter, purpose, prompt_version, messages, model, timeout)
+            with meter.current():
+                text, attempt = await self._complete_text(meter, purpose, prompt_version, messages, model, timeout)
         except BaseException:
             meter.done("failed")
             raise

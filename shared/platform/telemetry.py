@@ -178,7 +178,7 @@ def _file_exporters(folder: Path) -> tuple[Any, Any]:
         def export(
             self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
         ) -> MetricExportResult:
-            _append(folder / "metrics.jsonl", json.loads(metrics_data.to_json()))
+            _append(folder / "metrics.jsonl", otlp_metrics(metrics_data))
             return MetricExportResult.SUCCESS
 
         def force_flush(self, timeout_millis: float = 10_000) -> bool:
@@ -245,6 +245,52 @@ def otlp_spans(spans: Sequence[ReadableSpan]) -> dict[str, Any]:
             for resource, entries in by_resource.values()
         ]
     }
+
+
+def _otlp_point(point: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "attributes": _otlp_attributes(point.attributes),
+        "startTimeUnixNano": str(point.start_time_unix_nano),
+        "timeUnixNano": str(point.time_unix_nano),
+    }
+    if hasattr(point, "bucket_counts"):  # a histogram's point
+        entry.update(
+            count=str(point.count),
+            sum=point.sum,
+            bucketCounts=[str(n) for n in point.bucket_counts],
+            explicitBounds=list(point.explicit_bounds),
+            min=point.min,
+            max=point.max,
+        )
+    elif isinstance(point.value, int):
+        entry["asInt"] = str(point.value)
+    else:
+        entry["asDouble"] = point.value
+    return entry
+
+
+def otlp_metrics(data: MetricsData) -> dict[str, Any]:
+    """The OTLP/JSON `ExportMetricsServiceRequest` for one collection (sums, histograms, gauges)."""
+    resources = []
+    for resource_metrics in data.resource_metrics:
+        scopes = []
+        for scope_metrics in resource_metrics.scope_metrics:
+            entries = []
+            for metric in scope_metrics.metrics:
+                series: Any = metric.data  # Sum, Histogram or Gauge (no exponential histograms here)
+                kind = type(series).__name__
+                body: dict[str, Any] = {"dataPoints": [_otlp_point(p) for p in series.data_points]}
+                if kind != "Gauge":
+                    body["aggregationTemporality"] = int(series.aggregation_temporality)
+                if kind == "Sum":
+                    body["isMonotonic"] = series.is_monotonic
+                key = {"Sum": "sum", "Histogram": "histogram"}.get(kind, "gauge")
+                entries.append({"name": metric.name, "unit": metric.unit or "", key: body})
+            scopes.append({"scope": {"name": scope_metrics.scope.name}, "metrics": entries})
+        resources.append(
+            {"resource": {"attributes": _otlp_attributes(resource_metrics.resource.attributes)}, "scopeMetrics": scopes}
+        )
+    return {"resourceMetrics": resources}
 
 
 # --- helpers the app uses ------------------------------------------------------------------

@@ -197,3 +197,26 @@ def test_retention_items_are_counted_by_kind_and_outcome(telemetry_capture):
     count_items(ProcessDeletionRequestsResponse(requestsProcessed=3, results=results, processedAt=now))
     after = [total("recording", "deleted"), total("deletion_request", "deleted"), total("deletion_request", "failed")]
     assert [a - b for a, b in zip(after, before, strict=True)] == [3, 1, 1]
+
+
+def test_metrics_are_written_as_otlp_json(telemetry_capture):
+    from shared.platform.telemetry import http_duration, otlp_metrics, retention_items
+
+    http_duration.record(0.25, {"http.route": "/api/otlp-json-test"})
+    retention_items.add(2, {"kind": "otlp-json-test", "outcome": "deleted"})
+    document = otlp_metrics(telemetry_capture.reader.get_metrics_data())
+    metrics = {m["name"]: m for r in document["resourceMetrics"] for s in r["scopeMetrics"] for m in s["metrics"]}
+    histogram = metrics["http.server.request.duration"]["histogram"]
+    [point] = [
+        p
+        for p in histogram["dataPoints"]
+        if {"key": "http.route", "value": {"stringValue": "/api/otlp-json-test"}} in p["attributes"]
+    ]
+    assert point["count"] == "1" and point["sum"] == 0.25 and histogram["aggregationTemporality"] == 2
+    counter = metrics["talenti.retention.items"]["sum"]
+    assert counter["isMonotonic"] is True
+    assert any(
+        p["asInt"] == "2"
+        for p in counter["dataPoints"]
+        if {"key": "kind", "value": {"stringValue": "otlp-json-test"}} in p["attributes"]
+    )
