@@ -183,8 +183,10 @@ class CallEvents:
         result = BatchResult()
         for raw in raws:
             event_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+            # CloudEvents' distributed-tracing extension: the producer's trace, linked from the event's span.
+            traceparent = raw.get("traceparent") if isinstance(raw, dict) else None
             try:
-                await self.handle(event_from_envelope(raw))
+                await self.handle(event_from_envelope(raw), traceparent if isinstance(traceparent, str) else None)
                 result.processed += 1
             except EventRejected as rejected:
                 result.failed.append({"id": event_id, "error": str(rejected)})
@@ -199,12 +201,14 @@ class CallEvents:
                 result.retry = True
         return result
 
-    async def handle(self, event: AcsEvent) -> Outcome:
+    async def handle(self, event: AcsEvent, traceparent: str | None = None) -> Outcome:
         """One event: a span of its own (a child of the trigger's invocation or the webhook's
-        request) and one `talenti.events.processed` count by outcome."""
+        request, linked to the producer's trace when the event carries one) and one
+        `talenti.events.processed` count by outcome."""
         with telemetry.tracer.start_as_current_span(
             f"acs.event {event.type}",
             kind=SpanKind.CONSUMER,
+            links=telemetry.links_to(traceparent),
             attributes={
                 "messaging.system": "eventgrid",
                 "messaging.message.id": event.id,

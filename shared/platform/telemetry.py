@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.context import Context
-from opentelemetry.trace import Span, SpanKind, StatusCode
+from opentelemetry.trace import Link, Span, SpanKind, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 if TYPE_CHECKING:
@@ -309,6 +309,12 @@ def context_from(traceparent: str | None) -> Context | None:
         return None
     ctx = _propagator.extract({"traceparent": traceparent})
     return ctx if trace.get_current_span(ctx).get_span_context().is_valid else None
+
+
+def links_to(traceparent: str | None) -> list[Link]:
+    """A link to the trace a queued message was produced in (none without a valid traceparent)."""
+    parent = context_from(traceparent)
+    return [Link(trace.get_current_span(parent).get_span_context())] if parent is not None else []
 
 
 def incoming_context(traceparent: str | None) -> Context | None:

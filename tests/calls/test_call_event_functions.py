@@ -275,3 +275,15 @@ async def test_trigger_event_is_one_trace_with_its_statements_and_counted(db, du
     await run_trigger(raw, durable)  # redelivered
     assert telemetry_capture.total("talenti.events.processed", outcome="processed") == processed_before + 1
     assert telemetry_capture.total("talenti.events.processed", outcome="duplicate") == duplicates_before + 1
+
+
+async def test_a_webhook_cloud_event_carrying_a_traceparent_is_linked_to_it(db, durable, telemetry_capture):
+    seeded, call = await linked_interview(db)
+    producer_trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    event = {**cloud_event("CallStarted", call_data(call)), "traceparent": f"00-{producer_trace}-00f067aa0ba902b7-01"}
+    result = await call_webhook([event], durable)
+    assert result.status == 200, result
+    [span] = [s for s in telemetry_capture.spans() if s.name == "acs.event Microsoft.Communication.CallStarted"]
+    assert [f"{link.context.trace_id:032x}" for link in span.links] == [producer_trace]
+    [request] = telemetry_capture.named("POST /api/acs/webhook")
+    assert span.parent.span_id == request.context.span_id  # inside the webhook request's trace
