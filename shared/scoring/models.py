@@ -196,6 +196,7 @@ class RunTrace(TypedDict, total=False):
 
     traceparent: str
     startedAt: float
+    requestId: str  # the starting request's id: the activities' log lines carry it too
 
 
 class ScoringContext(TypedDict, total=False):

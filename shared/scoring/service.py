@@ -54,7 +54,7 @@ from shared.platform.errors import (
     Unprocessable,
     UpstreamError,
 )
-from shared.platform.logs import log_event
+from shared.platform.logs import log_event, request_id
 from shared.platform.membership import member_role
 from shared.scoring import queries as score_rows
 from shared.scoring import rules
@@ -173,6 +173,9 @@ async def start_scoring(
         traceparent = telemetry.carrier().get("traceparent")
         if traceparent:
             run_trace["traceparent"] = traceparent
+        started_by = request_id.get()
+        if started_by:
+            run_trace["requestId"] = started_by
         job["trace"] = run_trace
         try:
             await client.start_new(ORCHESTRATOR, instance_id, job)
@@ -459,13 +462,18 @@ async def run_step(step: Callable[..., Awaitable[Any]], *args: Any) -> StepResul
 
 @contextmanager
 def step_span(step: str, value: Any) -> Iterator[None]:
-    """An activity's span, a child of the starter's (its traceparent travels in the input)."""
+    """An activity's span, a child of the starter's (its traceparent travels in the input); its log
+    records carry the starting request's id."""
     run_trace = (value.get("trace") if isinstance(value, dict) else None) or {}
     interview_id = value.get("interviewId") if isinstance(value, dict) else None
-    with telemetry.child_span(
-        f"scoring.{step}", run_trace.get("traceparent"), attributes={"talenti.interview_id": interview_id}
-    ):
-        yield
+    token = request_id.set(run_trace.get("requestId"))
+    try:
+        with telemetry.child_span(
+            f"scoring.{step}", run_trace.get("traceparent"), attributes={"talenti.interview_id": interview_id}
+        ):
+            yield
+    finally:
+        request_id.reset(token)
 
 
 def run_ended(value: Any, result: StepResult, *, last: bool) -> None:

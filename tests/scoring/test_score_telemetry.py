@@ -73,3 +73,7 @@ async def test_a_scoring_request_is_one_trace_through_activities_database_and_mo
     started = [json.loads(r.getMessage()) for r in caplog.records if '"scoring.started"' in r.getMessage()]
     assert started and started[0]["requestId"] == "score-trace-1"
     assert started[0]["traceId"] == f"{request.context.trace_id:032x}"
+    # So do the activities' (the model call's line is written in the scoring activity).
+    calls = [json.loads(r.getMessage()) for r in caplog.records if '"ai.call"' in r.getMessage()]
+    assert [(c["purpose"], c["requestId"]) for c in calls] == [("score", "score-trace-1")]
+    assert calls[0]["traceId"] == started[0]["traceId"]
