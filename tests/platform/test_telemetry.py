@@ -220,3 +220,35 @@ def test_metrics_are_written_as_otlp_json(telemetry_capture):
         for p in counter["dataPoints"]
         if {"key": "kind", "value": {"stringValue": "otlp-json-test"}} in p["attributes"]
     )
+
+
+def test_the_file_exporters_append_one_otlp_json_line_per_export(tmp_path, telemetry_capture):
+    from shared.platform.telemetry import _file_exporters, tracer
+
+    spans, metrics = _file_exporters(tmp_path)
+    with tracer.start_as_current_span("filed"):
+        pass
+    spans.export(telemetry_capture.spans())
+    metrics.export(telemetry_capture.reader.get_metrics_data())
+    [trace_line] = (tmp_path / "traces.jsonl").read_text().splitlines()
+    assert json.loads(trace_line)["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["name"] == "filed"
+    [metric_line] = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    assert "resourceMetrics" in json.loads(metric_line)
+
+
+def test_azure_mode_hands_the_distro_the_connection_and_the_managed_identity(monkeypatch):
+    import azure.monitor.opentelemetry as distro
+
+    from shared.platform import telemetry
+
+    given = {}
+    monkeypatch.setattr(distro, "configure_azure_monitor", lambda **kwargs: given.update(kwargs))
+    monkeypatch.setattr(telemetry, "_instrument_httpx", lambda: None)
+    monkeypatch.setenv(
+        "APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "ClientId=11111111-2222-3333-4444-555555555555;Authorization=AAD"
+    )
+    connection = "InstrumentationKey=00000000-0000-0000-0000-000000000000"
+    telemetry._configure_azure(Settings(APP_ENV="test", APPLICATIONINSIGHTS_CONNECTION_STRING=connection))
+    assert given["connection_string"] == connection and given["logger_name"] == "talenti"
+    assert type(given["credential"]).__name__ == "ManagedIdentityCredential"
+    assert given["instrumentation_options"]["psycopg2"] == {"enabled": False}
