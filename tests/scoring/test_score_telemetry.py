@@ -23,6 +23,8 @@ async def test_a_scoring_request_is_one_trace_through_activities_database_and_mo
     telemetry_capture.exporter.clear()  # the seeding's statements are not the request's
     tokens_before = telemetry_capture.total("talenti.ai.tokens", purpose="score", token_type="output")
     runs_before = telemetry_capture.total("talenti.scoring.run.duration", outcome="succeeded")
+    model_calls = {"purpose": "score", "model": "gpt-test-scoring", "outcome": "ok"}
+    calls_before = telemetry_capture.total("talenti.ai.call.duration", **model_calls)
     with caplog.at_level(logging.INFO, logger="talenti"):
         result = await call_function(
             "score_interview",
@@ -68,6 +70,7 @@ async def test_a_scoring_request_is_one_trace_through_activities_database_and_mo
     assert output_tokens == chat.attributes["gen_ai.usage.output_tokens"]
     assert telemetry_capture.total("talenti.ai.tokens", purpose="score", token_type="output") > tokens_before
     assert telemetry_capture.total("talenti.scoring.run.duration", outcome="succeeded") == runs_before + 1
+    assert telemetry_capture.total("talenti.ai.call.duration", **model_calls) == calls_before + 1
 
     # The request's log lines carry its id (the starter's JSON line is written inside the handler).
     started = [json.loads(r.getMessage()) for r in caplog.records if '"scoring.started"' in r.getMessage()]
