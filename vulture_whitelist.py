@@ -49,3 +49,7 @@ EXPORTS
 
 # The bias audit's choices, read by shared/reports/models.py (which vulture does not read).
 STAGES, FORMATS
+
+# OpenTelemetry: the SDK calls the file exporters' methods; azure-core reads the tracing setting;
+# log handlers read the request and trace ids set on every record (shared/platform/logs.py).
+export, force_flush, shutdown, timeout_millis, tracing_implementation, requestId, traceId

@@ -39,9 +39,11 @@ from shared.scoring.service import (
     load_context,
     request_scoring,
     review_score,
+    run_ended,
     run_step,
     score_and_save,
     scoring_status,
+    step_span,
 )
 
 bp = func.Blueprint()
@@ -128,14 +130,20 @@ def answer(call: Call, interview_id: object, outcome: ScoringOutcome) -> Any:
 
 @bp.activity_trigger(input_name="job")
 async def scoring_load_context(job: ScoringJob) -> StepResult:
-    return await run_step(load_context, get_services().db, job)
+    with step_span("load_context", job):
+        result = await run_step(load_context, get_services().db, job)
+    run_ended(job, result, last=False)
+    return result
 
 
 @bp.activity_trigger(input_name="loaded")
 async def scoring_score_and_save(loaded: ScoringContext) -> StepResult:
     services = get_services()
-    # The adapter is read inside the step: "not configured" (503) is a result like any other.
-    return await run_step(lambda: score_and_save(services.db, services.metered_ai(), loaded))
+    with step_span("score_and_save", loaded):
+        # The adapter is read inside the step: "not configured" (503) is a result like any other.
+        result = await run_step(lambda: score_and_save(services.db, services.metered_ai(), loaded))
+    run_ended(loaded, result, last=True)
+    return result
 
 
 STEPS = (
@@ -159,7 +167,7 @@ def score_interview_orchestrator(context: Any) -> Generator[Any, Any, dict[str, 
     for activity, step, message in STEPS:
         status(step, message)
         for attempt in range(1, policy["maxAttempts"] + 1):
-            result: StepResult = yield context.call_activity(activity, value)
+            result: StepResult = yield context.call_activity(activity, rules.with_trace(value, job))
             if result["ok"] or not result["transient"] or attempt == policy["maxAttempts"]:
                 break
             yield context.create_timer(

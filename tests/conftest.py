@@ -245,3 +245,13 @@ def _unit_tests_make_no_connections(request, monkeypatch):
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+
+
+@pytest.fixture
+def telemetry_capture():
+    """Spans and metrics the app records during this test (tests/telemetry.py)."""
+    from tests.telemetry import Capture
+
+    capture = Capture.start()
+    yield capture
+    capture.stop()

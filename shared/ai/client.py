@@ -56,9 +56,12 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, StatusCode
 from pydantic import BaseModel
 
 from shared.ai.answers import AnswerRejected, Repair, Vocabularies, judge, prepared, read_arguments
+from shared.platform import telemetry
 from shared.platform.decision_log import ModelCall, OnCall, Outcome, input_digest
 from shared.platform.errors import ApiError, NotConfigured, PaymentRequired, RateLimited, UpstreamError
 from shared.platform.logs import log_event
@@ -115,6 +118,13 @@ class _Meter:
         self.output_tokens: int | None = None
         self.refused = False  # the model or its content filter declined at least once
         self.attempts = 1
+        # Whom the call is for, when the caller records decisions about an organisation's candidates.
+        self.organisation = getattr(getattr(on_call, "about", None), "organisation_id", None)
+        self.span: Span | None = telemetry.tracer.start_span(
+            f"chat {model}",
+            kind=SpanKind.CLIENT,
+            attributes={"gen_ai.operation.name": "chat", "gen_ai.request.model": model, "talenti.ai.purpose": purpose},
+        )
 
     def sent(self, request: dict[str, Any]) -> None:
         if self.digest is None:  # the first request's input: what the call was asked
@@ -133,11 +143,12 @@ class _Meter:
 
     def done(self, outcome: Outcome) -> None:
         """Report once; nothing when no request was sent."""
+        if outcome == "failed" and self.refused:
+            outcome = "refused"
+        self._measured(outcome)
         on_call, self._on_call = self._on_call, None
         if on_call is None or self.digest is None:
             return
-        if outcome == "failed" and self.refused:
-            outcome = "refused"
         on_call(
             ModelCall(
                 started_at=self.started_at,
@@ -151,6 +162,38 @@ class _Meter:
                 latency_ms=round((time.perf_counter() - self.started) * 1000),
             )
         )
+
+    def current(self) -> contextlib.AbstractContextManager[Any]:
+        """The call's span as the current one: its HTTP requests to the provider become its children."""
+        if self.span is None:
+            return contextlib.nullcontext()
+        return trace.use_span(self.span, end_on_exit=False)
+
+    def _measured(self, outcome: str) -> None:
+        """The call's span ends; its duration and tokens are measured (no request sent: no call)."""
+        span, self.span = self.span, None
+        if span is None:
+            return
+        if self.digest is not None:
+            attributes = {"purpose": self.purpose, "model": self.model, "outcome": outcome}
+            telemetry.ai_call_duration.record((time.perf_counter() - self.started) * 1000, attributes)
+            for kind, tokens in (("input", self.input_tokens), ("output", self.output_tokens)):
+                if tokens:
+                    counted = {"purpose": self.purpose, "model": self.model, "token_type": kind}
+                    if self.organisation is not None:
+                        counted["organisation"] = str(self.organisation)
+                    telemetry.ai_tokens.add(tokens, counted)
+            span.set_attributes(
+                {
+                    "gen_ai.usage.input_tokens": self.input_tokens or 0,
+                    "gen_ai.usage.output_tokens": self.output_tokens or 0,
+                    "talenti.ai.outcome": outcome,
+                    "talenti.ai.attempts": self.attempts,
+                }
+            )
+        if outcome in ("failed", "refused"):
+            span.set_status(StatusCode.ERROR)
+        span.end()
 
 
 class AIClient:
@@ -233,10 +276,11 @@ class AIClient:
         model = model or self._model
         meter = _Meter(on_call, purpose, prompt_version, model)
         try:
-            answer, repaired = await self._structured(
-                meter, purpose, prompt_version, messages, schema, tool_name, tool_description, model, timeout,
-                check, vocabularies,
-            )  # fmt: skip
+            with meter.current():
+                answer, repaired = await self._structured(
+                    meter, purpose, prompt_version, messages, schema, tool_name, tool_description, model, timeout,
+                    check, vocabularies,
+                )  # fmt: skip
         except BaseException:
             meter.done("failed")
             raise
@@ -319,7 +363,8 @@ class AIClient:
         model = model or self._model
         meter = _Meter(on_call, purpose, prompt_version, model)
         try:
-            text, attempt = await self._complete_text(meter, purpose, prompt_version, messages, model, timeout)
+            with meter.current():
+                text, attempt = await self._complete_text(meter, purpose, prompt_version, messages, model, timeout)
         except BaseException:
             meter.done("failed")
             raise

@@ -30,6 +30,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from opentelemetry.trace import SpanKind
+
 from shared.adapters.ports import AcsIdentities, Database, SpeechTokenSource
 from shared.calls import queries
 from shared.calls.envelopes import (
@@ -44,6 +46,7 @@ from shared.calls.envelopes import (
 )
 from shared.calls.models import AcsTokenResponse, AcsUser, CallEventData, SpeechTokenResponse
 from shared.calls.rules import plan_change
+from shared.platform import telemetry
 from shared.platform.auth import constant_time_equals
 from shared.platform.errors import BadCredentials, Forbidden, NotConfigured, Unauthorized
 from shared.platform.logs import log_event
@@ -180,8 +183,10 @@ class CallEvents:
         result = BatchResult()
         for raw in raws:
             event_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+            # CloudEvents' distributed-tracing extension: the producer's trace, linked from the event's span.
+            traceparent = raw.get("traceparent") if isinstance(raw, dict) else None
             try:
-                await self.handle(event_from_envelope(raw))
+                await self.handle(event_from_envelope(raw), traceparent if isinstance(traceparent, str) else None)
                 result.processed += 1
             except EventRejected as rejected:
                 result.failed.append({"id": event_id, "error": str(rejected)})
@@ -196,7 +201,27 @@ class CallEvents:
                 result.retry = True
         return result
 
-    async def handle(self, event: AcsEvent) -> Outcome:
+    async def handle(self, event: AcsEvent, traceparent: str | None = None) -> Outcome:
+        """One event: a span of its own (a child of the trigger's invocation or the webhook's
+        request, linked to the producer's trace when the event carries one) and one
+        `talenti.events.processed` count by outcome."""
+        with telemetry.tracer.start_as_current_span(
+            f"acs.event {event.type}",
+            kind=SpanKind.CONSUMER,
+            links=telemetry.links_to(traceparent),
+            attributes={
+                "messaging.system": "eventgrid",
+                "messaging.message.id": event.id,
+                "talenti.event_type": event.type,
+            },
+        ) as span:
+            outcome = await self._handle(event)
+            span.set_attribute("talenti.event_outcome", outcome.result)
+        result = {"applied": "processed"}.get(outcome.result, outcome.result)
+        telemetry.events_processed.add(1, {"event_type": event.type, "outcome": result})
+        return outcome
+
+    async def _handle(self, event: AcsEvent) -> Outcome:
         data = parse_event_data(event)
         if data is None:
             log_event("acs_event_ignored", eventId=event.id, eventType=event.type)

@@ -202,6 +202,11 @@ class Settings(DatabaseSettings):
     TRUSTED_PROXY_HOPS: int | None = Field(default=None, ge=0, le=5)
     API_DOCS_ENABLED: bool = False  # serve GET /api/docs in production too (always on elsewhere)
 
+    # Telemetry (shared/platform/telemetry.py, docs/OPERATIONS.md): none | azure | console | file;
+    # unset: azure when APPLICATIONINSIGHTS_CONNECTION_STRING is set, else none (off).
+    TELEMETRY_EXPORTER: Literal["none", "azure", "console", "file"] | None = None
+    APPLICATIONINSIGHTS_CONNECTION_STRING: str | None = None
+
     @field_validator(
         "DATABASE_URL",
         "AI_BASE_URL",
@@ -214,6 +219,8 @@ class Settings(DatabaseSettings):
         "SUPABASE_SERVICE_ROLE_KEY",
         "AI_PROVIDER",
         "LOCAL_MODEL_URL",
+        "TELEMETRY_EXPORTER",
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
         mode="before",
     )
     @classmethod
@@ -235,6 +242,8 @@ class Settings(DatabaseSettings):
         else:
             self.SUPABASE_JWT_SECRET = self.SUPABASE_JWT_SECRET or DEV_JWT_SECRET
             self.SERVICE_API_KEY = self.SERVICE_API_KEY or DEV_SERVICE_KEY
+        if self.TELEMETRY_EXPORTER == "azure" and not self.APPLICATIONINSIGHTS_CONNECTION_STRING:
+            raise ValueError("TELEMETRY_EXPORTER=azure needs APPLICATIONINSIGHTS_CONNECTION_STRING")
         self.rate_limits()  # validate the JSON early
         self.ai_output_caps()
         self.ai_prices()

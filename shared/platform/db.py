@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, TypeAlias
 from uuid import UUID
 
+from opentelemetry.trace import SpanKind
+
+from shared.platform import telemetry
 from shared.platform.errors import ServiceUnavailable
 
 if TYPE_CHECKING:
@@ -75,6 +79,7 @@ class Database:
                 "row_factory": dict_row,
                 "autocommit": True,
                 "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+                "cursor_factory": traced_cursor_class(),
             },
             open=False,
             timeout=self._pool_timeout,
@@ -95,12 +100,15 @@ class Database:
         from psycopg_pool import PoolClosed, PoolTimeout
 
         pool = await self._get_pool()
+        waiting = time.perf_counter()
         try:
             async with pool.connection() as conn:
+                telemetry.db_pool_wait.record((time.perf_counter() - waiting) * 1000)
                 yield conn
         except (PoolTimeout, PoolClosed, psycopg.OperationalError) as exc:  # PoolClosed: shutting down
             if isinstance(exc, psycopg.OperationalError) and not conn_broken(exc):
                 raise
+            telemetry.db_pool_exhausted.add(1, {"cause": type(exc).__name__})
             raise DatabaseUnavailable() from exc
 
     @asynccontextmanager
@@ -123,6 +131,50 @@ class Database:
         async with self.connection() as conn:
             cur = await conn.execute(sql, params)
             return cur.rowcount
+
+
+_traced_cursor: type | None = None
+
+
+def traced_cursor_class() -> type:
+    """The pool's cursor class: each statement is a CLIENT span whose `db.statement` is the SQL
+    text alone (parameters never leave the process: they hold candidates' data)."""
+    global _traced_cursor
+    if _traced_cursor is None:
+        from psycopg import AsyncCursor
+
+        class TracedCursor(AsyncCursor[Row]):
+            async def execute(self, query: Any, params: Params = None, **kwargs: Any) -> Any:  # type: ignore[override]
+                with _statement_span(query, self.connection):
+                    return await super().execute(query, params, **kwargs)
+
+            async def executemany(self, query: Any, params_seq: Any, **kwargs: Any) -> None:
+                with _statement_span(query, self.connection):
+                    await super().executemany(query, params_seq, **kwargs)
+
+        _traced_cursor = TracedCursor
+    return _traced_cursor
+
+
+def _statement_span(query: Any, conn: Any) -> Any:
+    if not telemetry.tracing():
+        return nullcontext()
+    if isinstance(query, bytes):
+        text = query.decode(errors="replace")
+    elif isinstance(query, str):
+        text = query
+    else:  # psycopg.sql.Composed: rendered with identifiers quoted, still no parameters
+        try:
+            text = query.as_string(conn)
+        except Exception:
+            text = "<composed statement>"
+    text = " ".join(text.split())
+    operation = text.split(" ", 1)[0].upper() if text else "SQL"
+    return telemetry.tracer.start_as_current_span(
+        f"{operation} postgresql",
+        kind=SpanKind.CLIENT,
+        attributes={"db.system": "postgresql", "db.operation": operation, "db.statement": text[:4000]},
+    )
 
 
 def conn_broken(exc: Exception) -> bool:

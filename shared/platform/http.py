@@ -27,6 +27,7 @@ from azurefunctions.extensions.http.fastapi import JSONResponse, Request, Respon
 from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect
 
+from shared.platform import telemetry
 from shared.platform.auth import Caller, authenticate
 from shared.platform.buckets import Bucket
 from shared.platform.errors import (
@@ -42,6 +43,7 @@ from shared.platform.errors import (
     UnsupportedMediaType,
 )
 from shared.platform.logs import log_event
+from shared.platform.logs import request_id as current_request_id
 from shared.platform.operation import OperationDocs
 from shared.platform.rate_limit import address_key
 
@@ -232,7 +234,7 @@ async def serve_former(request: Request, durable_client: Any = None) -> Response
 def not_found(request: Request, message: str = "Not found") -> Response:
     """The contract's 404 for a path no endpoint serves."""
     request_id = _request_id(request)
-    response = error_response(NotFound(message))
+    response = error_response(NotFound(message), request_id)
     response.headers["x-request-id"] = request_id
     log_event(
         "request", requestId=request_id, function=None, method=request.method, status=404, path=request.url.path[:200]
@@ -241,12 +243,45 @@ def not_found(request: Request, message: str = "Not found") -> Response:
 
 
 async def serve(spec: EndpointSpec, handler: Handler, request: Request, durable_client: Any = None) -> Response:
-    """Run one request through the shared checks and the handler; always answer."""
+    """Run one request through the shared checks and the handler; always answer.
+
+    The request is one span (`<METHOD> /api/<route>`) and one `http.server.request.duration`
+    measurement; its id is in every log record written meanwhile and in every error body."""
     from shared.platform.wiring import get_services
 
     started = time.perf_counter()
     request_id = _request_id(request)
-    services = get_services()
+    method = request.method.upper()
+    services = get_services()  # first: building the services installs telemetry (the first span counts)
+    token = current_request_id.set(request_id)
+    try:
+        with telemetry.tracer.start_as_current_span(
+            f"{method} {spec.path}",
+            context=telemetry.incoming_context(request.headers.get("traceparent")),
+            kind=telemetry.server_kind(),
+            attributes={"http.route": spec.path, "http.request.method": method, "talenti.request_id": request_id},
+        ) as span:
+            response = await _serve(spec, handler, request, services, request_id, started, durable_client)
+            span.set_attribute("http.response.status_code", response.status_code)
+            telemetry.mark_error(span, response.status_code)
+    finally:
+        current_request_id.reset(token)
+    telemetry.http_duration.record(
+        time.perf_counter() - started,
+        {"http.route": spec.path, "http.request.method": method, "http.response.status_code": response.status_code},
+    )
+    return response
+
+
+async def _serve(
+    spec: EndpointSpec,
+    handler: Handler,
+    request: Request,
+    services: "Services",
+    request_id: str,
+    started: float,
+    durable_client: Any,
+) -> Response:
     call = Call(
         request=request,
         request_id=request_id,
@@ -287,11 +322,11 @@ async def serve(spec: EndpointSpec, handler: Handler, request: Request, durable_
     except ApiError as error:
         if isinstance(error, BadCredentials):  # a guess: counted, and past the budget a 429 instead
             error = await _counted_failure(services, ip_key, error)
-        response = error_response(error)
+        response = error_response(error, request_id)
         call.log_fields.setdefault("error", error.message)
     except Exception:  # the contract: never a stack trace, always a request id
         logging.getLogger("talenti").exception("unhandled error in %s (request %s)", spec.name, request_id)
-        response = error_response(ApiError("Internal server error", extra={"requestId": request_id}))
+        response = error_response(ApiError("Internal server error"), request_id)
     response.headers["x-request-id"] = request_id
     log_event(
         "request",
@@ -326,8 +361,12 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def error_response(error: ApiError) -> Response:
-    return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+def error_response(error: ApiError, request_id: str | None = None) -> Response:
+    """The error envelope; with the request's id, so a user's report leads to its log lines."""
+    body = error.body()
+    if request_id is not None:
+        body.setdefault("requestId", request_id)
+    return JSONResponse(body, status_code=error.status, headers=error.headers)
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:

@@ -27,6 +27,7 @@ class ErrorDetail(ApiModel):
 class ErrorResponse(ApiModel):
     error: str
     details: list[ErrorDetail] | None = None
+    requestId: str | None = None  # the request's id (also the x-request-id header and in its log lines)
 
 
 class Documented:

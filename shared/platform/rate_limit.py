@@ -24,6 +24,7 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
+from shared.platform import telemetry
 from shared.platform.buckets import Bucket
 from shared.platform.db import fetch_row
 from shared.platform.errors import PaymentRequired, RateLimited
@@ -116,6 +117,7 @@ class RateLimiter:
         refused = refusal(rows, allowed)
         if refused is not None:
             limit, retry_after = refused
+            telemetry.rate_limit_refused.add(1, {"bucket": str(bucket)})
             raise RateLimited(
                 retry_after,
                 f"Rate limit exceeded: at most {limit} requests per {seconds} seconds. Please try again later.",
@@ -169,6 +171,7 @@ class RateLimiter:
 
 
 def _too_many_failures(retry_after: float) -> RateLimited:
+    telemetry.rate_limit_refused.add(1, {"bucket": str(Bucket.AUTH_FAILURES)})
     return RateLimited(
         math.ceil(retry_after),
         "Rate limit exceeded: too many failed sign-in or secret attempts from this address. Please try again later.",

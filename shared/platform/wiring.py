@@ -213,7 +213,12 @@ def get_services() -> Services:
     if _services is None:
         with _lock:
             if _services is None:
-                _services = Services()
+                services = Services()
+                # Start-up, not import: the SDK loads only when configured (cold start).
+                from shared.platform.telemetry import configure_telemetry
+
+                configure_telemetry(services.settings)
+                _services = services
     return _services
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from shared.adapters.ports import AcsIdentities, AuthAdmin, CvStore, Database, DurableClient, RecordingBlobs
+from shared.platform import telemetry
 from shared.platform.auth import ORG_ADMIN_ROLES, Caller, require_role
 from shared.platform.errors import BadRequest, NotConfigured
 from shared.platform.logs import log_event
@@ -80,6 +81,33 @@ async def run_action(
     *,
     organisation_id: UUID | None = None,
     dry_run: bool = False,
+) -> CleanupRecordingsResponse | ProcessDeletionRequestsResponse:
+    result = await _run_action(db, storage, caller, action, organisation_id=organisation_id, dry_run=dry_run)
+    if not dry_run:
+        count_items(result)
+    return result
+
+
+def count_items(result: CleanupRecordingsResponse | ProcessDeletionRequestsResponse) -> None:
+    """`talenti.retention.items`: recordings deleted, and deletion requests completed or failed."""
+    if isinstance(result, CleanupRecordingsResponse):
+        if result.totalDeleted:
+            telemetry.retention_items.add(result.totalDeleted, {"kind": "recording", "outcome": "deleted"})
+        return
+    for item in result.results:
+        outcome = {"completed": "deleted", "failed": "failed"}.get(item.status)
+        if outcome is not None:
+            telemetry.retention_items.add(1, {"kind": "deletion_request", "outcome": outcome})
+
+
+async def _run_action(
+    db: Database,
+    storage: Storage,
+    caller: Caller,
+    action: str,
+    *,
+    organisation_id: UUID | None,
+    dry_run: bool,
 ) -> CleanupRecordingsResponse | ProcessDeletionRequestsResponse:
     if action == CLEANUP_RECORDINGS:
         return await cleanup_recordings(

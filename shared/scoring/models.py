@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal, Required, TypedDict
 from uuid import UUID
 
 from pydantic import ConfigDict, Field, StringConstraints
@@ -190,6 +190,15 @@ class RetryPolicy(TypedDict):
     maxAttempts: int
 
 
+class RunTrace(TypedDict, total=False):
+    """Where the run started: the starter's W3C traceparent (activities' spans are its children)
+    and the wall-clock start (the run's duration is measured by the step that ends it)."""
+
+    traceparent: str
+    startedAt: float
+    requestId: str  # the starting request's id: the activities' log lines carry it too
+
+
 class ScoringContext(TypedDict, total=False):
     """What the model needs besides the transcript (load's output, score's input);
     `humanOverride` (with the id) alone when a person's score stands. Never the
@@ -206,6 +215,7 @@ class ScoringContext(TypedDict, total=False):
     rubric: list[RubricDimension]
     rubricVersion: str
     humanOverride: bool
+    trace: RunTrace  # the run's trace, passed on by the orchestrator (never stored)
 
 
 class ScoringSummary(TypedDict):
@@ -227,10 +237,11 @@ class ScoredInterview(TypedDict):
     rubricVersion: str
 
 
-class ScoringJob(TypedDict):
-    interviewId: str
-    overrides: dict[str, Any]  # the request's role fields and rubric (never a transcript)
-    retry: RetryPolicy
+class ScoringJob(TypedDict, total=False):
+    interviewId: Required[str]
+    overrides: Required[dict[str, Any]]  # the request's role fields and rubric (never a transcript)
+    retry: Required[RetryPolicy]
+    trace: RunTrace
 
 
 class ScoringDocs(OperationDocs):

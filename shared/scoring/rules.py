@@ -8,7 +8,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from shared.platform.errors import BadRequest, Unprocessable
@@ -270,3 +270,11 @@ def checked_review(request: ReviewRequest) -> tuple[int | None, str | None]:
     if request.overallScore is not None:
         raise BadRequest("A confirmation keeps the current score: send no overallScore (or decide 'override')")
     return None, reason
+
+
+def with_trace(value: Any, job: Mapping[str, Any]) -> Any:
+    """The next activity's input with the run's trace (`job["trace"]`) added: the orchestrator
+    passes it on so every activity's span joins the starter's trace. Deterministic."""
+    if isinstance(value, dict) and "trace" in job and value is not job:
+        return {**value, "trace": job["trace"]}
+    return value

@@ -30,14 +30,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from shared.adapters.ports import AIModel, Database, DurableClient
 from shared.organisations.rules import org_values_of
-from shared.platform import audit
+from shared.platform import audit, telemetry
 from shared.platform.ai_usage import Payer, billed
 from shared.platform.auth import ORG_ADMIN_ROLES, Caller, require_role
 from shared.platform.decision_log import Concerning, DecisionRecorder, OnCall
@@ -53,13 +55,14 @@ from shared.platform.errors import (
     Unprocessable,
     UpstreamError,
 )
-from shared.platform.logs import log_event
+from shared.platform.logs import log_event, request_id
 from shared.platform.membership import member_role
 from shared.scoring import queries as score_rows
 from shared.scoring import rules
 from shared.scoring.models import (
     ModelScoring,
     ReviewRequest,
+    RunTrace,
     ScoredInterview,
     ScoreRequest,
     ScoringContext,
@@ -163,14 +166,26 @@ async def start_scoring(
             "maxAttempts": settings.retry_attempts,
         },
     }
-    try:
-        await client.start_new(ORCHESTRATOR, instance_id, job)
-    except Exception:
-        # Another caller started it between our look and our start.
-        status = await client.get_status(instance_id)
-        if runtime_state(status) in ACTIVE_STATES:
-            return ScoringRun(instance_id, started=False, status=status)
-        raise
+    with telemetry.tracer.start_as_current_span(
+        "scoring.start", attributes={"talenti.interview_id": job["interviewId"], "talenti.instance_id": instance_id}
+    ):
+        # The run's activities continue this trace (the orchestrator replays: it makes no spans).
+        run_trace: RunTrace = {"startedAt": time.time()}
+        traceparent = telemetry.carrier().get("traceparent")
+        if traceparent:
+            run_trace["traceparent"] = traceparent
+        started_by = request_id.get()
+        if started_by:
+            run_trace["requestId"] = started_by
+        job["trace"] = run_trace
+        try:
+            await client.start_new(ORCHESTRATOR, instance_id, job)
+        except Exception:
+            # Another caller started it between our look and our start.
+            status = await client.get_status(instance_id)
+            if runtime_state(status) in ACTIVE_STATES:
+                return ScoringRun(instance_id, started=False, status=status)
+            raise
     log_event("scoring.started", interviewId=job["interviewId"], instanceId=instance_id, rescore=rescore)
     return ScoringRun(instance_id, started=True)
 
@@ -444,6 +459,44 @@ async def run_step(step: Callable[..., Awaitable[Any]], *args: Any) -> StepResul
     except Exception:  # a bug or an outage we have no name for: worth one more try, then 500
         logging.getLogger("talenti").exception("scoring step %s failed", getattr(step, "__name__", step))
         return {"ok": False, "value": None, "status": 500, "error": "Scoring failed", "transient": True}
+
+
+@contextmanager
+def step_span(step: str, value: Any) -> Iterator[None]:
+    """An activity's span, a child of the starter's (its traceparent travels in the input); its log
+    records carry the starting request's id."""
+    run_trace = (value.get("trace") if isinstance(value, dict) else None) or {}
+    interview_id = value.get("interviewId") if isinstance(value, dict) else None
+    token = request_id.set(run_trace.get("requestId"))
+    try:
+        with telemetry.child_span(
+            f"scoring.{step}", run_trace.get("traceparent"), attributes={"talenti.interview_id": interview_id}
+        ):
+            yield
+    finally:
+        request_id.reset(token)
+
+
+def run_ended(value: Any, result: StepResult, *, last: bool) -> None:
+    """`talenti.scoring.run.duration` when this step ends the run: the last step, a person's score
+    standing, or a failure no retry will follow. A transient failure may be retried, so it is not
+    an end here (a run failing its last attempt transiently goes unmeasured)."""
+    run_trace = (value.get("trace") if isinstance(value, dict) else None) or {}
+    started = run_trace.get("startedAt")
+    if not isinstance(started, (int, float)):
+        return
+    if result["ok"]:
+        if last:
+            outcome = "succeeded"
+        elif isinstance(result["value"], dict) and result["value"].get("humanOverride"):
+            outcome = "human_override"
+        else:
+            return
+    elif result["transient"]:
+        return
+    else:
+        outcome = "failed"
+    telemetry.scoring_run_duration.record(max(0.0, time.time() - started), {"outcome": outcome})
 
 
 # --- the steps -------------------------------------------------------------------------

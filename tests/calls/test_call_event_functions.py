@@ -255,3 +255,35 @@ async def test_webhook_wrong_method_and_missing_configuration(durable, call_sett
     monkeypatch.setattr(call_settings, "ACS_WEBHOOK_SECRET", None)
     result = await call_webhook([validation_event()], durable)
     assert result.status == 503 and "ACS_WEBHOOK_SECRET" in result.json()["error"]
+
+
+async def test_trigger_event_is_one_trace_with_its_statements_and_counted(db, durable, telemetry_capture):
+    seeded, call = await linked_interview(db)
+    raw = grid_event("CallStarted", call_data(call, wrapped=False), at=T0)
+    processed_before = telemetry_capture.total("talenti.events.processed", outcome="processed")
+    duplicates_before = telemetry_capture.total("talenti.events.processed", outcome="duplicate")
+    telemetry_capture.exporter.clear()
+    await run_trigger(raw, durable)
+    [event_span] = [s for s in telemetry_capture.spans() if s.name.startswith("acs.event ")]
+    assert event_span.attributes["messaging.message.id"] == raw["id"]
+    assert event_span.attributes["talenti.event_outcome"] == "applied"
+    in_trace = telemetry_capture.trace_of(event_span)
+    statements = [s for s in in_trace if s.attributes.get("db.system") == "postgresql"]
+    assert statements and all(s.parent is not None for s in statements)
+    assert event_span.parent is None  # no host span in tests: the event starts its trace
+
+    await run_trigger(raw, durable)  # redelivered
+    assert telemetry_capture.total("talenti.events.processed", outcome="processed") == processed_before + 1
+    assert telemetry_capture.total("talenti.events.processed", outcome="duplicate") == duplicates_before + 1
+
+
+async def test_a_webhook_cloud_event_carrying_a_traceparent_is_linked_to_it(db, durable, telemetry_capture):
+    seeded, call = await linked_interview(db)
+    producer_trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    event = {**cloud_event("CallStarted", call_data(call)), "traceparent": f"00-{producer_trace}-00f067aa0ba902b7-01"}
+    result = await call_webhook([event], durable)
+    assert result.status == 200, result
+    [span] = [s for s in telemetry_capture.spans() if s.name == "acs.event Microsoft.Communication.CallStarted"]
+    assert [f"{link.context.trace_id:032x}" for link in span.links] == [producer_trace]
+    [request] = telemetry_capture.named("POST /api/acs/webhook")
+    assert span.parent.span_id == request.context.span_id  # inside the webhook request's trace

@@ -57,3 +57,10 @@ def test_durable_polls_its_queues_at_least_every_ten_seconds(host):
     long a score waits between steps."""
     interval = host["extensions"]["durableTask"]["storageProvider"]["maxQueuePollingInterval"]
     assert 0 < seconds(interval) <= 10
+
+
+def test_the_host_exports_opentelemetry(host):
+    """Issue 24: the host's and the worker's spans share one format and one trace
+    (https://learn.microsoft.com/azure/azure-functions/opentelemetry-howto: a root
+    `telemetryMode` element)."""
+    assert host.get("telemetryMode") == "OpenTelemetry"

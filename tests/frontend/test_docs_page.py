@@ -43,7 +43,10 @@ async def test_off_in_production_unless_enabled(production, monkeypatch):
     for name, path in (("api_docs_page", "/api/docs"), ("api_docs_asset", "/api/docs/assets/swagger-ui.css")):
         params = {"name": "swagger-ui.css"} if name == "api_docs_asset" else None
         hidden = await call_function(name, "GET", path=path, path_params=params)
-        assert hidden.status == 404 and hidden.json() == {"error": "Not found"}
+        assert hidden.status == 404 and hidden.json() == {
+            "error": "Not found",
+            "requestId": hidden.headers["x-request-id"],
+        }
         monkeypatch.setattr(production, "API_DOCS_ENABLED", True)
         shown = await call_function(name, "GET", path=path, path_params=params)
         assert shown.status == 200

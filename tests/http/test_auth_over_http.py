@@ -43,4 +43,7 @@ async def test_algorithm_confusion_is_refused_over_http(jwks_host, supabase):
         response = await client.post(
             "/api/organisations", json={"name": "Forged"}, headers={"authorization": f"Bearer {forged}"}
         )
-    assert response.status_code == 401 and response.json() == {"error": "Invalid token"}
+    assert response.status_code == 401 and response.json() == {
+        "error": "Invalid token",
+        "requestId": response.headers["x-request-id"],
+    }

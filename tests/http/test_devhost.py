@@ -36,7 +36,10 @@ async def test_bad_requests_over_http(devhost):
         assert (await client.get("/api/organisations")).status_code == 405
         assert (await client.post("/api/organisations", json={"name": "x"})).status_code == 401
         unknown = await client.get("/api/no-such-route")
-        assert unknown.status_code == 404 and unknown.json() == {"error": "No such endpoint"}
+        assert unknown.status_code == 404 and unknown.json() == {
+            "error": "No such endpoint",
+            "requestId": unknown.headers["x-request-id"],
+        }
         outside = await client.post("/nothing/here")
         assert outside.status_code == 404 and outside.json()["error"]
         former = await client.post("/functions/v1/not-a-function", json={})

@@ -64,7 +64,10 @@ async def test_a_former_name_runs_the_same_endpoint_with_its_auth_and_body_check
 
 async def test_unknown_former_names_are_404_and_wrong_methods_405_with_allow(services):
     unknown = await call_former("no-such-function", body={})
-    assert unknown.status == 404 and unknown.json() == {"error": "No function named 'no-such-function'"}
+    assert unknown.status == 404 and unknown.json() == {
+        "error": "No function named 'no-such-function'",
+        "requestId": unknown.headers["x-request-id"],
+    }
     assert unknown.headers["x-request-id"]
     wrong = await call_former("create-organisation", method="GET")
     assert wrong.status == 405 and wrong.headers["allow"] == "POST" and "error" in wrong.json()
@@ -74,7 +77,10 @@ async def test_an_unknown_api_route_is_the_contracts_json_404(services):
     result = await call_function(
         "unknown_route", "GET", path="/api/no/such/thing", path_params={"path": "no/such/thing"}
     )
-    assert result.status == 404 and result.json() == {"error": "No such endpoint"}
+    assert result.status == 404 and result.json() == {
+        "error": "No such endpoint",
+        "requestId": result.headers["x-request-id"],
+    }
 
 
 async def test_a_body_nested_deeper_than_the_limit_is_400_not_500(db, services):

@@ -111,14 +111,20 @@ async def test_who_is_refused(db, unlimited, unique_ip):
         assert "error" in result.json() and "assessed" not in result.json()
     for headers in (SERVICE, auth_headers(org.admin)):
         unknown = await report(headers, unique_ip, organisationId=uuid.uuid4())
-        assert unknown.status == 404 and unknown.json() == {"error": "Organisation not found"}
+        assert unknown.status == 404 and unknown.json() == {
+            "error": "Organisation not found",
+            "requestId": unknown.headers["x-request-id"],
+        }
 
 
 async def test_a_role_of_another_organisation_is_not_found(db, unlimited, unique_ip):
     org = await worked_example(db)
     other_role = await create_role(db, await create_org(db, name="Elsewhere"))
     result = await report(auth_headers(org.admin), unique_ip, organisationId=org.id, roleId=other_role)
-    assert result.status == 404 and result.json() == {"error": "Role not found"}
+    assert result.status == 404 and result.json() == {
+        "error": "Role not found",
+        "requestId": result.headers["x-request-id"],
+    }
 
 
 @pytest.mark.parametrize(
