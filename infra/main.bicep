@@ -636,6 +636,10 @@ var hostSettings = {
   // The app's own traces and metrics (issue 24) go to the same component:
   // telemetry is off unless configured, and in Azure it is configured.
   TELEMETRY_EXPORTER: 'azure'
+  // The Python worker's OpenTelemetry support (with host.json telemetryMode): the host's
+  // invocation span becomes the current one, so the app's spans are its children
+  // (learn.microsoft.com/azure/azure-functions/opentelemetry-howto; checked by the validate stage's deploy).
+  PYTHON_ENABLE_OPENTELEMETRY: 'true'
   AZURE_CLIENT_ID: identity.outputs.clientId
   PYTHON_ENABLE_INIT_INDEXING: '1'
 }

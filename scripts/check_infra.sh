@@ -158,7 +158,8 @@ for setting in ("APP_ENV", "DATABASE_URL", "SUPABASE_URL", "SUPABASE_JWT_SECRET"
                 "RECORDINGS_ACCOUNT_URL", "RECORDINGS_CONTAINER", "CV_STORAGE", "CV_BUCKET",
                 "RETENTION_SCHEDULE", "AUTO_SCORE_ON_CALL_END", "SCORE_WAIT_SECONDS", "CORS_ALLOWED_ORIGINS",
                 "AZURE_CLIENT_ID", "PYTHON_ENABLE_INIT_INDEXING", "AzureWebJobsStorage__credential",
-                "APPLICATIONINSIGHTS_CONNECTION_STRING", "TELEMETRY_EXPORTER"):
+                "APPLICATIONINSIGHTS_CONNECTION_STRING", "TELEMETRY_EXPORTER", "PYTHON_ENABLE_OPENTELEMETRY",
+                "AZURE_SPEECH_CLIENT_ID"):
     if not re.search(rf"\b{re.escape(setting)}\s*:", infra_text):
         errors.append(f"infra: app setting {setting} is not set by the template")
 

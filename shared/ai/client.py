@@ -117,6 +117,7 @@ class _Meter:
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
         self.refused = False  # the model or its content filter declined at least once
+        self.throttled = False  # the provider answered 429 at least once (measured as rate_limited)
         self.attempts = 1
         # Whom the call is for, when the caller records decisions about an organisation's candidates.
         self.organisation = getattr(getattr(on_call, "about", None), "organisation_id", None)
@@ -175,7 +176,10 @@ class _Meter:
         if span is None:
             return
         if self.digest is not None:
-            attributes = {"purpose": self.purpose, "model": self.model, "outcome": outcome}
+            # A call that failed on the provider's 429 is measured as rate_limited (the model-429
+            # alert and the workbook read it); the decision log keeps its four outcomes.
+            measured = "rate_limited" if outcome == "failed" and self.throttled else outcome
+            attributes = {"purpose": self.purpose, "model": self.model, "outcome": measured}
             telemetry.ai_call_duration.record((time.perf_counter() - self.started) * 1000, attributes)
             for kind, tokens in (("input", self.input_tokens), ("output", self.output_tokens)):
                 if tokens:
@@ -576,6 +580,8 @@ class AIClient:
                 outcome = type(exc).__name__
                 if meter is not None and _is_content_filter(exc):
                     meter.refused = True
+                if meter is not None and getattr(exc, "status_code", None) == 429:
+                    meter.throttled = True
                 if transient_retry_left and _is_transient(exc):
                     transient_retry_left = False
                     _log_call(purpose, prompt_version, model, started, outcome, attempt, usage)

@@ -137,6 +137,16 @@ async def test_429_is_rate_limited_with_the_upstream_retry_hint(ai, model_double
     assert len(model_double.chat_requests) == 1  # the caller decides when to come back
 
 
+async def test_a_429_is_measured_as_rate_limited(ai, model_double, telemetry_capture):
+    """The model-429 alert and the workbook count talenti.ai.call.duration with outcome rate_limited."""
+    measured = {"purpose": "test", "outcome": "rate_limited"}
+    before = telemetry_capture.total("talenti.ai.call.duration", **measured)
+    model_double.fail_rate_limited(retry_after=1)
+    with pytest.raises(RateLimited):
+        await ask(ai)
+    assert telemetry_capture.total("talenti.ai.call.duration", **measured) == before + 1
+
+
 @pytest.mark.parametrize(
     "headers, seconds",
     [
