@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
-from shared.platform.decision_log import Database, ModelCall, OnCall
+from shared.platform.decision_log import Concerning, Database, ModelCall, OnCall
 from shared.platform.errors import PaymentRequired
 from shared.platform.logs import log_event
 
@@ -304,7 +304,7 @@ class MeteredAI:
         try:
             return await self.inner.structured(
                 purpose=purpose, messages=messages, schema=schema, model=model,
-                on_call=_tee(calls, on_call), **kwargs,
+                on_call=_Tee(calls, on_call, self.payer.organisation_id), **kwargs,
             )  # fmt: skip
         finally:
             await self._settle(reservation, calls)
@@ -317,7 +317,11 @@ class MeteredAI:
         calls: list[ModelCall] = []
         try:
             return await self.inner.complete_text(
-                purpose=purpose, messages=messages, model=model, on_call=_tee(calls, on_call), **kwargs
+                purpose=purpose,
+                messages=messages,
+                model=model,
+                on_call=_Tee(calls, on_call, self.payer.organisation_id),
+                **kwargs,
             )
         finally:
             await self._settle(reservation, calls)
@@ -331,7 +335,11 @@ class MeteredAI:
         reservation = await self._reserve(purpose, model, messages, None)
         calls: list[ModelCall] = []
         deltas = self.inner.stream_text(
-            purpose=purpose, messages=messages, model=model, on_call=_tee(calls, on_call), **kwargs
+            purpose=purpose,
+            messages=messages,
+            model=model,
+            on_call=_Tee(calls, on_call, self.payer.organisation_id),
+            **kwargs,
         )
         try:
             async with contextlib.aclosing(deltas):
@@ -341,13 +349,20 @@ class MeteredAI:
             await self._settle(reservation, calls)
 
 
-def _tee(calls: list[ModelCall], on_call: OnCall | None) -> OnCall:
-    def report(call: ModelCall) -> None:
-        calls.append(call)
-        if on_call is not None:
-            on_call(call)
+class _Tee:
+    """Hears each call for the ledger and passes it on to the feature's own `on_call`.
+    `about` stays visible through it: the AI client tags token metrics with its
+    organisation (the payer's when the feature records no decisions)."""
 
-    return report
+    def __init__(self, calls: list[ModelCall], on_call: OnCall | None, organisation_id: Any = None):
+        self.calls, self.on_call = calls, on_call
+        inner = getattr(on_call, "about", None)
+        self.about = inner if inner is not None else Concerning((), organisation_id)
+
+    def __call__(self, call: ModelCall) -> None:
+        self.calls.append(call)
+        if self.on_call is not None:
+            self.on_call(call)
 
 
 def billed(ai: AIModel, payer: Payer) -> AIModel:
