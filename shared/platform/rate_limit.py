@@ -129,9 +129,7 @@ class RateLimiter:
         if not self.enabled or limit is None:
             return
         count, seconds = limit
-        allowed = {f"{Bucket.AI_DAILY}|{user_key}": count}
-        rows = await self.db.fetch_all(_CHECK_SQL, {"keys": list(allowed), "seconds": seconds})
-        refused = refusal(rows, allowed)
+        refused = await self._count_one(f"{Bucket.AI_DAILY}|{user_key}", count, seconds)
         if refused is not None:
             raise PaymentRequired(
                 f"Usage limit reached: at most {count} AI requests per user per day. "
@@ -156,14 +154,18 @@ class RateLimiter:
         if not self.enabled or limit is None:
             return
         count, seconds = limit
-        allowed = {f"{Bucket.AUTH_FAILURES}|{ip_key}": count}
-        rows = await self.db.fetch_all(_CHECK_SQL, {"keys": list(allowed), "seconds": seconds})
-        refused = refusal(rows, allowed)
+        refused = await self._count_one(f"{Bucket.AUTH_FAILURES}|{ip_key}", count, seconds)
         if refused is not None:
             if len(self._locked_out) > 10_000:  # bounded: forget the oldest lockouts first
                 self._locked_out.pop(next(iter(self._locked_out)))
             self._locked_out[ip_key] = time.monotonic() + refused[1]
             raise _too_many_failures(refused[1])
+
+    async def _count_one(self, key: str, count: int, seconds: int) -> tuple[int, int] | None:
+        """Count one event under `key` in its window; (limit, seconds left) once past `count`."""
+        allowed = {key: count}
+        rows = await self.db.fetch_all(_CHECK_SQL, {"keys": list(allowed), "seconds": seconds})
+        return refusal(rows, allowed)
 
     async def purge_expired(self) -> int:
         """Drop old windows (called by the scheduled retention run)."""

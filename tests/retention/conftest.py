@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.calls.conftest import acs, acs_double  # noqa: F401 (fixtures: erasure deletes ACS identities)
 from tests.doubles.supabase_server import SupabaseDouble
 from tests.durable_runtime import durable_runtime
 from tests.retention.seed import CONTAINER, CV_BUCKET, OTHER_CONTAINER

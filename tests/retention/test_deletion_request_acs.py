@@ -4,26 +4,10 @@ for it, chat included. Before the mapping row goes, so a failure can be retried.
 
 import pytest
 
-from shared.adapters.acs_identity import AcsIdentity
 from shared.platform.auth import SERVICE_CALLER
 from shared.retention.deletion_requests import process_deletion_requests
-from tests.doubles.acs_identity_server import AcsIdentityDouble
 from tests.retention.seed import audit_entries, org_with_retention
 from tests.retention.test_deletion_requests import candidate_with_everything, deletion_request, request_deletion
-
-
-@pytest.fixture(scope="module")
-def acs_double():
-    with AcsIdentityDouble() as double:
-        yield double
-
-
-@pytest.fixture
-async def acs(acs_double):
-    acs_double.reset()
-    adapter = AcsIdentity.with_key(acs_double.url, acs_double.access_key, retry_total=0)
-    yield adapter
-    await adapter.close()
 
 
 async def candidate_with_acs_identity(db, blob_service, acs, supabase_double):
