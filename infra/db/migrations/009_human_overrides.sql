@@ -58,6 +58,8 @@ declare
   reviewer    uuid;
   org_id      uuid;
   old_values  jsonb;
+  new_values  jsonb;
+  audit_action text;
 begin
   -- A signed-in user's score change is a human override, flagged or not.
   if caller is not null and tg_op = 'UPDATE' and not is_human and not was_human
@@ -86,32 +88,31 @@ begin
       old_values := jsonb_build_object('overall_score', old.overall_score, 'scored_by', old.scored_by,
                                        'human_override', old.human_override);
     end if;
-    select jr.organisation_id into org_id
-      from public.interviews i
-      join public.applications a on a.id = i.application_id
-      join public.job_roles jr on jr.id = a.job_role_id
-     where i.id = new.interview_id;
-    insert into public.audit_log (user_id, organisation_id, action, entity_type, entity_id, old_values, new_values)
-    values (reviewer, org_id, 'interview_score.human_override', 'interview_score', new.interview_id, old_values,
-            jsonb_build_object('overall_score', new.overall_score, 'scored_by', new.scored_by,
-                               'human_override', true, 'reason_given', new.human_override_reason is not null));
+    audit_action := 'interview_score.human_override';
+    new_values := jsonb_build_object('overall_score', new.overall_score, 'scored_by', new.scored_by,
+                                     'human_override', true, 'reason_given', new.human_override_reason is not null);
 
   elsif was_human and not is_human then
     -- The override is withdrawn; scored_by stays until the next AI rescore.
     reviewer := coalesce(caller, old.human_override_by);
+    audit_action := 'interview_score.human_override_withdrawn';
+    old_values := jsonb_build_object('overall_score', old.overall_score, 'scored_by', old.scored_by,
+                                     'human_override', old.human_override,
+                                     'reason_given', old.human_override_reason is not null);
+    new_values := jsonb_build_object('overall_score', new.overall_score, 'scored_by', new.scored_by,
+                                     'human_override', new.human_override,
+                                     'reason_given', new.human_override_reason is not null);
+  end if;
+
+  -- One audit entry per event, with the interview's organisation (read only for an event).
+  if audit_action is not null then
     select jr.organisation_id into org_id
       from public.interviews i
       join public.applications a on a.id = i.application_id
       join public.job_roles jr on jr.id = a.job_role_id
      where i.id = new.interview_id;
     insert into public.audit_log (user_id, organisation_id, action, entity_type, entity_id, old_values, new_values)
-    values (reviewer, org_id, 'interview_score.human_override_withdrawn', 'interview_score', new.interview_id,
-            jsonb_build_object('overall_score', old.overall_score, 'scored_by', old.scored_by,
-                               'human_override', old.human_override,
-                               'reason_given', old.human_override_reason is not null),
-            jsonb_build_object('overall_score', new.overall_score, 'scored_by', new.scored_by,
-                               'human_override', new.human_override,
-                               'reason_given', new.human_override_reason is not null));
+    values (reviewer, org_id, audit_action, 'interview_score', new.interview_id, old_values, new_values);
   end if;
 
   return new;
