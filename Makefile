@@ -48,6 +48,9 @@ run: deps
 # Coverage (.coveragerc): the total fails under fail_under in pytest-cov, then each of
 # shared/, blueprints/ and devhost/ on its own (scripts/coverage_gate.py).
 test: deps model $(CHROMIUM) lint
+	@# Start and stop the embedded PostgreSQL once alone, so the run's server starts with its
+	@# connection limit (shared/platform/embedded_db.py MAX_CONNECTIONS).
+	$(BIN)/python -c "from pathlib import Path; from shared.platform.embedded_db import start_embedded_postgres; start_embedded_postgres(Path('.local/pg'))"
 	$(BIN)/python -m pytest --cov -n $(or $(TEST_WORKERS),2) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
 	$(BIN)/python -m scripts.coverage_gate
 

@@ -23,6 +23,11 @@ from typing import Any
 LOG_NAME = "embedded-postgres.log"
 USERS_FILE = ".handle_pids.json"  # pgserver's list of the processes using a server (see release_server)
 POLL_SECONDS = 0.2
+# The test run shares one server between two pytest workers, each with its pools and the
+# local hosts it starts: PostgreSQL's default 100 connections left too little headroom
+# ("sorry, too many clients already" once in a fresh-clone run). Takes effect at the
+# server's next start (`make test` starts and stops it once before pytest for that).
+MAX_CONNECTIONS = 300
 STOP_SECONDS = 30.0
 
 # The watcher of each data folder this process uses (by pid: a forked child is no user of its own).
@@ -67,7 +72,19 @@ def start_embedded_postgres(data_dir: Path) -> str:
         raise RuntimeError(f"the embedded PostgreSQL did not start: see {log_path}") from exc
     if (os.getpid(), server.pgdata) not in _watchers:
         _watchers[os.getpid(), server.pgdata] = _start_watcher(server.pgdata, server.lock_path, log_path)
-    return str(server.get_uri())
+    uri = str(server.get_uri())
+    _raise_max_connections(uri)
+    return uri
+
+
+def _raise_max_connections(uri: str) -> None:
+    """Persist MAX_CONNECTIONS (postgresql.auto.conf) when the server has fewer."""
+    import psycopg
+
+    with psycopg.connect(uri, autocommit=True) as conn:
+        row = conn.execute("show max_connections").fetchone()
+        if row is not None and int(row[0]) < MAX_CONNECTIONS:
+            conn.execute(f"alter system set max_connections = {MAX_CONNECTIONS}")
 
 
 def _start_watcher(data_dir: Path, lock: Path, log_path: Path) -> subprocess.Popen[bytes]:
