@@ -29,7 +29,7 @@ TRANSCRIPT = [
 
 
 def replay_costs(rounds: int = 2000) -> dict:
-    from shared.scoring.service import ORCHESTRATOR
+    from shared.scoring.models import ORCHESTRATOR
     from tests.scoring.history import History
     from tests.scoring.test_orchestrator_replay import LOAD_ACTIVITY, SCORE_ACTIVITY
     from tests.support import function_host

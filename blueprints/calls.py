@@ -8,17 +8,7 @@ from typing import Any
 import azure.functions as func
 from azurefunctions.extensions.http.fastapi import Response
 
-from shared.calls.envelopes import events_in, webhook_origin
 from shared.calls.models import AcsTokenRequest, AcsTokenResponse, SpeechTokenResponse, WebhookDocs, WebhookResponse
-from shared.calls.service import (
-    handle_trigger_event,
-    issue_acs_token,
-    receive_webhook,
-    refuse_secret,
-    secret_matches,
-    webhook_secrets,
-)
-from shared.calls.service import speech_token as current_speech_token
 from shared.platform.buckets import Bucket
 from shared.platform.errors import PayloadTooLarge
 from shared.platform.http import ANONYMOUS, ONE_MB, USER, Call, api, json_response, read_json
@@ -44,6 +34,8 @@ UNVERIFIED_MAX_BYTES = 4096
 )
 async def acs_token(call: Call) -> AcsTokenResponse:
     """Issue an ACS token for the caller's own ACS identity (created on first use)."""
+    from shared.calls.service import issue_acs_token
+
     return await issue_acs_token(call.services.db, call.services.acs_identity, call.user, call.body.scopes)
 
 
@@ -59,6 +51,8 @@ async def acs_token(call: Call) -> AcsTokenResponse:
 )
 async def speech_token(call: Call) -> SpeechTokenResponse:
     """A Speech authorization token for the browser's Speech SDK (cached per instance)."""
+    from shared.calls.service import speech_token as current_speech_token
+
     return await current_speech_token(call.services.db, call.services.speech_tokens, call.user)
 
 
@@ -68,6 +62,8 @@ async def speech_token(call: Call) -> SpeechTokenResponse:
 async def acs_events(event: func.EventGridEvent, client: str) -> None:
     """One ACS event from the Event Grid system topic subscription. Raising makes Event
     Grid redeliver, so only temporary failures raise; a malformed event is logged."""
+    from shared.calls.service import handle_trigger_event
+
     services = get_services()
     await handle_trigger_event(services.db, services.settings, event, client)
 
@@ -85,6 +81,9 @@ async def acs_events(event: func.EventGridEvent, client: str) -> None:
 )
 async def acs_webhook(call: Call) -> Response:
     """ACS call and recording events pushed by an Event Grid webhook subscription."""
+    from shared.calls.envelopes import events_in, webhook_origin
+    from shared.calls.service import receive_webhook, refuse_secret, secret_matches, webhook_secrets
+
     request = call.request
     webhook_secrets(call.services.settings)  # 503, before anything else, when the webhook is not configured
     if request.method == "OPTIONS":  # CloudEvents abuse-protection handshake

@@ -19,7 +19,6 @@ from shared.platform.health import (
     live_report,
 )
 from shared.platform.http import ANONYMOUS, ENDPOINTS, Call, api, json_response
-from shared.platform.openapi import build_openapi
 
 bp = func.Blueprint()
 
@@ -48,4 +47,6 @@ async def health_ready(call: Call) -> Response:
 @api(bp, "openapi.json", methods=("GET",), auth=ANONYMOUS, self_contained=True, docs=OpenApiDocs())
 async def openapi(call: Call) -> dict[str, Any]:
     """The OpenAPI 3.1 document of every HTTP endpoint."""
+    from shared.platform.openapi import build_openapi
+
     return build_openapi(ENDPOINTS, call.services.settings.APP_VERSION)

@@ -3,7 +3,6 @@
 import azure.functions as func
 from azurefunctions.extensions.http.fastapi import StreamingResponse
 
-from shared.interviewer import service as interviewer
 from shared.interviewer.models import InterviewerRequest, InterviewerResponse, StreamDocs
 from shared.platform.buckets import Bucket
 from shared.platform.http import USER, Call, api
@@ -27,6 +26,8 @@ MAX_BODY_BYTES = 256 * 1024  # API.md: the interviewer's body is at most 256 KB
 )
 async def ai_interviewer(call: Call) -> InterviewerResponse:
     """The interviewer's next turn."""
+    from shared.interviewer import service as interviewer
+
     turn = await interviewer.prepare_turn(call.services.db, call.user, call.body)
     return await interviewer.answer_turn(call.services.db, call.services.metered_ai(call.user), turn)
 
@@ -45,6 +46,8 @@ async def ai_interviewer(call: Call) -> InterviewerResponse:
 )
 async def ai_interviewer_stream(call: Call) -> StreamingResponse:
     """The interviewer's next turn as Server-Sent Events."""
+    from shared.interviewer import service as interviewer
+
     turn = await interviewer.prepare_turn(call.services.db, call.user, call.body)
     events = await interviewer.open_stream(call.services.db, call.services.metered_ai(call.user), turn)
     return StreamingResponse(

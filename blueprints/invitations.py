@@ -3,7 +3,6 @@
 import azure.functions as func
 
 from shared.invitations.models import SendInvitationRequest, SendInvitationResponse
-from shared.invitations.service import send_invitation
 from shared.platform.buckets import Bucket
 from shared.platform.http import USER, Call, api
 
@@ -22,6 +21,8 @@ bp = func.Blueprint()
 )
 async def invitations_send(call: Call) -> SendInvitationResponse:
     """Create an interview invitation for an application and email it to the candidate."""
+    from shared.invitations.service import send_invitation
+
     services = call.services
     email = services.email  # 503 before anything is written when email is not configured
     settings = services.settings

@@ -3,7 +3,6 @@
 import azure.functions as func
 
 from shared.organisations.models import CreateOrganisationRequest, OrganisationResponse
-from shared.organisations.service import create_organisation
 from shared.platform.buckets import Bucket
 from shared.platform.http import USER, Call, api
 
@@ -21,5 +20,7 @@ bp = func.Blueprint()
 )
 async def organisations(call: Call) -> OrganisationResponse:
     """Create an organisation with the caller as its admin."""
+    from shared.organisations.service import create_organisation
+
     organisation = await create_organisation(call.services.db, call.user, call.body, call.client_ip)
     return OrganisationResponse(organisation=organisation)

@@ -5,7 +5,6 @@ import azure.functions as func
 from shared.platform.buckets import Bucket
 from shared.platform.http import USER, Call, api
 from shared.privacy.models import DataExport
-from shared.privacy.service import export_my_data
 
 bp = func.Blueprint()
 
@@ -20,4 +19,6 @@ bp = func.Blueprint()
 )
 async def data_export(call: Call) -> DataExport:
     """Every record about the signed-in user as one JSON document, with how each interview was scored."""
+    from shared.privacy.service import export_my_data
+
     return await export_my_data(call.services.db, call.user)

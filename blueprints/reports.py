@@ -11,7 +11,6 @@ from azurefunctions.extensions.http.fastapi import Response
 
 from shared.platform.buckets import Bucket
 from shared.platform.http import USER_OR_SERVICE, Call, api
-from shared.reports import service as reports
 from shared.reports.models import (
     AiDecisionsDocs,
     AiDecisionsPage,
@@ -37,6 +36,8 @@ bp = func.Blueprint()
 )
 async def bias_audit_report(call: Call) -> Any:
     """The organisation's bias audit: scoring or selection rates and impact ratios."""
+    from shared.reports import service as reports
+
     query = BiasAuditQuery.parse(call.request.query_params)
     report = await reports.bias_audit(call.services.db, call.principal, query)
     if query.format == "json":
@@ -57,6 +58,8 @@ async def bias_audit_report(call: Call) -> Any:
 )
 async def ai_decisions_report(call: Call) -> AiDecisionsPage:
     """The organisation's AI decision log (EU AI Act Art. 12), newest first (admins or the service key)."""
+    from shared.reports import service as reports
+
     query = reports.ai_decisions_query(call.request.query_params)
     return await reports.ai_decisions(call.services.db, call.principal, query)
 
@@ -73,5 +76,7 @@ async def ai_decisions_report(call: Call) -> AiDecisionsPage:
 )
 async def ai_usage_report(call: Call) -> AiUsageReport:
     """The organisation's AI usage and estimated cost per day and purpose, with this month's budget."""
+    from shared.reports import service as reports
+
     query = reports.ai_usage_query(call.request.query_params)
     return await reports.ai_usage(call.services.db, call.services.usage, call.principal, query)

@@ -5,7 +5,6 @@ import azure.functions as func
 from shared.platform.buckets import Bucket
 from shared.platform.http import USER, Call, api
 from shared.requirements.models import ExtractRequirementsRequest, ExtractRequirementsResponse
-from shared.requirements.service import extract_requirements as extract
 
 bp = func.Blueprint()
 
@@ -23,4 +22,6 @@ bp = func.Blueprint()
 )
 async def extract_requirements(call: Call) -> ExtractRequirementsResponse:
     """Extract a role's requirements from its job description."""
+    from shared.requirements.service import extract_requirements as extract
+
     return ExtractRequirementsResponse(requirements=await extract(call.services.metered_ai(call.user), call.body))

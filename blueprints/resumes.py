@@ -5,8 +5,7 @@ import azure.functions as func
 from shared.platform.buckets import Bucket
 from shared.platform.http import USER, Call, api, media_type, read_body, read_model
 from shared.platform.operation import BODY_ERRORS
-from shared.resumes import service as resumes
-from shared.resumes.models import ParseResumeDocs, ParseResumeRequest, ParseResumeResponse
+from shared.resumes.models import MAX_UPLOAD_BODY, ParseResumeDocs, ParseResumeRequest, ParseResumeResponse
 
 bp = func.Blueprint()
 
@@ -17,7 +16,7 @@ bp = func.Blueprint()
     auth=USER,
     response=ParseResumeResponse,
     rate_limit=Bucket.AI_PARSE_RESUME,
-    max_body=resumes.MAX_UPLOAD_BODY,
+    max_body=MAX_UPLOAD_BODY,
     former="parse-resume",
     errors=(*BODY_ERRORS, 402, 404, 422, 502),
     model_budget=True,
@@ -25,8 +24,10 @@ bp = func.Blueprint()
 )
 async def parse_resume(call: Call) -> ParseResumeResponse:
     """Read the caller's CV (stored, or uploaded as multipart `file`) into profile fields."""
+    from shared.resumes import service as resumes
+
     if media_type(call.request) == "multipart/form-data":
-        body = await read_body(call.request, resumes.MAX_UPLOAD_BODY)
+        body = await read_body(call.request, MAX_UPLOAD_BODY)
         pdf = resumes.uploaded_file(call.request.headers["content-type"], body)
         resume = await resumes.parse_pdf(call.services.metered_ai(call.user), call.services.db, call.user, pdf)
     else:

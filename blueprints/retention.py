@@ -1,13 +1,11 @@
 """POST /api/admin/data-cleanup and the retention timer (was data-retention-cleanup)."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import azure.functions as func
 
-from shared.calls.service import purge_processed_events
 from shared.platform.auth import SERVICE_CALLER
 from shared.platform.buckets import Bucket
-from shared.platform.decision_log import purge_older_than
 from shared.platform.http import USER_OR_SERVICE, Call, api
 from shared.platform.wiring import Services, get_services
 from shared.retention.models import (
@@ -16,14 +14,18 @@ from shared.retention.models import (
     DataCleanupResponse,
     ProcessDeletionRequestsResponse,
 )
-from shared.retention.service import Storage, authorise, run_action, run_scheduled
+
+if TYPE_CHECKING:
+    from shared.retention.service import Storage
 
 bp = func.Blueprint()
 
 
-def storage(services: Services, task_hub: Any) -> Storage:
+def storage(services: Services, task_hub: Any) -> "Storage":
     """Retention does without what is not configured (a step that needs it reports why).
     `task_hub` is the function's Durable client: erasure purges scoring history."""
+    from shared.retention.service import Storage
+
     return Storage(
         recordings=services.optional("recordings"),
         auth_admin=services.optional("supabase_admin"),
@@ -46,6 +48,8 @@ def storage(services: Services, task_hub: Any) -> Storage:
 )
 async def data_cleanup(call: Call) -> CleanupRecordingsResponse | ProcessDeletionRequestsResponse:
     """Delete recordings past retention, or process data deletion requests (service key, or an org admin for their organisation)."""
+    from shared.retention.service import authorise, run_action
+
     request = call.body
     await authorise(call.services.db, call.principal, request.organisationId)
     return await run_action(
@@ -63,6 +67,10 @@ async def data_cleanup(call: Call) -> CleanupRecordingsResponse | ProcessDeletio
 async def retention_timer(timer: func.TimerRequest, client: str) -> None:
     """Both retention actions for every organisation, as the service (daily by default),
     then the housekeeping of the features that keep short-lived rows."""
+    from shared.calls.service import purge_processed_events
+    from shared.platform.decision_log import purge_older_than
+    from shared.retention.service import run_scheduled
+
     services = get_services()
     housekeeping = {
         "purge_rate_limits": services.rate_limiter.purge_expired,

@@ -13,7 +13,7 @@ the run with the last failure's status.
 import uuid
 from collections.abc import Generator
 from datetime import timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import azure.functions as func
 
@@ -21,8 +21,8 @@ from shared.platform.buckets import Bucket
 from shared.platform.errors import NotFound
 from shared.platform.http import USER, USER_OR_SERVICE, Call, api, json_response
 from shared.platform.wiring import get_services
-from shared.scoring import rules
 from shared.scoring.models import (
+    ORCHESTRATOR,
     ReviewRequest,
     ScoreRequest,
     ScoreResponse,
@@ -32,19 +32,9 @@ from shared.scoring.models import (
     ScoringJob,
     StepResult,
 )
-from shared.scoring.service import (
-    ORCHESTRATOR,
-    ScoringOutcome,
-    ScoringSettings,
-    load_context,
-    request_scoring,
-    review_score,
-    run_ended,
-    run_step,
-    score_and_save,
-    scoring_status,
-    step_span,
-)
+
+if TYPE_CHECKING:
+    from shared.scoring.service import ScoringOutcome
 
 bp = func.Blueprint()
 
@@ -64,6 +54,8 @@ bp = func.Blueprint()
 )
 async def score_interview(call: Call) -> Any:
     """Score an interview against its rubric: 200 with the scores, or 202 while it runs."""
+    from shared.scoring.service import ScoringSettings, request_scoring
+
     outcome = await request_scoring(
         call.services.db, call.durable_client, ScoringSettings.of(call.services.settings), call.principal, call.body
     )
@@ -83,6 +75,8 @@ async def score_interview(call: Call) -> Any:
 )
 async def score_interview_status(call: Call) -> Any:
     """Poll a scoring run: 200 with the scores, 202 while it runs."""
+    from shared.scoring.service import scoring_status
+
     try:
         interview_id = uuid.UUID(str(call.request.path_params.get("interviewId")))
     except ValueError:
@@ -103,6 +97,8 @@ async def score_interview_status(call: Call) -> Any:
 async def review_interview_score(call: Call) -> Any:
     """A person confirms or overrides the interview's AI score (an override needs a score and a reason);
     the reviewed score is kept by every later AI run. 409 while there is no score."""
+    from shared.scoring.service import review_score
+
     try:
         interview_id = uuid.UUID(str(call.request.path_params.get("interviewId")))
     except ValueError:
@@ -110,7 +106,7 @@ async def review_interview_score(call: Call) -> Any:
     return await review_score(call.services.db, call.principal, interview_id, call.body)
 
 
-def answer(call: Call, interview_id: object, outcome: ScoringOutcome) -> Any:
+def answer(call: Call, interview_id: object, outcome: "ScoringOutcome") -> Any:
     """200 with the result, or 202 pointing at the status route (never Durable's keyed URLs)."""
     if outcome.result is not None:
         return outcome.result
@@ -130,6 +126,8 @@ def answer(call: Call, interview_id: object, outcome: ScoringOutcome) -> Any:
 
 @bp.activity_trigger(input_name="job")
 async def scoring_load_context(job: ScoringJob) -> StepResult:
+    from shared.scoring.service import load_context, run_ended, run_step, step_span
+
     with step_span("load_context", job):
         result = await run_step(load_context, get_services().db, job)
     run_ended(job, result, last=False)
@@ -138,6 +136,8 @@ async def scoring_load_context(job: ScoringJob) -> StepResult:
 
 @bp.activity_trigger(input_name="loaded")
 async def scoring_score_and_save(loaded: ScoringContext) -> StepResult:
+    from shared.scoring.service import run_ended, run_step, score_and_save, step_span
+
     services = get_services()
     with step_span("score_and_save", loaded):
         # The adapter is read inside the step: "not configured" (503) is a result like any other.
@@ -157,6 +157,8 @@ STEPS = (
 def score_interview_orchestrator(context: Any) -> Generator[Any, Any, dict[str, Any]]:
     """Load, then score and save; the custom status names the current step. The output
     says only whether it worked: the scores are read from the database."""
+    from shared.scoring import rules
+
     job: ScoringJob = context.get_input()
     policy = job["retry"]
 

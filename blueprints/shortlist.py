@@ -5,7 +5,6 @@ import azure.functions as func
 from shared.platform.buckets import Bucket
 from shared.platform.http import USER, Call, api
 from shared.shortlist.models import ShortlistRequest, ShortlistResponse
-from shared.shortlist.service import generate_shortlist as rank_applicants
 
 bp = func.Blueprint()
 
@@ -23,4 +22,6 @@ bp = func.Blueprint()
 )
 async def generate_shortlist(call: Call) -> ShortlistResponse:
     """Rank a role's applicants; the model explains the leading group."""
+    from shared.shortlist.service import generate_shortlist as rank_applicants
+
     return await rank_applicants(call.services.db, call.services.optional_metered_ai(call.user), call.user, call.body)

@@ -5,7 +5,7 @@ Every structured answer is a pydantic model (AnswerAssessment,
 ExtractedRequirements, ParsedResume, ShortlistRanking, ModelScoring). The same
 model gives the tool schema sent to the provider (`tool_schema`) and validates
 the answer (`judge`). Its fields declare, once, what may be done with a faulty
-answer (markers used inside `Annotated[...]`):
+answer (markers from shared/ai/marks.py, used inside `Annotated[...]`):
 
     ESSENTIAL            the answer is useless without this field; missing or
                          invalid means the one retry, then the 502. A field that
@@ -46,50 +46,13 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from pydantic import BaseModel, ValidationError
 
 if TYPE_CHECKING:
-    from pydantic import GetJsonSchemaHandler
-    from pydantic.json_schema import JsonSchemaValue
-    from pydantic_core import CoreSchema
+    pass
 
 MISFIT = "The answer does not match the schema: "
 Vocabularies = Mapping[str, "Mapping[str, str | Iterable[str] | None] | Iterable[str]"]
 _Path = tuple[int | str, ...]  # a place in an answer: keys and list indexes
 _Frozen = tuple[tuple[str, str, tuple[Any, ...]], ...]  # vocabularies as a cache key
 T = TypeVar("T", bound=BaseModel)
-
-
-# --- markers (field metadata) -----------------------------------------------------------
-
-
-class _Mark:
-    """Adds `x-` keys to the field's JSON schema; `tool_schema` removes them."""
-
-    def __init__(self, **keys: Any):
-        self.keys = keys
-
-    def __get_pydantic_json_schema__(self, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
-        schema = handler(core_schema)
-        schema.update(self.keys)
-        return schema
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.keys})"
-
-
-ESSENTIAL = _Mark(**{"x-essential": True})
-
-# Capitalised: inside Annotated[...] they read like the types they qualify.
-
-
-def Vocabulary(name: str) -> _Mark:
-    return _Mark(**{"x-vocabulary": name})
-
-
-def Aliases(aliases: Mapping[str, Iterable[str]]) -> _Mark:
-    return _Mark(**{"x-aliases": {key: list(names) for key, names in aliases.items()}})
-
-
-def Clamp(slack: float) -> _Mark:
-    return _Mark(**{"x-clamp": slack})
 
 
 # --- outcomes -------------------------------------------------------------------------------

@@ -1,7 +1,5 @@
 """Calls: ACS tokens, ACS event payloads, Speech tokens (API.md sections 6, 7, 8)."""
 
-from __future__ import annotations
-
 from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator

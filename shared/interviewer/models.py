@@ -1,13 +1,11 @@
 """POST /api/ai/interviewer and /api/ai/interviewer/stream (API.md sections 1 and 1b)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
-from shared.ai.answers import Vocabulary
+from shared.ai.marks import Vocabulary
 from shared.platform.models import ApiModel, Documented
 from shared.platform.operation import JSON, REQUEST_ID_HEADER, Document, OperationDocs
 from shared.requirements.models import RequirementLists

@@ -1,7 +1,5 @@
 """POST /api/invitations/send (API.md section 9)."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID

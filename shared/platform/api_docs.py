@@ -15,8 +15,7 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from shared.platform.openapi import FORMER_TAG
-from shared.platform.operation import REQUEST_ID_HEADER, Document, OperationDocs
+from shared.platform.operation import FORMER_TAG, REQUEST_ID_HEADER, Document, OperationDocs
 
 if TYPE_CHECKING:
     from shared.platform.config import Settings

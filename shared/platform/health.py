@@ -15,9 +15,10 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from shared.platform.logs import log_event
+from shared.platform.models import ApiModel
 from shared.platform.operation import JSON, REQUEST_ID_HEADER, Document, OperationDocs
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ class LiveReport(TypedDict):
     version: str
 
 
-class ReadyChecks(BaseModel):
+class ReadyChecks(ApiModel):
     """Each check's outcome; `skipped`: not configured, or not a Blob container."""
 
     database: Check
@@ -55,7 +56,7 @@ class ReadyChecks(BaseModel):
     cv_storage: Check
 
 
-class ReadyReport(BaseModel):
+class ReadyReport(ApiModel):
     status: Literal["ready", "not_ready"]
     version: str
     checks: ReadyChecks

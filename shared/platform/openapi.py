@@ -19,7 +19,14 @@ from pydantic import BaseModel
 
 from shared.platform.http import ANONYMOUS, SERVICE, USER, USER_OR_SERVICE, EndpointSpec
 from shared.platform.models import ErrorResponse
-from shared.platform.operation import BODY_ERRORS, JSON, REQUEST_ID_HEADER, RETRY_AFTER_HEADER, OperationDocs
+from shared.platform.operation import (
+    BODY_ERRORS,
+    FORMER_TAG,
+    JSON,
+    REQUEST_ID_HEADER,
+    RETRY_AFTER_HEADER,
+    OperationDocs,
+)
 
 ERROR_TEXT = {
     400: "Invalid request: malformed JSON, wrong types, missing fields, values out of range",
@@ -37,7 +44,6 @@ ERROR_TEXT = {
     502: "An upstream service (AI, ACS, Speech, email, storage) failed",
     503: "An upstream service is not configured, or a dependency (the database) is unavailable for now",
 }
-FORMER_TAG = "former Edge Functions"
 # Path parameters by name; any other is a plain string.
 PATH_PARAMETERS = {"interviewId": {"type": "string", "format": "uuid"}}
 

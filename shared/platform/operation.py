@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Protocol
 
 JSON = "application/json"
+FORMER_TAG = "former Edge Functions"  # the group of the former-name aliases (collapsed on /api/docs)
 BODY_ERRORS = (400, 408, 413, 415)  # whatever reads a request body
 REQUEST_ID_HEADER = {
     "x-request-id": {

@@ -1,7 +1,5 @@
 """GET /api/me/data-export: the document."""
 
-from __future__ import annotations
-
 from typing import Any, Literal
 from uuid import UUID
 

@@ -1,7 +1,5 @@
 """The reports' query parameters, answers and OpenAPI hooks."""
 
-from __future__ import annotations
-
 import re
 import uuid
 from collections.abc import Mapping
@@ -10,11 +8,17 @@ from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.platform.errors import BadRequest
+from shared.platform.models import ApiModel
 from shared.platform.operation import JSON, REQUEST_ID_HEADER, Document, OperationDocs
-from shared.reports.rules import FORMATS, STAGES, Format, Stage
+
+# The audit's stages (application statuses reached, in order) and its output formats.
+Stage = Literal["score", "shortlisted", "invited", "hired"]
+Format = Literal["json", "csv", "html"]
+STAGES: tuple[Stage, ...] = ("score", "shortlisted", "invited", "hired")
+FORMATS: tuple[Format, ...] = ("json", "csv", "html")
 
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # ASCII digits only
 
@@ -31,7 +35,7 @@ class BiasAuditQuery:
     format: Format = "json"
 
     @classmethod
-    def parse(cls, params: Mapping[str, str]) -> BiasAuditQuery:
+    def parse(cls, params: Mapping[str, str]) -> "BiasAuditQuery":
         """Every malformed value at once, as the body validation reports them (400).
         `from` after `to` is checked by the service, once the caller may see the
         organisation."""
@@ -88,7 +92,7 @@ class BiasAuditQuery:
             )
 
 
-class CategoryRow(BaseModel):
+class CategoryRow(ApiModel):
     category: str
     count: int
     rate: float | None  # null: nobody in the category
@@ -96,12 +100,12 @@ class CategoryRow(BaseModel):
     excludedFromRatio: bool
 
 
-class UnknownCounts(BaseModel):
+class UnknownCounts(ApiModel):
     sex: int
     raceEthnicity: int
 
 
-class BiasAuditReport(BaseModel):
+class BiasAuditReport(ApiModel):
     """Aggregates only: no person, no id but the organisation's and the role's."""
 
     organisationId: str
@@ -164,7 +168,7 @@ AI_DECISIONS_MAX_LIMIT = 200
 MAX_ROW_ID = 2**63 - 1  # app.ai_decisions.id is a bigint: a larger cursor is a 400, not a database error
 
 
-class AiDecisionsQuery(BaseModel):
+class AiDecisionsQuery(ApiModel):
     """The query string of GET /api/reports/ai-decisions."""
 
     model_config = ConfigDict(extra="ignore")
@@ -175,7 +179,7 @@ class AiDecisionsQuery(BaseModel):
     before: int | None = Field(default=None, ge=1, le=MAX_ROW_ID, description="`nextBefore` of the previous page")
 
 
-class AiDecision(BaseModel):
+class AiDecision(ApiModel):
     """One row of the decision log: facts about one model call about one candidate; never text."""
 
     id: int
@@ -195,7 +199,7 @@ class AiDecision(BaseModel):
     latencyMs: int
 
 
-class AiDecisionsPage(BaseModel):
+class AiDecisionsPage(ApiModel):
     organisationId: UUID
     interviewId: UUID | None
     decisions: list[AiDecision]
@@ -242,7 +246,7 @@ class AiDecisionsDocs(OperationDocs):
 AI_USAGE_MAX_DAYS = 366  # one report covers at most a year of days
 
 
-class AiUsageQuery(BaseModel):
+class AiUsageQuery(ApiModel):
     """The query string of GET /api/reports/ai-usage: whole UTC days, both ends included."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
@@ -261,7 +265,7 @@ class AiUsageQuery(BaseModel):
             )
 
 
-class AiUsageFigures(BaseModel):
+class AiUsageFigures(ApiModel):
     """Calls, the provider's token counts and the cost estimated at each call's time."""
 
     calls: int
@@ -275,7 +279,7 @@ class AiUsageDay(AiUsageFigures):
     purpose: str  # the AI client's purpose key (interviewer, parse_resume, score, ...)
 
 
-class AiBudget(BaseModel):
+class AiBudget(ApiModel):
     """This UTC month's budget now, whatever the period asked for."""
 
     month: date  # the month's first day
@@ -284,7 +288,7 @@ class AiBudget(BaseModel):
     reservedThisMonth: float  # held by calls in flight
 
 
-class AiUsageReport(BaseModel):
+class AiUsageReport(ApiModel):
     organisationId: UUID
     start: date = Field(alias="from")
     end: date = Field(alias="to")

@@ -14,12 +14,10 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Literal
+from typing import Any
 
-Stage = Literal["score", "shortlisted", "invited", "hired"]
-Format = Literal["json", "csv", "html"]
-STAGES: tuple[Stage, ...] = ("score", "shortlisted", "invited", "hired")
-FORMATS: tuple[Format, ...] = ("json", "csv", "html")
+from shared.reports.models import Stage
+
 SCORING_RATE = "scoring_rate"
 SELECTION_RATE = "selection_rate"
 

@@ -1,8 +1,6 @@
 """POST /api/ai/extract-requirements (API.md section 4) and the requirement lists
 other requests carry."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, field_validator

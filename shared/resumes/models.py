@@ -1,8 +1,6 @@
 """POST /api/ai/parse-resume (API.md section 3): the request and the structure
 the model fills, validated before it is returned."""
 
-from __future__ import annotations
-
 import re
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -11,11 +9,14 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
-from shared.ai.answers import Aliases
+from shared.ai.marks import Aliases
 from shared.platform.models import ApiModel, Documented
 from shared.platform.operation import Document, OperationDocs
 
 # (`(?!\n)`: a pattern's `$` also matches before a final newline in Python's reading.)
+MAX_PDF_BYTES = 10 * 1024 * 1024  # the largest CV read, stored or uploaded
+MULTIPART_OVERHEAD = 64 * 1024  # headers and boundaries around an uploaded file part
+MAX_UPLOAD_BODY = MAX_PDF_BYTES + MULTIPART_OVERHEAD
 CV_PATH_PATTERN = r"^(?!/)(?!.*\.\.)(?!.*//)[^\\\x00-\x1f\x7f?#%]*\.[Pp][Dd][Ff](?!\n)$"
 
 

@@ -21,11 +21,11 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from shared.platform.errors import ApiError, PayloadTooLarge, Unprocessable
+from shared.resumes.models import MAX_PDF_BYTES
 
 if TYPE_CHECKING:
     from pypdf import PdfReader
 
-MAX_PDF_BYTES = 10 * 1024 * 1024
 MAX_PAGES = 30
 MAX_TEXT_CHARS = 40_000
 MIN_TEXT_CHARS = 20  # fewer readable characters than this is an image, not a CV

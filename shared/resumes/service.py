@@ -14,11 +14,9 @@ from shared.platform.decision_log import Concerning, DecisionRecorder
 from shared.platform.errors import BadRequest, Forbidden, PayloadTooLarge
 from shared.resumes import prompts as prompt
 from shared.resumes.cv_paths import in_user_folder, unsafe_path_reason
-from shared.resumes.models import ParsedResume, ParseResumeRequest
-from shared.resumes.pdf_text import MAX_PDF_BYTES, extract_pdf_text
+from shared.resumes.models import MAX_PDF_BYTES, ParsedResume, ParseResumeRequest
+from shared.resumes.pdf_text import extract_pdf_text
 
-MULTIPART_OVERHEAD = 64 * 1024  # headers and boundaries around the file part
-MAX_UPLOAD_BODY = MAX_PDF_BYTES + MULTIPART_OVERHEAD
 UPLOAD_FIELD = "file"
 
 

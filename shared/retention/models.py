@@ -1,7 +1,5 @@
 """POST /api/admin/data-cleanup (API.md section 11): the request and its two answers."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID

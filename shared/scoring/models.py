@@ -1,13 +1,11 @@
 """POST /api/ai/score: the request, the 200 body, and the model's structured answer."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal, Required, TypedDict
 from uuid import UUID
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from shared.ai.answers import ESSENTIAL, Clamp, Vocabulary
+from shared.ai.marks import ESSENTIAL, Clamp, Vocabulary
 from shared.platform.models import NOT_BLANK, PY_SPACES, ApiModel, Documented
 from shared.platform.operation import REQUEST_ID_HEADER, RETRY_AFTER_HEADER, Document, OperationDocs
 
@@ -235,6 +233,9 @@ class ScoredInterview(TypedDict):
     modelVersion: str
     promptVersion: str
     rubricVersion: str
+
+
+ORCHESTRATOR = "score_interview_orchestrator"  # the orchestration a ScoringJob starts
 
 
 class ScoringJob(TypedDict, total=False):

@@ -60,6 +60,7 @@ from shared.platform.membership import member_role
 from shared.scoring import queries as score_rows
 from shared.scoring import rules
 from shared.scoring.models import (
+    ORCHESTRATOR,
     ModelScoring,
     ReviewRequest,
     RunTrace,
@@ -77,7 +78,6 @@ if TYPE_CHECKING:
     from shared.platform.config import Settings
 
 # A Durable name is a contract once deployed: in-flight runs replay against the next deploy.
-ORCHESTRATOR = "score_interview_orchestrator"
 SCORING_TIMEOUT_SECONDS = 120.0  # one model call reads a whole interview
 # Statuses worth another attempt: the model, the provider or the database may answer next time.
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503})

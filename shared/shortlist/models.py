@@ -1,13 +1,11 @@
 """POST /api/ai/generate-shortlist (API.md section 5)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import Field, StringConstraints, field_validator
 
-from shared.ai.answers import ESSENTIAL, Clamp, Vocabulary
+from shared.ai.marks import ESSENTIAL, Clamp, Vocabulary
 from shared.platform.models import ApiModel, NullAllowed
 
 DEFAULT_LIMIT = 10

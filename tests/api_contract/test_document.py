@@ -14,7 +14,8 @@ import httpx
 def test_every_operation_is_in_its_features_group_and_the_former_paths_in_their_own():
     import function_app  # noqa: F401  (declares the endpoints)
     from shared.platform.http import ENDPOINTS
-    from shared.platform.openapi import FORMER_TAG, build_openapi
+    from shared.platform.openapi import build_openapi
+    from shared.platform.operation import FORMER_TAG
     from tests.platform.test_layout import BLUEPRINTS, FEATURES
 
     document = build_openapi(ENDPOINTS, "test")

@@ -155,7 +155,7 @@ async def test_request_id_is_echoed_and_errors_never_leak_internals(db, monkeypa
     async def explode(*args, **kwargs):
         raise RuntimeError("connection to secret-host failed: password=hunter2")
 
-    monkeypatch.setattr("blueprints.organisations.create_organisation", explode)
+    monkeypatch.setattr("shared.organisations.service.create_organisation", explode)
     result = await post({"name": "Boom"}, user, headers={"x-request-id": "req-123"}, ip=unique_ip)
     assert result.status == 500
     assert result.json() == {"error": "Internal server error", "requestId": "req-123"}

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from shared.scoring.service import ORCHESTRATOR
+from shared.scoring.models import ORCHESTRATOR
 from tests.scoring.history import History, flat_actions
 from tests.support import function_host
 
