@@ -15,7 +15,8 @@ Two clocks per fresh interpreter, both from the moment it is started:
   serves; it never exits. The targets are read on this clock.
 - `exit`: until the process has ended, interpreter teardown included (the
   figure this benchmark gave before 6 December; kept for comparison).
-The statements are interleaved round by round so all of them see the same load.
+The statements are interleaved round by round, in a shuffled order, so all of
+them see the same load and none always follows the heavy SDK import.
 
     .venv/bin/python -m benchmarks.bench_cold_start [--rounds 9]
 """
@@ -23,6 +24,7 @@ The statements are interleaved round by round so all of them see the same load.
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import subprocess
 import sys
@@ -75,8 +77,12 @@ def main(rounds: int = 9) -> dict:
     for statement, environment in runs.values():  # bytecode and file caches warm
         time_import(statement, environment)
     samples: dict[str, dict[str, list[float]]] = {clock: {name: [] for name in runs} for clock in CLOCKS}
+    order = random.Random(0)
     for _ in range(rounds):
-        for name, (statement, environment) in runs.items():
+        names = list(runs)
+        order.shuffle(names)  # no statement always follows the heavy SDK import
+        for name in names:
+            statement, environment = runs[name]
             for clock, seconds in zip(CLOCKS, time_import(statement, environment), strict=True):
                 samples[clock][name].append(seconds)
     med = {
