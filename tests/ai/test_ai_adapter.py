@@ -4,7 +4,6 @@ every upstream failure maps onto the contract."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from pydantic import BaseModel, Field
@@ -174,10 +173,8 @@ async def test_one_500_is_retried_two_are_502(ai, model_double):
 
 async def test_stall_times_out_quickly_as_502(ai, model_double):
     model_double.push(ScriptedReply(tool_calls=[ToolCall("give_verdict", '{"label":"x","score":1}')], delay=5))
-    started = time.monotonic()
     with pytest.raises(UpstreamError, match="did not answer in time"):
         await ask(ai, timeout=0.5)
-    assert time.monotonic() - started < 3
     assert len(model_double.chat_requests) == 1  # a timeout is not retried
 
 
@@ -282,7 +279,8 @@ async def test_on_call_hears_a_filtered_prompt_as_refused_and_an_abandoned_strea
     await stream.aclose()  # the client went away mid-reply
     refused, abandoned = calls
     assert refused.outcome == "refused" and refused.purpose == "test" and refused.prompt_version == "t-1"
-    assert abandoned.outcome == "failed" and abandoned.latency_ms >= 0
+    assert abandoned.outcome == "failed"
+    assert type(abandoned.latency_ms) is int and abandoned.latency_ms >= 0
 
 
 async def test_a_provider_refusing_strict_mode_is_asked_again_without_it(ai, model_double, caplog):
@@ -346,7 +344,9 @@ async def test_logs_carry_purpose_version_model_latency_never_content(ai, model_
         await ask(ai)
     records = [json.loads(r.getMessage()) for r in caplog.records if '"ai.call"' in r.getMessage()]
     assert records and records[-1]["purpose"] == "test" and records[-1]["promptVersion"] == "t-1"
-    assert records[-1]["model"] == MODEL and records[-1]["latencyMs"] >= 0
+    latency = records[-1]["latencyMs"]  # milliseconds to 0.1 in the log (the decision log's column is an int)
+    assert records[-1]["model"] == MODEL
+    assert type(latency) in (int, float) and latency >= 0 and latency == round(latency, 1)
     assert all("careful grader" not in r.getMessage() and "secret-label" not in r.getMessage() for r in caplog.records)
 
 

@@ -3,7 +3,6 @@ with concurrent runners, and never waiting without bound on someone else's lock.
 
 import shutil
 import threading
-import time
 import uuid
 from contextlib import contextmanager
 
@@ -192,18 +191,15 @@ def test_a_migration_blocked_by_another_sessions_lock_fails_within_lock_timeout(
     outcome: list[BaseException | list[str]] = []
     with _real_connect(empty_database) as holder:
         holder.execute("lock table app.busy in access share mode")  # a long read, say: open transaction
-        started = time.monotonic()
         worker = threading.Thread(
             target=lambda: outcome.append(_capture(lambda: migrate(empty_database, directory, lock_timeout=0.5)))
         )
         worker.start()
         worker.join(timeout=15)
-        waited = time.monotonic() - started
         still_waiting = worker.is_alive()
         holder.rollback()  # let an old-style runner go, whatever it did
     worker.join(timeout=15)
     assert not still_waiting, "the runner waited for the lock without bound"
-    assert waited < 10
     assert len(outcome) == 1 and isinstance(outcome[0], MigrationError), outcome
     message = str(outcome[0])
     assert "002_alter.sql" in message and "lock_timeout" in message and "nothing of it was applied" in message
@@ -215,10 +211,8 @@ def test_a_migration_that_runs_too_long_fails_with_statement_timeout(empty_datab
     directory = tmp_path / "migrations"
     directory.mkdir()
     (directory / "001_slow.sql").write_text("create table app.never (id int); select pg_sleep(5);")
-    started = time.monotonic()
     with pytest.raises(MigrationError, match="001_slow.sql.*statement_timeout"):
         migrate(empty_database, directory, statement_timeout=0.3)
-    assert time.monotonic() - started < 4
     assert _recorded(empty_database) == []
     with _real_connect(empty_database) as conn:
         assert conn.execute("select to_regclass('app.never')").fetchone()[0] is None
