@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import httpx
 import pytest
@@ -103,23 +102,21 @@ async def test_stalled_model_gives_prompt_502_writes_nothing_and_the_next_turn_s
         assert practice.status_code == 200, practice.text
 
         answering(model, stall=STALL_SECONDS)
-        started = time.monotonic()
-        answers = await asyncio.gather(
-            *(
-                client.post("/api/ai/interviewer", json=turn(interview), headers=headers)
-                for _ in range(CONCURRENT_TURNS)
-            ),
-            streamed(client, turn(interview), headers),
-        )
-        elapsed = time.monotonic() - started
+        # The app gives up on its own timeout: a client that waited out the stall would time out itself.
+        async with httpx.AsyncClient(base_url=base, timeout=STALL_SECONDS / 2) as impatient:
+            answers = await asyncio.gather(
+                *(
+                    impatient.post("/api/ai/interviewer", json=turn(interview), headers=headers)
+                    for _ in range(CONCURRENT_TURNS)
+                ),
+                streamed(impatient, turn(interview), headers),
+            )
         *json_turns, (stream_status, stream_events, stream_body) = answers
         for answer in json_turns:
             assert answer.status_code == 502, answer.text
             assert "did not answer in time" in answer.json()["error"]
         # The stream fails before its first token, so the failure still has its HTTP status.
         assert stream_status == 502 and not stream_events and "did not answer in time" in stream_body
-        # Not a timing benchmark: the app gave up on its own timeout instead of waiting out the stall.
-        assert elapsed < STALL_SECONDS / 2
         assert await transcript(db, interview) == []  # nothing half-written
 
         answering(model, stall=0)
