@@ -13,6 +13,7 @@ from shared.platform.buckets import Bucket
 from shared.platform.errors import PayloadTooLarge
 from shared.platform.http import ANONYMOUS, ONE_MB, USER, Call, api, json_response, read_json
 from shared.platform.operation import BODY_ERRORS
+from shared.platform.rate_limit import address_key
 from shared.platform.wiring import get_services
 
 bp = func.Blueprint()
@@ -93,6 +94,8 @@ async def acs_webhook(call: Call) -> Response:
     secret = request.headers.get(SECRET_HEADER)
     if secret is None and settings.ACS_WEBHOOK_SECRET_IN_QUERY:  # migration window only (docs/CALLS.md)
         secret = request.query_params.get("secret")
+        if secret:  # a credential like the headers the edge checks: refused from a locked-out address
+            call.services.rate_limiter.refuse_locked_out(address_key(call.client_ip))
     verified = secret_matches(secret, webhook_secrets(settings))
     try:  # the secret is checked before a large body is parsed
         raws = events_in(await read_json(request, ONE_MB if verified else UNVERIFIED_MAX_BYTES))

@@ -120,12 +120,15 @@ async def call_function(
     return Result(response, bytes(response.body))
 
 
-async def create_user(db, user_id: uuid.UUID | None = None, email: str | None = None) -> uuid.UUID:
-    """A row in auth.users, as Supabase Auth would have."""
+async def create_user(
+    db, user_id: uuid.UUID | None = None, email: str | None = None, *, confirmed: bool = True
+) -> uuid.UUID:
+    """A row in auth.users, as Supabase Auth would have (`confirmed`: the address is verified)."""
     user_id = user_id or uuid.uuid4()
     await db.execute(
-        "insert into auth.users (id, email) values (%s, %s) on conflict do nothing",
-        (user_id, email or f"{user_id.hex[:8]}@example.test"),
+        "insert into auth.users (id, email, email_confirmed_at) values (%s, %s, case when %s then now() end)"
+        " on conflict do nothing",
+        (user_id, email or f"{user_id.hex[:8]}@example.test", confirmed),
     )
     return user_id
 

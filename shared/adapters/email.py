@@ -37,7 +37,13 @@ class EmailMessage:
 
 
 class EmailError(Exception):
-    """The email could not be sent (the provider refused it, failed or timed out)."""
+    """The email could not be sent (the provider refused it, failed or timed out).
+    `reason` is safe to log: the provider's code, never its message (which can
+    quote the recipient)."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
 
 
 class ResendEmail:
@@ -114,9 +120,10 @@ class ResendEmail:
         try:
             sent = await asyncio.wait_for(resend.Emails.send_async(params, options), self.timeout_seconds + 5)
         except ResendError as exc:
-            raise EmailError(f"Resend refused the email ({exc.code} {exc.error_type}): {exc.message}") from None
+            reason = f"refused {exc.code} {exc.error_type}"
+            raise EmailError(f"Resend refused the email ({exc.code} {exc.error_type}): {exc.message}", reason) from None
         except TimeoutError:
-            raise EmailError("Resend did not answer in time") from None
+            raise EmailError("Resend did not answer in time", "timeout") from None
         return str(sent["id"])
 
 

@@ -14,7 +14,7 @@ ShortText = Annotated[str | None, StringConstraints(strip_whitespace=True, max_l
 
 
 class SendInvitationRequest(ApiModel):
-    """The invitation goes to the candidate's profile email, with the role's title and the
+    """The invitation goes to the candidate's confirmed sign-in address, with the role's title and the
     organisation's name from the database; `candidateEmail`, `roleTitle` and `companyName`
     are accepted (the frontend sends them) and ignored, so nobody can mail a stranger from
     Talenti's domain in their own words (docs/INVITATIONS.md)."""
@@ -22,7 +22,7 @@ class SendInvitationRequest(ApiModel):
     applicationId: UUID
     candidateEmail: Annotated[Email | None, OrBlank()] = Field(
         default=None,
-        description="Ignored: the invitation goes to the candidate's profile email.",
+        description="Ignored: the invitation goes to the candidate's confirmed sign-in address.",
         json_schema_extra={"deprecated": True},
     )
     roleTitle: ShortText = Field(

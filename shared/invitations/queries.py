@@ -20,17 +20,19 @@ APPLICATION_STATUSES_BEFORE_INVITED = ("applied", "screening")
 async def application_for_invitation(conn: Conn, application_id: Id, user_id: Id) -> Row | None:
     """The application, row-locked until the transaction ends (the lock
     serialises concurrent sends for it), with its role title, organisation,
-    the candidate's profile email and the caller's role in the organisation
+    the candidate's sign-in address when it is confirmed (never the profile's
+    email, which the candidate types) and the caller's role in the organisation
     (`member_role`, None when not a member: shared/platform/membership.py's lookup, joined
     here to save a round trip)."""
     return await fetch_one(
         conn,
         """select a.id, r.title as role_title, r.organisation_id,
-                  o.name as organisation_name, p.email as profile_email, m.role as member_role
+                  o.name as organisation_name, m.role as member_role,
+                  case when u.email_confirmed_at is not null then u.email end as candidate_email
              from public.applications a
              join public.job_roles r on r.id = a.job_role_id
              join public.organisations o on o.id = r.organisation_id
-             left join public.candidate_profiles p on p.user_id = a.candidate_id
+             left join auth.users u on u.id = a.candidate_id
              left join public.org_users m on m.organisation_id = r.organisation_id and m.user_id = %s
             where a.id = %s
               for update of a""",

@@ -55,10 +55,10 @@ async def send_invitation(
         if application is None:
             raise NotFound("Application not found")
         require_role(application["member_role"], ORG_RECRUITER_ROLES, "the application's organisation")
-        recipient = _valid_email(application["profile_email"])
+        recipient = _valid_email(application["candidate_email"])
         if recipient is None:
             raise Unprocessable(
-                "The candidate has no valid email address on their profile: invitations go only to that address"
+                "The candidate has no confirmed email address: invitations go only to the address they sign in with"
             )
         if request.candidateEmail and request.candidateEmail.casefold() != recipient.casefold():
             # Ignored, not refused: the frontend always sends an address and may hold an old one.
@@ -87,7 +87,7 @@ async def send_invitation(
     try:
         await email.send(message, idempotency_key=f"invitation-{invitation['id']}")
     except EmailError as exc:
-        log_event("invitation.email_failed", invitationId=invitation["id"], error=str(exc))
+        log_event("invitation.email_failed", invitationId=invitation["id"], error=exc.reason)
         raise UpstreamError(
             "The invitation email could not be sent. The invitation was saved; please send it again.",
             extra={"invitationId": str(invitation["id"])},

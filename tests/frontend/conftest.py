@@ -176,11 +176,13 @@ async def world(db, app_url, supabase, signing_key, openai_double, browser_origi
     application, candidate = await create_application(db, role, status="interviewing")
     users["candidate"] = candidate
     await add_profile(db, candidate, skills=["React", "TypeScript"])
-    # Invitations go to the address on file (the body's candidateEmail is ignored): the
-    # frontend sends the same one, as it reads it from this profile.
-    await db.execute(
-        "update candidate_profiles set email = 'jordan.candidate@example.test' where user_id = %s", (candidate,)
-    )
+    # Invitations go to the candidate's confirmed sign-in address (the body's candidateEmail
+    # is ignored): the frontend sends the same one, as it reads it from this profile.
+    for table, column in (("candidate_profiles", "user_id"), ("auth.users", "id")):
+        await db.execute(
+            f"update {table} set email = 'jordan.candidate@example.test' where {column} = %s",
+            (candidate,),
+        )
     live = await create_interview(
         db, application, status="in_progress", started_at=datetime.now(UTC) - timedelta(minutes=2)
     )

@@ -11,6 +11,7 @@ import pytest
 
 from shared.platform.buckets import DEFAULT_LIMITS, Bucket
 from shared.platform.rate_limit import address_key
+from tests.calls.conftest import grid_event
 from tests.durable_runtime import durable_runtime
 from tests.support import auth_headers, call_function, create_user, user_token
 
@@ -49,6 +50,25 @@ async def test_300_wrong_service_keys_in_a_row_are_429_long_before_the_end(servi
     assert "too many failed" in right.json()["error"]
     # Another address is unaffected.
     assert (await cleanup(new_address(), {"x-service-key": services.settings.SERVICE_API_KEY})).status != 429
+
+
+async def test_a_webhook_secret_in_the_query_is_locked_out_like_one_in_a_header(services, failure_budget, monkeypatch):
+    """During the migration window (`?secret=` accepted) a locked-out address gets 429 for
+    the right secret too, as for every credential header."""
+    monkeypatch.setattr(services.settings, "ACS_WEBHOOK_SECRET", "webhook-secret-current-0123456789")
+    monkeypatch.setattr(services.settings, "ACS_WEBHOOK_SECRET_IN_QUERY", True)
+    ip = new_address()
+    events = [grid_event("CallStarted", {"serverCallId": "guessing"})]
+
+    async def webhook(secret: str):
+        return await call_function(
+            "acs_webhook", "POST", events, {}, client_ip=ip, path="/api/acs/webhook", query=f"secret={secret}"
+        )
+
+    statuses = [(await webhook(f"guess-{n}")).status for n in range(failure_budget + 1)]
+    assert statuses == [401] * failure_budget + [429]
+    right = await webhook("webhook-secret-current-0123456789")
+    assert right.status == 429 and "too many failed" in right.json()["error"]
 
 
 async def test_forged_tokens_count_but_expired_ones_do_not(db, services, failure_budget):

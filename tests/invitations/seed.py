@@ -6,14 +6,14 @@ from tests.ai.seed import add_profile, create_application, create_org, create_ro
 from tests.support import create_user
 
 
-async def application_for(db, *, role="recruiter", title="Data Engineer", company="Acme Analytics", profile_email=True):
-    """A recruiter (with `role`) in an organisation, a role and a candidate's application."""
+async def application_for(db, *, role="recruiter", title="Data Engineer", company="Acme Analytics", confirmed=True):
+    """A recruiter (with `role`) in an organisation, a role and a candidate's application;
+    `confirmed`: the candidate's sign-in address is verified."""
     recruiter = await create_user(db)
     org = await create_org(db, recruiter, role, name=company)
     job = await create_role(db, org, title=title)
-    application, candidate = await create_application(db, job)
-    if profile_email:
-        await add_profile(db, candidate)
+    application, candidate = await create_application(db, job, await create_user(db, confirmed=confirmed))
+    await add_profile(db, candidate)
     return recruiter, application, candidate, org
 
 

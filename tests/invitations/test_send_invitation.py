@@ -93,7 +93,7 @@ async def test_title_company_and_email_default_from_the_database(db, mail, uniqu
     result = await send({"applicationId": str(application), "roleTitle": None, "companyName": ""}, recruiter, unique_ip)
     assert result.status == 200, result
     [sent] = mail.sent_emails
-    assert sent["to"] == [f"{candidate.hex[:8]}@example.test"]  # the candidate's profile email
+    assert sent["to"] == [f"{candidate.hex[:8]}@example.test"]  # the candidate's sign-in address
     assert "Platform Engineer" in sent["html"] and "Defaults Pty Ltd" in sent["html"]
     [invitation] = await invitations_of(db, application)
     assert invitation["expires_at"] - invitation["created_at"] == timedelta(days=7)
@@ -200,11 +200,22 @@ async def test_invalid_bodies_get_400(db, mail, unique_ip, body, field):
 
 
 @pytest.mark.parametrize("given", [None, "someone@example.test"])
-async def test_no_email_on_file_is_422_whatever_the_body_says(db, mail, unique_ip, given):
-    recruiter, application, _, _ = await application_for(db, profile_email=False)
+async def test_no_confirmed_sign_in_address_is_422_whatever_the_body_says(db, mail, unique_ip, given):
+    recruiter, application, _, _ = await application_for(db, confirmed=False)
     result = await send({"applicationId": str(application), "candidateEmail": given}, recruiter, unique_ip)
-    assert result.status == 422 and "no valid email address on their profile" in result.json()["error"]
+    assert result.status == 422 and "no confirmed email address" in result.json()["error"]
     assert await invitations_of(db, application) == [] and mail.sent_emails == []
+
+
+async def test_a_strangers_address_in_the_candidates_own_profile_is_never_mailed(db, mail, unique_ip):
+    """The candidate types their profile's email: an attacker who applies to their own role
+    with a victim's address there still mails only the address they signed in with."""
+    recruiter, application, candidate, _ = await application_for(db)
+    await db.execute("update candidate_profiles set email = 'victim@stranger.test' where user_id = %s", (candidate,))
+    result = await send({"applicationId": str(application)}, recruiter, unique_ip)
+    assert result.status == 200, result
+    [sent] = mail.sent_emails
+    assert sent["to"] == [f"{candidate.hex[:8]}@example.test"] and "stranger.test" not in json.dumps(sent)
 
 
 @pytest.mark.parametrize("failure", ["server_error", "timeout"])
