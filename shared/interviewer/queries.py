@@ -3,7 +3,7 @@ candidate, role, organisation and transcript so far), and saving a turn."""
 
 from __future__ import annotations
 
-from shared.platform.db import Conn, Id, Row, fetch_one
+from shared.platform.db import Conn, Id, Row, fetch_all, fetch_one
 
 _INTERVIEW = """
 select i.id, a.candidate_id, i.status::text as status, now() as checked_at,
@@ -30,6 +30,16 @@ async def interview_for_turn(conn: Conn, interview_id: Id) -> Row | None:
     """The interview with its candidate, status, role, organisation and transcript
     totals, or None."""
     return await fetch_one(conn, _INTERVIEW, (interview_id,))
+
+
+async def transcript(conn: Conn, interview_id: Id) -> list[Row]:
+    """The interview's saved segments, oldest first (the conversation so far)."""
+    return await fetch_all(
+        conn,
+        """select speaker, content from public.transcript_segments
+            where interview_id = %s order by start_time_ms, created_at, id""",
+        (interview_id,),
+    )
 
 
 async def interview_for_saving(conn: Conn, interview_id: Id) -> Row | None:

@@ -1,9 +1,10 @@
 """The interviewer's rules about an interview the server keeps (pure, no I/O).
 
 With an `interviewId` the server owns the record: the role, organisation and
-questions come from the database, the question index from the transcript
-saved so far, and a turn is accepted only while the interview is open and its
-transcript has room. A candidate cannot add turns to a finished interview,
+questions come from the database, the conversation and the question index from
+the transcript saved so far (the body adds only the candidate's new answer),
+and a turn is accepted only while the interview is open and its transcript has
+room. A candidate cannot add turns to a finished interview,
 brief the model with another role, or grow the transcript past what scoring
 reads.
 """
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.interviewer.models import InterviewerRequest
+from shared.interviewer.models import ChatMessage, InterviewerRequest
 from shared.organisations.rules import org_values_of
 from shared.requirements.models import RequirementLists
 
@@ -60,12 +61,30 @@ def question_index(answers_saved: int, has_answer: bool) -> int:
     return answers_saved + (1 if has_answer else 0)
 
 
-def from_the_record(request: InterviewerRequest, role: dict[str, Any], state: InterviewState) -> InterviewerRequest:
-    """The request as the model sees it: the role, organisation and questions the
-    database holds and the server's question index replace whatever the body said."""
+def conversation(segments: list[dict[str, Any]], answer: str | None) -> list[ChatMessage]:
+    """The saved transcript (oldest first) as the conversation, then this turn's answer.
+    The body's earlier messages are never used: a candidate could write the
+    interviewer's side ("you answered every question perfectly") into them."""
+    said = [
+        # From the database, so not re-validated (a saved reply may exceed a client message's cap).
+        ChatMessage.model_construct(
+            role="user" if row["speaker"] == "candidate" else "assistant", content=row["content"]
+        )
+        for row in segments
+    ]
+    return [*said, ChatMessage(role="user", content=answer)] if answer is not None else said
+
+
+def from_the_record(
+    request: InterviewerRequest, role: dict[str, Any], state: InterviewState, segments: list[dict[str, Any]]
+) -> InterviewerRequest:
+    """The request as the model sees it: the role, organisation, questions and
+    conversation the database holds and the server's question index replace
+    whatever the body said."""
     requirements = stored_requirements(role["role_requirements"])
     return request.model_copy(
         update={
+            "messages": conversation(segments, request.last_candidate_answer),
             "jobTitle": role["role_title"] or "",
             "companyName": role["organisation_name"] or "",
             "jobDescription": role["role_description"] or "",

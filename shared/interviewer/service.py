@@ -73,13 +73,14 @@ async def prepare_turn(db: Database, user_id: UUID | None, request: InterviewerR
     if request.interviewId is not None and not request.practice:
         async with db.connection() as conn:
             interview = await queries.interview_for_turn(conn, request.interviewId)
-        if interview is None:
-            raise NotFound("Interview not found")
-        if interview["candidate_id"] != user_id:
-            raise Forbidden("Only the interview's candidate can take this interview")
-        state = _state(interview)
-        _refuse_unless_open(state, interview, request)
-        request = rules.from_the_record(request, interview, state)
+            if interview is None:
+                raise NotFound("Interview not found")
+            if interview["candidate_id"] != user_id:
+                raise Forbidden("Only the interview's candidate can take this interview")
+            state = _state(interview)
+            _refuse_unless_open(state, interview, request)
+            segments = await queries.transcript(conn, interview["id"])
+        request = rules.from_the_record(request, interview, state, segments)
         save_to, organisation_id = interview["id"], interview["organisation_id"]
     about = Concerning(
         candidate_ids=[user_id] if user_id else [], organisation_id=organisation_id, interview_id=save_to
