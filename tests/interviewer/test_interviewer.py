@@ -4,6 +4,7 @@ calls them, against the OpenAI double and a real database."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -319,25 +320,49 @@ async def test_turns_are_saved_relative_to_the_interview_start(db, model_double,
     route_replies(model_double, text=REPLY, tools={competency_prompt.TOOL_NAME: competencies()})
     user = await create_user(db)
     interview = await interview_for(db, user, started_at=datetime.now(UTC) - timedelta(seconds=30))
+    sent = time.monotonic()
     result = await turn(user, {"messages": conversation(), "interviewId": str(interview)}, unique_ip)
+    took = round((time.monotonic() - sent) * 1000)  # the turn's handler runs in this process, on this clock
     assert result.status == 200, result
     saved = await segments(db, interview)
     assert [(s["speaker"], s["content"]) for s in saved] == [("candidate", ANSWER), ("ai", REPLY)]
-    assert 29_000 < saved[0]["start_time_ms"] < saved[1]["start_time_ms"] < 40_000
+    # One statement saves both at the database's now() (their created_at): the reply is that
+    # instant's distance from started_at, the answer the same less the turn's duration.
+    [since_start] = await db.fetch_all(
+        """select distinct round(extract(epoch from s.created_at - i.started_at) * 1000)::int as ms
+             from transcript_segments s join interviews i on i.id = s.interview_id where s.interview_id = %s""",
+        (interview,),
+    )
+    answer, reply = (s["start_time_ms"] for s in saved)
+    assert reply == max(since_start["ms"], answer + 1)
+    assert since_start["ms"] - took <= answer < reply
 
 
 async def test_before_the_call_starts_times_count_from_the_first_segment(db, model_double, unique_ip):
     route_replies(model_double, text=REPLY, tools={competency_prompt.TOOL_NAME: competencies()})
     user = await create_user(db)
     interview = await interview_for(db, user)
+    sent = time.monotonic()
     greeting = await turn(user, {"messages": [], "interviewId": str(interview)}, unique_ip)
+    took = round((time.monotonic() - sent) * 1000)  # the turn's handler runs in this process, on this clock
     assert greeting.status == 200
     second = await turn(user, {"messages": conversation(), "interviewId": str(interview)}, unique_ip)
     assert second.status == 200
     saved = await segments(db, interview)
     assert [s["speaker"] for s in saved] == ["ai", "candidate", "ai"]
-    assert saved[0]["start_time_ms"] < 1_000  # the greeting opens the transcript
-    assert saved[0]["start_time_ms"] <= saved[1]["start_time_ms"] < saved[2]["start_time_ms"] < 10_000
+    # The greeting opens the transcript: its time is its own turn's duration (the origin is when
+    # it arrived), and the next reply counts from that same origin.
+    assert saved[0]["start_time_ms"] <= took
+    [since_origin] = await db.fetch_all(
+        """with greeting as (
+               select created_at - start_time_ms * interval '1 millisecond' as origin
+                 from transcript_segments where interview_id = %(i)s order by created_at limit 1)
+           select round(extract(epoch from s.created_at - g.origin) * 1000)::int as ms
+             from transcript_segments s, greeting g where s.interview_id = %(i)s and s.speaker = 'candidate'""",
+        {"i": interview},
+    )
+    assert saved[2]["start_time_ms"] == max(since_origin["ms"], saved[1]["start_time_ms"] + 1)
+    assert saved[0]["start_time_ms"] <= saved[1]["start_time_ms"] < saved[2]["start_time_ms"]
 
 
 async def test_a_failed_turn_saves_nothing(db, model_double, unique_ip):
