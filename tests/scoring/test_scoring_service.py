@@ -4,6 +4,7 @@ result (one transaction, idempotent, human overrides kept)."""
 import copy
 
 import pytest
+from psycopg.errors import CheckViolation
 
 from shared.platform.errors import BadRequest, NotFound
 from shared.scoring.rules import DEFAULT_RUBRIC_VERSION, HUMAN_OVERRIDE_MESSAGE
@@ -131,7 +132,7 @@ async def test_a_failure_while_saving_leaves_the_previous_score_intact(db):
     await save_result(db, scored(interview, overall=74))
     broken = scored(interview, overall=99)
     broken["result"]["dimensions"][1]["score"] = 11  # the database refuses it after the score row is updated
-    with pytest.raises(Exception):
+    with pytest.raises(CheckViolation, match="score_dimensions_score_check"):
         await save_result(db, broken)
     scores, dimensions = await score_rows(db, interview.id)
     assert [s["overall_score"] for s in scores] == [74]
