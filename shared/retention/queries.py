@@ -42,6 +42,10 @@ _CANDIDATES = f"""select i.id from public.interviews i
 # subquery that OFFSET 0 keeps from being flattened into the join, so the
 # planner cannot start from the organisation (its applications, every one of
 # its interviews, sorted) on every page, which is what made large runs quadratic.
+# The retention clock starts when the interview ended; only CallEnded sets ended_at,
+# so an interview without one (cancelled, expired, or its CallEnded missed) counts
+# from its start, or failing that its creation (never null): otherwise its
+# recording would be kept for good.
 _DUE_AMONG = f"""select {_INTERVIEW_RECORDING_COLUMNS}, r.organisation_name, r.retention_days
       from public.interviews i
      cross join lateral (
@@ -54,7 +58,8 @@ _DUE_AMONG = f"""select {_INTERVIEW_RECORDING_COLUMNS}, r.organisation_name, r.r
            offset 0) r
      where i.id = any(%(ids)s::uuid[])
        and i.recording_deleted_at is null
-       and i.ended_at < %(now)s::timestamptz - make_interval(days => r.retention_days)
+       and coalesce(i.ended_at, i.started_at, i.created_at)
+           < %(now)s::timestamptz - make_interval(days => r.retention_days)
        and {recording.HAS_RECORDING_SQL}
        and (%(organisation)s::uuid is null or r.organisation_id = %(organisation)s::uuid)
      order by i.id"""

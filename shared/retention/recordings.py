@@ -160,8 +160,9 @@ async def cleanup_recordings(
     organisation_id: UUID | None = None,
     dry_run: bool = False,
 ) -> CleanupRecordingsResponse:
-    """Delete the recordings of interviews that ended before their organisation's
-    retention cut-off. With dry_run, report what would be processed and change nothing."""
+    """Delete the recordings of interviews that ended (without an end: started, or
+    failing that were created) before their organisation's retention cut-off. With
+    dry_run, report what would be processed and change nothing."""
     if store is None:
         raise NotConfigured(RECORDINGS_NOT_CONFIGURED)
     run_at = datetime.now(UTC)

@@ -77,6 +77,21 @@ async def recorded_interview(
     return Recorded(interview_id, application_id, candidate, blobs)
 
 
+async def never_ended(
+    db, recorded: Recorded, *, status: str, created_days_ago: float, started_days_ago: float | None = None
+) -> None:
+    """Make it an interview CallEnded never reached (cancelled, expired, or the event
+    missed): no ended_at, created (and, if given, started) that many days ago."""
+    await db.execute(
+        """update interviews
+              set status = %s::interview_status, ended_at = null,
+                  started_at = now() - make_interval(secs => %s::float8 * 86400),
+                  created_at = now() - make_interval(secs => %s::float8 * 86400)
+            where id = %s""",
+        (status, started_days_ago, created_days_ago, recorded.interview_id),
+    )
+
+
 async def org_with_retention(db, days: int | None, member=None, role="admin", name="Retention Co") -> uuid.UUID:
     org_id = await create_org(db, member, role, name=name)
     await db.execute("update organisations set recording_retention_days = %s where id = %s", (days, org_id))

@@ -13,6 +13,7 @@ from tests.retention.seed import (
     audit_entries,
     existing_blobs,
     interview,
+    never_ended,
     org_with_retention,
     recorded_interview,
 )
@@ -70,6 +71,34 @@ async def test_each_organisation_has_its_own_retention_period(db, store, blob_se
     assert_cleared(await interview(db, long_due.interview_id))
     assert_untouched(await interview(db, long_kept.interview_id))
     assert await existing_blobs(blob_service, long_kept.blobs) == set(long_kept.blobs)
+
+
+@pytest.mark.parametrize(
+    "status, created_days_ago, started_days_ago, due",
+    [
+        ("cancelled", 61, None, True),  # never started: counted from its creation
+        ("cancelled", 59, None, False),
+        ("expired", 61, None, True),
+        ("in_progress", 90, 61, True),  # CallEnded missed: counted from its start
+        ("in_progress", 90, 59, False),  # created long before, started within retention
+    ],
+)
+async def test_an_interview_without_an_end_counts_from_its_start_or_creation(
+    db, store, blob_service, status, created_days_ago, started_days_ago, due
+):
+    org = await org_with_retention(db, None)  # 60 days
+    recorded = await recorded_interview(db, blob_service, org, ended_days_ago=0)
+    await never_ended(db, recorded, status=status, created_days_ago=created_days_ago, started_days_ago=started_days_ago)
+
+    result = await cleanup_recordings(db, store, caller=SERVICE_CALLER, organisation_id=org)
+
+    assert result.totalDeleted == int(due)
+    if due:
+        assert_cleared(await interview(db, recorded.interview_id))
+        assert await existing_blobs(blob_service, recorded.blobs) == set()
+    else:
+        assert_untouched(await interview(db, recorded.interview_id))
+        assert await existing_blobs(blob_service, recorded.blobs) == set(recorded.blobs)
 
 
 async def test_blobs_already_gone_count_as_deleted(db, store, blob_service):
