@@ -28,9 +28,14 @@ async def durable_runtime() -> AsyncIterator[Any]:
             Starlette(routes=runtime.routes()), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
         )
     )
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
+    serving = asyncio.create_task(serve(server))
+    try:
+        await until_started(server, serving)
+    except BaseException:
+        serving.cancel()
+        await asyncio.gather(serving, return_exceptions=True)
+        host.binding_values = previous
+        raise
     try:
         yield runtime
     finally:
@@ -38,6 +43,25 @@ async def durable_runtime() -> AsyncIterator[Any]:
         await serving
         host.binding_values = previous
         await close_durable_sdk_session()
+
+
+async def serve(server: Any) -> None:
+    try:
+        await server.serve()
+    except SystemExit as exit:  # uvicorn exits when it cannot start (a port taken, say): an error here
+        raise RuntimeError(f"the Durable runtime's server did not start (exit {exit.code}); see its log") from exit
+
+
+async def until_started(server: Any, serving: asyncio.Task[None], tries: int = 1_000) -> None:
+    """Wait (at most `tries` polls 10 ms apart) for the server to listen; raise what stopped it, if anything."""
+    for _ in range(tries):
+        if server.started:
+            return
+        if serving.done():
+            serving.result()  # raises what ended it
+            raise RuntimeError("the Durable runtime's server stopped before it started")
+        await asyncio.sleep(0.01)
+    raise RuntimeError(f"the Durable runtime's server did not start after {tries} polls 10 ms apart")
 
 
 async def close_durable_sdk_session() -> None:
