@@ -6,13 +6,17 @@
   stored in the metadata, which is how later events find it).
 - Participants and recording chunks are recorded in `interviews.metadata`,
   bounded, one entry per participant and per recording document.
+- A recording no interview will keep (its interview is unknown, or its
+  recording deleted already) is an orphan: its chunks' blobs in our container
+  are deleted (`orphaned_recording`, `orphan_blob_names`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 
 from shared.calls import recording_metadata
 from shared.calls.envelopes import (
@@ -141,3 +145,28 @@ def _record_recording(metadata: dict[str, Any], event: AcsEvent, data: Recording
         )
     recording_metadata.with_entries(metadata, new)
     return next((c.contentLocation for c in chunks if c.contentLocation), None)
+
+
+def orphaned_recording(data: EventData, interview: dict[str, Any] | None) -> TypeGuard[RecordingEventData]:
+    """A recording event that no interview will keep: its call names no interview (the
+    interview was erased, or never linked) or the interview's recording is deleted
+    already. ACS has written the chunks into our container all the same, and nothing
+    else would ever delete them."""
+    return isinstance(data, RecordingEventData) and (interview is None or interview["recording_deleted_at"] is not None)
+
+
+def orphan_blob_names(data: RecordingEventData, blob_name: Callable[[object], str | None]) -> tuple[list[str], int]:
+    """The names of the chunks' blobs in our recordings container, by `blob_name` (the
+    recordings store's strict check, the one retention uses), and how many of their
+    locations point anywhere else: those are never deleted."""
+    names, elsewhere = [], 0
+    for chunk in data.recordingStorageInfo.recordingChunks:
+        for url in (getattr(chunk, key) for key in recording_metadata.BLOB_KEYS):
+            if not url:
+                continue
+            name = blob_name(url)
+            if name is None:
+                elsewhere += 1
+            else:
+                names.append(name)
+    return list(dict.fromkeys(names)), elsewhere

@@ -12,6 +12,9 @@ Grid trigger (`acs_events`, one event per invocation) and the webhook
   same transaction as the interview change, so a redelivery changes nothing.
 - The change itself is rules.py's (pure); an event whose call matches no
   interview is acknowledged and logged.
+- A recording no interview will keep (its interview erased or never linked, or
+  its recording deleted already) has its blobs in our recordings container
+  deleted before the event counts as handled, with an audit entry of counts.
 - A malformed event raises EventRejected (redelivering it cannot help); any
   other failure (database down) propagates so that Event Grid redelivers.
 
@@ -32,7 +35,7 @@ from uuid import UUID
 
 from opentelemetry.trace import SpanKind
 
-from shared.adapters.ports import AcsIdentities, Database, SpeechTokenSource
+from shared.adapters.ports import AcsIdentities, Database, RecordingBlobs, SpeechTokenSource
 from shared.calls import queries
 from shared.calls.envelopes import (
     AcsEvent,
@@ -44,11 +47,11 @@ from shared.calls.envelopes import (
     server_call_id,
     validation_code,
 )
-from shared.calls.models import AcsTokenResponse, AcsUser, CallEventData, SpeechTokenResponse
-from shared.calls.rules import plan_change
-from shared.platform import telemetry
+from shared.calls.models import AcsTokenResponse, AcsUser, CallEventData, RecordingEventData, SpeechTokenResponse
+from shared.calls.rules import orphan_blob_names, orphaned_recording, plan_change
+from shared.platform import audit, telemetry
 from shared.platform.auth import constant_time_equals
-from shared.platform.errors import BadCredentials, Forbidden, NotConfigured, Unauthorized
+from shared.platform.errors import BadCredentials, Forbidden, NotConfigured, Unauthorized, UpstreamError
 from shared.platform.logs import log_event
 from shared.scoring.service import ScoringSettings, start_scoring
 
@@ -140,6 +143,7 @@ class Outcome:
     interview_id: Any = None
     changed: list[str] = field(default_factory=list)
     scoring_started: bool = False
+    orphan_blobs_deleted: int = 0  # blobs of a recording no interview keeps
 
 
 @dataclass
@@ -169,14 +173,27 @@ def refuse_secret(given: str | None) -> None:
     raise Unauthorized("Missing webhook secret (send it in the x-acs-webhook-secret header)")
 
 
+class OrphanNotDeleted(UpstreamError):
+    """Some blob of an orphaned recording could not be deleted: the event fails, to be redelivered."""
+
+
 class CallEvents:
     """Applies ACS events to interviews. `start_scoring(interview_id)` is called after a
-    CallEnded completed an interview, when auto-scoring is on."""
+    CallEnded completed an interview, when auto-scoring is on. `recordings` is the
+    recordings container (None: not configured), where orphaned recordings are deleted."""
 
-    def __init__(self, db: Database, *, auto_score: bool, start_scoring: ScoringStarter | None = None):
+    def __init__(
+        self,
+        db: Database,
+        *,
+        auto_score: bool,
+        start_scoring: ScoringStarter | None = None,
+        recordings: RecordingBlobs | None = None,
+    ):
         self.db = db
         self.auto_score = auto_score
         self.start_scoring = start_scoring
+        self.recordings = recordings
 
     async def handle_batch(self, raws: list[Any]) -> BatchResult:
         """Each event on its own: a bad one is reported, the others still count."""
@@ -217,6 +234,8 @@ class CallEvents:
         ) as span:
             outcome = await self._handle(event)
             span.set_attribute("talenti.event_outcome", outcome.result)
+            if outcome.orphan_blobs_deleted:
+                span.set_attribute("talenti.orphan_blobs_deleted", outcome.orphan_blobs_deleted)
         result = {"applied": "processed"}.get(outcome.result, outcome.result)
         telemetry.events_processed.add(1, {"event_type": event.type, "outcome": result})
         return outcome
@@ -238,15 +257,22 @@ class CallEvents:
                     serverCallId=server_call_id(event, data),
                     correlationId=getattr(data, "correlationId", None),
                 )
-                return Outcome(event.id, event.type, "unknown_interview")
+                unknown = Outcome(event.id, event.type, "unknown_interview")
+                if orphaned_recording(data, None):
+                    unknown.orphan_blobs_deleted = await self._delete_orphan(conn, event, data, None)
+                return unknown
             if not await queries.claim_event(conn, event.id, event.type, interview_id):
                 log_event("acs_event_duplicate", eventId=event.id, eventType=event.type, interviewId=interview_id)
                 return Outcome(event.id, event.type, "duplicate", interview_id)
             interview = await queries.interview_for_update(conn, interview_id)
             assert interview is not None  # found above, and the row is now locked
             columns, completed = plan_change(event, data, interview, now)
+            orphan_blobs = 0
+            if orphaned_recording(data, interview):
+                orphan_blobs = await self._delete_orphan(conn, event, data, interview_id)
             await queries.update_interview_call(conn, interview_id, columns)
         outcome = Outcome(event.id, event.type, "applied", interview_id, sorted(columns))
+        outcome.orphan_blobs_deleted = orphan_blobs
         if completed and self.auto_score:
             outcome.scoring_started = await self._start_scoring(interview_id)
         log_event(
@@ -258,6 +284,43 @@ class CallEvents:
             scoringStarted=outcome.scoring_started,
         )
         return outcome
+
+    async def _delete_orphan(
+        self, conn: Conn, event: AcsEvent, data: RecordingEventData, interview_id: UUID | None
+    ) -> int:
+        """Delete the chunks' blobs in our recordings container (never anything outside it),
+        in the event's transaction: a failure rolls the event back and raises, so Event Grid
+        redelivers it (a blob already gone counts as deleted). The audit entry holds counts
+        only: no call id, document id or blob name (they lead back to the call's people).
+        Returns the number of blobs deleted."""
+        why = "no_interview" if interview_id is None else "recording_already_deleted"
+        if self.recordings is None:
+            log_event("acs_orphan_recording_kept", level=logging.WARNING, eventId=event.id, why=why)
+            return 0
+        names, elsewhere = orphan_blob_names(data, self.recordings.blob_name)
+        if names:
+            async with self.recordings.open() as session:
+                failed = await session.delete(names)
+            if failed:
+                raise OrphanNotDeleted(f"{len(failed)} blobs of an orphaned recording could not be deleted")
+            await audit.record(
+                conn,
+                action="recording.orphan_deleted",
+                entity_type="interview" if interview_id is not None else "recording",
+                entity_id=interview_id,
+                organisation_id=await queries.interview_organisation(conn, interview_id) if interview_id else None,
+                new_values={"why": why, "blobsDeleted": len(names), "locationsElsewhere": elsewhere},
+            )
+        log_event(
+            "acs_recording_orphaned",
+            level=logging.WARNING if elsewhere else logging.INFO,
+            eventId=event.id,
+            interviewId=interview_id,
+            why=why,
+            blobsDeleted=len(names),
+            locationsElsewhere=elsewhere,
+        )
+        return len(names)
 
     async def _start_scoring(self, interview_id: UUID) -> bool:
         """Never fails the event: it is committed already; scoring can be started by hand."""
@@ -336,7 +399,22 @@ def call_events_for(db: Database, settings: Settings, durable_client: Any = None
         db,
         auto_score=settings.AUTO_SCORE_ON_CALL_END,
         start_scoring=scoring_starter(durable_client, ScoringSettings.of(settings)),
+        recordings=recordings_store(settings),
     )
+
+
+def recordings_store(settings: Settings) -> RecordingBlobs | None:
+    """The recordings container retention deletes from, from the settings both entry points
+    hand over (a few parsed strings: the SDK loads only when a session opens); None when it
+    is not configured, or configured so badly that no URL could be ours."""
+    from shared.adapters.recordings import build_recordings
+
+    try:
+        return build_recordings(settings)
+    except (NotConfigured, ValueError) as exc:
+        if isinstance(exc, ValueError):
+            log_event("recordings_misconfigured", level=logging.WARNING, error=str(exc)[:300])
+        return None
 
 
 def scoring_starter(durable_client: Any, settings: ScoringSettings) -> ScoringStarter | None:

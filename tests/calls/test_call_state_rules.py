@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.calls.envelopes import event_from_envelope, parse_event_data
-from shared.calls.rules import plan_change
+from shared.calls.rules import orphan_blob_names, orphaned_recording, plan_change
 from tests.calls.conftest import call_data, chunk, grid_event, new_call, recording_data, recording_subject
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -99,3 +99,37 @@ def test_a_recording_after_its_deletion_is_not_listed_again():
         subject=recording_subject(new_call()["serverCallId"]),
     )
     assert "recording_url" not in columns and "recordings" not in columns.get("metadata", {})
+
+
+def recording_event(chunks, subject=None):
+    event = event_from_envelope(
+        grid_event("RecordingFileStatusUpdated", recording_data(chunks), subject=subject or recording_subject("c"))
+    )
+    return parse_event_data(event)
+
+
+def test_a_recording_is_orphaned_when_no_interview_keeps_it():
+    data = recording_event([chunk(0)])
+    assert orphaned_recording(data, None)  # erased, or never linked
+    assert orphaned_recording(data, interview("completed", recording_deleted_at=T0))
+    assert not orphaned_recording(data, interview("completed"))
+    call = event_from_envelope(grid_event("CallEnded", call_data(new_call())))
+    assert not orphaned_recording(parse_event_data(call), None)  # only recordings leave blobs behind
+
+
+def test_only_orphan_blobs_in_our_container_are_named():
+    from shared.adapters.recordings import RecordingStore
+
+    store = RecordingStore("recordings", account_url="https://talentirec.blob.core.windows.net")
+    ours = "https://talentirec.blob.core.windows.net/recordings"
+    data = recording_event(
+        [
+            {**chunk(0), "contentLocation": f"{ours}/d0/content.wav", "metadataLocation": f"{ours}/d0/meta.json"},
+            {**chunk(1), "contentLocation": f"{ours}/d1/content.wav", "metadataLocation": f"{ours}/d0/meta.json"},
+            {**chunk(2), "contentLocation": f"{ours}/../other/victim", "metadataLocation": None},
+            {**chunk(3), "contentLocation": "https://talentirec.blob.core.windows.net/other/x"},  # ACS storage beside
+        ]
+    )
+    names, elsewhere = orphan_blob_names(data, store.blob_name)
+    assert names == ["d0/content.wav", "d0/meta.json", "d1/content.wav"]  # once each
+    assert elsewhere == 3  # traversal, another container, and chunk 3's ACS metadata location
