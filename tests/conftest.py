@@ -233,18 +233,111 @@ def start_rank(item) -> int:
     return len(LONG_FIRST)
 
 
-@pytest.fixture(autouse=True)
-def _unit_tests_make_no_connections(request, monkeypatch):
-    """A unit test that opens a connection is an io test in disguise: fail it."""
-    if request.node.get_closest_marker("unit") is None:
-        return
+# --- hermetic: loopback only ------------------------------------------------------------------
+
+# Every socket the test process connects (sync, asyncio and httpx all end in socket.connect)
+# must stay on this machine: a unix socket, 127.0.0.0/8 or ::1; a host name other than
+# localhost is not even looked up. A unit test connects to nothing at all. The guard sees this
+# process only (not the local hosts, Azurite or the model server it starts, nor libpq's own
+# sockets): the addresses those are given are loopback ones.
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost", "ip6-loopback"})
+LOOPBACK_ONLY = "tests reach only loopback (127.0.0.0/8, ::1, localhost) and unix sockets"
+
+
+class NotHermetic(AssertionError):
+    """A test reached past loopback, or a unit test connected at all."""
+
+
+def _host(address) -> str | None:
+    host = address[0] if isinstance(address, tuple) and address else address
+    if isinstance(host, bytes):
+        host = host.decode(errors="replace")
+    return host if isinstance(host, str) else None
+
+
+def _ip(host: str):
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
+def on_loopback(family: int, address) -> bool:
+    """Whether a connection to `address` stays on this machine."""
     import socket
 
-    def refuse(self, address):
-        raise AssertionError(f"unit test connected to {address}: mark it io or use an io fixture")
+    if family == socket.AF_UNIX:
+        return True
+    host = _host(address) if family in (socket.AF_INET, socket.AF_INET6) else None
+    if host is None:
+        return False
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    ip = _ip(host)
+    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return ip is not None and (ip.is_loopback or (mapped is not None and mapped.is_loopback))
 
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+
+def resolved_locally(host) -> bool:
+    """Whether getaddrinfo answers for `host` without asking a name server."""
+    if host is None:
+        return True
+    name = _host(host)
+    return name is not None and (name == "" or name.lower() in LOOPBACK_NAMES or _ip(name) is not None)
+
+
+class ConnectionGuard:
+    def __init__(self):
+        self.unit_test: str | None = None  # the unit test running, if one is
+
+    def check(self, sock, address) -> None:
+        if self.unit_test is not None:
+            raise NotHermetic(f"unit test connected to {address!r}: mark it io or use an io fixture")
+        if not on_loopback(sock.family, address):
+            raise NotHermetic(f"a test connected to {address!r}: {LOOPBACK_ONLY}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _connection_guard():
+    """Installed before any other session fixture starts a server or opens a connection."""
+    import socket
+
+    guard = ConnectionGuard()
+    connect, connect_ex, getaddrinfo = socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo
+
+    def guarded_connect(self, address):
+        guard.check(self, address)
+        return connect(self, address)
+
+    def guarded_connect_ex(self, address):
+        guard.check(self, address)
+        return connect_ex(self, address)
+
+    def guarded_getaddrinfo(host, *args, **kwargs):
+        if not resolved_locally(host):
+            raise NotHermetic(f"a test looked up {host!r}: {LOOPBACK_ONLY}")
+        return getaddrinfo(host, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", guarded_connect)
+        patch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
+        patch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
+        yield guard
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_make_no_connections(request, _connection_guard):
+    """A unit test that opens a connection is an io test in disguise: fail it."""
+    if request.node.get_closest_marker("unit") is None:
+        yield
+        return
+    _connection_guard.unit_test = request.node.nodeid
+    try:
+        yield
+    finally:
+        _connection_guard.unit_test = None
 
 
 @pytest.fixture
