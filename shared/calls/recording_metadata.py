@@ -11,7 +11,9 @@ locations; everything else in the entry stays.
 
 The ACS events handler writes entries with `new_entry`; retention reads them
 with `recording_urls` and clears them with `without_locations`; queries ask
-the same questions with `HAS_RECORDING_SQL` and `MAY_HAVE_RECORDING_SQL`.
+the same questions with `HAS_RECORDING_SQL` and `MAY_HAVE_RECORDING_SQL`;
+anonymising a candidate reduces each entry to `ANONYMOUS_ENTRY_KEYS`
+(`anonymised_entries_sql`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,21 @@ METADATA_LOCATION = "metadataLocation"
 DELETE_LOCATION = "deleteLocation"
 BLOB_KEYS = (CONTENT_LOCATION, METADATA_LOCATION)  # blobs in our container
 LOCATION_KEYS = (*BLOB_KEYS, DELETE_LOCATION)  # removed once the recording is gone
+
+# What an entry keeps when its candidate is anonymised: its place, times and format, and
+# the locations still on it (by then only ones outside our storage, which retention keeps
+# reporting until someone resolves them). Anything else goes, a key added to new_entry
+# included: serverCallId and documentId name the call and the recording in ACS's own
+# records, and so lead back to the people on the call.
+ANONYMOUS_ENTRY_KEYS = (
+    "index",
+    "endReason",
+    "recordingStartTime",
+    "recordingDurationMs",
+    "contentType",
+    "formatType",
+    *LOCATION_KEYS,
+)
 
 
 def new_entry(
@@ -111,3 +128,16 @@ HAS_RECORDING_SQL = f"""(i.recording_url is not null or exists (
 # index interviews_recording_pending_idx (infra/db/migrations), which a query
 # can use only when it repeats this text.
 MAY_HAVE_RECORDING_SQL = f"(i.recording_url is not null or i.metadata ? '{KEY}')"
+
+
+def anonymised_entries_sql(value: str) -> str:
+    """SQL for the JSON array `value` (an expression) with each entry reduced to
+    ANONYMOUS_ENTRY_KEYS; anything in it that is not an entry is dropped."""
+    kept = ", ".join(f"'{key}'" for key in ANONYMOUS_ENTRY_KEYS)
+    return f"""(select coalesce(jsonb_agg(
+                  (select coalesce(jsonb_object_agg(k.key, k.value), '{{}}'::jsonb)
+                     from jsonb_each(entry) k where k.key = any(array[{kept}]))
+                  order by position), '[]'::jsonb)
+          from jsonb_array_elements(case when jsonb_typeof({value}) = 'array' then {value} else '[]'::jsonb end)
+               with ordinality as entries(entry, position)
+         where jsonb_typeof(entry) = 'object')"""

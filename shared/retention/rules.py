@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared.calls import recording_metadata
+
 # The candidate's interviews (through their applications).
 CANDIDATE_INTERVIEWS = """select i.id from public.interviews i join public.applications a on a.id = i.application_id
                            where a.candidate_id = %(user)s"""
@@ -24,12 +26,16 @@ _CANDIDATE_APPLICATIONS = "select id from public.applications where candidate_id
 # - lastEventAt: a timestamp;
 # - recordings: by then the recordings step has deleted every chunk in our storage and
 #   cleared its locations; what is left names recordings outside our storage, which
-#   retention keeps reporting until someone resolves them.
+#   retention keeps reporting until someone resolves them. Each entry is reduced to
+#   recording_metadata.ANONYMOUS_ENTRY_KEYS: its serverCallId and documentId go.
 # Dropped: participants (ACS ids, raw ids, display names: the person) and
 # serverCallId/correlationId, which link the interview to ACS's own call records,
 # and so to the participants (pseudonymous identifiers are personal data).
-ANONYMISED_METADATA_KEYS = ("lastEventAt", "recordings")
+ANONYMISED_METADATA_KEYS = ("lastEventAt", recording_metadata.KEY)
 _KEPT_KEYS_SQL = "array[" + ", ".join(f"'{key}'" for key in ANONYMISED_METADATA_KEYS) + "]"
+_ANONYMISED_VALUE_SQL = f"""case when m.key = '{recording_metadata.KEY}'
+                                 then {recording_metadata.anonymised_entries_sql("m.value")}
+                                 else m.value end"""
 
 
 @dataclass(frozen=True)
@@ -104,7 +110,7 @@ TABLE_RULES: tuple[TableRule, ...] = (
         f"""update public.interviews
                set anti_cheat_signals = null,
                    metadata = case when jsonb_typeof(metadata) = 'object'
-                                   then (select coalesce(jsonb_object_agg(m.key, m.value), '{{}}'::jsonb)
+                                   then (select coalesce(jsonb_object_agg(m.key, {_ANONYMISED_VALUE_SQL}), '{{}}'::jsonb)
                                            from jsonb_each(metadata) m where m.key = any({_KEPT_KEYS_SQL}))
                               end,
                    updated_at = now()

@@ -7,6 +7,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 
+from shared.calls.recording_metadata import new_entry
 from tests.ai.seed import create_application, create_org, create_role
 
 CONTAINER = "recordings"
@@ -36,12 +37,30 @@ async def recorded_interview(
     extra_locations: list[str] = (),
 ) -> Recorded:
     """An interview that ended `ended_days_ago` days ago, whose recording is `chunks`
-    ACS chunks (a content and a metadata blob each) in the recordings container."""
+    ACS chunks (a content and a metadata blob each) in the recordings container,
+    recorded in its metadata as the ACS events handler records them (new_entry)."""
     role_id = role_id or await create_role(db, org_id, title="Engineer")
     application_id, candidate = await create_application(db, role_id, candidate)
     interview_id = uuid.uuid4()
+    server_call_id = f"call-{interview_id}"
     container = blob_service.get_container_client(CONTAINER)
     recordings, blobs = [], []
+
+    def entry(document: str, index: int, content_url: str, metadata_url: str | None, delete_url: str | None) -> dict:
+        return new_entry(
+            document_id=document,
+            index=index,
+            end_reason="SessionEnded",
+            content_location=content_url,
+            metadata_location=metadata_url,
+            delete_location=delete_url,
+            server_call_id=server_call_id,
+            start_time="2026-11-20T09:00:00Z",
+            duration_ms=1_800_000,
+            content_type="Audio",
+            format_type="Wav",
+        )
+
     for index in range(chunks):
         document = uuid.uuid4().hex
         content, meta = f"{interview_id}/{document}/content.mp4", f"{interview_id}/{document}/metadata.json"
@@ -49,18 +68,11 @@ async def recorded_interview(
             await container.upload_blob(content, b"\x00\x00\x00\x18ftypmp42")
             await container.upload_blob(meta, b'{"chunk": %d}' % index)
         blobs += [content, meta]
-        recordings.append(
-            {
-                "documentId": document,
-                "index": index,
-                "contentLocation": container.get_blob_client(content).url,
-                "metadataLocation": container.get_blob_client(meta).url,
-                "deleteLocation": ACS_DELETE.format(document),
-            }
-        )
-    for url in extra_locations:
-        recordings.append({"documentId": uuid.uuid4().hex, "contentLocation": url})
-    metadata = {"serverCallId": f"call-{interview_id}", "recordings": recordings}
+        content_url, meta_url = container.get_blob_client(content).url, container.get_blob_client(meta).url
+        recordings.append(entry(document, index, content_url, meta_url, ACS_DELETE.format(document)))
+    for index, url in enumerate(extra_locations, start=chunks):
+        recordings.append(entry(uuid.uuid4().hex, index, url, None, None))
+    metadata = {"serverCallId": server_call_id, "recordings": recordings}
     await db.execute(
         """insert into interviews (id, application_id, status, started_at, ended_at, recording_url, metadata)
            values (%s, %s, 'completed', now() - make_interval(secs => %s * 86400 + 1800),

@@ -289,6 +289,10 @@ async def test_anonymize_removes_personal_data_and_keeps_scores(
     metadata = (await interview(db, recorded.interview_id))["metadata"]
     assert set(metadata) <= {"lastEventAt", "recordings"} and "Jane" not in json.dumps(metadata)
     assert metadata["lastEventAt"] == "2026-11-01T09:00:00+00:00"
+    # Each chunk as the events handler wrote it named the call and the recording in ACS: both go.
+    kept = json.dumps(metadata)
+    assert "serverCallId" not in kept and f"call-{recorded.interview_id}" not in kept and "documentId" not in kept
+    assert [(c["index"], c["formatType"]) for c in metadata["recordings"]] == [(0, "Wav"), (1, "Wav")]
     invitation = await db.fetch_one(
         "select email_template, status from invitations where application_id = %s", (recorded.application_id,)
     )

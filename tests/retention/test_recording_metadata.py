@@ -78,6 +78,41 @@ def test_entries_are_written_and_found_by_document_id():
     assert set(shape.LOCATION_KEYS) <= set(new)  # the keys retention reads are the keys written
 
 
+def test_anonymising_an_entry_keeps_no_identifier_of_the_call_or_the_recording():
+    written = shape.new_entry(
+        document_id="d",
+        index=0,
+        end_reason=None,
+        content_location=None,
+        metadata_location=None,
+        delete_location=None,
+        server_call_id="c",
+        start_time=None,
+        duration_ms=None,
+        content_type=None,
+        format_type=None,
+    )
+    # A key added to new_entry is dropped until it is placed in ANONYMOUS_ENTRY_KEYS on purpose.
+    assert set(written) - set(shape.ANONYMOUS_ENTRY_KEYS) == {"documentId", "serverCallId"}
+    assert set(shape.ANONYMOUS_ENTRY_KEYS) <= set(written)
+
+
+async def test_anonymised_entries_sql_reduces_each_entry(db):
+    theirs = entry(contentLocation=THEIRS, deleteLocation="https://acs/2", serverCallId="c", secret="x")
+    cases = [
+        ([theirs, "junk", 7], [{"index": 0, "contentLocation": THEIRS, "deleteLocation": "https://acs/2"}]),
+        ([{"documentId": "d", "serverCallId": "c"}], [{}]),
+        ([], []),
+        ({"contentLocation": OURS}, []),  # not an array: nothing is kept
+    ]
+    for value, expected in cases:
+        row = await db.fetch_one(
+            f"select {shape.anonymised_entries_sql('v.value')} as kept from (select %s::jsonb as value) v",
+            (json.dumps(value),),
+        )
+        assert row["kept"] == expected, value
+
+
 def test_the_index_predicate_is_the_sql_the_page_query_repeats():
     migration = (MIGRATIONS_DIR / "006_retention_pending_recordings.sql").read_text()
     predicate = re.search(r"where recording_deleted_at is null and (\(.*\));", migration).group(1)
