@@ -6,6 +6,7 @@ type does there, is the registry in rules.py."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -235,10 +236,14 @@ async def _delete_cv_file(conn: Conn, cv_storage: CvStore | None, request: _Requ
     if not path:
         return ""
     if not is_own_cv_path(path, request.user_id):
-        reported = path[:300]
-        log_event("retention.unmanaged_cv_path", level=logging.WARNING, deletionRequestId=request.id, path=reported)
+        # The path is the candidate's free text (it may hold their name) and the audit log
+        # outlives the erasure: only its SHA-256, which an operator can match against the
+        # store's object names to find the file.
+        digest = hashlib.sha256(path.encode()).hexdigest()
+        log_event("retention.unmanaged_cv_path", level=logging.WARNING, deletionRequestId=request.id, pathSha256=digest)
         await audit.record(
-            conn, **request.audit("cv_not_deleted", unmanagedCvPath=reported, reason="outside the candidate's folder")
+            conn,
+            **request.audit("cv_not_deleted", unmanagedCvPathSha256=digest, reason="outside the candidate's folder"),
         )
         return "CV path outside the candidate's folder was reported, not deleted"
     if cv_storage is None:

@@ -2,6 +2,9 @@
 storage (the Supabase double's bucket, or a container in Azurite) before the
 profile row that points at it changes, and only inside the candidate's own folder."""
 
+import hashlib
+import json
+import logging
 import uuid
 
 import pytest
@@ -129,7 +132,7 @@ OTHER = uuid.UUID(int=7)  # someone else's folder
     ids=["other-folder", "traversal", "leading-slash", "backslash", "folder-prefix"],
 )
 async def test_a_path_outside_the_candidates_folder_is_reported_and_never_deleted(
-    db, cvs, auth_admin, path_of, target_of, own_folder
+    db, cvs, auth_admin, path_of, target_of, own_folder, caplog
 ):
     candidate, path = await candidate_with_cv(db, cvs, path_of=path_of, upload=False)
     target = target_of(candidate)
@@ -143,8 +146,13 @@ async def test_a_path_outside_the_candidates_folder_is_reported_and_never_delete
     request = await request_row(db, request_id)
     assert request["status"] == "completed"
     assert "CV path outside the candidate's folder was reported, not deleted" in request["notes"]
+    # The path is free text that may name the candidate: only its hash is kept, in the audit log and the log.
     [entry] = await audit_entries(db, request_id, "data_deletion_request.cv_not_deleted")
-    assert entry["new_values"]["unmanagedCvPath"] == path
+    digest = hashlib.sha256(path.encode()).hexdigest()
+    assert entry["new_values"]["unmanagedCvPathSha256"] == digest
+    assert path not in json.dumps(entry["new_values"]) and "unmanagedCvPath" not in entry["new_values"]
+    [logged] = [r for r in caplog.records if "retention.unmanaged_cv_path" in r.getMessage()]
+    assert logged.levelno == logging.WARNING and digest in logged.getMessage() and path not in logged.getMessage()
     assert await audit_entries(db, request_id, "data_deletion_request.cv_deleted") == []
 
 
