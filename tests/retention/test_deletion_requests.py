@@ -41,6 +41,9 @@ CANDIDATE_ROWS = {
                       where a.candidate_id = %(u)s""",
     "score_reviews": """select count(*) as n from app.score_reviews r join interviews i on i.id = r.interview_id
                         join applications a on a.id = i.application_id where a.candidate_id = %(u)s""",
+    # No foreign key to the interview (a full deletion removes that row first), so counted by
+    # the event ids candidate_with_everything gives the candidate's call: "<user id>:<event>".
+    "processed_events": "select count(*) as n from app.processed_events where event_id like %(u)s::text || ':%%'",
 }
 
 
@@ -101,6 +104,13 @@ async def candidate_with_everything(db, blob_service, org_id, supabase_double=No
         "insert into invitations (application_id, token, expires_at, status, email_template) "
         "values (%s, %s, now() + interval '7 days', 'opened', 'Dear Jane Citizen, ...')",
         (recorded.application_id, uuid.uuid4().hex),
+    )
+    # The call's events, as the events handler records them once processed (shared/calls/queries.py).
+    await db.execute(
+        """insert into app.processed_events (event_id, event_type, interview_id)
+           values (%(u)s::text || ':started', 'Microsoft.Communication.CallStarted', %(i)s),
+                  (%(u)s::text || ':ended', 'Microsoft.Communication.CallEnded', %(i)s)""",
+        {"u": candidate, "i": recorded.interview_id},
     )
     # What the call events write into the interview's metadata (shared/calls/rules.py).
     await db.execute(
@@ -170,6 +180,28 @@ async def test_full_deletion_removes_every_row_blob_and_the_auth_user(
     # Someone else's data is untouched.
     assert await row_counts(db, bystander) == before
     assert await existing_blobs(blob_service, bystander_interview.blobs) == set(bystander_interview.blobs)
+
+
+@pytest.mark.parametrize("kind, left", [("full_deletion", 0), ("anonymize", 2), ("recording_only", 2)])
+async def test_processed_event_ids_go_with_a_full_deletion_and_only_the_candidates(
+    db, cv_storage, store, blob_service, auth_admin, supabase_double, kind, left
+):
+    """app.processed_events has no foreign key to the interview: only the registry's
+    statement removes its rows. Anonymising keeps them (event ids, types and the interview
+    id; the retention timer purges them after 7 days)."""
+    org = await org_with_retention(db, 60)
+    candidate, recorded = await candidate_with_everything(db, blob_service, org, supabase_double)
+    _, bystanders = await candidate_with_everything(db, blob_service, org, supabase_double)
+    await request_deletion(db, candidate, kind)
+
+    result = await process_deletion_requests(
+        db, store, auth_admin, cv_storage=cv_storage, caller=SERVICE_CALLER, organisation_id=org
+    )
+
+    assert [r.status for r in result.results] == ["completed"]
+    events = "select count(*) as n from app.processed_events where interview_id = %s"
+    assert (await db.fetch_one(events, (recorded.interview_id,)))["n"] == left
+    assert (await db.fetch_one(events, (bystanders.interview_id,)))["n"] == 2
 
 
 async def test_auth_failure_fails_the_request_and_a_rerun_completes_it(
