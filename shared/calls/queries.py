@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from shared.calls import recording_metadata
 from shared.platform.db import Conn, Id, Row, fetch_one, jsonb
 
 
@@ -155,6 +156,22 @@ async def claim_event(conn: Conn, event_id: str, event_type: str, interview_id: 
         (event_id, event_type, interview_id),
     )
     return row is not None
+
+
+async def call_was_erased(conn: Conn, server_call_id: str | None) -> bool:
+    """Whether this call belonged to an interview since erased (app.erased_calls)."""
+    if not server_call_id:
+        return False
+    sql = "select 1 from app.erased_calls where call_id_sha256 = " + recording_metadata.CALL_ID_HASH_SQL.format("%s")
+    return await fetch_one(conn, sql, (server_call_id,)) is not None
+
+
+async def purge_erased_calls(conn: Conn, keep_days: int = 30) -> int:
+    """Forget erased calls once no recording event of theirs can still arrive."""
+    cur = await conn.execute(
+        "delete from app.erased_calls where erased_at < now() - make_interval(days => %s)", (keep_days,)
+    )
+    return cur.rowcount
 
 
 async def purge_processed_events(conn: Conn, keep_days: int = 7) -> int:

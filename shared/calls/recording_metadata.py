@@ -22,6 +22,9 @@ from collections.abc import Iterable
 from typing import Any
 
 KEY = "recordings"
+# How an erased interview's call ids are remembered (app.erased_calls): a SHA-256, never the id.
+CALL_ID_HASH_SQL = "encode(sha256(convert_to({}, 'UTF8')), 'hex')"
+CALL_ID_KEYS = ("serverCallId", "correlationId")  # the interview's link to its call (metadata)
 DOCUMENT_ID = "documentId"
 CONTENT_LOCATION = "contentLocation"
 METADATA_LOCATION = "metadataLocation"

@@ -6,9 +6,10 @@
   stored in the metadata, which is how later events find it).
 - Participants and recording chunks are recorded in `interviews.metadata`,
   bounded, one entry per participant and per recording document.
-- A recording no interview will keep (its interview is unknown, or its
+- A recording no interview will keep (its interview was erased, or its
   recording deleted already) is an orphan: its chunks' blobs in our container
-  are deleted (`orphaned_recording`, `orphan_blob_names`).
+  are deleted (`orphaned_recording`, `orphan_blob_names`). A call that was
+  never linked (a reconnect, a bot) keeps its recording for a person.
 """
 
 from __future__ import annotations
@@ -147,12 +148,17 @@ def _record_recording(metadata: dict[str, Any], event: AcsEvent, data: Recording
     return next((c.contentLocation for c in chunks if c.contentLocation), None)
 
 
-def orphaned_recording(data: EventData, interview: dict[str, Any] | None) -> TypeGuard[RecordingEventData]:
-    """A recording event that no interview will keep: its call names no interview (the
-    interview was erased, or never linked) or the interview's recording is deleted
-    already. ACS has written the chunks into our container all the same, and nothing
-    else would ever delete them."""
-    return isinstance(data, RecordingEventData) and (interview is None or interview["recording_deleted_at"] is not None)
+def orphaned_recording(
+    data: EventData, interview: dict[str, Any] | None, *, call_erased: bool = False
+) -> TypeGuard[RecordingEventData]:
+    """A recording event that no interview will keep: its call's interview was erased
+    (`call_erased`: app.erased_calls knows the call), or the interview's recording is
+    deleted already. ACS has written the chunks into our container all the same, and
+    nothing else would ever delete them. A call no interview ever named (a reconnect,
+    a bot's call) is not an orphan: it may be an interview's only recording."""
+    if not isinstance(data, RecordingEventData):
+        return False
+    return call_erased if interview is None else interview["recording_deleted_at"] is not None
 
 
 def orphan_blob_names(data: RecordingEventData, blob_name: Callable[[object], str | None]) -> tuple[list[str], int]:

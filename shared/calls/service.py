@@ -258,7 +258,9 @@ class CallEvents:
                     correlationId=getattr(data, "correlationId", None),
                 )
                 unknown = Outcome(event.id, event.type, "unknown_interview")
-                if orphaned_recording(data, None):
+                if isinstance(data, RecordingEventData) and orphaned_recording(
+                    data, None, call_erased=await queries.call_was_erased(conn, server_call_id(event, data))
+                ):
                     unknown.orphan_blobs_deleted = await self._delete_orphan(conn, event, data, None)
                 return unknown
             if not await queries.claim_event(conn, event.id, event.type, interview_id):
@@ -293,7 +295,7 @@ class CallEvents:
         redelivers it (a blob already gone counts as deleted). The audit entry holds counts
         only: no call id, document id or blob name (they lead back to the call's people).
         Returns the number of blobs deleted."""
-        why = "no_interview" if interview_id is None else "recording_already_deleted"
+        why = "interview_erased" if interview_id is None else "recording_already_deleted"
         if self.recordings is None:
             log_event("acs_orphan_recording_kept", level=logging.WARNING, eventId=event.id, why=why)
             return 0
@@ -436,6 +438,7 @@ def _as_uuid(value: str | None) -> UUID | None:
 
 
 async def purge_processed_events(db: Database) -> int:
-    """Housekeeping (the retention timer runs it): forget event ids older than any redelivery."""
+    """Housekeeping (the retention timer runs it): forget event ids older than any redelivery,
+    and erased calls older than any recording event of theirs."""
     async with db.connection() as conn:
-        return await queries.purge_processed_events(conn)
+        return await queries.purge_processed_events(conn) + await queries.purge_erased_calls(conn)

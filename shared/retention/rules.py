@@ -22,6 +22,12 @@ CANDIDATE_INTERVIEWS = """select i.id from public.interviews i join public.appli
                            where a.candidate_id = %(user)s"""
 _CANDIDATE_APPLICATIONS = "select id from public.applications where candidate_id = %(user)s"
 
+_REMEMBER_ERASED_CALLS = f"""insert into app.erased_calls (call_id_sha256)
+    select {recording_metadata.CALL_ID_HASH_SQL.format("i.metadata ->> k.key")}
+      from public.interviews i cross join unnest(array{list(recording_metadata.CALL_ID_KEYS)}) as k(key)
+     where i.id in ({CANDIDATE_INTERVIEWS}) and jsonb_typeof(i.metadata) = 'object' and i.metadata ->> k.key is not null
+    on conflict (call_id_sha256) do nothing"""
+
 # interviews.metadata keys that anonymising keeps (shared/calls writes the rest):
 # - lastEventAt: a timestamp;
 # - recordings: by then the recordings step has deleted every chunk in our storage and
@@ -103,6 +109,14 @@ TABLE_RULES: tuple[TableRule, ...] = (
         "public.transcript_segments",
         f"delete from public.transcript_segments where interview_id in ({CANDIDATE_INTERVIEWS})",
         f"delete from public.transcript_segments where interview_id in ({CANDIDATE_INTERVIEWS})",
+    ),
+    TableRule(
+        # Not the person's data: hashes of the calls of the interviews about to be erased
+        # (before public.interviews loses the link), so that a recording event arriving
+        # afterwards deletes its blobs (shared/calls/service.py; migration 014).
+        "app.erased_calls",
+        _REMEMBER_ERASED_CALLS,
+        _REMEMBER_ERASED_CALLS,
     ),
     TableRule(
         "public.interviews",
@@ -257,6 +271,13 @@ EXPORT_RULES: tuple[ExportRule, ...] = (
              from public.applications a join public.job_roles jr on jr.id = a.job_role_id
              join public.organisations o on o.id = jr.organisation_id
             where a.candidate_id = %(user)s order by a.created_at""",
+    ),
+    ExportRule(
+        "app.erased_calls",
+        "erasedCalls",
+        None,
+        kept_because="hashes of the calls of erased interviews, with no id of anyone, so that a recording arriving "
+        "after an erasure is deleted; forgotten after 30 days",
     ),
     # The call's participants (ACS ids and display names) may be other people: left out.
     ExportRule(

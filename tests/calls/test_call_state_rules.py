@@ -110,7 +110,8 @@ def recording_event(chunks, subject=None):
 
 def test_a_recording_is_orphaned_when_no_interview_keeps_it():
     data = recording_event([chunk(0)])
-    assert orphaned_recording(data, None)  # erased, or never linked
+    assert orphaned_recording(data, None, call_erased=True)  # its interview was erased
+    assert not orphaned_recording(data, None)  # never linked (a reconnect, a bot): a person resolves it
     assert orphaned_recording(data, interview("completed", recording_deleted_at=T0))
     assert not orphaned_recording(data, interview("completed"))
     call = event_from_envelope(grid_event("CallEnded", call_data(new_call())))

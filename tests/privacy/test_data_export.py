@@ -88,7 +88,7 @@ async def test_a_candidate_with_everything_gets_every_exported_tables_rows_and_n
     assert set(data) == {rule.section for rule in exported}
     # A row in every exported table (the rate-limit counters are the only table left out).
     assert {section for section, rows in data.items() if not rows} == set()
-    assert [n["table"] for n in document["notIncluded"]] == ["app.rate_limit_counters"]
+    assert [n["table"] for n in document["notIncluded"]] == ["app.erased_calls", "app.rate_limit_counters"]
     assert data["profile"][0]["user_id"] == str(candidate) and data["profile"][0]["phone"] == "+61 400 000 000"
     assert {s["skill_name"] for s in data["skills"]} == {"Python", "SQL"}
     assert data["selfIdentification"][0]["gender"] == "woman"  # their own: it is theirs

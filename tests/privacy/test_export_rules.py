@@ -59,4 +59,4 @@ def test_the_document_accounts_for_each_scored_interview_from_its_sections():
     assert (account.role, account.organisation, account.model) == ("Engineer", "Acme", "gpt-scoring-1")
     assert not account.reviewedByAPerson and account.review is None
     assert document.generatedAt == "2026-12-01T00:00:00+00:00"
-    assert [n.table for n in document.notIncluded] == ["app.rate_limit_counters"]
+    assert [n.table for n in document.notIncluded] == ["app.erased_calls", "app.rate_limit_counters"]

@@ -1,7 +1,8 @@
 """A recording event that arrives after its interview's recording was deleted, or
 after the interview was erased: ACS has written the chunk into our container all
 the same, and the events handler deletes it there (never outside it), against
-Azurite and the real database."""
+Azurite and the real database. A call no interview ever named keeps its
+recording (it may be a reconnect's, the interview's only one)."""
 
 import json
 import uuid
@@ -92,7 +93,7 @@ async def test_a_recording_of_an_erased_interview_is_deleted_from_our_container(
     assert await existing_blobs(blob_service, names) == set()
     [audited] = await orphan_entries(db, since)
     assert (audited["entity_type"], audited["entity_id"], audited["organisation_id"]) == ("recording", None, None)
-    assert audited["new_values"] == {"why": "no_interview", "blobsDeleted": 2, "locationsElsewhere": 0}
+    assert audited["new_values"] == {"why": "interview_erased", "blobsDeleted": 2, "locationsElsewhere": 0}
     kept = json.dumps(audited["new_values"])
     assert entry["documentId"] not in kept and str(recorded.interview_id) not in kept  # counts, no ids
     row = await interview(db, recorded.interview_id)
@@ -125,10 +126,50 @@ async def test_a_recording_after_its_interviews_recording_was_deleted_is_deleted
     assert len(await audit_entries(db, recorded.interview_id, "recording.orphan_deleted")) == 1
 
 
-async def test_only_blobs_in_our_container_are_deleted(db, store, blob_service):
+async def test_a_recording_of_a_call_no_interview_ever_named_is_kept(db, store, blob_service):
+    """A reconnect's second call, or a call whose first event was refused: its recording
+    may be the interview's only one, so it is left for a person (logged as unknown)."""
     org = await org_with_retention(db, 60)
     recorded = await recorded_interview(db, blob_service, org, ended_days_ago=1)
-    await db.execute("delete from interviews where id = %s", (recorded.interview_id,))  # as a full deletion leaves it
+    entry, names = await late_chunk(blob_service)
+    raw = grid_event("RecordingFileStatusUpdated", recording_data([entry]), subject=recording_subject("never-linked"))
+
+    outcome = await deliver(db, store, raw)
+
+    assert (outcome.result, outcome.orphan_blobs_deleted) == ("unknown_interview", 0)
+    assert await existing_blobs(blob_service, names) == set(names)
+    assert (await interview(db, recorded.interview_id))["recording_deleted_at"] is None
+
+
+async def test_erased_calls_are_remembered_as_hashes_only_and_forgotten_after_30_days(
+    db, store, blob_service, auth_admin, cv_storage
+):
+    from shared.calls.service import purge_processed_events
+
+    org = await org_with_retention(db, 60)
+    recorded = await recorded_interview(db, blob_service, org, ended_days_ago=1)
+    call_id = (await interview(db, recorded.interview_id))["metadata"]["serverCallId"]
+    await erase(db, store, auth_admin, cv_storage, org, recorded, "full_deletion")
+    rows = await db.fetch_all(
+        "select call_id_sha256 from app.erased_calls where call_id_sha256 = encode(sha256(convert_to(%s, 'UTF8')), 'hex')",
+        (call_id,),
+    )
+    assert len(rows) == 1 and call_id not in json.dumps([r["call_id_sha256"] for r in rows])
+    await db.execute(
+        "update app.erased_calls set erased_at = now() - interval '31 days' where call_id_sha256 = %s",
+        (rows[0]["call_id_sha256"],),
+    )
+    await purge_processed_events(db)
+    assert (
+        await db.fetch_all("select 1 from app.erased_calls where call_id_sha256 = %s", (rows[0]["call_id_sha256"],))
+        == []
+    )
+
+
+async def test_only_blobs_in_our_container_are_deleted(db, store, blob_service, auth_admin, cv_storage):
+    org = await org_with_retention(db, 60)
+    recorded = await recorded_interview(db, blob_service, org, ended_days_ago=1)
+    await erase(db, store, auth_admin, cv_storage, org, recorded, "full_deletion")
     ours, our_names = await late_chunk(blob_service)
     theirs, their_names = await late_chunk(blob_service, OTHER_CONTAINER)
     account = blob_service.get_container_client(CONTAINER).url.rsplit("/", 1)[0]
@@ -166,10 +207,12 @@ async def test_a_blob_that_cannot_be_deleted_fails_the_event_for_redelivery(
     assert await existing_blobs(blob_service, names) == set()
 
 
-async def test_without_recordings_storage_the_event_is_still_acknowledged(db, blob_service):
+async def test_without_recordings_storage_the_event_is_still_acknowledged(
+    db, store, blob_service, auth_admin, cv_storage
+):
     org = await org_with_retention(db, 60)
     recorded = await recorded_interview(db, blob_service, org, ended_days_ago=1)
-    await db.execute("delete from interviews where id = %s", (recorded.interview_id,))
+    await erase(db, store, auth_admin, cv_storage, org, recorded, "full_deletion")
     entry, names = await late_chunk(blob_service)
 
     outcome = await deliver(db, None, recording_event(recorded, [entry]))
@@ -179,7 +222,7 @@ async def test_without_recordings_storage_the_event_is_still_acknowledged(db, bl
 
 
 async def test_the_event_grid_trigger_finds_the_recordings_storage_in_the_settings(
-    db, blob_service, azurite, services, monkeypatch
+    db, store, blob_service, azurite, services, monkeypatch, auth_admin, cv_storage
 ):
     """handle_trigger_event is what blueprints/calls.py's acs_events calls, with the
     process's settings: the recordings container comes from them."""
@@ -190,7 +233,7 @@ async def test_the_event_grid_trigger_finds_the_recordings_storage_in_the_settin
     monkeypatch.setattr(services.settings, "RECORDINGS_CONTAINER", CONTAINER)
     org = await org_with_retention(db, 60)
     recorded = await recorded_interview(db, blob_service, org, ended_days_ago=1)
-    await db.execute("delete from interviews where id = %s", (recorded.interview_id,))
+    await erase(db, store, auth_admin, cv_storage, org, recorded, "full_deletion")
     entry, names = await late_chunk(blob_service)
     raw = recording_event(recorded, [entry])
     event = EventGridEventInConverter.decode(func.meta.Datum(json.dumps(raw), "json"), trigger_metadata={})
