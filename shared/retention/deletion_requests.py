@@ -303,8 +303,8 @@ async def _delete_acs_identity(db: Database, acs: AcsIdentities | None, request:
 
 async def _delete_cv_folder(conn: Conn, cv_storage: CvStore | None, request: _Request) -> str:
     """Every object under the candidate's own folder (older CVs too), after the current one."""
-    if cv_storage is None:
-        return "CV folder not checked: CV storage is not configured"
+    if cv_storage is None:  # older CVs may be there: the request cannot be called done
+        raise StepFailed(f"the CV folder could not be checked: {CV_STORAGE_NOT_CONFIGURED}")
     try:
         names = await cv_storage.delete_folder(f"{request.user_id}/")
     except UpstreamError as exc:

@@ -153,7 +153,8 @@ TABLE_RULES: tuple[TableRule, ...] = (
         "public.candidate_skills",
         "delete from public.candidate_skills where user_id = %(user)s",
         None,
-        "skill names and levels, kept for aggregates; nothing identifies the person once the profile is anonymised",
+        "skill names and levels, kept for aggregates; once the profile is anonymised they are tied only to a "
+        "pseudonymous user id (the login account stays)",
     ),
     TableRule(
         "public.education",
@@ -177,7 +178,8 @@ TABLE_RULES: tuple[TableRule, ...] = (
               set first_name = 'Anonymised', last_name = 'Candidate', email = null, phone = null,
                   suburb = null, state = null, postcode = null, country = null,
                   linkedin_url = null, portfolio_url = null, cv_file_path = null,
-                  cv_uploaded_at = null, updated_at = now()
+                  cv_uploaded_at = null, work_rights = null, gpa_wam = null, availability = null,
+                  work_mode = null, updated_at = now()
             where user_id = %(user)s""",
     ),
     TableRule(

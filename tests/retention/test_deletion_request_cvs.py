@@ -195,6 +195,20 @@ async def test_without_cv_storage_the_request_fails_with_the_reason_and_keeps_th
     await db.execute("delete from data_deletion_requests where id = %s", (request_id,))  # leave no due work
 
 
+async def test_without_cv_storage_an_anonymisation_fails_even_with_no_cv_on_file(db, auth_admin):
+    """Older CVs may still be in the candidate's folder: without CV storage nobody can
+    tell, so the request is not called done (it is retried once storage is configured)."""
+    candidate = await create_user(db)
+    await add_profile(db, candidate)
+    request_id = await request_deletion(db, candidate, "anonymize")
+    await run(db, None, auth_admin)
+    request = await request_row(db, request_id)
+    assert request["status"] == "failed" and "CV folder could not be checked" in request["notes"]
+    profile = await db.fetch_one("select first_name from candidate_profiles where user_id = %s", (candidate,))
+    assert profile["first_name"] != "Anonymised"  # nothing half-done
+    await db.execute("delete from data_deletion_requests where id = %s", (request_id,))  # leave no due work
+
+
 async def test_adapters_answer_whether_the_file_existed(cvs):
     path = f"{uuid.uuid4()}/cv.pdf"
     await cvs.put(path)

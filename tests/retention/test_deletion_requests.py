@@ -67,6 +67,7 @@ async def candidate_with_everything(db, blob_service, org_id, supabase_double=No
     await db.execute(
         """update candidate_profiles set phone = '+61 400 000 000', postcode = '2010', country = 'Australia',
                   linkedin_url = 'https://linkedin.example/in/jane', portfolio_url = 'https://jane.example',
+                  work_rights = 'Temporary skill shortage visa', gpa_wam = 78.5,
                   cv_file_path = %s where user_id = %s""",
         (f"{candidate}/cv.pdf", candidate),
     )
@@ -299,6 +300,10 @@ async def test_anonymize_removes_personal_data_and_keeps_scores(
         "portfolio_url",
         "cv_file_path",
         "cv_uploaded_at",
+        "work_rights",
+        "gpa_wam",
+        "availability",
+        "work_mode",
     ):
         assert profile[column] is None, column
     counts = await row_counts(db, candidate)

@@ -15,6 +15,12 @@ from tests.ai.fixtures import ai_settings
 from tests.ai.seed import create_application, create_interview, create_org, create_role
 from tests.doubles.openai_server import tool_call_reply
 from tests.durable_runtime import durable_runtime
+from tests.retention.conftest import (  # noqa: F401  (Supabase Auth and Storage doubles, for erasure)
+    auth_admin,
+    cv_storage,
+    supabase_cv_storage,
+    supabase_double,
+)
 from tests.support import create_user
 
 INVENTED_QUOTE = "I single-handedly rebuilt the internet in a weekend"

@@ -21,13 +21,6 @@ pytestmark = pytest.mark.usefixtures("scoring_services", "durable")
 CANDIDATE_WORDS = ("payments platform", "idempotency keys", "A strong, clear candidate", "go deeper on trade-offs")
 
 
-class AuthAdmin:
-    """Supabase Auth admin as full deletion uses it (the user's login is not what is tested here)."""
-
-    async def delete_user(self, user_id):
-        return True
-
-
 def task_hub_text(durable) -> str:
     """Everything the task hub keeps: every instance's input, history, status and output."""
     return json.dumps(
@@ -78,14 +71,22 @@ async def scored_run_left_in_the_hub(db, durable):
     return interview, candidate["candidate_id"], client
 
 
-async def erase(db, client, interview, candidate, kind):
-    """Run the candidate's request (only their organisation's: other tests' requests are left alone)."""
+@pytest.fixture
+def erase(db, auth_admin, cv_storage):  # Supabase Auth and Storage: the retention tests' doubles (conftest)
+    async def erase(client, interview, candidate, kind):
+        """Run the candidate's request (only their organisation's: other tests' requests are left alone)."""
+        await erase_with(db, auth_admin, cv_storage, client, interview, candidate, kind)
+
+    return erase
+
+
+async def erase_with(db, auth_admin, cv_storage, client, interview, candidate, kind):
     await db.execute("insert into data_deletion_requests (user_id, request_type) values (%s, %s)", (candidate, kind))
     result = await process_deletion_requests(
         db,
         None,
-        AuthAdmin(),
-        cv_storage=None,
+        auth_admin,
+        cv_storage=cv_storage,
         caller=SERVICE_CALLER,
         task_hub=client,
         organisation_id=interview.organisation_id,
@@ -113,11 +114,11 @@ async def test_a_finished_run_is_answered_from_the_database_and_its_history_purg
 
 
 @pytest.mark.parametrize("kind", ["anonymize", "full_deletion"])
-async def test_after_erasure_no_route_and_no_store_has_the_candidates_words(db, durable, model, kind):
+async def test_after_erasure_no_route_and_no_store_has_the_candidates_words(db, durable, model, erase, kind):
     interview, candidate, client = await scored_run_left_in_the_hub(db, durable)
     assert words_in(json.dumps((await poll(interview)).json()))  # before: the recruiter sees them
 
-    await erase(db, client, interview, candidate, kind)
+    await erase(client, interview, candidate, kind)
 
     assert instance_id_for(interview.id) not in durable.instances
     assert words_in(task_hub_text(durable)) == []
@@ -138,7 +139,7 @@ async def test_after_erasure_no_route_and_no_store_has_the_candidates_words(db, 
     assert words_in(task_hub_text(durable)) == []
 
 
-async def test_erasure_stops_a_running_scoring_and_nothing_is_saved_afterwards(db, durable, model):
+async def test_erasure_stops_a_running_scoring_and_nothing_is_saved_afterwards(db, durable, model, erase):
     from tests.doubles.openai_server import ScriptedReply
     from tests.scoring.conftest import scoring_answer
 
@@ -156,7 +157,7 @@ async def test_erasure_stops_a_running_scoring_and_nothing_is_saved_afterwards(d
     run = await start_scoring(client, interview.id, ScoringSettings(1, 1, 0.05))
     assert durable.instances[run.instance_id].runtime_status == "Running"
 
-    await erase(db, client, interview, candidate, "anonymize")
+    await erase(client, interview, candidate, "anonymize")
 
     assert run.instance_id not in durable.instances
     await asyncio.sleep(0.8)  # the model's answer arrives after the erasure
