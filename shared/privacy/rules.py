@@ -14,7 +14,8 @@ ABOUT = (
     "Each section of 'data' is one kind of record, as stored. Other people are left out: where someone "
     "at an organisation acted on your records (set or reviewed a score, handled a request), it says "
     "'a person at' that organisation, not who. Invitation links are left out: they are keys to an "
-    "interview. 'howYourInterviewWasScored' explains each scored interview."
+    "interview. 'howYourInterviewWasScored' explains each scored interview. Files are not inside this "
+    "document: 'profile' names your CV file and 'interviews' your recordings; you can ask for a copy of them."
 )
 
 

@@ -201,6 +201,14 @@ TABLE_RULES: tuple[TableRule, ...] = (
         "the user's app role; removed with the auth user (on delete cascade)",
     ),
     TableRule(
+        # Supabase Auth's own table: never written by SQL here.
+        "auth.users",
+        None,
+        None,
+        "the login account: full deletion deletes it through Supabase Auth's admin API (the last step, so a "
+        "failed request can still be retried by its user id); anonymising keeps it so the person can sign in",
+    ),
+    TableRule(
         "public.audit_log",
         None,
         None,
@@ -241,6 +249,12 @@ _A_PERSON_AT = (
 )
 
 EXPORT_RULES: tuple[ExportRule, ...] = (
+    # The sign-in account as Supabase Auth keeps it; named columns only (never its secrets).
+    ExportRule(
+        "auth.users",
+        "account",
+        "select id, email, email_confirmed_at, created_at, raw_user_meta_data from auth.users where id = %(user)s",
+    ),
     ExportRule(
         "public.candidate_profiles", "profile", "select * from public.candidate_profiles where user_id = %(user)s"
     ),
