@@ -91,19 +91,6 @@ async def interview_for_update(conn: Conn, interview_id: Id) -> Row | None:
     )
 
 
-async def interview_organisation(conn: Conn, interview_id: Id) -> UUID | None:
-    """The organisation that owns the interview's role (its audit entries name it)."""
-    row = await fetch_one(
-        conn,
-        """select r.organisation_id from public.interviews i
-             join public.applications a on a.id = i.application_id
-             join public.job_roles r on r.id = a.job_role_id
-            where i.id = %s""",
-        (interview_id,),
-    )
-    return row["organisation_id"] if row else None
-
-
 async def may_join_interview_call(conn: Conn, interview_id: Id, communication_user_id: str) -> bool:
     """Whether this ACS identity belongs to the interview's candidate or to a member
     of the organisation that owns the interview's role."""

@@ -49,7 +49,7 @@ from shared.calls.envelopes import (
 )
 from shared.calls.models import AcsTokenResponse, AcsUser, CallEventData, RecordingEventData, SpeechTokenResponse
 from shared.calls.rules import orphan_blob_names, orphaned_recording, plan_change
-from shared.platform import audit, telemetry
+from shared.platform import audit, membership, telemetry
 from shared.platform.auth import constant_time_equals
 from shared.platform.errors import BadCredentials, Forbidden, NotConfigured, Unauthorized, UpstreamError
 from shared.platform.logs import log_event
@@ -310,7 +310,7 @@ class CallEvents:
                 action="recording.orphan_deleted",
                 entity_type="interview" if interview_id is not None else "recording",
                 entity_id=interview_id,
-                organisation_id=await queries.interview_organisation(conn, interview_id) if interview_id else None,
+                organisation_id=await membership.interview_organisation(conn, interview_id) if interview_id else None,
                 new_values={"why": why, "blobsDeleted": len(names), "locationsElsewhere": elsewhere},
             )
         log_event(

@@ -86,22 +86,7 @@ async def applicants(
     return await fetch_all(conn, APPLICANTS_SQL, _params(organisation_id, role_id, start, end))
 
 
-# --- the AI decision log ------------------------------------------------------------
-
 # --- the AI decision log ---------------------------------------------------------------
-
-
-async def interview_organisation(conn: Conn, interview_id: Id) -> Id | None:
-    """The organisation whose role the interview is for, or None for no such interview."""
-    row = await fetch_one(
-        conn,
-        """select r.organisation_id from public.interviews i
-             join public.applications a on a.id = i.application_id
-             join public.job_roles r on r.id = a.job_role_id
-            where i.id = %s""",
-        (interview_id,),
-    )
-    return row["organisation_id"] if row else None
 
 
 async def ai_decisions_page(

@@ -26,7 +26,7 @@ from shared.adapters.ports import Database
 from shared.platform.ai_usage import UsageLedger
 from shared.platform.auth import ORG_ADMIN_ROLES, Caller, require_role
 from shared.platform.errors import BadRequest, Forbidden, NotFound
-from shared.platform.membership import member_role
+from shared.platform.membership import interview_organisation, member_role
 from shared.reports import queries, render, rules
 from shared.reports.models import (
     AiBudget,
@@ -168,7 +168,7 @@ async def ai_decisions(db: Database, caller: Caller, query: AiDecisionsQuery) ->
     async with db.connection() as conn:
         await _authorise_ai_log(conn, caller, query.organisationId)
         if query.interviewId is not None:
-            owner = await queries.interview_organisation(conn, query.interviewId)
+            owner = await interview_organisation(conn, query.interviewId)
             if owner is None or str(owner) != str(query.organisationId):
                 raise NotFound("Interview not found")
         rows = await queries.ai_decisions_page(
